@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * Process configuration, read once from the environment and validated, so a
+ * misconfigured worker stops at start with a message naming the variable.
+ */
+const namespacePattern = /^[a-z0-9][a-z0-9_-]{0,47}$/;
+
+const envSchema = z.object({
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d+$/.test(b)), {
+      message: 'expected a comma-separated list of host:port, e.g. 127.0.0.1:9092',
+    }),
+  SCHEMA_REGISTRY_URL: z
+    .string()
+    .default('http://127.0.0.1:8081/apis/ccompat/v7')
+    .refine((s) => /^https?:\/\/\S+$/.test(s), { message: 'expected an http(s) URL of a Confluent-compatible registry' }),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine((s) => /^rediss?:\/\/\S+$/.test(s), { message: 'expected redis://host:port[/db]' }),
+  MEMBERFLOW_NAMESPACE: z.string().default('mf').refine((s) => namespacePattern.test(s), {
+    message: 'expected 1-48 chars of a-z, 0-9, "_" or "-", starting with a letter or digit',
+  }),
+  MEMBERFLOW_RULES_FILE: z.string().optional(),
+  MEMBERFLOW_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const variable = issue.path.join('.') || '(environment)';
+      const given = source[variable];
+      return `  ${variable}=${given === undefined ? '(unset)' : JSON.stringify(given)}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function isValidNamespace(ns: string): boolean {
+  return namespacePattern.test(ns);
+}

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ConfigError } from './env.js';
+
+/**
+ * Business rules: every number a platform may want to change lives here, not in
+ * code. The file carries a version that every derived event records, so a
+ * replay under new rules is distinguishable from the original run.
+ */
+const lifecycleSchema = z.object({
+  retentionMinActiveDays: z.number().int().min(1),
+  activeWindowDays: z.number().int().min(1),
+  activeMinDays: z.number().int().min(1),
+  dormantAfterDays: z.number().int().min(1),
+  exitAfterDays: z.number().int().min(1),
+  highValueSpendFen: z.number().int().min(0),
+  highValueOnAnnualPlan: z.boolean(),
+});
+
+const behaviorSchema = z.object({
+  maxRecordBytes: z.number().int().min(256),
+  maxFutureSkewMs: z.number().int().min(0),
+  maxAmountFen: z.number().int().min(1),
+  maxRedeemPoints: z.number().int().min(1),
+  recentEventIdsPerMember: z.number().int().min(1).max(100_000),
+  refundableHistoryPerMember: z.number().int().min(0).max(100_000),
+  recentCategoriesPerMember: z.number().int().min(0).max(100),
+  lifecycle: lifecycleSchema,
+});
+
+const pointsSchema = z.object({
+  pointsPerYuan: z.number().int().min(0),
+  interactionPoints: z.number().int().min(0),
+  interactionDailyCap: z.number().int().min(0),
+  referralPoints: z.number().int().min(0),
+  memberDay: z.object({ dayOfMonth: z.number().int().min(1).max(31), multiplier: z.number().int().min(1) }),
+  expiryDays: z.number().int().min(1),
+  pendingDays: z.number().int().min(0),
+  redemptionUnitPoints: z.number().int().min(1),
+});
+
+const tierSchema = z.object({
+  name: z.string().min(1),
+  label: z.string(),
+  minPoints: z.number().int().min(0),
+  benefits: z.array(z.string()),
+});
+
+const tiersSchema = z.object({
+  windowDays: z.number().int().min(1),
+  graceDays: z.number().int().min(0),
+  ladder: z
+    .array(tierSchema)
+    .min(1)
+    .refine((l) => l[0]?.minPoints === 0, { message: 'the lowest tier must start at 0 points' })
+    .refine((l) => l.every((t, i) => i === 0 || t.minPoints > (l[i - 1]?.minPoints ?? -1)), {
+      message: 'tiers must be in ascending order of minPoints',
+    }),
+  planFloors: z.record(z.string(), z.string()),
+});
+
+export const rulesSchema = z
+  .object({
+    version: z.string().min(1),
+    timeZone: z.string().refine(isKnownTimeZone, { message: 'expected an IANA time zone such as Asia/Shanghai' }),
+    behavior: behaviorSchema,
+    points: pointsSchema,
+    tiers: tiersSchema,
+  })
+  .strict();
+
+export type Rules = z.infer<typeof rulesSchema>;
+export type LifecycleRules = z.infer<typeof lifecycleSchema>;
+
+function isKnownTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const defaultRulesPath = fileURLToPath(new URL('../../config/rules.default.json', import.meta.url));
+
+export function parseRules(raw: unknown, origin: string): Rules {
+  const parsed = rulesSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid rules file ${origin}:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function loadRules(path: string = defaultRulesPath): Rules {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read rules file ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`rules file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseRules(raw, path);
+}
+
+export function defaultRules(): Rules {
+  return loadRules(defaultRulesPath);
+}
