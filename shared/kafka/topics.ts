@@ -1,0 +1,53 @@
+/**
+ * The topic catalogue: logical names, their Avro schema files and their
+ * settings. Physical names carry the namespace prefix so that tests, demos and
+ * backfills never share a topic.
+ */
+export const logicalTopics = [
+  'activity.events',
+  'activity.dlq',
+  'behavior.events',
+  'points.ledger',
+  'member.tier-changes',
+  'member.tiers',
+  'member.churn-risk',
+  'member.recommendations',
+] as const;
+
+export type LogicalTopic = (typeof logicalTopics)[number];
+
+export interface TopicSpec {
+  logical: LogicalTopic;
+  /** Kafka topic-level configs. Retention is unlimited where replay must rebuild state. */
+  config: Record<string, string>;
+  purpose: string;
+}
+
+const keepForever = { 'retention.ms': '-1', 'retention.bytes': '-1' };
+const thirtyDays = { 'retention.ms': String(30 * 24 * 3600 * 1000) };
+
+export const topicSpecs: readonly TopicSpec[] = [
+  { logical: 'activity.events', config: keepForever, purpose: 'input: what members did (Avro or JSON)' },
+  { logical: 'activity.dlq', config: thirtyDays, purpose: 'refused input records with reason and original bytes' },
+  { logical: 'behavior.events', config: keepForever, purpose: 'validated, deduplicated activity with profile' },
+  { logical: 'points.ledger', config: keepForever, purpose: 'every points movement' },
+  { logical: 'member.tier-changes', config: keepForever, purpose: 'tier decisions' },
+  { logical: 'member.tiers', config: { 'cleanup.policy': 'compact' }, purpose: 'latest tier per member (compacted)' },
+  { logical: 'member.churn-risk', config: thirtyDays, purpose: 'churn risk band changes' },
+  { logical: 'member.recommendations', config: thirtyDays, purpose: 'recommendations' },
+];
+
+export function physicalTopic(namespace: string, logical: LogicalTopic): string {
+  return `${namespace}.${logical}`;
+}
+
+export function logicalFromPhysical(namespace: string, physical: string): LogicalTopic | undefined {
+  const prefix = `${namespace}.`;
+  if (!physical.startsWith(prefix)) return undefined;
+  const rest = physical.slice(prefix.length);
+  return (logicalTopics as readonly string[]).includes(rest) ? (rest as LogicalTopic) : undefined;
+}
+
+export function consumerGroup(namespace: string, worker: string): string {
+  return `${namespace}.${worker}`;
+}
