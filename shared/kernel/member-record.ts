@@ -1,0 +1,123 @@
+import { deadLetter } from './dead-letter.js';
+import { compareOffsets, topicPartitionId } from './offsets.js';
+import type { DecideContext, InputRecord, OutputEvent, Rejection, WorkerLogic } from './types.js';
+
+/**
+ * What the kernel keeps per member next to the worker's own state, so that
+ * every input is applied exactly once:
+ * - `watermarks`: the last applied offset per input topic-partition; an input
+ *   at or below it was applied already (redelivery after a crash or reset);
+ * - `recentIds`: the last N applied event ids, to recognise upstream
+ *   duplicates that arrive at a new offset;
+ * - `outbox`: the outputs of recently applied inputs, re-published verbatim on
+ *   redelivery instead of being recomputed.
+ */
+export interface MemberRecord<S> {
+  state: S | null;
+  watermarks: Record<string, string>;
+  recentIds: string[];
+  outbox: OutboxEntry[];
+}
+
+export interface OutboxEntry {
+  tp: string;
+  offset: string;
+  outputs: OutputEvent[];
+}
+
+export function emptyRecord<S>(): MemberRecord<S> {
+  return { state: null, watermarks: {}, recentIds: [], outbox: [] };
+}
+
+/**
+ * Drops outbox entries of `tp` below `firstOffset`: the consumer only reaches
+ * `firstOffset` after everything before it was published (either in this
+ * session, or by whoever committed that position).
+ */
+export function trimOutbox<S>(record: MemberRecord<S>, tp: string, firstOffset: string): MemberRecord<S> {
+  const kept = record.outbox.filter((e) => e.tp !== tp || compareOffsets(e.offset, firstOffset) >= 0);
+  return kept.length === record.outbox.length ? record : { ...record, outbox: kept };
+}
+
+export type StepOutcome = 'applied' | 'rejected' | 'duplicate' | 'redelivered';
+
+export interface StepInput<E> {
+  record: InputRecord;
+  eventId: string;
+  memberId: string;
+  event: E;
+}
+
+export interface StepResult<S> {
+  record: MemberRecord<S>;
+  outputs: OutputEvent[];
+  outcome: StepOutcome;
+  rejection?: Rejection;
+  changed: boolean;
+}
+
+export interface StepLimits {
+  recentIds: number;
+  outboxEntries: number;
+}
+
+/**
+ * Applies one input to one member's record. Pure: the runtime runs it between
+ * a Redis load and a fenced Redis write; the reference run uses it unchanged.
+ */
+export function stepMember<S, E>(
+  logic: WorkerLogic<S, E>,
+  current: MemberRecord<S>,
+  input: StepInput<E>,
+  ctx: DecideContext,
+  limits: StepLimits,
+): StepResult<S> {
+  const tp = topicPartitionId(input.record.topic, input.record.partition);
+  const watermark = current.watermarks[tp];
+  if (watermark !== undefined && compareOffsets(input.record.offset, watermark) <= 0) {
+    const stored = current.outbox.find((e) => e.tp === tp && e.offset === input.record.offset);
+    return { record: current, outputs: stored?.outputs ?? [], outcome: 'redelivered', changed: false };
+  }
+  const watermarks = { ...current.watermarks, [tp]: input.record.offset };
+  if (current.recentIds.includes(input.eventId)) {
+    return { record: { ...current, watermarks }, outputs: [], outcome: 'duplicate', changed: true };
+  }
+  const state = current.state ?? logic.initialState(input.memberId);
+  const decision = decideSafely(logic, state, input.event, ctx);
+  let outputs: OutputEvent[];
+  let next: MemberRecord<S>;
+  if (decision.kind === 'rejected') {
+    // A refused event is not remembered as applied: a corrected resend with the same id must go through.
+    outputs = [deadLetter(logic.name, input.record, decision.rejection, { eventId: input.eventId, memberId: input.memberId })];
+    next = { ...current, watermarks };
+  } else {
+    outputs = decision.outputs;
+    const recentIds = [...current.recentIds, input.eventId];
+    if (recentIds.length > limits.recentIds) recentIds.splice(0, recentIds.length - limits.recentIds);
+    next = { state: decision.state, watermarks, recentIds, outbox: current.outbox };
+  }
+  if (outputs.length > 0) {
+    const outbox = [...next.outbox, { tp, offset: input.record.offset, outputs }];
+    if (outbox.length > limits.outboxEntries) outbox.splice(0, outbox.length - limits.outboxEntries);
+    next = { ...next, outbox };
+  }
+  const result: StepResult<S> = { record: next, outputs, outcome: decision.kind, changed: true };
+  if (decision.kind === 'rejected') result.rejection = decision.rejection;
+  return result;
+}
+
+/**
+ * A rule that throws on one event must not stop the partition: the event is
+ * refused with `processing_error` (deterministically: the same input throws
+ * the same way on a replay).
+ */
+function decideSafely<S, E>(logic: WorkerLogic<S, E>, state: S, event: E, ctx: DecideContext) {
+  try {
+    return logic.decide(state, event, ctx);
+  } catch (err) {
+    return {
+      kind: 'rejected' as const,
+      rejection: { reason: 'processing_error', message: `${logic.name} could not apply the event: ${(err as Error).message}` },
+    };
+  }
+}

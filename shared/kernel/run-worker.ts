@@ -1,0 +1,122 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type { Rules } from '../config/rules.js';
+import { OutputPublisher, createProducer } from '../kafka/client.js';
+import { consumerGroup, physicalTopic } from '../kafka/topics.js';
+import type { Logger } from '../log.js';
+import type { Redis } from 'ioredis';
+import { MemberStore } from '../redis/member-store.js';
+import type { AvroCodec } from '../registry/codec.js';
+import { BatchProcessor, type BatchReport } from './batch-processor.js';
+import type { StepLimits } from './member-record.js';
+import { nextOffset } from './offsets.js';
+import type { InputDecoder, InputRecord, WorkerDefinition } from './types.js';
+
+export interface WorkerRuntimeOptions<S, E> {
+  worker: WorkerDefinition<S, E>;
+  decoder: InputDecoder<E>;
+  kafka: Kafka;
+  redis: Redis;
+  codec: AvroCodec;
+  namespace: string;
+  rules: Rules;
+  log: Logger;
+  limits?: Partial<StepLimits>;
+  /** Partitions processed in parallel by this process. */
+  concurrency?: number;
+  fromBeginning?: boolean;
+  onBatch?: (report: BatchReport, partition: number) => void;
+}
+
+export interface RunningWorker {
+  stop(): Promise<void>;
+  totals: WorkerTotals;
+  consumer: Consumer;
+}
+
+export interface WorkerTotals {
+  records: number;
+  applied: number;
+  rejected: number;
+  duplicate: number;
+  redelivered: number;
+  undecodable: number;
+  outputs: number;
+  rejections: Record<string, number>;
+}
+
+export function defaultLimits(rules: Rules): StepLimits {
+  return { recentIds: rules.behavior.recentEventIdsPerMember, outboxEntries: 50_000 };
+}
+
+/**
+ * Runs a worker: one consumer group, batches per partition with heartbeats,
+ * the batch processor in the middle, offsets committed last.
+ */
+export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise<RunningWorker> {
+  const { worker, kafka, namespace, log } = opts;
+  const wlog = log.child({ worker: worker.name, namespace });
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const store = new MemberStore<S>(opts.redis, namespace, worker.name);
+  const publisher = new OutputPublisher(producer, opts.codec, namespace);
+  const limits = { ...defaultLimits(opts.rules), ...opts.limits };
+  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => opts.rules, limits, wlog);
+  const consumer = kafka.consumer({
+    groupId: consumerGroup(namespace, worker.name),
+    allowAutoTopicCreation: false,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    maxBytesPerPartition: 1_048_576,
+  });
+  const totals: WorkerTotals = { records: 0, applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0, outputs: 0, rejections: {} };
+  await consumer.connect();
+  for (const topic of worker.inputs) {
+    await consumer.subscribe({ topic: physicalTopic(namespace, topic), fromBeginning: opts.fromBeginning ?? true });
+  }
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: opts.concurrency ?? 3,
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+      if (batch.messages.length === 0) return;
+      const records: InputRecord[] = batch.messages.map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        timestamp: Number(m.timestamp),
+        key: m.key ?? null,
+        value: m.value ?? null,
+      }));
+      const plog = wlog.child({ partition: batch.partition });
+      const report = await processor.process(records, { heartbeat, isActive: () => isRunning() && !isStale() });
+      if (report.aborted) {
+        plog.info({ firstOffset: batch.firstOffset() }, 'batch abandoned: partition no longer ours or stopping');
+        return;
+      }
+      const last = batch.lastOffset();
+      resolveOffset(last);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
+      await heartbeat();
+      accumulate(totals, report);
+      plog.debug({ records: report.records, outputs: report.outputs, lastOffset: last }, 'batch committed');
+      opts.onBatch?.(report, batch.partition);
+    },
+  });
+  wlog.info({ inputs: worker.inputs, group: consumerGroup(namespace, worker.name) }, 'worker running');
+  return {
+    totals,
+    consumer,
+    async stop() {
+      await consumer.disconnect();
+      await producer.disconnect();
+      wlog.info({ ...totals }, 'worker stopped');
+    },
+  };
+}
+
+function accumulate(totals: WorkerTotals, r: BatchReport): void {
+  totals.records += r.records;
+  totals.outputs += r.outputs;
+  for (const k of ['applied', 'rejected', 'duplicate', 'redelivered', 'undecodable'] as const) totals[k] += r.outcomes[k];
+  for (const [reason, n] of Object.entries(r.rejections)) totals.rejections[reason] = (totals.rejections[reason] ?? 0) + n;
+}

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+import { physicalTopic, topicSpecs, type LogicalTopic } from '../kafka/topics.js';
+
+const schemaDir = new URL('../../schemas/', import.meta.url);
+
+/** The Avro schema text of a topic, from `schemas/<topic>.avsc`. */
+export function schemaText(topic: LogicalTopic): string {
+  return readFileSync(new URL(`${topic}.avsc`, schemaDir), 'utf8');
+}
+
+const localTypes = new Map<LogicalTopic, avro.Type>();
+/** A local avsc type for a topic, for validating JSON input without the registry. */
+export function avroType(topic: LogicalTopic): avro.Type {
+  let type = localTypes.get(topic);
+  if (!type) {
+    type = avro.Type.forSchema(JSON.parse(schemaText(topic)) as avro.Schema);
+    localTypes.set(topic, type);
+  }
+  return type;
+}
+
+export function subjectFor(namespace: string, topic: LogicalTopic): string {
+  return `${physicalTopic(namespace, topic)}-value`;
+}
+
+export class RegistryError extends Error {
+  override name = 'RegistryError';
+  readonly retriable: boolean;
+  constructor(message: string, options: { cause?: unknown; retriable: boolean }) {
+    super(message, { cause: options.cause });
+    this.retriable = options.retriable;
+  }
+}
+
+/**
+ * Confluent-framed Avro through a Confluent-compatible registry. Schema ids
+ * are resolved once at start (registering the schemas), never per message.
+ */
+export class AvroCodec {
+  private readonly ids = new Map<LogicalTopic, number>();
+  readonly registry: SchemaRegistry;
+
+  constructor(
+    readonly registryUrl: string,
+    private readonly namespace: string,
+  ) {
+    this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 5, initialRetryTimeInSecs: 0.2 } });
+  }
+
+  /** Registers every topic's schema under `<topic>-value` (BACKWARD compatibility) and caches the ids. */
+  async registerAll(topics: readonly LogicalTopic[] = topicSpecs.map((s) => s.logical)): Promise<Map<LogicalTopic, number>> {
+    for (const topic of topics) {
+      const subject = subjectFor(this.namespace, topic);
+      try {
+        const { id } = await this.registry.register({ type: SchemaType.AVRO, schema: schemaText(topic) }, { subject });
+        this.ids.set(topic, id);
+      } catch (err) {
+        throw new RegistryError(`cannot register schema for subject ${subject} at ${this.registryUrl}: ${(err as Error).message}`, {
+          cause: err,
+          retriable: false,
+        });
+      }
+    }
+    return new Map(this.ids);
+  }
+
+  schemaId(topic: LogicalTopic): number {
+    const id = this.ids.get(topic);
+    if (id === undefined) throw new RegistryError(`schema for ${topic} not registered; call registerAll() at start`, { retriable: false });
+    return id;
+  }
+
+  async encode(topic: LogicalTopic, value: Record<string, unknown>): Promise<Buffer> {
+    return this.registry.encode(this.schemaId(topic), value);
+  }
+
+  /** Decodes a Confluent-framed Avro payload (magic byte 0, 4-byte schema id, body). */
+  async decode(buffer: Buffer): Promise<unknown> {
+    return this.registry.decode(buffer);
+  }
+}
+
+export function isConfluentFramed(buffer: Buffer): boolean {
+  return buffer.length >= 5 && buffer[0] === 0;
+}
