@@ -1,0 +1,112 @@
+import type { Rules } from '../../shared/config/rules.js';
+import type { Decoded, InputDecoder, InputRecord } from '../../shared/kernel/types.js';
+import { avroType, isConfluentFramed } from '../../shared/registry/codec.js';
+import { parseEventTime } from '../../shared/util/time.js';
+import type { ActivityEvent } from './activity-event.js';
+import { reasons } from './reasons.js';
+
+/** The part of the registry the decoder needs: Avro bodies from schema ids. */
+export interface AvroDecoder {
+  decode(buffer: Buffer): Promise<unknown>;
+}
+
+type Rejected = Extract<Decoded<ActivityEvent>, { kind: 'rejected' }>;
+
+function reject(reason: string, message: string, ids: { eventId?: unknown; userId?: unknown } = {}): Rejected {
+  return {
+    kind: 'rejected',
+    rejection: { reason, message },
+    eventId: typeof ids.eventId === 'string' && ids.eventId !== '' ? ids.eventId : null,
+    memberId: typeof ids.userId === 'string' && ids.userId !== '' ? ids.userId : null,
+  };
+}
+
+const timeFields = ['occurredAt', 'periodEnd'] as const;
+
+/**
+ * Input bytes to an ActivityEvent: Confluent-framed Avro or plain JSON, both
+ * checked against schemas/activity.events.avsc. Only shape is checked here;
+ * meaning (types, amounts, time skew) is the worker's decision.
+ */
+export class ActivityDecoder implements InputDecoder<ActivityEvent> {
+  constructor(
+    private readonly avro: AvroDecoder,
+    private readonly rules: () => Rules,
+  ) {}
+
+  async decode(record: InputRecord): Promise<Decoded<ActivityEvent>> {
+    const bytes = record.value;
+    if (bytes === null || bytes.length === 0) return reject(reasons.emptyValue, 'record has no value (tombstone or empty)');
+    const limit = this.rules().behavior.maxRecordBytes;
+    if (bytes.length > limit) return reject(reasons.recordTooLarge, `record is ${bytes.length} bytes, limit is ${limit}`);
+
+    let raw: unknown;
+    if (isConfluentFramed(bytes)) {
+      try {
+        raw = await this.avro.decode(bytes);
+      } catch (err) {
+        const status = (err as { status?: number }).status;
+        if (status === 404) return reject(reasons.unknownSchema, `schema id ${bytes.readUInt32BE(1)} is not in the registry`);
+        if (status !== undefined || isNetworkError(err)) throw err; // registry trouble: retry the batch, do not refuse data
+        return reject(reasons.schemaMismatch, `Avro body does not decode: ${(err as Error).message}`);
+      }
+    } else {
+      try {
+        raw = JSON.parse(bytes.toString('utf8'));
+      } catch (err) {
+        return reject(reasons.malformedJson, `value is neither Confluent-framed Avro nor JSON: ${(err as Error).message}`);
+      }
+    }
+    return validateShape(raw, record.key);
+  }
+}
+
+function isNetworkError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(ECONN|ETIMEDOUT|EAI_AGAIN|EPIPE|ENOTFOUND)/.test(code);
+}
+
+/** Shape checks shared by the JSON and Avro paths; exported for unit tests. */
+export function validateShape(raw: unknown, key: Buffer | null): Decoded<ActivityEvent> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return reject(reasons.schemaMismatch, 'value must be a JSON object');
+  }
+  const input = raw as Record<string, unknown>;
+  const candidate: Record<string, unknown> = {};
+  const type = avroType('activity.events') as unknown as { fields: { name: string; defaultValue(): unknown }[] };
+  for (const field of type.fields) {
+    const v = input[field.name];
+    candidate[field.name] = v === undefined ? field.defaultValue() : v;
+  }
+  for (const f of timeFields) {
+    const v = candidate[f];
+    if (v === null || v === undefined) continue;
+    const parsed = parseEventTime(v);
+    if (parsed === null) {
+      return reject(reasons.invalidOccurredAt, `${f} must be epoch milliseconds or ISO-8601 with an offset, got ${JSON.stringify(v).slice(0, 40)}`, input);
+    }
+    candidate[f] = parsed;
+  }
+  if (typeof candidate.eventId !== 'string' || candidate.eventId.trim() === '') {
+    return reject(reasons.missingEventId, 'eventId must be a non-empty string', input);
+  }
+  if (typeof candidate.userId !== 'string' || candidate.userId.trim() === '') {
+    return reject(reasons.missingUserId, 'userId must be a non-empty string', input);
+  }
+  const problems: string[] = [];
+  avroType('activity.events').isValid(candidate, {
+    errorHook: (path, value, t) => problems.push(`${path.join('.')}: expected ${describeType(t)}, got ${JSON.stringify(value)?.slice(0, 40)}`),
+  });
+  if (problems.length > 0) return reject(reasons.schemaMismatch, problems.slice(0, 5).join('; '), input);
+  const userId = candidate.userId;
+  const keyText = key?.toString('utf8') ?? null;
+  if (keyText !== userId) {
+    return reject(reasons.keyMismatch, `record key must be the userId so a member's events stay in order on one partition (key ${keyText === null ? 'missing' : 'differs'})`, input);
+  }
+  return { kind: 'event', memberId: userId, eventId: candidate.eventId, event: candidate as unknown as ActivityEvent };
+}
+
+function describeType(t: unknown): string {
+  const name = (t as { typeName?: string; branchName?: string }).typeName ?? 'value';
+  return name === 'union:unwrapped' ? 'null or a value of the field type' : name === 'long' ? 'an integer' : name;
+}

@@ -1,0 +1,139 @@
+import type { LifecycleRules, Rules } from '../../shared/config/rules.js';
+import { dayMs, localDay } from '../../shared/util/time.js';
+import type { ActivityEvent, ActivityType } from './activity-event.js';
+
+export type LifecycleStage = 'acquisition' | 'activation' | 'retention' | 'value_add' | 'exit';
+export type ProfileTag = 'high_value' | 'active' | 'dormant';
+
+/** A member as the behavior-events worker knows them (its Redis state). */
+export interface MemberProfile {
+  firstSeenAt: number | null;
+  lastActivityAt: number | null;
+  signedUpAt: number | null;
+  referrerId: string | null;
+  purchaseCount: number;
+  totalSpendFen: number;
+  learningCount: number;
+  /** Distinct active days (platform time zone), counted exactly while `recentDays` holds them all. */
+  activeDays: number;
+  /** Most recent distinct active days, ascending, as local day numbers; bounded. */
+  recentDays: number[];
+  recentCategories: string[];
+  subscription: { plan: string; periodEnd: number } | null;
+  /** Payments that may still be refunded: [eventId, fen still refundable], oldest first; bounded. */
+  refundable: [string, number][];
+  stage: LifecycleStage;
+  tags: ProfileTag[];
+}
+
+export const recentDaysKept = 120;
+
+export function newProfile(): MemberProfile {
+  return {
+    firstSeenAt: null,
+    lastActivityAt: null,
+    signedUpAt: null,
+    referrerId: null,
+    purchaseCount: 0,
+    totalSpendFen: 0,
+    learningCount: 0,
+    activeDays: 0,
+    recentDays: [],
+    recentCategories: [],
+    subscription: null,
+    refundable: [],
+    stage: 'acquisition',
+    tags: [],
+  };
+}
+
+/** Events that show a member is using the platform (refunds and cancellations do not). */
+const engagementTypes = new Set<ActivityType>([
+  'signup', 'purchase', 'subscription', 'lesson_complete', 'content_view', 'comment', 'share', 'checkin', 'redeem',
+]);
+const learningTypes = new Set<ActivityType>(['lesson_complete', 'content_view']);
+
+/** The profile after one accepted event. Pure. */
+export function updateProfile(p: MemberProfile, e: ActivityEvent & { type: ActivityType }, rules: Rules): MemberProfile {
+  const b = rules.behavior;
+  const next: MemberProfile = { ...p };
+  next.firstSeenAt = p.firstSeenAt === null ? e.occurredAt : Math.min(p.firstSeenAt, e.occurredAt);
+  if (engagementTypes.has(e.type)) {
+    next.lastActivityAt = p.lastActivityAt === null ? e.occurredAt : Math.max(p.lastActivityAt, e.occurredAt);
+    Object.assign(next, countDay(p, localDay(e.occurredAt, rules.timeZone)));
+  }
+  if (e.category) {
+    next.recentCategories = [e.category, ...p.recentCategories.filter((c) => c !== e.category)].slice(0, b.recentCategoriesPerMember);
+  }
+  switch (e.type) {
+    case 'signup':
+      next.signedUpAt = p.signedUpAt ?? e.occurredAt;
+      next.referrerId = p.referrerId ?? e.referrerId;
+      break;
+    case 'purchase':
+    case 'subscription': {
+      const amount = e.amountFen ?? 0;
+      next.purchaseCount = p.purchaseCount + 1;
+      next.totalSpendFen = p.totalSpendFen + amount;
+      next.refundable = [...p.refundable, [e.eventId, amount] as [string, number]].slice(-b.refundableHistoryPerMember);
+      if (e.type === 'subscription' && e.plan && e.periodEnd !== null) {
+        const current = p.subscription;
+        // Keep the plan that runs longest: a monthly renewal must not shorten an annual plan.
+        if (!current || e.periodEnd >= current.periodEnd) next.subscription = { plan: e.plan, periodEnd: e.periodEnd };
+      }
+      break;
+    }
+    case 'refund': {
+      const amount = e.amountFen ?? 0;
+      next.totalSpendFen = Math.max(0, p.totalSpendFen - amount);
+      next.refundable = p.refundable.map(([id, left]) => (id === e.refundOf ? [id, left - amount] : [id, left]) as [string, number]);
+      break;
+    }
+    case 'lesson_complete':
+    case 'content_view':
+      if (learningTypes.has(e.type)) next.learningCount = p.learningCount + 1;
+      break;
+    default:
+      break;
+  }
+  const at = Math.max(e.occurredAt, next.lastActivityAt ?? e.occurredAt);
+  next.stage = lifecycleStage(next, at, b.lifecycle);
+  next.tags = profileTags(next, at, b.lifecycle, rules.timeZone);
+  return next;
+}
+
+function countDay(p: MemberProfile, day: number): Pick<MemberProfile, 'activeDays' | 'recentDays'> {
+  if (p.recentDays.includes(day)) return { activeDays: p.activeDays, recentDays: p.recentDays };
+  const oldest = p.recentDays[0];
+  const windowFull = p.recentDays.length >= recentDaysKept;
+  // A late event for a day older than the kept window may be a day already counted: do not count it twice.
+  if (windowFull && oldest !== undefined && day < oldest) return { activeDays: p.activeDays, recentDays: p.recentDays };
+  const recentDays = [...p.recentDays, day].sort((a, b) => a - b);
+  if (recentDays.length > recentDaysKept) recentDays.shift();
+  return { activeDays: p.activeDays + 1, recentDays };
+}
+
+function isHighValue(p: MemberProfile, at: number, l: LifecycleRules): boolean {
+  const annual = l.highValueOnAnnualPlan && p.subscription?.plan === 'annual' && p.subscription.periodEnd > at;
+  return p.totalSpendFen >= l.highValueSpendFen || Boolean(annual);
+}
+
+/** The lifecycle stage at instant `at` (event time). */
+export function lifecycleStage(p: MemberProfile, at: number, l: LifecycleRules): LifecycleStage {
+  if (p.lastActivityAt !== null && at - p.lastActivityAt >= l.exitAfterDays * dayMs) return 'exit';
+  if (isHighValue(p, at, l)) return 'value_add';
+  const engaged = p.purchaseCount > 0 || p.learningCount > 0;
+  if (!engaged) return 'acquisition';
+  return p.activeDays >= l.retentionMinActiveDays ? 'retention' : 'activation';
+}
+
+/** Profile tags at instant `at` (event time). */
+export function profileTags(p: MemberProfile, at: number, l: LifecycleRules, timeZone: string): ProfileTag[] {
+  const tags: ProfileTag[] = [];
+  if (isHighValue(p, at, l)) tags.push('high_value');
+  const windowStart = localDay(at, timeZone) - l.activeWindowDays;
+  const daysInWindow = p.recentDays.filter((d) => d > windowStart).length;
+  if (daysInWindow >= l.activeMinDays) tags.push('active');
+  if (p.lastActivityAt !== null && at - p.lastActivityAt >= l.dormantAfterDays * dayMs) tags.push('dormant');
+  return tags;
+}

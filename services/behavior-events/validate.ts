@@ -1,0 +1,73 @@
+import type { Rules } from '../../shared/config/rules.js';
+import type { Rejection } from '../../shared/kernel/types.js';
+import { isActivityType, type ActivityEvent, type ActivityType } from './activity-event.js';
+import type { MemberProfile } from './profile.js';
+import { reasons } from './reasons.js';
+
+const requiredFields: Record<ActivityType, readonly (keyof ActivityEvent)[]> = {
+  signup: [],
+  purchase: ['amountFen', 'itemId'],
+  subscription: ['plan', 'amountFen', 'periodEnd'],
+  refund: ['refundOf', 'amountFen'],
+  lesson_complete: ['itemId'],
+  content_view: ['itemId'],
+  comment: ['itemId'],
+  share: ['itemId'],
+  checkin: [],
+  redeem: ['points', 'rewardId'],
+  redeem_cancel: ['redeemOf'],
+};
+
+const paidTypes = new Set<ActivityType>(['purchase', 'subscription', 'refund']);
+const plans = new Set(['monthly', 'annual']);
+
+const no = (reason: string, message: string): Rejection => ({ reason, message });
+
+/**
+ * What an event means, checked against the rules and the member's profile.
+ * Returns null when the event is acceptable. Time is the record's timestamp,
+ * never the wall clock, so a replay decides the same.
+ */
+export function validateActivity(
+  e: ActivityEvent,
+  profile: MemberProfile,
+  rules: Rules,
+  recordTimestamp: number,
+): Rejection | null {
+  if (!isActivityType(e.type)) return no(reasons.unknownType, `unknown event type "${e.type.slice(0, 40)}"`);
+  const b = rules.behavior;
+  if (e.type === 'refund' && (e.refundOf === null || e.refundOf === '')) {
+    return no(reasons.refundWithoutOriginal, 'refund must name the refunded event in refundOf');
+  }
+  for (const field of requiredFields[e.type]) {
+    const v = e[field];
+    if (v === null || v === '') return no(reasons.missingField, `${e.type} requires ${field}`);
+  }
+  if (e.occurredAt > recordTimestamp + b.maxFutureSkewMs) {
+    return no(reasons.occurredInFuture, `occurredAt is ${e.occurredAt - recordTimestamp} ms after the record timestamp (allowed ${b.maxFutureSkewMs})`);
+  }
+  if (e.amountFen !== null) {
+    if (e.amountFen < 0 || (paidTypes.has(e.type) && e.amountFen === 0)) {
+      return no(reasons.invalidAmount, `amountFen must be a positive integer for ${e.type}, got ${e.amountFen}`);
+    }
+    if (e.amountFen > b.maxAmountFen) return no(reasons.amountAboveCeiling, `amountFen ${e.amountFen} is above the ceiling ${b.maxAmountFen}`);
+  }
+  if (e.type === 'redeem' && e.points !== null && (e.points <= 0 || e.points > b.maxRedeemPoints)) {
+    return no(reasons.invalidPoints, `points must be between 1 and ${b.maxRedeemPoints}, got ${e.points}`);
+  }
+  if (e.seconds !== null && e.seconds < 0) return no(reasons.invalidSeconds, `seconds must not be negative, got ${e.seconds}`);
+  if (e.type === 'subscription') {
+    if (!plans.has(e.plan ?? '')) return no(reasons.invalidPlan, `plan must be monthly or annual, got "${String(e.plan).slice(0, 20)}"`);
+    if ((e.periodEnd ?? 0) <= e.occurredAt) return no(reasons.invalidPeriod, 'periodEnd must be after occurredAt');
+  }
+  if (e.type === 'signup' && e.referrerId !== null && e.referrerId === e.userId) {
+    return no(reasons.selfReferral, 'a member cannot refer themselves');
+  }
+  if (e.type === 'refund') {
+    const remaining = profile.refundable.find(([id]) => id === e.refundOf)?.[1];
+    if (remaining !== undefined && (e.amountFen ?? 0) > remaining) {
+      return no(reasons.refundExceedsOriginal, `refund of ${e.amountFen} fen exceeds the ${remaining} fen still refundable on ${e.refundOf}`);
+    }
+  }
+  return null;
+}

@@ -1,0 +1,17 @@
+import type { Rules } from '../../shared/config/rules.js';
+import type { WorkerDefinition } from '../../shared/kernel/types.js';
+import type { ActivityEvent } from './activity-event.js';
+import { ActivityDecoder, type AvroDecoder } from './decode.js';
+import { behaviorLogic } from './decide.js';
+import type { MemberProfile } from './profile.js';
+
+/** Wiring: what the behavior-events worker reads and writes. */
+export const behaviorEventsWorker: WorkerDefinition<MemberProfile, ActivityEvent> = {
+  ...behaviorLogic,
+  inputs: ['activity.events'],
+  outputs: ['behavior.events', 'activity.dlq'],
+};
+
+export function behaviorEventsDecoder(avro: AvroDecoder, rules: () => Rules): ActivityDecoder {
+  return new ActivityDecoder(avro, rules);
+}

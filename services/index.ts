@@ -1,0 +1,21 @@
+import type { Rules } from '../shared/config/rules.js';
+import type { InputDecoder, WorkerDefinition } from '../shared/kernel/types.js';
+import type { AvroCodec } from '../shared/registry/codec.js';
+import { behaviorEventsDecoder, behaviorEventsWorker } from './behavior-events/worker.js';
+
+/** A worker as the CLI and tests start it: its definition and how it decodes input. */
+export interface WorkerEntry {
+  // Each worker has its own state and event types; the registry only passes them through.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  definition: WorkerDefinition<any, any>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  decoder(codec: AvroCodec, rules: () => Rules): InputDecoder<any>;
+}
+
+export const workers: Record<string, WorkerEntry> = {
+  'behavior-events': { definition: behaviorEventsWorker, decoder: behaviorEventsDecoder },
+};
+
+export function workerNames(): string[] {
+  return Object.keys(workers);
+}
