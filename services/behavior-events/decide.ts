@@ -1,6 +1,6 @@
 import type { Rules } from '../../shared/config/rules.js';
 import type { DecideContext, Decision, OutputEvent, WorkerLogic } from '../../shared/kernel/types.js';
-import type { ActivityEvent, ActivityType } from './activity-event.js';
+import type { ActivityEvent, ActivityType } from '../../shared/contracts/activity-event.js';
 import { newProfile, updateProfile, type MemberProfile } from './profile.js';
 import { validateActivity } from './validate.js';
 

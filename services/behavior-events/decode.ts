@@ -2,7 +2,7 @@ import type { Rules } from '../../shared/config/rules.js';
 import type { Decoded, InputDecoder, InputRecord } from '../../shared/kernel/types.js';
 import { avroType, isConfluentFramed } from '../../shared/registry/codec.js';
 import { parseEventTime } from '../../shared/util/time.js';
-import type { ActivityEvent } from './activity-event.js';
+import type { ActivityEvent } from '../../shared/contracts/activity-event.js';
 import { reasons } from './reasons.js';
 
 /** The part of the registry the decoder needs: Avro bodies from schema ids. */

@@ -1,6 +1,6 @@
 import type { LifecycleRules, Rules } from '../../shared/config/rules.js';
 import { dayMs, localDay } from '../../shared/util/time.js';
-import type { ActivityEvent, ActivityType } from './activity-event.js';
+import type { ActivityEvent, ActivityType } from '../../shared/contracts/activity-event.js';
 
 export type LifecycleStage = 'acquisition' | 'activation' | 'retention' | 'value_add' | 'exit';
 export type ProfileTag = 'high_value' | 'active' | 'dormant';

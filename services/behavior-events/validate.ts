@@ -1,6 +1,6 @@
 import type { Rules } from '../../shared/config/rules.js';
 import type { Rejection } from '../../shared/kernel/types.js';
-import { isActivityType, type ActivityEvent, type ActivityType } from './activity-event.js';
+import { isActivityType, type ActivityEvent, type ActivityType } from '../../shared/contracts/activity-event.js';
 import type { MemberProfile } from './profile.js';
 import { reasons } from './reasons.js';
 

@@ -1,6 +1,6 @@
 import type { Rules } from '../../shared/config/rules.js';
 import type { WorkerDefinition } from '../../shared/kernel/types.js';
-import type { ActivityEvent } from './activity-event.js';
+import type { ActivityEvent } from '../../shared/contracts/activity-event.js';
 import { ActivityDecoder, type AvroDecoder } from './decode.js';
 import { behaviorLogic } from './decide.js';
 import type { MemberProfile } from './profile.js';

@@ -38,7 +38,7 @@
  *   purchase's eventId. Remaining amounts are tracked, so refunds never exceed a purchase.
  *   One cancellation line refunds one purchase (never split across several).
  */
-import type { ActivityEvent } from '../../services/behavior-events/activity-event.js';
+import type { ActivityEvent } from '../contracts/activity-event.js';
 import { readCsvRecords } from './csv.js';
 
 export const onlineRetailSource = 'online-retail';
