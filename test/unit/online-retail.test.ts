@@ -16,7 +16,7 @@ import {
   zonedLocalToEpochMs,
   type OnlineRetailStats,
 } from '../../shared/ingest/online-retail.js';
-import type { ActivityEvent } from '../../services/behavior-events/activity-event.js';
+import type { ActivityEvent } from '../../shared/contracts/activity-event.js';
 
 const header = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
 const realFile = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));

@@ -1,0 +1,91 @@
+import { fileURLToPath } from 'node:url';
+import { connectClients } from '../../shared/clients.js';
+import { namespacePattern } from '../../shared/redis/keys.js';
+import { fromJson } from '../../shared/util/json.js';
+import type { MemberRecord } from '../../shared/kernel/member-record.js';
+import type { MemberProfile } from '../../services/behavior-events/profile.js';
+import type { CommandContext } from '../context.js';
+import { produceCommand } from './produce.js';
+import { runCommand } from './run.js';
+import { createTopics } from './topics.js';
+
+const retailFile = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));
+const extraFile = fileURLToPath(new URL('../../data/demo/extra-events.jsonl', import.meta.url));
+
+export interface DemoOptions {
+  fromDate: string;
+  toDate: string;
+}
+
+/**
+ * The quick-start demo: a fresh namespace, the real Online Retail slice plus a
+ * few broken and duplicated records, the workers run until caught up, then a
+ * summary read back from the worker and from Redis.
+ */
+export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promise<void> {
+  const ns = ctx.env.MEMBERFLOW_NAMESPACE;
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`namespace: ${ns}`);
+  await createTopics(ctx, { quiet: true });
+  out(`topics and schemas ready (${ctx.env.MEMBERFLOW_TOPIC_PARTITIONS} partitions each)`);
+
+  const retail = await produceCommand(ctx, { file: retailFile, format: 'online-retail', fromDate: opts.fromDate, toDate: opts.toDate });
+  out(`produced ${retail.sent} Online Retail events (${opts.fromDate} .. ${opts.toDate}) in ${retail.seconds.toFixed(1)} s`);
+  if (retail.mapping) out(`  mapping: ${JSON.stringify(retail.mapping)}`);
+  const extra = await produceCommand(ctx, { file: extraFile, format: 'jsonl' });
+  out(`produced ${extra.sent} hand-written records (broken ones and upstream duplicates among them)`);
+
+  const started = Date.now();
+  const [worker] = await runCommand(ctx, ['behavior-events'], { exitWhenIdleMs: 1500 });
+  const seconds = (Date.now() - started) / 1000;
+  const t = worker!.totals;
+  out('');
+  out('behavior-events worker');
+  out(`  events in:        ${t.records}`);
+  out(`  accepted:         ${t.applied}`);
+  out(`  duplicates:       ${t.duplicate} (same eventId seen before; applied once)`);
+  out(`  rejected:         ${t.rejected + t.undecodable} → ${ns}.activity.dlq`);
+  for (const [reason, n] of Object.entries(t.rejections).sort((a, b) => b[1] - a[1])) out(`    ${reason.padEnd(26)} ${n}`);
+  out(`  outputs:          ${t.outputs} (behavior.events + referrals + dead letters)`);
+  out(`  throughput:       ${Math.round(t.records / seconds)} events/s (${seconds.toFixed(1)} s wall, including the idle check)`);
+
+  const profiles = await readProfiles(ctx);
+  out(`  members profiled: ${profiles.length}`);
+  const stages = count(profiles.map((p) => p.stage));
+  out(`  stages:           ${Object.entries(stages).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const tags = count(profiles.flatMap((p) => p.tags));
+  out(`  tags:             ${Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);
+  const top = [...profiles].sort((a, b) => b.totalSpendFen - a.totalSpendFen)[0];
+  if (top) out(`  top spender:      ${(top.totalSpendFen / 100).toFixed(2)} over ${top.purchaseCount} purchases, ${top.activeDays} active days`);
+  out('');
+  out(`read the output:  MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail behavior.events --from-beginning --max 3`);
+  out(`dead letters:     MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail activity.dlq --from-beginning --max 5`);
+}
+
+async function readProfiles(ctx: CommandContext): Promise<MemberProfile[]> {
+  const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
+  const profiles: MemberProfile[] = [];
+  try {
+    const stream = clients.redis.scanStream({ match: namespacePattern(ctx.env.MEMBERFLOW_NAMESPACE).replace('*', 'behavior-events:*'), count: 1000 });
+    for await (const keys of stream as AsyncIterable<string[]>) {
+      if (keys.length === 0) continue;
+      const pipeline = clients.redis.pipeline();
+      for (const k of keys) pipeline.hget(k, 'r');
+      for (const [, r] of (await pipeline.exec()) ?? []) {
+        if (typeof r === 'string') {
+          const state = fromJson<MemberRecord<MemberProfile>>(r).state;
+          if (state) profiles.push(state);
+        }
+      }
+    }
+  } finally {
+    await clients.close();
+  }
+  return profiles;
+}
+
+function count(values: string[]): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const v of values) c[v] = (c[v] ?? 0) + 1;
+  return c;
+}

@@ -1,0 +1,97 @@
+import { workers, workerNames } from '../../services/index.js';
+import { connectClients } from '../../shared/clients.js';
+import { runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
+import { consumerGroup, physicalTopic } from '../../shared/kafka/topics.js';
+import type { CommandContext } from '../context.js';
+
+export interface RunOptions {
+  /** Stop once every input partition is caught up and nothing arrived for this long (ms). */
+  exitWhenIdleMs?: number;
+}
+
+export function resolveWorkers(names: string[]): string[] {
+  const all = workerNames();
+  const chosen = names.includes('all') ? all : names;
+  const unknown = chosen.filter((n) => !all.includes(n));
+  if (unknown.length > 0) throw new Error(`unknown worker(s) ${unknown.join(', ')}; available: ${all.join(', ')}, all`);
+  return chosen;
+}
+
+/** Runs workers in this process until SIGINT/SIGTERM (or idle, when asked). */
+export async function runCommand(ctx: CommandContext, names: string[], opts: RunOptions = {}): Promise<RunningWorker[]> {
+  const chosen = resolveWorkers(names);
+  const clients = connectClients(ctx.env, ctx.log, `memberflow-${chosen.join('+')}`);
+  await clients.codec.registerAll();
+  const running: RunningWorker[] = [];
+  for (const name of chosen) {
+    const entry = workers[name]!;
+    running.push(
+      await runWorker({
+        worker: entry.definition,
+        decoder: entry.decoder(clients.codec, () => ctx.rules),
+        kafka: clients.kafka,
+        redis: clients.redis,
+        codec: clients.codec,
+        namespace: ctx.env.MEMBERFLOW_NAMESPACE,
+        rules: ctx.rules,
+        log: ctx.log,
+      }),
+    );
+  }
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    for (const w of running) await w.stop();
+    await clients.close();
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  if (opts.exitWhenIdleMs !== undefined) {
+    await waitUntilCaughtUp(ctx, clients.kafka, chosen, running, opts.exitWhenIdleMs);
+    await stop();
+  }
+  return running;
+}
+
+async function waitUntilCaughtUp(
+  ctx: CommandContext,
+  kafka: ReturnType<typeof connectClients>['kafka'],
+  names: string[],
+  running: RunningWorker[],
+  idleMs: number,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    let lastRecords = -1;
+    let quietSince = Date.now();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const records = running.reduce((n, w) => n + w.totals.records, 0);
+      if (records !== lastRecords) {
+        lastRecords = records;
+        quietSince = Date.now();
+        continue;
+      }
+      if (Date.now() - quietSince < idleMs) continue;
+      let lag = 0;
+      for (const name of names) {
+        for (const topic of workers[name]!.definition.inputs) {
+          const physical = physicalTopic(ctx.env.MEMBERFLOW_NAMESPACE, topic);
+          const ends = await admin.fetchTopicOffsets(physical);
+          const [committed] = await admin.fetchOffsets({ groupId: consumerGroup(ctx.env.MEMBERFLOW_NAMESPACE, name), topics: [physical] });
+          for (const end of ends) {
+            const c = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+            const start = BigInt(end.low);
+            const pos = BigInt(c) < 0n ? start : BigInt(c);
+            lag += Number(BigInt(end.high) - pos);
+          }
+        }
+      }
+      if (lag === 0) return;
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The quick-start demo: install, bring the native stack up, replay real data, print what happened.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+if [ -z "${KAFKA_BROKERS:-}" ]; then
+  bash stack/stack.sh up
+  eval "$(bash stack/stack.sh env | sed 's/^/export /')"
+fi
+export MEMBERFLOW_NAMESPACE="${MEMBERFLOW_NAMESPACE:-demo-$(date +%Y%m%d%H%M%S)}"
+export LOG_LEVEL="${LOG_LEVEL:-warn}"
+node bin/memberflow.js demo "$@"

@@ -1,0 +1,68 @@
+/**
+ * A deterministic, realistic activity stream for fault tests: a few very
+ * active members and many quiet ones, every event type, referrals, refunds,
+ * upstream duplicates and a sprinkle of broken records.
+ */
+export interface GeneratedRecord {
+  key: string | null;
+  value: string;
+}
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function generateActivity(count: number, opts: { members?: number; seed?: number; start?: number } = {}): GeneratedRecord[] {
+  const rnd = mulberry32(opts.seed ?? 42);
+  const members = opts.members ?? 300;
+  const start = opts.start ?? Date.UTC(2026, 0, 1);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const member = () => `m${Math.floor(members * rnd() ** 2.5)}`; // skewed: low ids are busy
+  const out: GeneratedRecord[] = [];
+  const purchases: { id: string; user: string; amount: number }[] = [];
+  let time = start;
+  for (let i = 0; out.length < count; i++) {
+    time += Math.floor(rnd() * 90_000);
+    const user = member();
+    const id = `g${opts.seed ?? 42}-${i}`;
+    const r = rnd();
+    let e: Record<string, unknown>;
+    if (r < 0.3) {
+      const amount = 100 + Math.floor(rnd() * 50_000);
+      e = { eventId: id, userId: user, type: 'purchase', occurredAt: time, amountFen: amount, itemId: `item-${Math.floor(rnd() * 200)}`, category: pick(['history', 'finance', 'language', 'tech']) };
+      purchases.push({ id, user, amount });
+    } else if (r < 0.36 && purchases.length > 0) {
+      const p = pick(purchases);
+      e = { eventId: id, userId: p.user, type: 'refund', occurredAt: time, refundOf: p.id, amountFen: 1 + Math.floor(rnd() * p.amount * 1.2) };
+    } else if (r < 0.4) {
+      e = { eventId: id, userId: `new-${i}`, type: 'signup', occurredAt: time, referrerId: rnd() < 0.6 ? user : null, source: 'ios' };
+    } else if (r < 0.42) {
+      e = { eventId: id, userId: user, type: 'subscription', occurredAt: time, plan: pick(['monthly', 'annual']), amountFen: 3000, periodEnd: time + 30 * 86_400_000 };
+    } else if (r < 0.75) {
+      e = { eventId: id, userId: user, type: pick(['lesson_complete', 'content_view']), occurredAt: time, itemId: `item-${Math.floor(rnd() * 200)}`, seconds: Math.floor(rnd() * 3000) };
+    } else if (r < 0.9) {
+      e = { eventId: id, userId: user, type: pick(['comment', 'share']), occurredAt: time, itemId: `item-${Math.floor(rnd() * 200)}` };
+    } else if (r < 0.96) {
+      e = { eventId: id, userId: user, type: 'checkin', occurredAt: time };
+    } else if (r < 0.98 && out.length > 0) {
+      out.push(out[Math.floor(rnd() * out.length)]!); // an upstream retry: same bytes, new offset
+      continue;
+    } else {
+      const bad = pick(['json', 'type', 'amount', 'key']);
+      if (bad === 'json') out.push({ key: user, value: `{"eventId":"${id}","userId":"${user}"` });
+      else if (bad === 'type') out.push({ key: user, value: JSON.stringify({ eventId: id, userId: user, type: 'levitate', occurredAt: time }) });
+      else if (bad === 'amount') out.push({ key: user, value: JSON.stringify({ eventId: id, userId: user, type: 'purchase', occurredAt: time, amountFen: -1, itemId: 'x' }) });
+      else out.push({ key: `not-${user}`, value: JSON.stringify({ eventId: id, userId: user, type: 'checkin', occurredAt: time }) });
+      continue;
+    }
+    out.push({ key: e.userId as string, value: JSON.stringify(e) });
+  }
+  return out;
+}

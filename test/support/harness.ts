@@ -1,0 +1,227 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { Admin, Producer } from 'kafkajs';
+import { inject } from 'vitest';
+import { workers } from '../../services/index.js';
+import { connectClients, type Clients } from '../../shared/clients.js';
+import { loadEnv, type Env } from '../../shared/config/env.js';
+import { defaultRules, type Rules } from '../../shared/config/rules.js';
+import { createProducer, ensureTopics, eventIdHeader } from '../../shared/kafka/client.js';
+import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
+import { runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
+import type { InputRecord } from '../../shared/kernel/types.js';
+import { createLogger, type Logger } from '../../shared/log.js';
+import { namespacePattern } from '../../shared/redis/keys.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ReadRecord extends InputRecord {
+  id: string | null;
+  decoded: unknown;
+}
+
+/** A private corner of the real stack for one test file: its own namespace, topics, schemas and Redis keys. */
+export class TestStack {
+  readonly env: Env;
+  readonly rules: Rules = defaultRules();
+  readonly log: Logger;
+  readonly clients: Clients;
+  readonly admin: Admin;
+  readonly producer: Producer;
+  private readonly children = new Set<ChildProcess>();
+
+  private constructor(readonly ns: string, partitions: number) {
+    const stack = inject('stack');
+    this.env = loadEnv({
+      KAFKA_BROKERS: stack.KAFKA_BROKERS,
+      SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL,
+      REDIS_URL: stack.REDIS_URL,
+      MEMBERFLOW_NAMESPACE: ns,
+      MEMBERFLOW_TOPIC_PARTITIONS: String(partitions),
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    });
+    this.log = createLogger(this.env.LOG_LEVEL, `test-${ns}`);
+    this.clients = connectClients(this.env, this.log, `test-${ns}`);
+    this.admin = this.clients.kafka.admin();
+    this.producer = createProducer(this.clients.kafka);
+  }
+
+  static async create(name: string, opts: { partitions?: number } = {}): Promise<TestStack> {
+    const ns = `t-${name}-${randomBytes(3).toString('hex')}`.toLowerCase().slice(0, 48);
+    const s = new TestStack(ns, opts.partitions ?? 3);
+    await s.admin.connect();
+    await s.producer.connect();
+    await ensureTopics(s.admin, ns, opts.partitions ?? 3, topicSpecs);
+    await s.clients.codec.registerAll();
+    return s;
+  }
+
+  topic(logical: LogicalTopic): string {
+    return physicalTopic(this.ns, logical);
+  }
+
+  /** Sends records to a topic of the namespace, in order, with an idempotent producer. */
+  async produce(logical: LogicalTopic, messages: { key: string | null; value: Buffer | string }[]): Promise<void> {
+    for (let i = 0; i < messages.length; i += 1000) {
+      await this.producer.send({
+        topic: this.topic(logical),
+        acks: -1,
+        messages: messages.slice(i, i + 1000).map((m) => ({ key: m.key, value: typeof m.value === 'string' ? Buffer.from(m.value) : m.value })),
+      });
+    }
+  }
+
+  async produceJson(events: Record<string, unknown>[]): Promise<void> {
+    await this.produce('activity.events', events.map((e) => ({ key: typeof e.userId === 'string' ? e.userId : null, value: JSON.stringify(e) })));
+  }
+
+  /** Everything in a topic up to its current end, decoded (Avro through the registry, else raw). */
+  async readAll(logical: LogicalTopic, opts: { minRecords?: number; timeoutMs?: number } = {}): Promise<ReadRecord[]> {
+    const topic = this.topic(logical);
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+    for (;;) {
+      const records = await this.readToEnd(topic);
+      if (records.length >= (opts.minRecords ?? 0)) return records;
+      if (Date.now() > deadline) throw new Error(`${topic}: ${records.length} records after waiting, expected at least ${opts.minRecords}`);
+      await sleep(250);
+    }
+  }
+
+  private async readToEnd(topic: string): Promise<ReadRecord[]> {
+    const ends = await this.admin.fetchTopicOffsets(topic);
+    const remaining = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n]));
+    const out: ReadRecord[] = [];
+    if (remaining.size === 0) return out;
+    const consumer = this.clients.kafka.consumer({ groupId: `${this.ns}.reader-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          const last = remaining.get(partition);
+          if (last === undefined || BigInt(message.offset) > last) return;
+          const value = message.value ?? null;
+          out.push({
+            topic,
+            partition,
+            offset: message.offset,
+            timestamp: Number(message.timestamp),
+            key: message.key ?? null,
+            value,
+            id: message.headers?.[eventIdHeader]?.toString() ?? null,
+            decoded: value && value[0] === 0 ? await this.clients.codec.decode(value) : value,
+          });
+          if (BigInt(message.offset) >= last) remaining.delete(partition);
+          if (remaining.size === 0) resolve();
+        },
+      });
+    });
+    await withTimeout(done, 120_000, `reading ${topic}`);
+    await consumer.disconnect();
+    return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+  }
+
+  /** Runs a worker inside the test process. */
+  async startWorker(name: string, opts: { rules?: Rules } = {}): Promise<RunningWorker> {
+    const entry = workers[name]!;
+    const rules = opts.rules ?? this.rules;
+    return runWorker({
+      worker: entry.definition,
+      decoder: entry.decoder(this.clients.codec, () => rules),
+      kafka: this.clients.kafka,
+      redis: this.clients.redis,
+      codec: this.clients.codec,
+      namespace: this.ns,
+      rules,
+      log: this.log,
+    });
+  }
+
+  /** Runs a worker as a separate OS process (the CLI), so a test can SIGKILL it. */
+  spawnWorker(name: string, args: string[] = []): ChildProcess {
+    const child = spawn(process.execPath, ['bin/memberflow.js', 'run', name, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...this.envVars() },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    child.on('exit', (code, signal) => {
+      this.children.delete(child);
+      if (code !== 0 && signal === null) this.log.error({ code, stderr }, 'worker process failed');
+    });
+    this.children.add(child);
+    return child;
+  }
+
+  envVars(): Record<string, string> {
+    return {
+      KAFKA_BROKERS: this.env.KAFKA_BROKERS.join(','),
+      SCHEMA_REGISTRY_URL: this.env.SCHEMA_REGISTRY_URL,
+      REDIS_URL: this.env.REDIS_URL,
+      MEMBERFLOW_NAMESPACE: this.ns,
+      MEMBERFLOW_TOPIC_PARTITIONS: String(this.env.MEMBERFLOW_TOPIC_PARTITIONS),
+      LOG_LEVEL: this.env.LOG_LEVEL,
+    };
+  }
+
+  /** Committed offsets of a worker's group minus topic ends: 0 when it has consumed everything. */
+  async lag(worker: string, logical: LogicalTopic): Promise<number> {
+    const topic = this.topic(logical);
+    const ends = await this.admin.fetchTopicOffsets(topic);
+    const [committed] = await this.admin.fetchOffsets({ groupId: `${this.ns}.${worker}`, topics: [topic] });
+    let lag = 0n;
+    for (const e of ends) {
+      const c = BigInt(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1');
+      lag += BigInt(e.high) - (c < 0n ? BigInt(e.low) : c);
+    }
+    return Number(lag);
+  }
+
+  async waitForLag0(worker: string, logical: LogicalTopic, timeoutMs = 120_000): Promise<void> {
+    await waitFor(async () => (await this.lag(worker, logical)) === 0, timeoutMs, `${worker} to consume ${logical}`);
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.children) c.kill('SIGKILL');
+    await this.producer.disconnect();
+    try {
+      const mine = logicalTopics.map((t) => this.topic(t));
+      await this.admin.deleteTopics({ topics: mine, timeout: 30_000 });
+    } catch (err) {
+      this.log.warn({ err }, 'could not delete test topics');
+    }
+    await this.admin.disconnect();
+    const keys = await this.clients.redis.keys(namespacePattern(this.ns));
+    if (keys.length > 0) await this.clients.redis.del(...keys);
+    await this.clients.close();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls until `check` holds; fails with what it was waiting for. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

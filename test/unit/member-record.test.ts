@@ -1,0 +1,108 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { emptyRecord, stepMember, trimOutbox, type MemberRecord } from '../../shared/kernel/member-record.js';
+import { referenceRun } from '../../shared/kernel/reference-run.js';
+import type { Decoded, WorkerLogic } from '../../shared/kernel/types.js';
+import { inputRecord, rules } from './fixtures.js';
+
+/** A tiny worker: sums amounts, refuses negatives, emits one output per event. */
+interface Ev { id: string; member: string; amount: number }
+const summing: WorkerLogic<{ total: number }, Ev> = {
+  name: 'sum',
+  initialState: () => ({ total: 0 }),
+  decide(state, e) {
+    if (e.amount < 0) return { kind: 'rejected', rejection: { reason: 'negative', message: 'negative amount' } };
+    if (e.amount === 13) throw new Error('unlucky');
+    const total = state.total + e.amount;
+    return { kind: 'applied', state: { total }, outputs: [{ topic: 'behavior.events', key: e.member, id: `out:${e.id}`, value: { total } }] };
+  },
+};
+const limits = { recentIds: 4, outboxEntries: 100 };
+const ctx = { rules, record: { timestamp: 0, sizeBytes: 0 } };
+const step = (rec: MemberRecord<{ total: number }>, offset: number, e: Ev) =>
+  stepMember(summing, rec, { record: inputRecord(offset, e, e.member), eventId: e.id, memberId: e.member, event: e }, ctx, limits);
+
+describe('member record: exactly-once bookkeeping', () => {
+  it('applies a new input, then recognises its redelivery and returns the stored outputs', () => {
+    const first = step(emptyRecord(), 5, { id: 'a', member: 'm', amount: 3 });
+    expect(first.outcome).toBe('applied');
+    expect(first.record.state).toEqual({ total: 3 });
+    const again = step(first.record, 5, { id: 'a', member: 'm', amount: 3 });
+    expect(again.outcome).toBe('redelivered');
+    expect(again.changed).toBe(false);
+    expect(again.outputs).toEqual(first.outputs);
+    expect(again.record).toBe(first.record);
+  });
+
+  it('recognises an upstream duplicate at a new offset and emits nothing', () => {
+    const first = step(emptyRecord(), 5, { id: 'a', member: 'm', amount: 3 });
+    const dup = step(first.record, 9, { id: 'a', member: 'm', amount: 3 });
+    expect(dup.outcome).toBe('duplicate');
+    expect(dup.outputs).toEqual([]);
+    expect(dup.record.state).toEqual({ total: 3 });
+    expect(dup.record.watermarks['test.activity.events:0']).toBe('9');
+  });
+
+  it('forgets ids beyond the configured window', () => {
+    let rec = emptyRecord<{ total: number }>();
+    for (let i = 0; i < 5; i++) rec = step(rec, i, { id: `e${i}`, member: 'm', amount: 1 }).record;
+    expect(rec.recentIds).toEqual(['e1', 'e2', 'e3', 'e4']);
+    expect(step(rec, 10, { id: 'e0', member: 'm', amount: 1 }).outcome).toBe('applied');
+    expect(step(rec, 10, { id: 'e1', member: 'm', amount: 1 }).outcome).toBe('duplicate');
+  });
+
+  it('a refused event goes to the dead-letter topic, does not count as applied, and its redelivery re-publishes the same dead letter', () => {
+    const bad = step(emptyRecord(), 1, { id: 'b', member: 'm', amount: -1 });
+    expect(bad.outcome).toBe('rejected');
+    expect(bad.outputs).toHaveLength(1);
+    expect(bad.outputs[0]).toMatchObject({ topic: 'activity.dlq', id: 'dlq:sum:test.activity.events:0:1', value: { reason: 'negative' } });
+    expect(bad.record.recentIds).toEqual([]);
+    expect(step(bad.record, 1, { id: 'b', member: 'm', amount: -1 }).outputs).toEqual(bad.outputs);
+  });
+
+  it('a rule that throws refuses that event with processing_error instead of stopping', () => {
+    const r = step(emptyRecord(), 1, { id: 'x', member: 'm', amount: 13 });
+    expect(r.outcome).toBe('rejected');
+    expect(r.rejection?.reason).toBe('processing_error');
+  });
+
+  it('trims outbox entries below the first offset of a new batch, only for that partition', () => {
+    let rec = emptyRecord<{ total: number }>();
+    rec = step(rec, 1, { id: 'a', member: 'm', amount: 1 }).record;
+    rec = step(rec, 2, { id: 'b', member: 'm', amount: 1 }).record;
+    const trimmed = trimOutbox(rec, 'test.activity.events:0', '2');
+    expect(trimmed.outbox.map((e) => e.offset)).toEqual(['2']);
+    expect(trimOutbox(rec, 'test.activity.events:1', '2').outbox).toHaveLength(2);
+  });
+
+  it('property: redelivering any prefix of the log changes neither state nor outputs (by id)', () => {
+    const event = fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g'), member: fc.constantFrom('m1', 'm2', 'm3'), amount: fc.integer({ min: -2, max: 20 }) });
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 40 }), fc.nat(), (events, cut) => {
+        const log = events.map((e, i) => ({ record: inputRecord(i, e, e.member), decoded: { kind: 'event', memberId: e.member, eventId: e.id, event: e } as Decoded<Ev> }));
+        const reference = referenceRun(summing, log, rules, { recentIds: 100, outboxEntries: 1000 });
+        // Crash after `cut` records were applied, then the consumer restarts from offset 0.
+        const crashAt = events.length === 0 ? 0 : cut % (events.length + 1);
+        const records = new Map<string, MemberRecord<{ total: number }>>();
+        const published: { id: string; value: unknown }[] = [];
+        const run = (slice: typeof log) => {
+          for (const { record, decoded } of slice) {
+            if (decoded.kind !== 'event') continue;
+            const cur = records.get(decoded.memberId) ?? emptyRecord();
+            const r = stepMember(summing, cur, { record, ...decoded }, ctx, { recentIds: 100, outboxEntries: 1000 });
+            records.set(decoded.memberId, r.record);
+            published.push(...r.outputs);
+          }
+        };
+        run(log.slice(0, crashAt));
+        run(log);
+        const dedup = new Map(published.map((o) => [o.id, o]));
+        const expected = new Map(reference.outputs.map((o) => [o.id, o]));
+        expect([...dedup.keys()].sort()).toEqual([...expected.keys()].sort());
+        for (const [id, o] of expected) expect(dedup.get(id)).toEqual(o);
+        for (const [m, s] of reference.states) expect(records.get(m)?.state).toEqual(s);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
