@@ -35,6 +35,8 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
         namespace: ctx.env.MEMBERFLOW_NAMESPACE,
         rules: ctx.rules,
         log: ctx.log,
+        sessionTimeoutMs: ctx.env.KAFKA_SESSION_TIMEOUT_MS,
+        maxBytesPerPartition: ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
       }),
     );
   }
@@ -45,6 +47,13 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
     for (const w of running) await w.stop();
     await clients.close();
   };
+  for (const w of running) {
+    void w.failed.then(async (err) => {
+      ctx.log.fatal({ err }, 'a worker stopped for good; exiting so a supervisor can restart the process');
+      await stop().catch(() => undefined);
+      process.exit(1);
+    });
+  }
   process.once('SIGINT', () => void stop().then(() => process.exit(0)));
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
   if (opts.exitWhenIdleMs !== undefined) {

@@ -27,6 +27,10 @@ const envSchema = z.object({
   }),
   MEMBERFLOW_RULES_FILE: z.string().optional(),
   MEMBERFLOW_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
+  /** How long the group waits for a silent worker before giving its partitions away (a crashed one never says goodbye). */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+  /** Upper bound of one fetched batch per partition: smaller batches mean less work redone after a crash. */
+  KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

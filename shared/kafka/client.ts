@@ -64,26 +64,41 @@ export async function ensureTopics(
 
 export const eventIdHeader = 'memberflow-event-id';
 
-/** Encodes outputs through the registry and sends them in order, in one request per call. */
+/**
+ * Encodes outputs through the registry and sends them in order. Requests are
+ * cut at `maxRequestBytes` because the broker refuses a record batch above
+ * its message size limit (1 MiB by default); sequential sends on an
+ * idempotent producer keep each partition's order.
+ */
 export class OutputPublisher {
   constructor(
     private readonly producer: Producer,
     private readonly codec: AvroCodec,
     private readonly namespace: string,
+    private readonly maxRequestBytes = 512 * 1024,
   ) {}
 
   async publish(outputs: readonly OutputEvent[]): Promise<void> {
-    if (outputs.length === 0) return;
-    const byTopic = new Map<LogicalTopic, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+    let byTopic = new Map<LogicalTopic, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+    let bytes = 0;
+    const flush = async () => {
+      if (byTopic.size === 0) return;
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: physicalTopic(this.namespace, topic), messages })),
+      });
+      byTopic = new Map();
+      bytes = 0;
+    };
     for (const out of outputs) {
       const value = await this.codec.encode(out.topic, out.value);
+      const size = value.length + Buffer.byteLength(out.key) + Buffer.byteLength(out.id) + 64;
+      if (bytes + size > this.maxRequestBytes) await flush();
       let list = byTopic.get(out.topic);
       if (!list) byTopic.set(out.topic, (list = []));
       list.push({ key: out.key, value, headers: { [eventIdHeader]: out.id } });
+      bytes += size;
     }
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: physicalTopic(this.namespace, topic), messages })),
-    });
+    await flush();
   }
 }

@@ -44,6 +44,8 @@ export class BatchProcessor<S, E> {
     private readonly rules: () => Rules,
     private readonly limits: StepLimits,
     private readonly log: Logger,
+    /** Fault injection for tests (see failpoints.ts); called between the state write and the publish. */
+    private readonly afterStateWrite: () => void = () => undefined,
   ) {}
 
   async process(records: readonly InputRecord[], hooks: BatchHooks): Promise<BatchReport> {
@@ -80,6 +82,7 @@ export class BatchProcessor<S, E> {
         }
         throw err;
       }
+      this.afterStateWrite();
       Object.assign(report.outcomes, tally.outcomes);
       report.rejections = tally.rejections;
       await this.publisher.publish(outputs);

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { MemberStore } from '../redis/member-store.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { BatchProcessor, type BatchReport } from './batch-processor.js';
+import { afterStateWriteFailpoint } from './failpoints.js';
 import type { StepLimits } from './member-record.js';
 import { nextOffset } from './offsets.js';
 import type { InputDecoder, InputRecord, WorkerDefinition } from './types.js';
@@ -24,11 +25,15 @@ export interface WorkerRuntimeOptions<S, E> {
   /** Partitions processed in parallel by this process. */
   concurrency?: number;
   fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
+  maxBytesPerPartition?: number;
   onBatch?: (report: BatchReport, partition: number) => void;
 }
 
 export interface RunningWorker {
   stop(): Promise<void>;
+  /** Settles if the consumer dies for good (kafkajs gave up restarting it): the process should exit non-zero. */
+  failed: Promise<Error>;
   totals: WorkerTotals;
   consumer: Consumer;
 }
@@ -60,16 +65,27 @@ export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise
   const store = new MemberStore<S>(opts.redis, namespace, worker.name);
   const publisher = new OutputPublisher(producer, opts.codec, namespace);
   const limits = { ...defaultLimits(opts.rules), ...opts.limits };
-  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => opts.rules, limits, wlog);
+  const failpoint = afterStateWriteFailpoint(process.env.MEMBERFLOW_FAILPOINT);
+  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => opts.rules, limits, wlog, failpoint);
   const consumer = kafka.consumer({
     groupId: consumerGroup(namespace, worker.name),
     allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
-    maxBytesPerPartition: 1_048_576,
+    sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.min(3_000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
+    maxBytesPerPartition: opts.maxBytesPerPartition ?? 1_048_576,
   });
   const totals: WorkerTotals = { records: 0, applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0, outputs: 0, rejections: {} };
   await consumer.connect();
+  const failed = new Promise<Error>((resolve) => {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) {
+        wlog.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
+        return;
+      }
+      wlog.fatal({ err: payload.error }, 'consumer stopped for good');
+      resolve(payload.error);
+    });
+  });
   for (const topic of worker.inputs) {
     await consumer.subscribe({ topic: physicalTopic(namespace, topic), fromBeginning: opts.fromBeginning ?? true });
   }
@@ -106,6 +122,7 @@ export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise
   return {
     totals,
     consumer,
+    failed,
     async stop() {
       await consumer.disconnect();
       await producer.disconnect();

@@ -52,7 +52,8 @@ export function generateActivity(count: number, opts: { members?: number; seed?:
     } else if (r < 0.96) {
       e = { eventId: id, userId: user, type: 'checkin', occurredAt: time };
     } else if (r < 0.98 && out.length > 0) {
-      out.push(out[Math.floor(rnd() * out.length)]!); // an upstream retry: same bytes, new offset
+      // An upstream retry: the same bytes again at a new offset, shortly after the original.
+      out.push(out[Math.max(0, out.length - 1 - Math.floor(rnd() * 50))]!);
       continue;
     } else {
       const bad = pick(['json', 'type', 'amount', 'key']);

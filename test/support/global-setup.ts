@@ -80,7 +80,7 @@ async function startContainers(): Promise<StackEndpoints> {
     })
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .start();
-  const registry = await new GenericContainer('apicurio/apicurio-registry:3.3.3')
+  const registry = await new GenericContainer('apicurio/apicurio-registry:3.0.9')
     .withExposedPorts({ container: 8080, host: 8081 })
     .withEnvironment({ APICURIO_RULES_GLOBAL_COMPATIBILITY: 'BACKWARD' })
     .withWaitStrategy(Wait.forHttp('/apis/ccompat/v7/subjects', 8080))

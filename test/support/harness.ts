@@ -135,23 +135,25 @@ export class TestStack {
       namespace: this.ns,
       rules,
       log: this.log,
+      sessionTimeoutMs: 6000,
     });
   }
 
   /** Runs a worker as a separate OS process (the CLI), so a test can SIGKILL it. */
-  spawnWorker(name: string, args: string[] = []): ChildProcess {
+  spawnWorker(name: string, args: string[] = [], extraEnv: Record<string, string> = {}): ChildProcess {
     const child = spawn(process.execPath, ['bin/memberflow.js', 'run', name, ...args], {
       cwd: repoRoot,
-      env: { ...process.env, ...this.envVars() },
+      env: { ...process.env, ...this.envVars(), ...extraEnv },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
+      if (process.env.TEST_CHILD_LOGS) process.stderr.write(d);
     });
     child.on('exit', (code, signal) => {
       this.children.delete(child);
-      if (code !== 0 && signal === null) this.log.error({ code, stderr }, 'worker process failed');
+      if (code !== 0 && signal === null) process.stderr.write(`[worker ${name}] exited ${code}:\n${stderr}\n`);
     });
     this.children.add(child);
     return child;
@@ -165,6 +167,8 @@ export class TestStack {
       MEMBERFLOW_NAMESPACE: this.ns,
       MEMBERFLOW_TOPIC_PARTITIONS: String(this.env.MEMBERFLOW_TOPIC_PARTITIONS),
       LOG_LEVEL: this.env.LOG_LEVEL,
+      // A SIGKILLed worker never leaves its group: let the broker notice quickly.
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
     };
   }
 
@@ -179,6 +183,12 @@ export class TestStack {
       lag += BigInt(e.high) - (c < 0n ? BigInt(e.low) : c);
     }
     return Number(lag);
+  }
+
+  /** Sum of a worker group's committed offsets on a topic: grows whenever it commits a batch. */
+  async committedTotal(worker: string, logical: LogicalTopic): Promise<number> {
+    const [committed] = await this.admin.fetchOffsets({ groupId: `${this.ns}.${worker}`, topics: [this.topic(logical)] });
+    return (committed?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
   }
 
   async waitForLag0(worker: string, logical: LogicalTopic, timeoutMs = 120_000): Promise<void> {

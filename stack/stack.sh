@@ -1,0 +1,562 @@
+#!/usr/bin/env bash
+# Local, Docker-free stack for memberflow: Kafka (KRaft, one node), Apicurio Registry
+# (Confluent-compatible API) and Redis.  See stack/README.md.
+#
+#   stack/stack.sh up              start (or reuse) everything, wait until healthy, print env
+#   stack/stack.sh down            stop only what this script started
+#   stack/stack.sh status          up/down per service, and whether this script started it
+#   stack/stack.sh env             print KAFKA_BROKERS / SCHEMA_REGISTRY_URL / REDIS_URL
+#   stack/stack.sh restart-kafka [term|kill]
+#                                  stop the Kafka this script started (SIGTERM, default, or
+#                                  SIGKILL) and start it again on the same data dir
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+POM="$SCRIPT_DIR/pom.xml"
+LOG4J_CONF="$SCRIPT_DIR/log4j2.properties"
+
+STACK_HOME="${MEMBERFLOW_STACK_HOME:-$HOME/.cache/memberflow-stack}"
+RUN_DIR="$STACK_HOME/run"
+DATA_DIR="$STACK_HOME/data"
+DIST_DIR="$STACK_HOME/dist"
+
+HOST=127.0.0.1
+KAFKA_PORT="${MEMBERFLOW_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${MEMBERFLOW_KAFKA_CONTROLLER_PORT:-9093}"
+REGISTRY_PORT="${MEMBERFLOW_REGISTRY_PORT:-8081}"
+REDIS_PORT="${MEMBERFLOW_REDIS_PORT:-6379}"
+REGISTRY_MGMT_PORT="${MEMBERFLOW_REGISTRY_MGMT_PORT:-9001}"
+
+KAFKA_START_TIMEOUT="${MEMBERFLOW_KAFKA_START_TIMEOUT:-90}"
+KAFKA_STOP_TIMEOUT="${MEMBERFLOW_KAFKA_STOP_TIMEOUT:-60}"
+REGISTRY_START_TIMEOUT="${MEMBERFLOW_REGISTRY_START_TIMEOUT:-120}"
+REDIS_START_TIMEOUT=15
+
+KAFKA_HEAP_OPTS="-Xmx768m -Xms256m"
+REGISTRY_HEAP_OPTS="-Xmx512m"
+
+REGISTRY_PATH="/apis/ccompat/v7"
+
+# ---------------------------------------------------------------------------------------------
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+pom_prop() { # read <name>x</name> from pom.xml properties
+  sed -n "s:.*<$1>\([^<]*\)</$1>.*:\1:p" "$POM" | head -n1
+}
+KAFKA_VERSION="$(pom_prop kafka.version)"
+APICURIO_VERSION="$(pom_prop apicurio.version)"
+[[ -n "$KAFKA_VERSION" && -n "$APICURIO_VERSION" ]] || die "cannot read versions from $POM"
+
+# Fetched artifacts are keyed by the pom's content: editing a version fetches again.
+pom_key() { sha256sum "$POM" | cut -c1-12; }
+DIST="$DIST_DIR/$(pom_key)"
+KAFKA_LIBS="$DIST/kafka-libs"
+APICURIO_DIR="$DIST/apicurio-registry-$APICURIO_VERSION"
+DIST_MARKER="$DIST/.complete"
+
+print_env() {
+  echo "KAFKA_BROKERS=$HOST:$KAFKA_PORT"
+  echo "SCHEMA_REGISTRY_URL=http://$HOST:$REGISTRY_PORT$REGISTRY_PATH"
+  echo "REDIS_URL=redis://$HOST:$REDIS_PORT"
+}
+
+# --- probes ----------------------------------------------------------------------------------
+port_open() { # host port
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# Kafka ApiVersions v0 request over /dev/tcp: proves a Kafka broker answers (not just a port).
+kafka_answers() {
+  local port="$1" out
+  out="$(timeout 5 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    # size=13 | api_key=18 ApiVersions | api_version=0 | correlation_id=7 | client_id "stk"
+    printf "\x00\x00\x00\x0d\x00\x12\x00\x00\x00\x00\x00\x07\x00\x03stk" >&3
+    head -c 10 <&3 | od -An -tx1 | tr -d " \n"
+  ' "$HOST" "$port" 2>/dev/null)" || return 1
+  # bytes 4..9: correlation id 7, error_code 0
+  [[ "${out:8:12}" == "000000070000" ]]
+}
+
+http_status() { # url -> prints status code (000 if no answer)
+  if command -v curl >/dev/null 2>&1; then
+    curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true
+  else
+    local hp="${1#http://}"; hp="${hp%%/*}"; local path="/${1#http://*/}"
+    timeout 5 bash -c '
+      exec 3<>"/dev/tcp/${0%:*}/${0#*:}" || { echo 000; exit; }
+      printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$1" "$0" >&3
+      head -n1 <&3 | cut -d" " -f2' "$hp" "$path" 2>/dev/null || echo 000
+  fi
+}
+
+registry_answers() {
+  [[ "$(http_status "http://$HOST:$REGISTRY_PORT$REGISTRY_PATH/subjects")" == "200" ]]
+}
+
+redis_answers() {
+  if command -v redis-cli >/dev/null 2>&1; then
+    [[ "$(timeout 5 redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == "PONG" ]]
+  else
+    local out
+    out="$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" || exit 1
+      printf "PING\r\n" >&3; head -c 5 <&3' "$HOST" "$REDIS_PORT" 2>/dev/null)" || return 1
+    [[ "$out" == "+PONG" ]]
+  fi
+}
+
+# --- pid files -------------------------------------------------------------------------------
+pid_file() { echo "$RUN_DIR/$1.pid"; }
+log_file() { echo "$RUN_DIR/$1.log"; }
+
+# Signature each service's command line must contain (guards against pid reuse).
+signature() {
+  case "$1" in
+    kafka) echo "kafka.Kafka" ;;
+    registry) echo "apicurio-registry" ;;
+    redis) echo "redis-server" ;;
+  esac
+}
+
+# Port(s) a service of ours was started with; `up` with other ports must not "reuse" it.
+record_ports() { echo "$2" >"$RUN_DIR/$1.ports"; }
+check_ports() { # name expected
+  local f="$RUN_DIR/$1.ports"
+  [[ ! -f "$f" || "$(cat "$f")" == "$2" ]] ||
+    die "$1 started by this script is running with port(s) '$(cat "$f")', not '$2'; run 'stack.sh down' first"
+}
+
+# Prints the pid if this script started the service and it is still alive.
+our_pid() {
+  local f pid; f="$(pid_file "$1")"
+  [[ -f "$f" ]] || return 1
+  pid="$(tr -dc '0-9' <"$f")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$(signature "$1")" || return 1
+  echo "$pid"
+}
+
+tail_log() {
+  local f; f="$(log_file "$1")"
+  if [[ -f "$f" ]]; then
+    printf '[stack] ---- last 40 lines of %s ----\n' "$f" >&2
+    tail -n 40 "$f" >&2
+    printf '[stack] ----\n' >&2
+  fi
+}
+
+# Start a command detached (own session, nohup), pid written by the process itself.
+spawn() { # name cmd...
+  local name="$1"; shift
+  local pf lf; pf="$(pid_file "$name")"; lf="$(log_file "$name")"
+  [[ -f "$lf" ]] && mv -f "$lf" "$lf.1"
+  rm -f "$pf"
+  nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@" >"$lf" 2>&1 </dev/null 9>&- &
+  local i
+  for i in $(seq 1 50); do [[ -s "$pf" ]] && return 0; sleep 0.1; done
+  die "$name: process did not start (no pid file $pf)"
+}
+
+stop_pid() { # name pid timeout_s signal
+  local name="$1" pid="$2" timeout="$3" sig="${4:-TERM}" i
+  log "stopping $name (pid $pid, SIG$sig)"
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for ((i = 0; i < timeout * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$(pid_file "$name")" "$RUN_DIR/$name.ports"; return 0; }
+    sleep 0.1
+  done
+  log "$name did not exit within ${timeout}s after SIG$sig; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$(pid_file "$name")" "$RUN_DIR/$name.ports"
+}
+
+# --- prerequisites & artifacts ---------------------------------------------------------------
+check_tools() {
+  local missing=()
+  command -v java >/dev/null 2>&1 || missing+=("java (a JDK/JRE 17+; Debian: apt-get install openjdk-17-jre-headless)")
+  if [[ ! -f "$DIST_MARKER" ]]; then
+    command -v mvn >/dev/null 2>&1 || missing+=("mvn (needed once to fetch jars from Maven Central; Debian: apt-get install maven)")
+  fi
+  command -v tar >/dev/null 2>&1 || missing+=("tar")
+  command -v setsid >/dev/null 2>&1 || missing+=("setsid (Debian: apt-get install util-linux)")
+  if ((${#missing[@]})); then
+    printf '[stack] ERROR: missing required tool(s):\n' >&2
+    printf '[stack]   - %s\n' "${missing[@]}" >&2
+    exit 1
+  fi
+  local jv
+  jv="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
+  [[ -n "$jv" && "$jv" -ge 17 ]] || die "java 17+ required (found: $(java -version 2>&1 | head -n1)); Debian: apt-get install openjdk-17-jre-headless"
+}
+
+fetch_artifacts() {
+  if [[ -f "$DIST_MARKER" ]]; then
+    log "artifacts cached in $DIST (kafka $KAFKA_VERSION, apicurio $APICURIO_VERSION); no download"
+    return 0
+  fi
+  local tmp="$DIST.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  local mvn_args=(-B -q -f "$POM" "-Dstack.out=$tmp" validate)
+  [[ -n "${MEMBERFLOW_STACK_M2_REPO:-}" ]] && mvn_args=("-Dmaven.repo.local=$MEMBERFLOW_STACK_M2_REPO" "${mvn_args[@]}")
+  log "fetching kafka $KAFKA_VERSION + apicurio-registry $APICURIO_VERSION with maven (first run only)"
+  # Try the local Maven repository first (no network), then Maven Central.
+  if ! mvn -o "${mvn_args[@]}" >"$tmp.mvn.log" 2>&1; then
+    if ! mvn "${mvn_args[@]}" >"$tmp.mvn.log" 2>&1; then
+      tail -n 30 "$tmp.mvn.log" >&2
+      rm -rf "$tmp"
+      die "maven could not fetch the artifacts (needs Maven Central once); full log: $tmp.mvn.log"
+    fi
+  fi
+  mkdir -p "$tmp/apicurio-registry-$APICURIO_VERSION"
+  tar -xzf "$tmp/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz" -C "$tmp/apicurio-registry-$APICURIO_VERSION"
+  rm -f "$tmp/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz" "$tmp.mvn.log"
+  APICURIO_DIR="$tmp/apicurio-registry-$APICURIO_VERSION"
+  [[ -n "$(registry_jar)" ]] || die "no runnable jar (quarkus-run.jar / *-runner.jar) in the apicurio archive"
+  APICURIO_DIR="$DIST/apicurio-registry-$APICURIO_VERSION"
+  ls "$tmp/kafka-libs/kafka_2.13-$KAFKA_VERSION.jar" >/dev/null || die "kafka jars missing after fetch"
+  printf 'kafka=%s\napicurio=%s\nfetched=%s\n' "$KAFKA_VERSION" "$APICURIO_VERSION" "$(date -Is)" >"$tmp/.complete"
+  rm -rf "$DIST"; mv "$tmp" "$DIST"
+  log "artifacts stored in $DIST"
+}
+
+# 3.0.x: <root>/apicurio-registry-app-<v>-runner.jar + lib/ ; 3.1+: quarkus-run.jar (fast-jar)
+registry_jar() {
+  find "$APICURIO_DIR" -maxdepth 2 \( -name quarkus-run.jar -o -name 'apicurio-registry-app-*-runner.jar' \) 2>/dev/null | head -n1
+}
+
+# --- kafka -----------------------------------------------------------------------------------
+KAFKA_CONF="$RUN_DIR/server.properties"
+KAFKA_DATA="$DATA_DIR/kafka"
+
+kafka_major() { echo "${KAFKA_VERSION%%.*}"; }
+
+write_kafka_config() {
+  {
+    echo "# generated by stack/stack.sh - do not edit"
+    echo "process.roles=broker,controller"
+    echo "node.id=1"
+    if (($(kafka_major) >= 4)); then
+      echo "controller.quorum.bootstrap.servers=$HOST:$KAFKA_CONTROLLER_PORT"
+    else
+      echo "controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT"
+    fi
+    echo "listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT"
+    echo "advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT"
+    echo "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    echo "controller.listener.names=CONTROLLER"
+    echo "inter.broker.listener.name=PLAINTEXT"
+    echo "log.dirs=$KAFKA_DATA"
+    echo "num.partitions=1"
+    echo "default.replication.factor=1"
+    echo "min.insync.replicas=1"
+    echo "offsets.topic.replication.factor=1"
+    echo "transaction.state.log.replication.factor=1"
+    echo "transaction.state.log.min.isr=1"
+    echo "share.coordinator.state.topic.replication.factor=1"
+    echo "share.coordinator.state.topic.min.isr=1"
+    echo "group.initial.rebalance.delay.ms=0"
+    # after a SIGKILL the restarted broker waits for its old registration to expire
+    # (default 9s session); shorter here so restart-kafka kill comes back faster
+    echo "broker.heartbeat.interval.ms=500"
+    echo "broker.session.timeout.ms=3000"
+    echo "auto.create.topics.enable=false"
+    echo "delete.topic.enable=true"
+    echo "log.retention.hours=168"
+  } >"$KAFKA_CONF.tmp"
+  mv -f "$KAFKA_CONF.tmp" "$KAFKA_CONF"
+}
+
+KAFKA_JVM_OPTS=($KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+  -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true "-Dlog4j2.configurationFile=$LOG4J_CONF")
+
+format_kafka_storage() {
+  local stamp="$KAFKA_DATA/.memberflow-format"
+  local want="kafka=$(kafka_major) controller=$HOST:$KAFKA_CONTROLLER_PORT"
+  if [[ -f "$KAFKA_DATA/meta.properties" ]]; then
+    if [[ -f "$stamp" && "$(cat "$stamp")" != "$want" ]]; then
+      log "kafka data dir was formatted for '$(cat "$stamp")', now '$want': wiping $KAFKA_DATA"
+      rm -rf "$KAFKA_DATA"
+    else
+      return 0
+    fi
+  fi
+  mkdir -p "$KAFKA_DATA"
+  local id
+  id="$(java -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$LOG4J_CONF" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
+  [[ -n "$id" ]] || die "kafka StorageTool random-uuid failed"
+  local fmt=(format -t "$id" -c "$KAFKA_CONF")
+  (($(kafka_major) >= 4)) && fmt+=(--standalone)
+  log "formatting kafka storage (cluster id $id)"
+  if ! java -Xmx256m -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$LOG4J_CONF" kafka.tools.StorageTool "${fmt[@]}" >"$RUN_DIR/kafka-format.log" 2>&1; then
+    cat "$RUN_DIR/kafka-format.log" >&2
+    die "kafka storage format failed"
+  fi
+  echo "$want" >"$stamp"
+}
+
+start_kafka() {
+  write_kafka_config
+  format_kafka_storage
+  log "starting kafka $KAFKA_VERSION on $HOST:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT)"
+  spawn kafka java "${KAFKA_JVM_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONF"
+  record_ports kafka "$KAFKA_PORT $KAFKA_CONTROLLER_PORT"
+}
+
+wait_kafka() {
+  local start=$SECONDS pid
+  while ((SECONDS - start < KAFKA_START_TIMEOUT)); do
+    if pid="$(our_pid kafka)"; then
+      if grep -q "Kafka Server started" "$(log_file kafka)" 2>/dev/null && kafka_answers "$KAFKA_PORT"; then
+        log "kafka ready on $HOST:$KAFKA_PORT after $((SECONDS - start))s"
+        return 0
+      fi
+    else
+      tail_log kafka
+      die "kafka exited during startup (log: $(log_file kafka))"
+    fi
+    sleep 0.5
+  done
+  tail_log kafka
+  die "kafka not ready after ${KAFKA_START_TIMEOUT}s (log: $(log_file kafka))"
+}
+
+# Sets WAIT_KAFKA=1 when a broker of ours is (still) starting; cmd_up waits after also
+# starting the registry, so both JVMs boot in parallel.
+WAIT_KAFKA=0
+# FindCoordinator v1 (key, key_type 0=group 1=transaction) over /dev/tcp; prints the 2-byte
+# error code in hex ("0000" = coordinator available).  The first such request makes the
+# broker create __consumer_offsets / __transaction_state.
+kafka_find_coordinator() {
+  local key_type="$1"
+  timeout 5 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    # size=28 | api_key=10 | v1 | corr=9 | client_id "stk" | key "stack-warmup" | key_type
+    printf "\x00\x00\x00\x1c\x00\x0a\x00\x01\x00\x00\x00\x09\x00\x03stk\x00\x0cstack-warmup\x$2" >&3
+    head -c 14 <&3 | od -An -tx1 | tr -d " \n" | cut -c25-28
+  ' "$HOST" "$KAFKA_PORT" "0$key_type" 2>/dev/null
+}
+
+# InitProducerId v1 with a null transactional id (what an idempotent producer sends first);
+# prints the error code in hex.  The broker answers COORDINATOR_LOAD_IN_PROGRESS (000e) until
+# it has fetched a producer-id block from the controller.
+kafka_init_producer_id() {
+  timeout 5 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    # size=19 | api_key=22 | v1 | corr=11 | client_id "stk" | transactional_id null | timeout 60000
+    printf "\x00\x00\x00\x13\x00\x16\x00\x01\x00\x00\x00\x0b\x00\x03stk\xff\xff\x00\x00\xea\x60" >&3
+    head -c 14 <&3 | od -An -tx1 | tr -d " \n" | cut -c25-28
+  ' "$HOST" "$KAFKA_PORT" 2>/dev/null
+}
+
+# Without this, the first consumer group / idempotent producer on a fresh data dir gets
+# COORDINATOR_LOAD_IN_PROGRESS / COORDINATOR_NOT_AVAILABLE for a second or two (kafkajs
+# retries, but logs errors and restarts the consumer).
+warm_kafka_coordinators() {
+  local start=$SECONDS g=x t=x p=x
+  while ((SECONDS - start < 60)); do
+    [[ "$g" == "0000" ]] || g="$(kafka_find_coordinator 0 || true)"
+    [[ "$t" == "0000" ]] || t="$(kafka_find_coordinator 1 || true)"
+    [[ "$p" == "0000" ]] || p="$(kafka_init_producer_id || true)"
+    [[ "$g" == "0000" && "$t" == "0000" && "$p" == "0000" ]] && return 0
+    sleep 0.3
+  done
+  log "WARNING: kafka coordinators not ready after 60s (FindCoordinator group=$g txn=$t, InitProducerId=$p)"
+}
+
+up_kafka() {
+  if our_pid kafka >/dev/null; then
+    check_ports kafka "$KAFKA_PORT $KAFKA_CONTROLLER_PORT"
+    if kafka_answers "$KAFKA_PORT" && grep -q "Kafka Server started" "$(log_file kafka)" 2>/dev/null; then
+      log "kafka already running (started by this script)"
+    else
+      WAIT_KAFKA=1
+    fi
+    return 0
+  fi
+  if port_open "$HOST" "$KAFKA_PORT"; then
+    kafka_answers "$KAFKA_PORT" || die "port $HOST:$KAFKA_PORT is taken by something that is not a Kafka broker; free it or set MEMBERFLOW_KAFKA_PORT"
+    log "reusing kafka already running on $HOST:$KAFKA_PORT (not started by this script)"
+    return 0
+  fi
+  port_open "$HOST" "$KAFKA_CONTROLLER_PORT" && die "controller port $HOST:$KAFKA_CONTROLLER_PORT is in use; free it or set MEMBERFLOW_KAFKA_CONTROLLER_PORT"
+  start_kafka
+  WAIT_KAFKA=1
+}
+
+# --- registry --------------------------------------------------------------------------------
+start_registry() {
+  local jar; jar="$(registry_jar)"
+  [[ -n "$jar" ]] || die "apicurio runnable jar missing under $APICURIO_DIR (delete $DIST and re-run)"
+  log "starting apicurio-registry $APICURIO_VERSION on $HOST:$REGISTRY_PORT"
+  # In-memory H2 storage: every start is empty.  quarkus.management.enabled is fixed at build
+  # time (3.0.x: off; 3.3.x: on, 0.0.0.0:9000), so pin the management interface to
+  # 127.0.0.1:$REGISTRY_MGMT_PORT in case a build has it on.
+  (cd "$RUN_DIR" && spawn registry java $REGISTRY_HEAP_OPTS -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dquarkus.http.host=$HOST "-Dquarkus.http.port=$REGISTRY_PORT" \
+    -Dquarkus.management.host=$HOST "-Dquarkus.management.port=$REGISTRY_MGMT_PORT" \
+    -Dapicurio.rules.global.compatibility=BACKWARD \
+    "-Dapicurio.storage.snapshot.location=$RUN_DIR" \
+    -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
+    -jar "$jar")
+  record_ports registry "$REGISTRY_PORT"
+}
+
+wait_registry() {
+  local start=$SECONDS
+  while ((SECONDS - start < REGISTRY_START_TIMEOUT)); do
+    if our_pid registry >/dev/null; then
+      if registry_answers; then
+        set_registry_global_compat
+        log "registry ready on http://$HOST:$REGISTRY_PORT$REGISTRY_PATH after $((SECONDS - start))s"
+        return 0
+      fi
+    else
+      tail_log registry
+      die "apicurio registry exited during startup (log: $(log_file registry))"
+    fi
+    sleep 0.5
+  done
+  tail_log registry
+  die "apicurio registry not ready after ${REGISTRY_START_TIMEOUT}s (log: $(log_file registry))"
+}
+
+# Make GET /config (global) report BACKWARD too; -Dapicurio.rules.global.compatibility already
+# enforces it, but Apicurio 3.0.x reports NONE there unless the global rule is stored.
+set_registry_global_compat() {
+  command -v curl >/dev/null 2>&1 || return 0
+  curl -s -o /dev/null -m 5 -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+    -d '{"compatibility":"BACKWARD"}' "http://$HOST:$REGISTRY_PORT$REGISTRY_PATH/config" || true
+}
+
+WAIT_REGISTRY=0
+up_registry() {
+  if our_pid registry >/dev/null; then
+    check_ports registry "$REGISTRY_PORT"
+    if registry_answers; then log "registry already running (started by this script)"; else WAIT_REGISTRY=1; fi
+    return 0
+  fi
+  if port_open "$HOST" "$REGISTRY_PORT"; then
+    registry_answers || die "port $HOST:$REGISTRY_PORT is taken but GET $REGISTRY_PATH/subjects does not answer 200; free it or set MEMBERFLOW_REGISTRY_PORT"
+    log "reusing schema registry already running on $HOST:$REGISTRY_PORT (not started by this script)"
+    return 0
+  fi
+  start_registry
+  WAIT_REGISTRY=1
+}
+
+# --- redis -----------------------------------------------------------------------------------
+up_redis() {
+  if our_pid redis >/dev/null; then check_ports redis "$REDIS_PORT"; fi
+  if redis_answers; then
+    if our_pid redis >/dev/null; then log "redis already running (started by this script)"
+    else log "reusing redis already running on $HOST:$REDIS_PORT (not started by this script)"; fi
+    return 0
+  fi
+  port_open "$HOST" "$REDIS_PORT" && die "port $HOST:$REDIS_PORT is taken by something that does not answer redis PING; free it or set MEMBERFLOW_REDIS_PORT"
+  command -v redis-server >/dev/null 2>&1 || die "redis is not running on $HOST:$REDIS_PORT and redis-server is not installed (Debian: apt-get install redis-server)"
+  mkdir -p "$DATA_DIR/redis"
+  log "starting redis-server on $HOST:$REDIS_PORT (no persistence)"
+  local lf; lf="$(log_file redis)"; [[ -f "$lf" ]] && mv -f "$lf" "$lf.1"
+  redis-server --bind "$HOST" --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes \
+    --dir "$DATA_DIR/redis" --pidfile "$(pid_file redis)" --logfile "$lf" >/dev/null 9>&-
+  record_ports redis "$REDIS_PORT"
+  local start=$SECONDS
+  while ((SECONDS - start < REDIS_START_TIMEOUT)); do
+    redis_answers && { log "redis ready on $HOST:$REDIS_PORT"; return 0; }
+    sleep 0.2
+  done
+  tail_log redis
+  die "redis not ready after ${REDIS_START_TIMEOUT}s"
+}
+
+# --- commands --------------------------------------------------------------------------------
+with_lock() {
+  mkdir -p "$RUN_DIR" "$DATA_DIR" "$DIST_DIR"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$STACK_HOME/.lock"
+    flock -w 300 9 || die "another stack.sh is holding $STACK_HOME/.lock"
+  fi
+}
+
+cmd_up() {
+  check_tools
+  with_lock
+  fetch_artifacts
+  up_redis
+  up_kafka
+  if [[ "${MEMBERFLOW_STACK_PARALLEL:-1}" == 1 ]]; then
+    up_registry
+    if ((WAIT_KAFKA)); then wait_kafka; fi
+  else
+    if ((WAIT_KAFKA)); then wait_kafka; fi
+    up_registry
+  fi
+  warm_kafka_coordinators
+  if ((WAIT_REGISTRY)); then wait_registry; fi
+  print_env
+}
+
+cmd_down() {
+  with_lock
+  local pid any=0
+  if pid="$(our_pid registry)"; then stop_pid registry "$pid" 30 TERM; any=1; fi
+  if pid="$(our_pid kafka)"; then stop_pid kafka "$pid" "$KAFKA_STOP_TIMEOUT" TERM; any=1; fi
+  if pid="$(our_pid redis)"; then stop_pid redis "$pid" 15 TERM; any=1; fi
+  rm -f "$RUN_DIR"/*.pid "$RUN_DIR"/*.ports
+  ((any)) || log "nothing started by this script is running"
+}
+
+cmd_status() {
+  local name state owner pid endpoint
+  for name in kafka registry redis; do
+    case "$name" in
+      kafka) endpoint="$HOST:$KAFKA_PORT"; kafka_answers "$KAFKA_PORT" && state=up || state=down ;;
+      registry) endpoint="http://$HOST:$REGISTRY_PORT$REGISTRY_PATH"; registry_answers && state=up || state=down ;;
+      redis) endpoint="$HOST:$REDIS_PORT"; redis_answers && state=up || state=down ;;
+    esac
+    if pid="$(our_pid "$name")"; then owner="started by stack.sh (pid $pid)"
+    elif [[ $state == up ]]; then owner="external (not started by stack.sh)"
+    else owner="-"; fi
+    printf '%-9s %-5s %-45s %s\n' "$name" "$state" "$endpoint" "$owner"
+  done
+}
+
+cmd_restart_kafka() {
+  local mode="${1:-term}" sig pid
+  case "$mode" in term | TERM | sigterm) sig=TERM ;; kill | KILL | sigkill) sig=KILL ;;
+    *) die "usage: stack.sh restart-kafka [term|kill]" ;; esac
+  check_tools
+  with_lock
+  [[ -f "$DIST_MARKER" ]] || die "artifacts not fetched yet; run 'stack.sh up' first"
+  pid="$(our_pid kafka)" || die "no kafka started by this script is running (pid file $(pid_file kafka)); cannot restart"
+  stop_pid kafka "$pid" "$KAFKA_STOP_TIMEOUT" "$sig"
+  # wait for the ports to be released before starting again
+  local start=$SECONDS
+  while port_open "$HOST" "$KAFKA_PORT" || port_open "$HOST" "$KAFKA_CONTROLLER_PORT"; do
+    ((SECONDS - start < 30)) || die "kafka ports still in use 30s after stop"
+    sleep 0.2
+  done
+  start_kafka
+  wait_kafka
+  warm_kafka_coordinators
+}
+
+usage() {
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  exit "${1:-0}"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) print_env ;;
+  restart-kafka) shift; cmd_restart_kafka "$@" ;;
+  -h | --help | help) usage 0 ;;
+  *) usage 2 ;;
+esac
