@@ -47,6 +47,9 @@ export interface WorkerTotals {
   undecodable: number;
   outputs: number;
   rejections: Record<string, number>;
+  /** Wall-clock span from the start of the first batch to the end of the last one (ms), for throughput. */
+  firstBatchStartedAt: number | null;
+  lastBatchEndedAt: number | null;
 }
 
 export function defaultLimits(rules: Rules): StepLimits {
@@ -74,7 +77,7 @@ export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise
     heartbeatInterval: Math.min(3_000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
     maxBytesPerPartition: opts.maxBytesPerPartition ?? 1_048_576,
   });
-  const totals: WorkerTotals = { records: 0, applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0, outputs: 0, rejections: {} };
+  const totals: WorkerTotals = { records: 0, applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0, outputs: 0, rejections: {}, firstBatchStartedAt: null, lastBatchEndedAt: null };
   await consumer.connect();
   const failed = new Promise<Error>((resolve) => {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -104,6 +107,7 @@ export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise
         value: m.value ?? null,
       }));
       const plog = wlog.child({ partition: batch.partition });
+      totals.firstBatchStartedAt ??= Date.now();
       const report = await processor.process(records, { heartbeat, isActive: () => isRunning() && !isStale() });
       if (report.aborted) {
         plog.info({ firstOffset: batch.firstOffset() }, 'batch abandoned: partition no longer ours or stopping');
@@ -114,6 +118,7 @@ export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
       await heartbeat();
       accumulate(totals, report);
+      totals.lastBatchEndedAt = Date.now();
       plog.debug({ records: report.records, outputs: report.outputs, lastOffset: last }, 'batch committed');
       opts.onBatch?.(report, batch.partition);
     },
