@@ -2,6 +2,7 @@ import type { Rules } from '../config/rules.js';
 import type { Logger } from '../log.js';
 import { FencedWriteError, type LoadedMember, type MemberStore, type MemberWrite } from '../redis/member-store.js';
 import { deadLetter } from './dead-letter.js';
+import type { Failpoint } from './failpoints.js';
 import { stepMember, trimOutbox, type StepLimits, type StepOutcome } from './member-record.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';
 import type { Decoded, InputDecoder, InputRecord, OutputEvent, WorkerLogic } from './types.js';
@@ -44,8 +45,8 @@ export class BatchProcessor<S, E> {
     private readonly rules: () => Rules,
     private readonly limits: StepLimits,
     private readonly log: Logger,
-    /** Fault injection for tests (see failpoints.ts); called between the state write and the publish. */
-    private readonly afterStateWrite: () => void = () => undefined,
+    /** Fault injection for tests (see failpoints.ts). */
+    private readonly failpoint: Failpoint = () => undefined,
   ) {}
 
   async process(records: readonly InputRecord[], hooks: BatchHooks): Promise<BatchReport> {
@@ -82,10 +83,11 @@ export class BatchProcessor<S, E> {
         }
         throw err;
       }
-      this.afterStateWrite();
+      if (writes.length > 0) this.failpoint('after-state-write');
       Object.assign(report.outcomes, tally.outcomes);
       report.rejections = tally.rejections;
       await this.publisher.publish(outputs);
+      if (writes.length > 0) this.failpoint('after-publish');
       report.outputs = outputs.length;
       return report;
     }

@@ -1,15 +1,23 @@
 /**
  * Failpoints: crash a worker at an exact step, so tests can prove recovery
- * from the worst moment (state written, outputs not yet published, offsets not
- * committed) instead of hoping a random kill lands there. Off unless
- * MEMBERFLOW_FAILPOINT is set, e.g. `kill-after-state-write:3` sends SIGKILL
- * to the process after its third successful state write.
+ * from the worst moments instead of hoping a random kill lands there. Off
+ * unless MEMBERFLOW_FAILPOINT is set to `kill-<point>:<n>`, which sends
+ * SIGKILL to the process the n-th time it passes that point:
+ * - `after-state-write`: state written to Redis, outputs not yet published;
+ * - `after-publish`: outputs published, offsets not yet committed.
+ * Only batches that changed state count.
  */
-export function afterStateWriteFailpoint(spec: string | undefined): () => void {
-  const match = /^kill-after-state-write:(\d+)$/.exec(spec ?? '');
+export type FailpointName = 'after-state-write' | 'after-publish';
+
+export type Failpoint = (point: FailpointName) => void;
+
+export function failpointFromSpec(spec: string | undefined): Failpoint {
+  const match = /^kill-(after-state-write|after-publish):(\d+)$/.exec(spec ?? '');
   if (!match) return () => undefined;
-  let remaining = Number(match[1]);
-  return () => {
+  const target = match[1] as FailpointName;
+  let remaining = Number(match[2]);
+  return (point) => {
+    if (point !== target) return;
     remaining--;
     if (remaining === 0) process.kill(process.pid, 'SIGKILL');
   };

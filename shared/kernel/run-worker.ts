@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { MemberStore } from '../redis/member-store.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { BatchProcessor, type BatchReport } from './batch-processor.js';
-import { afterStateWriteFailpoint } from './failpoints.js';
+import { failpointFromSpec } from './failpoints.js';
 import type { StepLimits } from './member-record.js';
 import { nextOffset } from './offsets.js';
 import type { InputDecoder, InputRecord, WorkerDefinition } from './types.js';
@@ -68,7 +68,7 @@ export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise
   const store = new MemberStore<S>(opts.redis, namespace, worker.name);
   const publisher = new OutputPublisher(producer, opts.codec, namespace);
   const limits = { ...defaultLimits(opts.rules), ...opts.limits };
-  const failpoint = afterStateWriteFailpoint(process.env.MEMBERFLOW_FAILPOINT);
+  const failpoint = failpointFromSpec(process.env.MEMBERFLOW_FAILPOINT);
   const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => opts.rules, limits, wlog, failpoint);
   const consumer = kafka.consumer({
     groupId: consumerGroup(namespace, worker.name),
