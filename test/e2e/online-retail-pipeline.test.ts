@@ -2,11 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { produceCommand } from '../../cli/commands/produce.js';
-import { behaviorLogic } from '../../services/behavior-events/decide.js';
-import { ActivityDecoder } from '../../services/behavior-events/decode.js';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
-import { referenceRun } from '../../shared/kernel/reference-run.js';
-import { defaultLimits } from '../../shared/kernel/run-worker.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { TestStack } from '../support/harness.js';
 
@@ -34,10 +30,7 @@ describe('e2e: Online Retail (December 2010) through behavior-events', () => {
     expect(await new Promise((r) => child.once('exit', r))).toBe(0);
 
     const inputs = await s.readAll('activity.events', { minRecords: total });
-    const decoder = new ActivityDecoder(s.clients.codec, () => s.rules);
-    const log = [];
-    for (const record of inputs) log.push({ record, decoded: await decoder.decode(record) });
-    const reference = referenceRun(behaviorLogic, log, s.rules, defaultLimits(s.rules));
+    const reference = await s.behaviorReference(inputs);
 
     const out = await s.readAll('behavior.events');
     const dlq = await s.readAll('activity.dlq');

@@ -1,9 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { behaviorLogic } from '../../services/behavior-events/decide.js';
-import { ActivityDecoder } from '../../services/behavior-events/decode.js';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
-import { referenceRun } from '../../shared/kernel/reference-run.js';
-import { defaultLimits } from '../../shared/kernel/run-worker.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { generateActivity, mulberry32 } from '../support/activity-generator.js';
 import { TestStack, sleep, waitFor, type ReadRecord } from '../support/harness.js';
@@ -59,10 +55,7 @@ describe('behavior-events survives SIGKILL mid-stream', () => {
 
     const inputs = await s.readAll('activity.events', { minRecords: total });
     expect(inputs).toHaveLength(total);
-    const decoder = new ActivityDecoder(s.clients.codec, () => s.rules);
-    const log = [];
-    for (const record of inputs) log.push({ record, decoded: await decoder.decode(record) });
-    const reference = referenceRun(behaviorLogic, log, s.rules, defaultLimits(s.rules));
+    const reference = await s.behaviorReference(inputs);
 
     const published = [...(await s.readAll('behavior.events')), ...(await s.readAll('activity.dlq'))];
     const byId = firstById(published);

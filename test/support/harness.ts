@@ -9,7 +9,11 @@ import { loadEnv, type Env } from '../../shared/config/env.js';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
 import { createProducer, ensureTopics, eventIdHeader } from '../../shared/kafka/client.js';
 import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
-import { runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
+import { behaviorLogic } from '../../services/behavior-events/decide.js';
+import { ActivityDecoder } from '../../services/behavior-events/decode.js';
+import type { MemberProfile } from '../../services/behavior-events/profile.js';
+import { referenceRun, type ReferenceResult } from '../../shared/kernel/reference-run.js';
+import { defaultLimits, runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
 import type { InputRecord } from '../../shared/kernel/types.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { namespacePattern } from '../../shared/redis/keys.js';
@@ -120,6 +124,14 @@ export class TestStack {
     await withTimeout(done, 120_000, `reading ${topic}`);
     await consumer.disconnect();
     return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+  }
+
+  /** The pure reference run of the behavior-events logic over a topic's records, as read back from Kafka. */
+  async behaviorReference(inputs: readonly InputRecord[]): Promise<ReferenceResult<MemberProfile>> {
+    const decoder = new ActivityDecoder(this.clients.codec, () => this.rules);
+    const log = [];
+    for (const record of inputs) log.push({ record, decoded: await decoder.decode(record) });
+    return referenceRun(behaviorLogic, log, this.rules, defaultLimits(this.rules));
   }
 
   /** Runs a worker inside the test process. */
