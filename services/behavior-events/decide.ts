@@ -20,7 +20,8 @@ export function decideBehavior(profile: MemberProfile, event: ActivityEvent, ctx
   const accepted = event as ActivityEvent & { type: ActivityType };
   const next = updateProfile(profile, accepted, ctx.rules);
   const outputs: OutputEvent[] = [behaviorEvent(accepted, next, ctx.rules)];
-  if (accepted.type === 'signup' && accepted.referrerId) outputs.push(referralEvent(accepted, ctx.rules));
+  // Only the first signup credits a referrer: a repeated signup (new eventId) must not pay twice.
+  if (accepted.type === 'signup' && accepted.referrerId && profile.signedUpAt === null) outputs.push(referralEvent(accepted, ctx.rules));
   return { kind: 'applied', state: next, outputs };
 }
 

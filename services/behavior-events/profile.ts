@@ -22,6 +22,8 @@ export interface MemberProfile {
   subscription: { plan: string; periodEnd: number } | null;
   /** Payments that may still be refunded: [eventId, fen still refundable], oldest first; bounded. */
   refundable: [string, number][];
+  /** True once older payments fell out of `refundable`: an unknown refundOf may then be one of them. */
+  refundableTruncated: boolean;
   stage: LifecycleStage;
   tags: ProfileTag[];
 }
@@ -42,6 +44,7 @@ export function newProfile(): MemberProfile {
     recentCategories: [],
     subscription: null,
     refundable: [],
+    refundableTruncated: false,
     stage: 'acquisition',
     tags: [],
   };
@@ -75,7 +78,9 @@ export function updateProfile(p: MemberProfile, e: ActivityEvent & { type: Activ
       const amount = e.amountFen ?? 0;
       next.purchaseCount = p.purchaseCount + 1;
       next.totalSpendFen = p.totalSpendFen + amount;
-      next.refundable = [...p.refundable, [e.eventId, amount] as [string, number]].slice(-b.refundableHistoryPerMember);
+      const refundable = [...p.refundable, [e.eventId, amount] as [string, number]];
+      next.refundable = refundable.slice(-b.refundableHistoryPerMember);
+      next.refundableTruncated = p.refundableTruncated || next.refundable.length < refundable.length;
       if (e.type === 'subscription' && e.plan && e.periodEnd !== null) {
         const current = p.subscription;
         // Keep the plan that runs longest: a monthly renewal must not shorten an annual plan.

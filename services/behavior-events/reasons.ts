@@ -25,6 +25,7 @@ export const reasons = {
   occurredInFuture: 'occurred_in_future',
   refundWithoutOriginal: 'refund_without_original',
   refundExceedsOriginal: 'refund_exceeds_original',
+  refundUnknownOriginal: 'refund_unknown_original',
   selfReferral: 'self_referral',
 } as const;
 

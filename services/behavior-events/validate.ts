@@ -65,6 +65,9 @@ export function validateActivity(
   }
   if (e.type === 'refund') {
     const remaining = profile.refundable.find(([id]) => id === e.refundOf)?.[1];
+    if (remaining === undefined && !profile.refundableTruncated) {
+      return no(reasons.refundUnknownOriginal, `refundOf ${e.refundOf} is not a payment of this member`);
+    }
     if (remaining !== undefined && (e.amountFen ?? 0) > remaining) {
       return no(reasons.refundExceedsOriginal, `refund of ${e.amountFen} fen exceeds the ${remaining} fen still refundable on ${e.refundOf}`);
     }

@@ -5,7 +5,14 @@ export function deadLetterId(worker: string, record: Pick<InputRecord, 'topic' |
   return `dlq:${worker}:${record.topic}:${record.partition}:${record.offset}`;
 }
 
-/** Wraps a refused input in an `activity.dlq` event, keeping its original bytes. */
+/**
+ * Original bytes kept in a dead letter, at most. The broker limits record size
+ * (1 MiB by default) after compression on the producer side, so an input can be
+ * larger than any record we may write: keep a prefix and say so.
+ */
+export const deadLetterMaxValueBytes = 256 * 1024;
+
+/** Wraps a refused input in an `activity.dlq` event, keeping its original bytes (up to the cap). */
 export function deadLetter(
   worker: string,
   record: InputRecord,
@@ -28,8 +35,9 @@ export function deadLetter(
       sourceTimestamp: record.timestamp,
       eventId: ids.eventId,
       userId: ids.memberId,
-      originalKey: record.key,
-      originalValue: record.value,
+      originalKey: record.key && record.key.length > 1024 ? record.key.subarray(0, 1024) : record.key,
+      originalValue: record.value && record.value.length > deadLetterMaxValueBytes ? record.value.subarray(0, deadLetterMaxValueBytes) : record.value,
+      originalSize: record.value?.length ?? 0,
     },
   };
 }

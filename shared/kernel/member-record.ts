@@ -1,6 +1,7 @@
+import { avroType } from '../registry/codec.js';
 import { deadLetter } from './dead-letter.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';
-import type { DecideContext, InputRecord, OutputEvent, Rejection, WorkerLogic } from './types.js';
+import type { DecideContext, Decision, InputRecord, OutputEvent, Rejection, WorkerLogic } from './types.js';
 
 /**
  * What the kernel keeps per member next to the worker's own state, so that
@@ -83,7 +84,7 @@ export function stepMember<S, E>(
     return { record: { ...current, watermarks }, outputs: [], outcome: 'duplicate', changed: true };
   }
   const state = current.state ?? logic.initialState(input.memberId);
-  const decision = decideSafely(logic, state, input.event, ctx);
+  const decision = checkOutputs(decideSafely(logic, state, input.event, ctx), logic.name);
   let outputs: OutputEvent[];
   let next: MemberRecord<S>;
   if (decision.kind === 'rejected') {
@@ -120,4 +121,24 @@ function decideSafely<S, E>(logic: WorkerLogic<S, E>, state: S, event: E, ctx: D
       rejection: { reason: 'processing_error', message: `${logic.name} could not apply the event: ${(err as Error).message}` },
     };
   }
+}
+
+/**
+ * An output its topic's schema would refuse could never be published: it
+ * would be stored in the outbox and retried forever, stalling the partition.
+ * Refuse the input instead (deterministically), before any state is written.
+ */
+function checkOutputs<S>(decision: Decision<S>, worker: string): Decision<S> {
+  if (decision.kind !== 'applied') return decision;
+  for (const out of decision.outputs) {
+    const problems: string[] = [];
+    avroType(out.topic).isValid(out.value, { errorHook: (path) => problems.push(path.join('.') || '(root)') });
+    if (problems.length > 0) {
+      return {
+        kind: 'rejected',
+        rejection: { reason: 'invalid_output', message: `${worker} produced a ${out.topic} event its schema refuses (fields: ${problems.slice(0, 5).join(', ')})` },
+      };
+    }
+  }
+  return decision;
 }

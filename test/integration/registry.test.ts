@@ -22,7 +22,7 @@ describe('schema registry (Confluent-compatible API) round trip', () => {
   it('encodes Confluent-framed Avro and decodes it back', async () => {
     const value = {
       id: 'dlq:x', worker: 'w', reason: 'r', message: 'm', sourceTopic: 't', sourcePartition: 0, sourceOffset: '12',
-      sourceTimestamp: 1, eventId: null, userId: 'u', originalKey: Buffer.from('u'), originalValue: Buffer.from([0, 1, 2, 255]),
+      sourceTimestamp: 1, eventId: null, userId: 'u', originalKey: Buffer.from('u'), originalValue: Buffer.from([0, 1, 2, 255]), originalSize: 4,
     };
     const bytes = await s.clients.codec.encode('activity.dlq', value);
     expect(bytes[0]).toBe(0);

@@ -58,5 +58,9 @@ describe('activity decoding (shape)', () => {
     expect(parseEventTime('2026-03-01T00:00:00Z')).toBe(Date.UTC(2026, 2, 1));
     expect(parseEventTime('2026-03-01T00:00:00.123-05:00')).toBe(Date.UTC(2026, 2, 1, 5, 0, 0, 123));
     expect(parseEventTime('yesterday')).toBeNull();
+    expect(parseEventTime('2024-02-30T00:00:00Z')).toBeNull();
+    expect(parseEventTime('2024-02-29T00:00:00Z')).toBe(Date.UTC(2024, 1, 29));
+    expect(parseEventTime('2026-01-01T24:00:00Z')).toBeNull();
+    expect(parseEventTime(253_402_300_800_000)).toBeNull();
   });
 });

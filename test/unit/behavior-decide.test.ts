@@ -46,6 +46,25 @@ describe('behavior-events: validation reasons', () => {
     }
   });
 
+  it('refuses a refund of a payment the member never made, while its history is complete', () => {
+    const { state } = apply([activity({ eventId: 'p1', userId: u, type: 'purchase', itemId: 'c1', amountFen: 1000 })]);
+    const d = decideBehavior(state, activity({ eventId: 'r1', userId: u, type: 'refund', refundOf: 'someone-elses', amountFen: 10 }), ctx);
+    expect(d.kind === 'rejected' && d.rejection.reason).toBe('refund_unknown_original');
+  });
+
+  it('lets a refund of an unknown payment through once older payments were forgotten (downstream decides)', () => {
+    const small = { ...rules, behavior: { ...rules.behavior, refundableHistoryPerMember: 1 } };
+    let state = newProfile();
+    for (const id of ['p1', 'p2']) {
+      const d = decideBehavior(state, activity({ eventId: id, userId: u, type: 'purchase', itemId: 'c', amountFen: 500 }), { ...ctx, rules: small });
+      if (d.kind !== 'applied') throw new Error('purchase refused');
+      state = d.state;
+    }
+    expect(state.refundable.map(([id]) => id)).toEqual(['p2']);
+    const d = decideBehavior(state, activity({ eventId: 'r', userId: u, type: 'refund', refundOf: 'p1', amountFen: 100 }), { ...ctx, rules: small });
+    expect(d.kind).toBe('applied');
+  });
+
   it('accepts an event exactly at the skew limit', () => {
     const e = activity({ eventId: 'e', userId: u, type: 'checkin', occurredAt: recordTs + rules.behavior.maxFutureSkewMs });
     expect(decideBehavior(newProfile(), e, ctx).kind).toBe('applied');
@@ -85,6 +104,16 @@ describe('behavior-events: profile and outputs', () => {
       ['ref:s1', 'old', 'referral'],
     ]);
     expect(outputs[1]!.value).toMatchObject({ userId: 'old', referredUserId: 'new' });
+  });
+
+  it('credits a referrer only for the first signup', () => {
+    const first = apply([activity({ eventId: 's1', userId: 'new', type: 'signup', referrerId: 'old' })]);
+    const again = decideBehavior(first.state, activity({ eventId: 's2', userId: 'new', type: 'signup', referrerId: 'other' }), ctx);
+    expect(again.kind).toBe('applied');
+    if (again.kind === 'applied') {
+      expect(again.outputs.map((o) => o.id)).toEqual(['bhv:s2']);
+      expect(again.state.referrerId).toBe('old');
+    }
   });
 
   it('walks the lifecycle: acquisition → activation → retention → value_add', () => {

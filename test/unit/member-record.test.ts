@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyRecord, stepMember, trimOutbox, type MemberRecord } from '../../shared/kernel/member-record.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
+import { deadLetter, deadLetterMaxValueBytes } from '../../shared/kernel/dead-letter.js';
+import { avroType } from '../../shared/registry/codec.js';
 import type { Decoded, WorkerLogic } from '../../shared/kernel/types.js';
 import { inputRecord, rules } from './fixtures.js';
 
@@ -14,10 +16,16 @@ const summing: WorkerLogic<{ total: number }, Ev> = {
     if (e.amount < 0) return { kind: 'rejected', rejection: { reason: 'negative', message: 'negative amount' } };
     if (e.amount === 13) throw new Error('unlucky');
     const total = state.total + e.amount;
-    return { kind: 'applied', state: { total }, outputs: [{ topic: 'behavior.events', key: e.member, id: `out:${e.id}`, value: { total } }] };
+    return { kind: 'applied', state: { total }, outputs: [{ topic: 'behavior.events', key: e.member, id: `out:${e.id}`, value: behaviorValue(`out:${e.id}`, e.member, total) }] };
   },
 };
 const limits = { recentIds: 4, outboxEntries: 100 };
+
+/** A schema-valid behavior.events value carrying the running total. */
+function behaviorValue(id: string, member: string, total: number): Record<string, unknown> {
+  const nulls = Object.fromEntries(['source', 'amountFen', 'itemId', 'category', 'plan', 'periodEnd', 'refundOf', 'seconds', 'points', 'rewardId', 'redeemOf', 'referrerId', 'referredUserId'].map((k) => [k, null]));
+  return { ...nulls, eventId: id, sourceEventId: id, userId: member, type: 'checkin', occurredAt: 0, stage: 'activation', tags: [], purchaseCount: 0, totalSpendFen: total, activeDays: 0, rulesVersion: 't' };
+}
 const ctx = { rules, record: { timestamp: 0, sizeBytes: 0 } };
 const step = (rec: MemberRecord<{ total: number }>, offset: number, e: Ev) =>
   stepMember(summing, rec, { record: inputRecord(offset, e, e.member), eventId: e.id, memberId: e.member, event: e }, ctx, limits);
@@ -64,6 +72,26 @@ describe('member record: exactly-once bookkeeping', () => {
     const r = step(emptyRecord(), 1, { id: 'x', member: 'm', amount: 13 });
     expect(r.outcome).toBe('rejected');
     expect(r.rejection?.reason).toBe('processing_error');
+  });
+
+  it('refuses an input whose output its topic schema would refuse, instead of storing an unpublishable output', () => {
+    const broken: WorkerLogic<{ total: number }, Ev> = {
+      ...summing,
+      decide: (state, e) => ({ kind: 'applied', state, outputs: [{ topic: 'behavior.events', key: e.member, id: `out:${e.id}`, value: { eventId: 7 } }] }),
+    };
+    const r = stepMember(broken, emptyRecord(), { record: inputRecord(3, {}, 'm'), eventId: 'x', memberId: 'm', event: { id: 'x', member: 'm', amount: 1 } }, ctx, limits);
+    expect(r.outcome).toBe('rejected');
+    expect(r.rejection?.reason).toBe('invalid_output');
+    expect(r.record.state).toBeNull();
+    expect(r.outputs.map((o) => o.topic)).toEqual(['activity.dlq']);
+  });
+
+  it('keeps at most 256 KiB of the original value in a dead letter, and its full size', () => {
+    const big = Buffer.alloc(300 * 1024, 0x61);
+    const dl = deadLetter('w', { ...inputRecord(1, 'x', 'k'), value: big }, { reason: 'r', message: 'm' }, { eventId: null, memberId: null });
+    expect((dl.value.originalValue as Buffer).length).toBe(deadLetterMaxValueBytes);
+    expect(dl.value.originalSize).toBe(big.length);
+    expect(avroType('activity.dlq').isValid(dl.value)).toBe(true);
   });
 
   it('trims outbox entries below the first offset of a new batch, only for that partition', () => {
