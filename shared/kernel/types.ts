@@ -48,6 +48,22 @@ export interface WorkerLogic<S, E> {
   name: string;
   initialState(memberId: string): S;
   decide(state: S, event: E, ctx: DecideContext): Decision<S>;
+  /**
+   * Time-driven work (expiry, grace periods): the earliest event time at which
+   * `onTick` has something to do for this member, or null. Time comes from tick
+   * records in the input log, never from the wall clock, so a replay decides the same.
+   */
+  nextDue?(state: S): number | null;
+  /** Called when a tick with time >= nextDue(state) reaches the member's partition. */
+  onTick?(state: S, memberId: string, tick: TickContext): Decision<S>;
+}
+
+export interface TickContext {
+  rules: Rules;
+  /** Event time the tick carries, epoch ms. */
+  time: number;
+  /** Deterministic id of the tick (topic, partition, offset), to derive output ids from. */
+  tickId: string;
 }
 
 /** Turns input bytes into a typed event (schema-level checks only). */
