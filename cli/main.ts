@@ -8,6 +8,7 @@ import { stackCommand } from './commands/stack.js';
 import { tailCommand } from './commands/tail.js';
 import { createTopics } from './commands/topics.js';
 import { profileCommand } from './commands/profile.js';
+import { tickerCommand } from './commands/ticker.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -70,6 +71,18 @@ program
     if (o.max !== undefined) opts.max = o.max;
     if (o.idle !== undefined) opts.idleMs = o.idle;
     await tailCommand(commandContext(), topic, opts);
+  });
+
+program
+  .command('ticker')
+  .description('write time into the log: a tick to every partition of activity.events, every interval')
+  .option('--interval <ms>', 'time between rounds', positiveInt, 60_000)
+  .option('--once', 'send one round and stop')
+  .option('--time <epochMs>', 'time to put in the ticks instead of now', positiveInt)
+  .action(async (o: { interval: number; once?: boolean; time?: number }) => {
+    const opts: Parameters<typeof tickerCommand>[1] = { intervalMs: o.interval, once: Boolean(o.once) };
+    if (o.time !== undefined) opts.time = o.time;
+    await tickerCommand(commandContext(), opts);
   });
 
 program

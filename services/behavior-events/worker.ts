@@ -10,6 +10,7 @@ export const behaviorEventsWorker: WorkerDefinition<MemberProfile, ActivityEvent
   ...behaviorLogic,
   inputs: ['activity.events'],
   outputs: ['behavior.events', 'activity.dlq'],
+  forwardTicksTo: 'behavior.events',
 };
 
 export function behaviorEventsDecoder(avro: AvroDecoder, rules: () => Rules): ActivityDecoder {

@@ -29,6 +29,41 @@ const behaviorSchema = z.object({
   lifecycle: lifecycleSchema,
 });
 
+/** An instant in the rules file: epoch ms, or ISO-8601 with an offset (a time without one is ambiguous). */
+const instantSchema = z.union([z.number().int().min(0), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+
+/** A cap on how often one earning rule awards a member, per calendar period in the platform time zone. */
+const usageLimitSchema = z.object({
+  period: z.enum(['day', 'week', 'month', 'forever']),
+  maxAwards: z.number().int().min(0),
+});
+
+/**
+ * An operator's earning rule, on top of the built-in ones (payment, interaction,
+ * referral). `categories`/`tiers` absent = any; a `tiers` condition matches only
+ * events that carry a tier (none do yet, see services/points-accrual/earning.ts).
+ */
+const earningRuleSchema = z.object({
+  id: z.string().min(1),
+  eventTypes: z.array(z.string().min(1)).min(1),
+  categories: z.array(z.string().min(1)).optional(),
+  tiers: z.array(z.string().min(1)).optional(),
+  fixedPoints: z.number().int().min(0).default(0),
+  pointsPerYuan: z.number().int().min(0).default(0),
+  limits: z.array(usageLimitSchema).default([]),
+});
+
+/** A time-boxed multiplier: [startsAt, endsAt), for the listed event types (absent = all). */
+const campaignSchema = z
+  .object({
+    id: z.string().min(1),
+    startsAt: instantSchema,
+    endsAt: instantSchema,
+    eventTypes: z.array(z.string().min(1)).optional(),
+    multiplier: z.number().int().min(1),
+  })
+  .refine((c) => c.endsAt > c.startsAt, { message: 'endsAt must be after startsAt' });
+
 const pointsSchema = z.object({
   pointsPerYuan: z.number().int().min(0),
   interactionPoints: z.number().int().min(0),
@@ -38,6 +73,13 @@ const pointsSchema = z.object({
   expiryDays: z.number().int().min(1),
   pendingDays: z.number().int().min(0),
   redemptionUnitPoints: z.number().int().min(1),
+  pendingEventTypes: z.array(z.string().min(1)).default(['purchase', 'subscription']),
+  earningRules: z.array(earningRuleSchema).default([]),
+  campaigns: z.array(campaignSchema).default([]),
+  redemptionCancelDays: z.number().int().min(0).default(90),
+  cancellableRedemptionsPerMember: z.number().int().min(0).max(10_000).default(64),
+  refundableCreditsPerMember: z.number().int().min(0).max(100_000).default(256),
+  qualifyingWindowDays: z.number().int().min(1).default(365),
 });
 
 const tierSchema = z.object({

@@ -1,6 +1,7 @@
 import { Kafka, Partitioners, type Admin, type Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
 import { kafkaLogCreator } from '../log.js';
+import { tickHeader } from '../kernel/ticks.js';
 import type { OutputEvent } from '../kernel/types.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { physicalTopic, topicSpecs, type LogicalTopic, type TopicSpec } from './topics.js';
@@ -91,6 +92,16 @@ export class OutputPublisher {
       bytes = 0;
     };
     for (const out of outputs) {
+      if (out.tick) {
+        // Ticks go to one partition, in order with the rest: flush what came before, then send it alone.
+        await flush();
+        await this.producer.send({
+          topic: physicalTopic(this.namespace, out.topic),
+          acks: -1,
+          messages: [{ key: out.key, partition: out.tick.partition, value: JSON.stringify(out.value), headers: { [eventIdHeader]: out.id, [tickHeader]: String(out.tick.time) } }],
+        });
+        continue;
+      }
       const value = await this.codec.encode(out.topic, out.value);
       const size = value.length + Buffer.byteLength(out.key) + Buffer.byteLength(out.id) + 64;
       if (bytes + size > this.maxRequestBytes) await flush();

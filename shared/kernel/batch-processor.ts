@@ -1,9 +1,11 @@
 import type { Rules } from '../config/rules.js';
 import type { Logger } from '../log.js';
-import { FencedWriteError, type LoadedMember, type MemberStore, type MemberWrite } from '../redis/member-store.js';
+import type { LogicalTopic } from '../kafka/topics.js';
+import { FencedWriteError, type LoadedMember, type MemberStore, type MemberWrite, type TickCandidates, type TickJournal, type TimerUpdate } from '../redis/member-store.js';
 import { deadLetter } from './dead-letter.js';
 import type { Failpoint } from './failpoints.js';
-import { stepMember, trimOutbox, type StepLimits, type StepOutcome } from './member-record.js';
+import { dueMembers, stepMember, stepTick, trimOutbox, type StepLimits, type StepOutcome } from './member-record.js';
+import { forwardedTick, tickId } from './ticks.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';
 import type { Decoded, InputDecoder, InputRecord, OutputEvent, WorkerLogic } from './types.js';
 
@@ -47,6 +49,7 @@ export class BatchProcessor<S, E> {
     private readonly log: Logger,
     /** Fault injection for tests (see failpoints.ts). */
     private readonly failpoint: Failpoint = () => undefined,
+    private readonly forwardTicksTo?: LogicalTopic,
   ) {}
 
   async process(records: readonly InputRecord[], hooks: BatchHooks): Promise<BatchReport> {
@@ -60,21 +63,27 @@ export class BatchProcessor<S, E> {
       aborted: false,
     };
     if (records.length === 0) return report;
-    const decoded = await Promise.all(records.map((r) => this.decoder.decode(r)));
-    const memberIds = [...new Set(decoded.flatMap((d) => (d.kind === 'event' ? [d.memberId] : [])))];
-    report.members = memberIds.length;
+    const decoded: Item<E>[] = await Promise.all(
+      records.map((r) => (r.tick !== undefined ? ({ kind: 'tick', time: r.tick } as const) : this.decoder.decode(r))),
+    );
+    const eventMembers = [...new Set(decoded.flatMap((d) => (d.kind === 'event' ? [d.memberId] : [])))];
     const firstOffsets = firstOffsetPerTopicPartition(records);
+    const timed = this.logic.nextDue !== undefined && this.logic.onTick !== undefined;
 
     for (let attempt = 1; ; attempt++) {
+      // Ticks need the members that may be due: the partition's timer index, plus any tick already applied (journal).
+      const ticks = timed ? await this.store.tickCandidates(tickQueries(records)) : { due: new Map(), journals: new Map() };
+      const memberIds = [...new Set([...eventMembers, ...[...ticks.due.values()].flat(), ...[...ticks.journals.values()].flat()])];
+      report.members = memberIds.length;
       const loaded = await this.store.load(memberIds);
-      const { outputs, writes, tally } = this.applyAll(records, decoded, loaded, firstOffsets);
+      const { outputs, writes, tally, journals, timers } = this.applyAll(records, decoded, loaded, firstOffsets, ticks);
       await hooks.heartbeat();
       if (!hooks.isActive()) {
         report.aborted = true;
         return report;
       }
       try {
-        await this.store.commit(writes);
+        await this.store.commit(writes, { journals, timers });
       } catch (err) {
         if (err instanceof FencedWriteError && attempt < maxFencedAttempts) {
           report.fencedRetries++;
@@ -95,9 +104,10 @@ export class BatchProcessor<S, E> {
 
   private applyAll(
     records: readonly InputRecord[],
-    decoded: readonly Decoded<E>[],
+    decoded: readonly Item<E>[],
     loaded: Map<string, LoadedMember<S>>,
     firstOffsets: Map<string, string>,
+    ticks: TickCandidates,
   ) {
     const rules = this.rules();
     const working = new Map<string, { version: number; record: LoadedMember<S>['record']; changed: boolean }>();
@@ -107,12 +117,36 @@ export class BatchProcessor<S, E> {
       working.set(id, { version: m.version, record, changed: false });
     }
     const outputs: OutputEvent[] = [];
+    const journals: TickJournal[] = [];
     const tally = { outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {} as Record<string, number> };
+    const count = (reason: string | undefined) => {
+      if (reason) tally.rejections[reason] = (tally.rejections[reason] ?? 0) + 1;
+    };
     records.forEach((record, i) => {
       const d = decoded[i]!;
+      if (d.kind === 'tick') {
+        const tp = topicPartitionId(record.topic, record.partition);
+        const journaled = ticks.journals.get(`${tp}@${record.offset}`);
+        // First time through: every candidate whose own state says it is due. After a crash: exactly the members recorded then.
+        const members = journaled ?? dueMembers(this.logic, [...(ticks.due.get(tp) ?? []), ...working.keys()].map((id) => [id, working.get(id)?.record]), d.time);
+        if (!journaled && members.length > 0) journals.push({ tp, offset: record.offset, members });
+        const tick = { rules, time: d.time, tickId: tickId(record) };
+        for (const memberId of members) {
+          const member = working.get(memberId);
+          if (!member) continue;
+          const step = stepTick(this.logic, member.record, memberId, record, tick, this.limits);
+          member.record = step.record;
+          member.changed ||= step.changed;
+          count(step.rejection?.reason);
+          if (step.rejection) this.log.error({ memberId, tick: tick.tickId, reason: step.rejection.reason }, step.rejection.message);
+          outputs.push(...step.outputs);
+        }
+        if (this.forwardTicksTo) outputs.push(forwardedTick(record, d.time, this.forwardTicksTo));
+        return;
+      }
       if (d.kind === 'rejected') {
         tally.outcomes.undecodable++;
-        tally.rejections[d.rejection.reason] = (tally.rejections[d.rejection.reason] ?? 0) + 1;
+        count(d.rejection.reason);
         outputs.push(deadLetter(this.logic.name, record, d.rejection, d));
         return;
       }
@@ -122,13 +156,37 @@ export class BatchProcessor<S, E> {
       member.record = step.record;
       member.changed ||= step.changed;
       tally.outcomes[step.outcome]++;
-      if (step.rejection) tally.rejections[step.rejection.reason] = (tally.rejections[step.rejection.reason] ?? 0) + 1;
+      count(step.rejection?.reason);
       outputs.push(...step.outputs);
     });
     const writes: MemberWrite<S>[] = [];
     for (const [memberId, m] of working) if (m.changed) writes.push({ memberId, expectedVersion: m.version, record: m.record });
-    return { outputs, writes, tally };
+    // Every member this batch touched gets its next due time indexed again (also after a crash, so the index heals).
+    const timers: TimerUpdate[] = [];
+    if (this.logic.nextDue) {
+      const tps = [...firstOffsets.keys()];
+      for (const [memberId, m] of working) {
+        const due = m.record.state === null ? null : this.logic.nextDue(m.record.state);
+        for (const tp of tps) timers.push({ tp, memberId, due });
+      }
+    }
+    return { outputs, writes, tally, journals, timers };
   }
+}
+
+type Item<E> = Decoded<E> | { kind: 'tick'; time: number };
+
+function tickQueries(records: readonly InputRecord[]): { tp: string; maxTime: number; offsets: string[] }[] {
+  const byTp = new Map<string, { tp: string; maxTime: number; offsets: string[] }>();
+  for (const r of records) {
+    if (r.tick === undefined) continue;
+    const tp = topicPartitionId(r.topic, r.partition);
+    const q = byTp.get(tp) ?? { tp, maxTime: 0, offsets: [] };
+    q.maxTime = Math.max(q.maxTime, r.tick);
+    q.offsets.push(r.offset);
+    byTp.set(tp, q);
+  }
+  return [...byTp.values()];
 }
 
 function firstOffsetPerTopicPartition(records: readonly InputRecord[]): Map<string, string> {

@@ -1,7 +1,7 @@
 import { avroType } from '../registry/codec.js';
 import { deadLetter } from './dead-letter.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';
-import type { DecideContext, Decision, InputRecord, OutputEvent, Rejection, WorkerLogic } from './types.js';
+import type { DecideContext, Decision, InputRecord, OutputEvent, Rejection, TickContext, WorkerLogic } from './types.js';
 
 /**
  * What the kernel keeps per member next to the worker's own state, so that
@@ -105,6 +105,61 @@ export function stepMember<S, E>(
   const result: StepResult<S> = { record: next, outputs, outcome: decision.kind, changed: true };
   if (decision.kind === 'rejected') result.rejection = decision.rejection;
   return result;
+}
+
+/** Members a tick applies to: those whose own state is due by then, in id order (so replays match). */
+export function dueMembers<S, E>(logic: WorkerLogic<S, E>, candidates: Iterable<[string, MemberRecord<S> | undefined]>, time: number): string[] {
+  const due = new Set<string>();
+  for (const [id, rec] of candidates) {
+    if (!rec || rec.state === null || !logic.nextDue) continue;
+    const at = logic.nextDue(rec.state);
+    if (at !== null && at <= time) due.add(id);
+  }
+  return [...due].sort();
+}
+
+/**
+ * Applies one tick to one member: the worker's due time-driven work. Like an
+ * event, a tick at or below the member's watermark was applied already and
+ * re-publishes its stored outputs.
+ */
+export function stepTick<S, E>(
+  logic: WorkerLogic<S, E>,
+  current: MemberRecord<S>,
+  memberId: string,
+  record: InputRecord,
+  tick: TickContext,
+  limits: StepLimits,
+): StepResult<S> {
+  const tp = topicPartitionId(record.topic, record.partition);
+  const watermark = current.watermarks[tp];
+  if (watermark !== undefined && compareOffsets(record.offset, watermark) <= 0) {
+    const stored = current.outbox.find((e) => e.tp === tp && e.offset === record.offset);
+    return { record: current, outputs: stored?.outputs ?? [], outcome: 'redelivered', changed: false };
+  }
+  if (current.state === null || !logic.onTick) return { record: current, outputs: [], outcome: 'duplicate', changed: false };
+  const state = current.state;
+  const decision = checkOutputs(safely(logic.name, () => logic.onTick!(state, memberId, tick)), logic.name);
+  const watermarks = { ...current.watermarks, [tp]: record.offset };
+  if (decision.kind === 'rejected') {
+    // Nothing to park: a tick has no payload. Keep the state, move on, say why in the log.
+    return { record: { ...current, watermarks }, outputs: [], outcome: 'rejected', rejection: decision.rejection, changed: true };
+  }
+  let next: MemberRecord<S> = { ...current, state: decision.state, watermarks };
+  if (decision.outputs.length > 0) {
+    const outbox = [...next.outbox, { tp, offset: record.offset, outputs: decision.outputs }];
+    if (outbox.length > limits.outboxEntries) outbox.splice(0, outbox.length - limits.outboxEntries);
+    next = { ...next, outbox };
+  }
+  return { record: next, outputs: decision.outputs, outcome: 'applied', changed: true };
+}
+
+function safely<S>(worker: string, run: () => Decision<S>): Decision<S> {
+  try {
+    return run();
+  } catch (err) {
+    return { kind: 'rejected', rejection: { reason: 'processing_error', message: `${worker} could not apply a tick: ${(err as Error).message}` } };
+  }
 }
 
 /**

@@ -1,6 +1,9 @@
 import type { Rules } from '../config/rules.js';
 import { deadLetter } from './dead-letter.js';
-import { emptyRecord, stepMember, type MemberRecord, type StepLimits } from './member-record.js';
+import type { LogicalTopic } from '../kafka/topics.js';
+import { dueMembers, emptyRecord, stepMember, stepTick, type MemberRecord, type StepLimits } from './member-record.js';
+import { topicPartitionId } from './offsets.js';
+import { forwardedTick, tickId } from './ticks.js';
 import type { Decoded, InputRecord, OutputEvent, WorkerLogic } from './types.js';
 
 export interface ReferenceResult<S> {
@@ -14,17 +17,35 @@ export interface ReferenceResult<S> {
  */
 export function referenceRun<S, E>(
   logic: WorkerLogic<S, E>,
+  /** Tick records (record.tick set) may carry any `decoded`: it is not read. */
   log: ReadonlyArray<{ record: InputRecord; decoded: Decoded<E> }>,
   rules: Rules,
   limits: StepLimits,
+  options: { forwardTicksTo?: LogicalTopic } = {},
 ): ReferenceResult<S> {
   const records = new Map<string, MemberRecord<S>>();
+  const membersOfPartition = new Map<string, Set<string>>();
   const outputs: OutputEvent[] = [];
   for (const { record, decoded } of log) {
+    const tp = topicPartitionId(record.topic, record.partition);
+    if (record.tick !== undefined) {
+      const candidates = [...(membersOfPartition.get(tp) ?? [])].map((id) => [id, records.get(id)] as [string, MemberRecord<S> | undefined]);
+      const tick = { rules, time: record.tick, tickId: tickId(record) };
+      for (const memberId of dueMembers(logic, candidates, record.tick)) {
+        const step = stepTick(logic, records.get(memberId)!, memberId, record, tick, limits);
+        records.set(memberId, step.record);
+        outputs.push(...step.outputs);
+      }
+      if (options.forwardTicksTo) outputs.push(forwardedTick(record, record.tick, options.forwardTicksTo));
+      continue;
+    }
     if (decoded.kind === 'rejected') {
       outputs.push(deadLetter(logic.name, record, decoded.rejection, decoded));
       continue;
     }
+    let seen = membersOfPartition.get(tp);
+    if (!seen) membersOfPartition.set(tp, (seen = new Set()));
+    seen.add(decoded.memberId);
     const current = records.get(decoded.memberId) ?? emptyRecord<S>();
     const ctx = { rules, record: { timestamp: record.timestamp, sizeBytes: record.value?.length ?? 0 } };
     const step = stepMember(logic, current, { record, ...decoded }, ctx, limits);

@@ -8,6 +8,7 @@ import { MemberStore } from '../redis/member-store.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { BatchProcessor, type BatchReport } from './batch-processor.js';
 import { failpointFromSpec } from './failpoints.js';
+import { tickHeader, tickTimeFromHeader } from './ticks.js';
 import type { StepLimits } from './member-record.js';
 import { nextOffset } from './offsets.js';
 import type { InputDecoder, InputRecord, WorkerDefinition } from './types.js';
@@ -69,7 +70,7 @@ export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise
   const publisher = new OutputPublisher(producer, opts.codec, namespace);
   const limits = { ...defaultLimits(opts.rules), ...opts.limits };
   const failpoint = failpointFromSpec(process.env.MEMBERFLOW_FAILPOINT);
-  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => opts.rules, limits, wlog, failpoint);
+  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => opts.rules, limits, wlog, failpoint, worker.forwardTicksTo);
   const consumer = kafka.consumer({
     groupId: consumerGroup(namespace, worker.name),
     allowAutoTopicCreation: false,
@@ -98,14 +99,19 @@ export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise
     partitionsConsumedConcurrently: opts.concurrency ?? 3,
     eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
       if (batch.messages.length === 0) return;
-      const records: InputRecord[] = batch.messages.map((m) => ({
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: m.offset,
-        timestamp: Number(m.timestamp),
-        key: m.key ?? null,
-        value: m.value ?? null,
-      }));
+      const records: InputRecord[] = batch.messages.map((m) => {
+        const record: InputRecord = {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          timestamp: Number(m.timestamp),
+          key: m.key ?? null,
+          value: m.value ?? null,
+        };
+        const tick = tickTimeFromHeader(m.headers?.[tickHeader] as Buffer | string | undefined);
+        if (tick !== undefined) record.tick = tick;
+        return record;
+      });
       const plog = wlog.child({ partition: batch.partition });
       totals.firstBatchStartedAt ??= Date.now();
       const report = await processor.process(records, { heartbeat, isActive: () => isRunning() && !isStale() });

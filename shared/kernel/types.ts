@@ -12,6 +12,8 @@ export interface InputRecord {
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
+  /** Set when the record is a tick (see ticks.ts): the event time it carries. */
+  tick?: number;
 }
 
 /** An event a worker emits. `id` is deterministic: replays give the same id. */
@@ -20,6 +22,8 @@ export interface OutputEvent {
   key: string;
   id: string;
   value: Record<string, unknown>;
+  /** Only for forwarded ticks: they go to one partition, as JSON, not through the registry. */
+  tick?: { partition: number; time: number };
 }
 
 /** Why an input was refused: a stable machine-readable code and a message for people. */
@@ -75,4 +79,6 @@ export interface InputDecoder<E> {
 export interface WorkerDefinition<S, E> extends WorkerLogic<S, E> {
   inputs: readonly LogicalTopic[];
   outputs: readonly LogicalTopic[];
+  /** Copy every tick to the same partition of this topic, so the next worker's log carries time too. */
+  forwardTicksTo?: LogicalTopic;
 }

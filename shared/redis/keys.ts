@@ -10,3 +10,13 @@ export function memberKey(namespace: string, worker: string, memberId: string): 
 export function namespacePattern(namespace: string): string {
   return `mf:${namespace}:*`;
 }
+
+/** Per input partition: members by next due time (a hint; each member's own state decides). */
+export function timersKey(namespace: string, worker: string, tp: string): string {
+  return `mf:${namespace}:${worker}:timers:{tp:${tp}}`;
+}
+
+/** Per tick: the members it was applied to, so a redelivered tick re-publishes exactly theirs. */
+export function tickJournalKey(namespace: string, worker: string, tp: string, offset: string): string {
+  return `mf:${namespace}:${worker}:tick:{tp:${tp}}:${offset}`;
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { emptyRecord, type MemberRecord } from '../kernel/member-record.js';
 import { fromJson, toJson } from '../util/json.js';
-import { memberKey } from './keys.js';
+import { memberKey, tickJournalKey, timersKey } from './keys.js';
 
 const commitScript = readFileSync(new URL('./lua/commit-member.lua', import.meta.url), 'utf8');
 /** Versioned command name: a changed script never collides with an older one loaded in Redis. */
@@ -23,6 +23,30 @@ export interface MemberWrite<S> {
   expectedVersion: number;
   record: MemberRecord<S>;
 }
+
+/** Members a tick may concern: per topic-partition, from the timer index, and any journal of a tick applied before a crash. */
+export interface TickCandidates {
+  due: Map<string, string[]>;
+  /** Keyed `<tp>@<offset>`. */
+  journals: Map<string, string[]>;
+}
+
+/** The members one tick was applied to, kept so a redelivered tick re-publishes exactly their outputs. */
+export interface TickJournal {
+  tp: string;
+  offset: string;
+  members: string[];
+}
+
+export interface TimerUpdate {
+  tp: string;
+  memberId: string;
+  /** Next due time, or null for nothing due. */
+  due: number | null;
+}
+
+/** A tick journal only matters until its offset is committed; a week is far beyond any redelivery. */
+const journalTtlSeconds = 7 * 24 * 3600;
 
 export class FencedWriteError extends Error {
   override name = 'FencedWriteError';
@@ -51,6 +75,40 @@ export class MemberStore<S> {
     return memberKey(this.namespace, this.worker, memberId);
   }
 
+  timersKey(tp: string): string {
+    return timersKey(this.namespace, this.worker, tp);
+  }
+
+  journalKey(tp: string, offset: string): string {
+    return tickJournalKey(this.namespace, this.worker, tp, offset);
+  }
+
+  /** One round trip: due members per partition (timer index up to the batch's latest tick) and journals of its ticks. */
+  async tickCandidates(queries: readonly { tp: string; maxTime: number; offsets: string[] }[]): Promise<TickCandidates> {
+    const result: TickCandidates = { due: new Map(), journals: new Map() };
+    if (queries.length === 0) return result;
+    const pipeline = this.redis.pipeline();
+    for (const q of queries) {
+      pipeline.zrangebyscore(this.timersKey(q.tp), '-inf', q.maxTime);
+      for (const o of q.offsets) pipeline.get(this.journalKey(q.tp, o));
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    let i = 0;
+    const next = () => {
+      const [err, value] = replies[i++] ?? [new Error('missing reply'), null];
+      if (err) throw err;
+      return value;
+    };
+    for (const q of queries) {
+      result.due.set(q.tp, next() as string[]);
+      for (const o of q.offsets) {
+        const journal = next() as string | null;
+        if (journal !== null) result.journals.set(`${q.tp}@${o}`, JSON.parse(journal) as string[]);
+      }
+    }
+    return result;
+  }
+
   async load(memberIds: readonly string[]): Promise<Map<string, LoadedMember<S>>> {
     const result = new Map<string, LoadedMember<S>>();
     if (memberIds.length === 0) return result;
@@ -71,16 +129,28 @@ export class MemberStore<S> {
   }
 
   /** Writes all records in one pipeline; throws FencedWriteError naming the members that lost the race. */
-  async commit(writes: readonly MemberWrite<S>[]): Promise<void> {
-    if (writes.length === 0) return;
-    const pipeline = this.redis.pipeline() as unknown as RedisWithCommands & { exec(): Promise<[Error | null, unknown][] | null> };
+  async commit(
+    writes: readonly MemberWrite<S>[],
+    extras: { journals?: readonly TickJournal[]; timers?: readonly TimerUpdate[] } = {},
+  ): Promise<void> {
+    const journals = extras.journals ?? [];
+    const timers = extras.timers ?? [];
+    if (writes.length === 0 && journals.length === 0 && timers.length === 0) return;
+    const pipeline = this.redis.pipeline() as unknown as RedisWithCommands & { exec(): Promise<[Error | null, unknown][] | null> } & ReturnType<Redis['pipeline']>;
+    // Journals first: if the process dies mid-pipeline, a redelivered tick still finds who it applied to.
+    // NX: the first list recorded stands (a zombie that loses its fenced writes cannot replace it).
+    for (const j of journals) pipeline.set(this.journalKey(j.tp, j.offset), JSON.stringify(j.members), 'EX', journalTtlSeconds, 'NX');
     for (const w of writes) pipeline[commitCommand](this.key(w.memberId), String(w.expectedVersion), toJson(w.record));
+    for (const t of timers) {
+      if (t.due === null) pipeline.zrem(this.timersKey(t.tp), t.memberId);
+      else pipeline.zadd(this.timersKey(t.tp), t.due, t.memberId);
+    }
     const replies = (await pipeline.exec()) ?? [];
     const lost: string[] = [];
-    writes.forEach((w, i) => {
-      const [err, value] = replies[i] ?? [new Error('missing reply'), null];
+    replies.forEach(([err], i) => {
       if (err) throw err;
-      if (Number(value) < 0) lost.push(w.memberId);
+      const w = writes[i - journals.length];
+      if (w && Number(replies[i]?.[1]) < 0) lost.push(w.memberId);
     });
     if (lost.length > 0) throw new FencedWriteError(lost);
   }

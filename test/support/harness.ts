@@ -16,9 +16,13 @@ import { referenceRun, type ReferenceResult } from '../../shared/kernel/referenc
 import { defaultLimits, runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
 import type { InputRecord } from '../../shared/kernel/types.js';
 import { createLogger, type Logger } from '../../shared/log.js';
+import { tickHeader, tickTimeFromHeader } from '../../shared/kernel/ticks.js';
+import type { Decoded, InputDecoder, WorkerDefinition } from '../../shared/kernel/types.js';
 import { namespacePattern } from '../../shared/redis/keys.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+const tickPlaceholder: Decoded<never> = { kind: 'rejected', rejection: { reason: 'tick', message: 'a tick' }, eventId: null, memberId: null };
 
 export interface ReadRecord extends InputRecord {
   id: string | null;
@@ -106,7 +110,9 @@ export class TestStack {
           const last = remaining.get(partition);
           if (last === undefined || BigInt(message.offset) > last) return;
           const value = message.value ?? null;
+          const tick = tickTimeFromHeader(message.headers?.[tickHeader] as Buffer | undefined);
           out.push({
+            ...(tick === undefined ? {} : { tick }),
             topic,
             partition,
             offset: message.offset,
@@ -114,7 +120,7 @@ export class TestStack {
             key: message.key ?? null,
             value,
             id: message.headers?.[eventIdHeader]?.toString() ?? null,
-            decoded: value && value[0] === 0 ? await this.clients.codec.decode(value) : value,
+            decoded: value && value[0] === 0 && tick === undefined ? await this.clients.codec.decode(value) : value,
           });
           if (BigInt(message.offset) >= last) remaining.delete(partition);
           if (remaining.size === 0) resolve();
@@ -130,17 +136,23 @@ export class TestStack {
   async behaviorReference(inputs: readonly InputRecord[]): Promise<ReferenceResult<MemberProfile>> {
     const decoder = new ActivityDecoder(this.clients.codec, () => this.rules);
     const log = [];
-    for (const record of inputs) log.push({ record, decoded: await decoder.decode(record) });
-    return referenceRun(behaviorLogic, log, this.rules, defaultLimits(this.rules));
+    for (const record of inputs) log.push({ record, decoded: record.tick === undefined ? await decoder.decode(record) : tickPlaceholder });
+    return referenceRun(behaviorLogic, log, this.rules, defaultLimits(this.rules), { forwardTicksTo: 'behavior.events' });
   }
 
   /** Runs a worker inside the test process. */
   async startWorker(name: string, opts: { rules?: Rules } = {}): Promise<RunningWorker> {
     const entry = workers[name]!;
     const rules = opts.rules ?? this.rules;
+    return this.startDefinition(entry.definition, entry.decoder(this.clients.codec, () => rules), rules);
+  }
+
+  /** Runs any worker definition (e.g. a test worker) inside the test process. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async startDefinition(definition: WorkerDefinition<any, any>, decoder: InputDecoder<any>, rules: Rules = this.rules): Promise<RunningWorker> {
     return runWorker({
-      worker: entry.definition,
-      decoder: entry.decoder(this.clients.codec, () => rules),
+      worker: definition,
+      decoder,
       kafka: this.clients.kafka,
       redis: this.clients.redis,
       codec: this.clients.codec,

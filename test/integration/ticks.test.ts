@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tickerCommand } from '../../cli/commands/ticker.js';
+import { consumerGroup } from '../../shared/kafka/topics.js';
+import { referenceRun } from '../../shared/kernel/reference-run.js';
+import { defaultLimits } from '../../shared/kernel/run-worker.js';
+import { MemberStore } from '../../shared/redis/member-store.js';
+import { TestStack, type ReadRecord } from '../support/harness.js';
+import { timedDecoder, timedWorker, ttl, type Credits } from '../support/timed-worker.js';
+
+describe('ticks against the real stack: time-driven work is exactly once and replays the same', () => {
+  let s: TestStack;
+  beforeAll(async () => {
+    s = await TestStack.create('ticks', { partitions: 3 });
+  });
+  afterAll(async () => s?.close());
+
+  const ctx = () => ({ env: s.env, rules: s.rules, log: s.log });
+  const members = Array.from({ length: 12 }, (_, i) => `m${i}`);
+
+  async function runTimedUntilCaughtUp() {
+    const w = await s.startDefinition(timedWorker, timedDecoder);
+    await s.waitForLag0(timedWorker.name, 'activity.events');
+    await w.stop();
+  }
+
+  async function reference(inputs: ReadRecord[]) {
+    const log = [];
+    for (const record of inputs) log.push({ record, decoded: await timedDecoder.decode(record.tick === undefined ? record : { ...record, value: Buffer.from('{}') }) });
+    return referenceRun(timedWorker, log, s.rules, defaultLimits(s.rules));
+  }
+
+  it('expires credits when ticks pass their time, for members that send nothing more', async () => {
+    // Round 1: credits at t=0..; a tick before anything is due; a tick when the first half is due.
+    await s.produceJson(members.map((m, i) => ({ id: `c1-${m}`, member: m, at: i < 6 ? 0 : 5_000 })));
+    expect(await tickerCommand(ctx(), { intervalMs: 1, once: true, time: ttl - 1 })).toBe(1);
+    expect(await tickerCommand(ctx(), { intervalMs: 1, once: true, time: ttl })).toBe(1);
+    await s.produceJson([{ id: 'c2-m0', member: 'm0', at: 2_000 }]);
+    expect(await tickerCommand(ctx(), { intervalMs: 1, once: true, time: 10_000 })).toBe(1);
+    await runTimedUntilCaughtUp();
+
+    const inputs = await s.readAll('activity.events');
+    expect(inputs.filter((r) => r.tick !== undefined)).toHaveLength(9); // 3 rounds x 3 partitions
+    const ref = await reference(inputs);
+    const out = await s.readAll('behavior.events');
+    expect(out.map((r) => r.id).sort()).toEqual(ref.outputs.map((o) => o.id).sort());
+    const expiries = out.filter((r) => r.id!.startsWith('expire:'));
+    expect(expiries).toHaveLength(members.length + 1);
+    const store = new MemberStore<Credits>(s.clients.redis, s.ns, timedWorker.name);
+    for (const [m, state] of ref.states) expect(await store.state(m)).toEqual(state);
+    expect((await store.state('m0'))?.expired).toBe(2);
+  });
+
+  it('a redelivered tick (offsets reset) changes no state and re-publishes the same expiry ids', async () => {
+    const store = new MemberStore<Credits>(s.clients.redis, s.ns, timedWorker.name);
+    const before = await store.load(members);
+    const outBefore = await s.readAll('behavior.events');
+    await s.admin.resetOffsets({ groupId: consumerGroup(s.ns, timedWorker.name), topic: s.topic('activity.events'), earliest: true });
+    await runTimedUntilCaughtUp();
+    const after = await store.load(members);
+    for (const m of members) expect(after.get(m)?.version).toBe(before.get(m)?.version);
+    const outAfter = await s.readAll('behavior.events', { minRecords: outBefore.length * 2 });
+    const ids = (rs: ReadRecord[]) => rs.map((r) => r.id).sort();
+    expect(ids(outAfter.filter((r) => !outBefore.some((b) => b.partition === r.partition && b.offset === r.offset)))).toEqual(ids(outBefore));
+  });
+
+  it('behavior-events forwards every tick to the same partition of behavior.events', async () => {
+    const worker = await s.startWorker('behavior-events');
+    const before = (await s.readAll('behavior.events')).length;
+    await tickerCommand(ctx(), { intervalMs: 1, once: true, time: 123_456 });
+    await s.waitForLag0('behavior-events', 'activity.events');
+    await worker.stop();
+    const forwarded = (await s.readAll('behavior.events', { minRecords: before + 3 })).filter((r) => r.tick === 123_456);
+    expect(forwarded.map((r) => r.partition).sort()).toEqual([0, 1, 2]);
+    for (const r of forwarded) {
+      const value = JSON.parse((r.decoded as Buffer).toString()) as { tick: number; from: string };
+      expect(value.tick).toBe(123_456);
+      expect(value.from).toMatch(new RegExp(`^tick:${s.topic('activity.events').replace(/\./g, '\\.')}:${r.partition}:\\d+$`));
+      expect(r.id).toBe(`fwd:${value.from}`);
+    }
+  });
+});
