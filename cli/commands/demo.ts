@@ -4,6 +4,9 @@ import { namespacePattern } from '../../shared/redis/keys.js';
 import { fromJson } from '../../shared/util/json.js';
 import type { MemberRecord } from '../../shared/kernel/member-record.js';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
+import { availableOf, initialPointsState, pendingOf, type PointsState } from '../../services/points-accrual/state.js';
+import { qualifyingPoints } from '../../services/points-accrual/ledger.js';
+import { MemberStore } from '../../shared/redis/member-store.js';
 import type { CommandContext } from '../context.js';
 import { produceCommand } from './produce.js';
 import { runCommand } from './run.js';
@@ -35,7 +38,7 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
   const extra = await produceCommand(ctx, { file: extraFile, format: 'jsonl' });
   out(`produced ${extra.sent} hand-written records (broken ones and upstream duplicates among them)`);
 
-  const [worker] = await runCommand(ctx, ['behavior-events'], { exitWhenIdleMs: 1500 });
+  const [worker, points] = await runCommand(ctx, ['behavior-events', 'points-accrual'], { exitWhenIdleMs: 2000 });
   const t = worker!.totals;
   const seconds = Math.max(0.001, ((t.lastBatchEndedAt ?? 0) - (t.firstBatchStartedAt ?? 0)) / 1000);
   out('');
@@ -57,25 +60,47 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
   const top = [...profiles].sort((a, b) => b.totalSpendFen - a.totalSpendFen)[0];
   if (top) out(`  top spender:      ${(top.totalSpendFen / 100).toFixed(2)} over ${top.purchaseCount} purchases, ${top.activeDays} active days`);
   out('');
+  const p = points!.totals;
+  out('points-accrual worker');
+  out(`  behavior events in: ${p.records} (ticks included), ledger entries out: ${p.outputs}`);
+  const balances = await readPointBalances(ctx, [...profiles].sort((a, b) => b.totalSpendFen - a.totalSpendFen).slice(0, 5).map((x) => x.memberId));
+  out('  top spenders:        member   available  pending  debt  qualifying');
+  for (const b of balances) out(`                       ${b.memberId.padEnd(8)} ${String(b.available).padStart(9)} ${String(b.pending).padStart(8)} ${String(b.debt).padStart(5)} ${String(b.qualifying).padStart(11)}`);
+  out('');
   out(`read the output:  MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail behavior.events --from-beginning --max 3`);
   out(`dead letters:     MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail activity.dlq --from-beginning --max 5`);
 }
 
-async function readProfiles(ctx: CommandContext): Promise<MemberProfile[]> {
+async function readPointBalances(ctx: CommandContext, memberIds: string[]) {
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
-  const profiles: MemberProfile[] = [];
+  try {
+    const store = new MemberStore<PointsState>(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, 'points-accrual');
+    const loaded = await store.load(memberIds);
+    return memberIds.map((memberId) => {
+      const st = loaded.get(memberId)?.record.state ?? initialPointsState();
+      return { memberId, available: availableOf(st), pending: pendingOf(st), debt: st.debt, qualifying: qualifyingPoints(st, ctx.rules) };
+    });
+  } finally {
+    await clients.close();
+  }
+}
+
+async function readProfiles(ctx: CommandContext): Promise<(MemberProfile & { memberId: string })[]> {
+  const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
+  const profiles: (MemberProfile & { memberId: string })[] = [];
   try {
     const stream = clients.redis.scanStream({ match: namespacePattern(ctx.env.MEMBERFLOW_NAMESPACE).replace('*', 'behavior-events:*'), count: 1000 });
     for await (const keys of stream as AsyncIterable<string[]>) {
       if (keys.length === 0) continue;
       const pipeline = clients.redis.pipeline();
       for (const k of keys) pipeline.hget(k, 'r');
-      for (const [, r] of (await pipeline.exec()) ?? []) {
-        if (typeof r === 'string') {
-          const state = fromJson<MemberRecord<MemberProfile>>(r).state;
-          if (state) profiles.push(state);
-        }
-      }
+      const replies = (await pipeline.exec()) ?? [];
+      replies.forEach(([, r], i) => {
+        if (typeof r !== 'string') return;
+        const state = fromJson<MemberRecord<MemberProfile>>(r).state;
+        const memberId = /\{u:(.*)\}$/.exec(keys[i]!)?.[1];
+        if (state && memberId) profiles.push({ ...state, memberId });
+      });
     }
   } finally {
     await clients.close();
