@@ -10,6 +10,7 @@ import { MemberStore } from '../../shared/redis/member-store.js';
 import type { CommandContext } from '../context.js';
 import { produceCommand } from './produce.js';
 import { runCommand } from './run.js';
+import { tickerCommand } from './ticker.js';
 import { createTopics } from './topics.js';
 
 const retailFile = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));
@@ -62,13 +63,28 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
   out('');
   const p = points!.totals;
   out('points-accrual worker');
-  out(`  behavior events in: ${p.records} (ticks included), ledger entries out: ${p.outputs}`);
-  const balances = await readPointBalances(ctx, [...profiles].sort((a, b) => b.totalSpendFen - a.totalSpendFen).slice(0, 5).map((x) => x.memberId));
-  out('  top spenders:        member   available  pending  debt  qualifying');
-  for (const b of balances) out(`                       ${b.memberId.padEnd(8)} ${String(b.available).padStart(9)} ${String(b.pending).padStart(8)} ${String(b.debt).padStart(5)} ${String(b.qualifying).padStart(11)}`);
+  out(`  behavior events in: ${p.records}, ledger entries out: ${p.outputs}`);
+  const shown = [...[...profiles].sort((a, b) => b.totalSpendFen - a.totalSpendFen).slice(0, 4).map((x) => x.memberId), 'demo-alice'];
+  await printBalances(ctx, shown, out);
+  out('  (demo-alice earned the referral points for demo-bob\'s signup)');
+
+  // Time passes: one tick a year after the slice. Nobody does anything, yet every lot from it expires.
+  const yearLater = Date.parse(`${opts.toDate}T00:00:00Z`) + 367 * 24 * 3600 * 1000;
+  await tickerCommand(ctx, { intervalMs: 1, once: true, time: yearLater });
+  const [, afterTick] = await runCommand(ctx, ['behavior-events', 'points-accrual'], { exitWhenIdleMs: 1500 });
+  out('');
+  out(`a tick at ${new Date(yearLater).toISOString().slice(0, 10)} (a year on; no member did anything): ${afterTick!.totals.outputs} more ledger entries`);
+  await printBalances(ctx, shown, out);
   out('');
   out(`read the output:  MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail behavior.events --from-beginning --max 3`);
   out(`dead letters:     MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail activity.dlq --from-beginning --max 5`);
+}
+
+async function printBalances(ctx: CommandContext, memberIds: string[], out: (s: string) => void): Promise<void> {
+  out('  member       available  pending  debt  qualifying');
+  for (const b of await readPointBalances(ctx, memberIds)) {
+    out(`  ${b.memberId.padEnd(12)} ${String(b.available).padStart(9)} ${String(b.pending).padStart(8)} ${String(b.debt).padStart(5)} ${String(b.qualifying).padStart(11)}`);
+  }
 }
 
 async function readPointBalances(ctx: CommandContext, memberIds: string[]) {
