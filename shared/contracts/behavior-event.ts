@@ -1,23 +1,12 @@
-/** A `behavior.events` record (schemas/behavior.events.avsc) as a TypeScript type: the input of the points, tier and churn workers. */
-export interface BehaviorEventValue {
-  eventId: string;
+import type { ActivityEvent } from './activity-event.js';
+
+/**
+ * A `behavior.events` record (schemas/behavior.events.avsc) as a TypeScript type: the
+ * input of the points, tier and churn workers. The activity's own fields, plus what
+ * behavior-events adds. `type` may also be `referral` (credited to `userId`, the referrer).
+ */
+export interface BehaviorEventValue extends ActivityEvent {
   sourceEventId: string;
-  userId: string;
-  /** An activity type, or `referral` (credited to `userId`, the referrer). */
-  type: string;
-  occurredAt: number;
-  source: string | null;
-  amountFen: number | null;
-  itemId: string | null;
-  category: string | null;
-  plan: string | null;
-  periodEnd: number | null;
-  refundOf: string | null;
-  seconds: number | null;
-  points: number | null;
-  rewardId: string | null;
-  redeemOf: string | null;
-  referrerId: string | null;
   referredUserId: string | null;
   stage: string;
   tags: string[];
