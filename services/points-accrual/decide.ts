@@ -33,6 +33,7 @@ const applied = (d: Draft): Decision<PointsState> => ({ kind: 'applied', state: 
  */
 export function decidePoints(state: PointsState, e: BehaviorEventValue, ctx: DecideContext): Decision<PointsState> {
   const c: EntryContext = { memberId: e.userId, rules: ctx.rules, sourceEventId: e.eventId };
+  if (e.type === 'subscription' && e.plan !== null && e.periodEnd !== null) c.subscription = { plan: e.plan, periodEnd: e.periodEnd };
   const caughtUp = advance(emptyDraft(state), c, e.occurredAt);
   const afterEvent = applyEvent(caughtUp, c, e);
   return applied(runDue(afterEvent, c, afterEvent.state.clock ?? e.occurredAt, false));

@@ -26,6 +26,9 @@ export interface LedgerEntry {
   relatedEventId: string | null;
   occurredAt: number;
   reason: string;
+  /** Set on entries of a decision about a `subscription`: the tier worker's plan floors come from here. */
+  plan: string | null;
+  periodEnd: number | null;
 }
 
 /**
@@ -42,6 +45,8 @@ export interface EntryContext {
   rules: Rules;
   /** Behavior event id or tick id that triggered this decision. */
   sourceEventId: string;
+  /** The subscription behind this decision, if it is one (copied onto its entries). */
+  subscription?: { plan: string; periodEnd: number };
 }
 
 export interface Movement {
@@ -77,6 +82,9 @@ export function post(d: Draft, c: EntryContext, state: PointsState, m: Movement)
     relatedEventId: m.related ?? null,
     occurredAt: m.at,
     reason: m.reason,
+    // Due work (own ids) is the same with or without ticks, so it never carries the subscription.
+    plan: m.id === undefined ? (c.subscription?.plan ?? null) : null,
+    periodEnd: m.id === undefined ? (c.subscription?.periodEnd ?? null) : null,
   };
   return { state, entries: [...d.entries, entry], numbered: d.numbered + (m.id === undefined ? 1 : 0) };
 }
