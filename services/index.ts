@@ -3,6 +3,7 @@ import type { InputDecoder, WorkerDefinition } from '../shared/kernel/types.js';
 import type { AvroCodec } from '../shared/registry/codec.js';
 import { behaviorEventsDecoder, behaviorEventsWorker } from './behavior-events/worker.js';
 import { pointsAccrualDecoder, pointsAccrualWorker } from './points-accrual/worker.js';
+import { tierEvaluationDecoder, tierEvaluationWorker } from './tier-evaluation/worker.js';
 
 /** A worker as the CLI and tests start it: its definition and how it decodes input. */
 export interface WorkerEntry {
@@ -16,6 +17,7 @@ export interface WorkerEntry {
 export const workers: Record<string, WorkerEntry> = {
   'behavior-events': { definition: behaviorEventsWorker, decoder: behaviorEventsDecoder },
   'points-accrual': { definition: pointsAccrualWorker, decoder: (codec) => pointsAccrualDecoder(codec) },
+  'tier-evaluation': { definition: tierEvaluationWorker, decoder: (codec) => tierEvaluationDecoder(codec) },
 };
 
 export function workerNames(): string[] {

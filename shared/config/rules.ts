@@ -89,18 +89,36 @@ const tierSchema = z.object({
   benefits: z.array(z.string()),
 });
 
-const tiersSchema = z.object({
-  windowDays: z.number().int().min(1),
-  graceDays: z.number().int().min(0),
-  ladder: z
-    .array(tierSchema)
-    .min(1)
-    .refine((l) => l[0]?.minPoints === 0, { message: 'the lowest tier must start at 0 points' })
-    .refine((l) => l.every((t, i) => i === 0 || t.minPoints > (l[i - 1]?.minPoints ?? -1)), {
-      message: 'tiers must be in ascending order of minPoints',
-    }),
-  planFloors: z.record(z.string(), z.string()),
-});
+/**
+ * Tier evaluation (services/tier-evaluation/README.md): the ladder, the rolling
+ * window of qualifying points, the grace period before a downgrade, how far a
+ * downgrade goes, and the floors paid plans set.
+ */
+const tiersSchema = z
+  .object({
+    windowDays: z.number().int().min(1),
+    graceDays: z.number().int().min(0),
+    ladder: z
+      .array(tierSchema)
+      .min(1)
+      .refine((l) => l[0]?.minPoints === 0, { message: 'the lowest tier must start at 0 points' })
+      .refine((l) => l.every((t, i) => i === 0 || t.minPoints > (l[i - 1]?.minPoints ?? -1)), {
+        message: 'tiers must be in ascending order of minPoints',
+      }),
+    /** plan (as in subscription events) → the lowest tier an active subscription of it keeps. */
+    planFloors: z.record(z.string(), z.string()),
+    /** At the end of a grace period: straight to the tier the points support, or one tier down (with a new grace period if still short). */
+    downgrade: z.enum(['direct', 'stepwise']).default('direct'),
+    /** Bound on the (instant, points) entries kept per member for the rolling window; beyond it the two closest entries merge. */
+    maxWindowEntries: z.number().int().min(2).max(100_000).default(1024),
+  })
+  .superRefine((t, ctx) => {
+    const names = new Set(t.ladder.map((x) => x.name));
+    if (names.size !== t.ladder.length) ctx.addIssue({ code: 'custom', path: ['ladder'], message: 'tier names must be unique' });
+    for (const [plan, tier] of Object.entries(t.planFloors)) {
+      if (!names.has(tier)) ctx.addIssue({ code: 'custom', path: ['planFloors', plan], message: `floor tier ${tier} is not in the ladder` });
+    }
+  });
 
 export const rulesSchema = z
   .object({

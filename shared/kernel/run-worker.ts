@@ -20,6 +20,11 @@ export interface WorkerRuntimeOptions<S, E> {
   redis: Redis;
   codec: AvroCodec;
   namespace: string;
+  /**
+   * Where the inputs are read from, when not the worker's own namespace: a backfill
+   * reads the live topics and writes state and outputs into a fresh namespace.
+   */
+  inputNamespace?: string;
   rules: Rules;
   log: Logger;
   limits?: Partial<StepLimits>;
@@ -91,7 +96,7 @@ export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise
     });
   });
   for (const topic of worker.inputs) {
-    await consumer.subscribe({ topic: physicalTopic(namespace, topic), fromBeginning: opts.fromBeginning ?? true });
+    await consumer.subscribe({ topic: physicalTopic(opts.inputNamespace ?? namespace, topic), fromBeginning: opts.fromBeginning ?? true });
   }
   await consumer.run({
     autoCommit: false,

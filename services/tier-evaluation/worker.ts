@@ -1,0 +1,72 @@
+import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
+import type { Decision, OutputEvent, WorkerDefinition } from '../../shared/kernel/types.js';
+import { AvroInputDecoder, type AvroBodyDecoder } from '../../shared/registry/avro-input-decoder.js';
+import { tierLogic } from './decide.js';
+import type { LedgerEntryValue as LedgerEntryFields } from './inputs.js';
+
+/** A points.ledger record; entries of a subscription decision carry its plan and period end. */
+export type LedgerEntryValue = LedgerEntryFields & { plan?: string | null; periodEnd?: number | null };
+import type { TierState } from './state.js';
+
+/**
+ * Wiring: tier-evaluation reads only points.ledger, one ordered log per member.
+ * A ledger entry from a subscription carries the plan and period end; it is
+ * given to the rules first as the subscription (for plan floors), then as the
+ * ledger entry it is.
+ */
+function subscriptionOf(entry: LedgerEntryValue): BehaviorEventValue | null {
+  if (entry.plan == null || entry.periodEnd == null) return null;
+  return {
+    eventId: `sub:${entry.eventId}`,
+    sourceEventId: entry.sourceEventId,
+    userId: entry.userId,
+    type: 'subscription',
+    occurredAt: entry.occurredAt,
+    source: null,
+    referrerId: null,
+    amountFen: null,
+    itemId: null,
+    category: null,
+    plan: entry.plan,
+    periodEnd: entry.periodEnd,
+    refundOf: null,
+    seconds: null,
+    points: null,
+    rewardId: null,
+    redeemOf: null,
+    referredUserId: null,
+    stage: 'unknown',
+    tags: [],
+    purchaseCount: 0,
+    totalSpendFen: 0,
+    activeDays: 0,
+    rulesVersion: entry.rulesVersion,
+  };
+}
+
+export const tierEvaluationWorker: WorkerDefinition<TierState, LedgerEntryValue> = {
+  name: tierLogic.name,
+  initialState: tierLogic.initialState,
+  nextDue: tierLogic.nextDue!,
+  onTick: tierLogic.onTick!,
+  inputs: ['points.ledger'],
+  outputs: ['member.tier-changes', 'member.tiers', 'activity.dlq'],
+  decide(state, entry, ctx): Decision<TierState> {
+    const outputs: OutputEvent[] = [];
+    let current = state;
+    const subscription = subscriptionOf(entry);
+    if (subscription) {
+      const floor = tierLogic.decide(current, { source: 'behavior', event: subscription }, ctx);
+      if (floor.kind === 'rejected') return floor;
+      current = floor.state;
+      outputs.push(...floor.outputs);
+    }
+    const d = tierLogic.decide(current, { source: 'ledger', entry }, ctx);
+    if (d.kind === 'rejected') return d;
+    return { kind: 'applied', state: d.state, outputs: [...outputs, ...d.outputs] };
+  },
+};
+
+export function tierEvaluationDecoder(registry: AvroBodyDecoder): AvroInputDecoder<LedgerEntryValue> {
+  return new AvroInputDecoder<LedgerEntryValue>(registry);
+}
