@@ -11,6 +11,8 @@ import type { CommandContext } from '../context.js';
 import { produceCommand } from './produce.js';
 import { runCommand } from './run.js';
 import { tickerCommand } from './ticker.js';
+import { readTopicToEnd } from './read-topic.js';
+import type { TierState } from '../../services/tier-evaluation/state.js';
 import { createTopics } from './topics.js';
 
 const retailFile = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));
@@ -39,7 +41,7 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
   const extra = await produceCommand(ctx, { file: extraFile, format: 'jsonl' });
   out(`produced ${extra.sent} hand-written records (broken ones and upstream duplicates among them)`);
 
-  const [worker, points] = await runCommand(ctx, ['behavior-events', 'points-accrual'], { exitWhenIdleMs: 2000 });
+  const [worker, points] = await runCommand(ctx, ['behavior-events', 'points-accrual', 'tier-evaluation'], { exitWhenIdleMs: 2000 });
   const t = worker!.totals;
   const seconds = Math.max(0.001, ((t.lastBatchEndedAt ?? 0) - (t.firstBatchStartedAt ?? 0)) / 1000);
   out('');
@@ -67,17 +69,52 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
   const shown = [...[...profiles].sort((a, b) => b.totalSpendFen - a.totalSpendFen).slice(0, 4).map((x) => x.memberId), 'demo-alice'];
   await printBalances(ctx, shown, out);
   out('  (demo-alice earned the referral points for demo-bob\'s signup)');
+  out('');
+  out('tier-evaluation worker');
+  out(`  tiers:  ${Object.entries(await tierDistribution(ctx)).map(([k, v]) => `${k}=${v}`).join(' ')}`);
 
   // Time passes: one tick a year after the slice. Nobody does anything, yet every lot from it expires.
-  const yearLater = Date.parse(`${opts.toDate}T00:00:00Z`) + 367 * 24 * 3600 * 1000;
+  // 400 days: past every expiry (365 days) and past the 30-day grace periods that follow.
+  const yearLater = Date.parse(`${opts.toDate}T00:00:00Z`) + 400 * 24 * 3600 * 1000;
   await tickerCommand(ctx, { intervalMs: 1, once: true, time: yearLater });
-  const [, afterTick] = await runCommand(ctx, ['behavior-events', 'points-accrual'], { exitWhenIdleMs: 1500 });
+  const [, afterTick] = await runCommand(ctx, ['behavior-events', 'points-accrual', 'tier-evaluation'], { exitWhenIdleMs: 1500 });
   out('');
-  out(`a tick at ${new Date(yearLater).toISOString().slice(0, 10)} (a year on; no member did anything): ${afterTick!.totals.outputs} more ledger entries`);
+  out(`a tick at ${new Date(yearLater).toISOString().slice(0, 10)} (400 days on; no member did anything): ${afterTick!.totals.outputs} more ledger entries`);
   await printBalances(ctx, shown, out);
+  out(`  tiers:  ${Object.entries(await tierDistribution(ctx)).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out('');
+  out('tier histories (member.tier-changes, read back from Kafka):');
+  const changes = await readTopicToEnd(ctx, 'member.tier-changes');
+  for (const m of shown.slice(0, 3)) {
+    out(`  ${m}`);
+    for (const c of changes.filter((x) => x.userId === m) as { kind: string; previousTier: string | null; newTier: string; qualifyingPoints: number; decidedAt: number; graceEndsAt: number | null }[]) {
+      const when = new Date(c.decidedAt).toISOString().slice(0, 16).replace('T', ' ');
+      out(`    ${when}  ${c.kind.padEnd(12)} ${(c.previousTier ?? '-').padEnd(7)} → ${c.newTier.padEnd(7)} qualifying ${c.qualifyingPoints}${c.graceEndsAt ? `, grace ends ${new Date(c.graceEndsAt).toISOString().slice(0, 10)}` : ''}`);
+    }
+  }
   out('');
   out(`read the output:  MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail behavior.events --from-beginning --max 3`);
   out(`dead letters:     MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail activity.dlq --from-beginning --max 5`);
+}
+
+async function tierDistribution(ctx: CommandContext): Promise<Record<string, number>> {
+  const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
+  const tiers: string[] = [];
+  try {
+    const stream = clients.redis.scanStream({ match: namespacePattern(ctx.env.MEMBERFLOW_NAMESPACE).replace('*', 'tier-evaluation:{u:*'), count: 1000 });
+    for await (const keys of stream as AsyncIterable<string[]>) {
+      if (keys.length === 0) continue;
+      const pipeline = clients.redis.pipeline();
+      for (const k of keys) pipeline.hget(k, 'r');
+      for (const [, r] of (await pipeline.exec()) ?? []) {
+        const state = typeof r === 'string' ? fromJson<MemberRecord<TierState>>(r).state : null;
+        if (state?.tier) tiers.push(state.tier);
+      }
+    }
+  } finally {
+    await clients.close();
+  }
+  return count(tiers);
 }
 
 async function printBalances(ctx: CommandContext, memberIds: string[], out: (s: string) => void): Promise<void> {

@@ -148,9 +148,14 @@ export class TestStack {
   }
 
   /** Runs any worker definition (e.g. a test worker) inside the test process. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async startDefinition(definition: WorkerDefinition<any, any>, decoder: InputDecoder<any>, rules: Rules = this.rules): Promise<RunningWorker> {
+  async startDefinition(
+    definition: WorkerDefinition<any, any>, // eslint-disable-line @typescript-eslint/no-explicit-any
+    decoder: InputDecoder<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
+    rules: Rules = this.rules,
+    opts: { inputNamespace?: string } = {},
+  ): Promise<RunningWorker> {
     return runWorker({
+      ...opts,
       worker: definition,
       decoder,
       kafka: this.clients.kafka,
