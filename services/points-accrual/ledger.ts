@@ -1,35 +1,15 @@
 import type { Rules } from '../../shared/config/rules.js';
+import { ledgerEntryKinds, type LedgerEntryKind, type LedgerEntryValue } from '../../shared/contracts/ledger-entry.js';
 import type { OutputEvent } from '../../shared/kernel/types.js';
 import { localDay } from './calendar.js';
 import { addToLots, type LotTouch } from './lots.js';
 import { availableOf, pendingOf, sum, type PointsState } from './state.js';
 
-export const entryKinds = ['earn', 'bonus', 'pending', 'available', 'spend', 'refuse', 'expire', 'reverse', 'restore', 'debt'] as const;
-export type EntryKind = (typeof entryKinds)[number];
+export const entryKinds = ledgerEntryKinds;
+export type EntryKind = LedgerEntryKind;
 
-/** A points.ledger value (schemas/points.ledger.avsc). */
-export interface LedgerEntry {
-  eventId: string;
-  userId: string;
-  kind: EntryKind;
-  /** Signed change of available + pending − debt. */
-  points: number;
-  /** Unsigned quantity the entry is about (moved, requested, expired...). */
-  amount: number;
-  lots: LotTouch[];
-  availableAfter: number;
-  pendingAfter: number;
-  debtAfter: number;
-  qualifyingPoints: number;
-  rulesVersion: string;
-  sourceEventId: string;
-  relatedEventId: string | null;
-  occurredAt: number;
-  reason: string;
-  /** Set on entries of a decision about a `subscription`: the tier worker's plan floors come from here. */
-  plan: string | null;
-  periodEnd: number | null;
-}
+/** A points.ledger value: the shared contract (shared/contracts/ledger-entry.ts). */
+export type LedgerEntry = LedgerEntryValue;
 
 /**
  * What a decision accumulates: the state so far, the entries so far in order,

@@ -1,7 +1,8 @@
+import type { LedgerLotTouch } from '../../shared/contracts/ledger-entry.js';
 import type { Lot, PendingLot } from './state.js';
 
 /** One lot a ledger entry changed: which bucket, its due instant (expiry or availability) and the signed change. */
-export interface LotTouch { bucket: 'available' | 'pending'; dueAt: number; points: number }
+export type LotTouch = LedgerLotTouch;
 
 /** Adds points to the lot expiring at `expiresAt`, merging with an existing one; stays sorted. */
 export function addToLots(lots: readonly Lot[], expiresAt: number, points: number): Lot[] {

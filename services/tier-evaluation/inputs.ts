@@ -1,29 +1,9 @@
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
+import type { LedgerEntryKind, LedgerEntryValue } from '../../shared/contracts/ledger-entry.js';
 
-/** Kinds of a points.ledger entry (schemas/points.ledger.avsc, enum PointsEntryKind). */
-export type LedgerKind = 'earn' | 'bonus' | 'pending' | 'available' | 'spend' | 'refuse' | 'expire' | 'reverse' | 'restore' | 'debt';
-
-/** A points.ledger value as decoded from Avro (schemas/points.ledger.avsc, record PointsMovement). */
-export interface LedgerEntryValue {
-  eventId: string;
-  userId: string;
-  kind: LedgerKind;
-  /** Signed change of available + pending − debt. */
-  points: number;
-  /** Unsigned quantity the entry is about. */
-  amount: number;
-  lots: { bucket: 'available' | 'pending'; dueAt: number; points: number }[];
-  availableAfter: number;
-  pendingAfter: number;
-  debtAfter: number;
-  /** Per local day, not used here (see README.md). */
-  qualifyingPoints: number;
-  rulesVersion: string;
-  sourceEventId: string;
-  relatedEventId: string | null;
-  occurredAt: number;
-  reason: string;
-}
+/** The ledger contract is shared with points-accrual (shared/contracts/ledger-entry.ts). */
+export type LedgerKind = LedgerEntryKind;
+export type { LedgerEntryValue };
 
 /** The two inputs of the worker: the points ledger, and behavior events (for subscriptions). */
 export type TierInput = { source: 'ledger'; entry: LedgerEntryValue } | { source: 'behavior'; event: BehaviorEventValue };

@@ -2,10 +2,9 @@ import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.j
 import type { Decision, OutputEvent, WorkerDefinition } from '../../shared/kernel/types.js';
 import { AvroInputDecoder, type AvroBodyDecoder } from '../../shared/registry/avro-input-decoder.js';
 import { tierLogic } from './decide.js';
-import type { LedgerEntryValue as LedgerEntryFields } from './inputs.js';
+import type { LedgerEntryValue } from '../../shared/contracts/ledger-entry.js';
 
-/** A points.ledger record; entries of a subscription decision carry its plan and period end. */
-export type LedgerEntryValue = LedgerEntryFields & { plan?: string | null; periodEnd?: number | null };
+export type { LedgerEntryValue };
 import type { TierState } from './state.js';
 
 /**

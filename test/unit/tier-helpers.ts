@@ -24,7 +24,7 @@ export function entry(id: string, kind: LedgerKind, amount: number, at: number):
   const sign = ['reverse', 'debt', 'spend', 'expire'].includes(kind) ? -1 : kind === 'available' || kind === 'refuse' ? 0 : 1;
   const e: LedgerEntryValue = {
     eventId: id, userId: member, kind, points: sign * amount, amount, lots: [], availableAfter: 0, pendingAfter: 0, debtAfter: 0,
-    qualifyingPoints: 0, rulesVersion: 'p', sourceEventId: `bhv:${id}`, relatedEventId: null, occurredAt: at, reason: 'r',
+    qualifyingPoints: 0, rulesVersion: 'p', sourceEventId: `bhv:${id}`, relatedEventId: null, occurredAt: at, reason: 'r', plan: null, periodEnd: null,
   };
   return { source: 'ledger', entry: e };
 }
