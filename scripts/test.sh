@@ -6,6 +6,16 @@ cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# kcat (librdkafka) reads our topics as an independent client in the e2e tests.
+if ! command -v kcat >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing kcat (Debian package) for the e2e tests"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null
+  else
+    echo "kcat is needed by the e2e tests: install it (Debian: apt-get install kcat) and run again" >&2
+    exit 1
+  fi
+fi
 npx tsc --noEmit
 report="$(mktemp -t memberflow-vitest-XXXXXX.json)"
 status=0
