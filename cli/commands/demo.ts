@@ -1,8 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { connectClients } from '../../shared/clients.js';
-import { namespacePattern } from '../../shared/redis/keys.js';
-import { fromJson } from '../../shared/util/json.js';
-import type { MemberRecord } from '../../shared/kernel/member-record.js';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
 import { availableOf, initialPointsState, pendingOf, type PointsState } from '../../services/points-accrual/state.js';
 import { qualifyingPoints } from '../../services/points-accrual/ledger.js';
@@ -98,23 +95,21 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
 }
 
 async function tierDistribution(ctx: CommandContext): Promise<Record<string, number>> {
-  const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
   const tiers: string[] = [];
+  for (const [, state] of await allStates<TierState>(ctx, 'tier-evaluation')) if (state.tier) tiers.push(state.tier);
+  return count(tiers);
+}
+
+/** Every member's state of one worker in the demo's namespace. */
+async function allStates<S>(ctx: CommandContext, worker: string): Promise<[string, S][]> {
+  const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
+  const states: [string, S][] = [];
   try {
-    const stream = clients.redis.scanStream({ match: namespacePattern(ctx.env.MEMBERFLOW_NAMESPACE).replace('*', 'tier-evaluation:{u:*'), count: 1000 });
-    for await (const keys of stream as AsyncIterable<string[]>) {
-      if (keys.length === 0) continue;
-      const pipeline = clients.redis.pipeline();
-      for (const k of keys) pipeline.hget(k, 'r');
-      for (const [, r] of (await pipeline.exec()) ?? []) {
-        const state = typeof r === 'string' ? fromJson<MemberRecord<TierState>>(r).state : null;
-        if (state?.tier) tiers.push(state.tier);
-      }
-    }
+    for await (const entry of new MemberStore<S>(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, worker).scanStates()) states.push(entry);
   } finally {
     await clients.close();
   }
-  return count(tiers);
+  return states;
 }
 
 async function printBalances(ctx: CommandContext, memberIds: string[], out: (s: string) => void): Promise<void> {
@@ -139,26 +134,7 @@ async function readPointBalances(ctx: CommandContext, memberIds: string[]) {
 }
 
 async function readProfiles(ctx: CommandContext): Promise<(MemberProfile & { memberId: string })[]> {
-  const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
-  const profiles: (MemberProfile & { memberId: string })[] = [];
-  try {
-    const stream = clients.redis.scanStream({ match: namespacePattern(ctx.env.MEMBERFLOW_NAMESPACE).replace('*', 'behavior-events:*'), count: 1000 });
-    for await (const keys of stream as AsyncIterable<string[]>) {
-      if (keys.length === 0) continue;
-      const pipeline = clients.redis.pipeline();
-      for (const k of keys) pipeline.hget(k, 'r');
-      const replies = (await pipeline.exec()) ?? [];
-      replies.forEach(([, r], i) => {
-        if (typeof r !== 'string') return;
-        const state = fromJson<MemberRecord<MemberProfile>>(r).state;
-        const memberId = /\{u:(.*)\}$/.exec(keys[i]!)?.[1];
-        if (state && memberId) profiles.push({ ...state, memberId });
-      });
-    }
-  } finally {
-    await clients.close();
-  }
-  return profiles;
+  return (await allStates<MemberProfile>(ctx, 'behavior-events')).map(([memberId, state]) => ({ ...state, memberId }));
 }
 
 function count(values: string[]): Record<string, number> {

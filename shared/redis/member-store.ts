@@ -155,6 +155,23 @@ export class MemberStore<S> {
     if (lost.length > 0) throw new FencedWriteError(lost);
   }
 
+  /** Every member of this worker and namespace with a state: for tools and demos, not the hot path. */
+  async *scanStates(batch = 1000): AsyncGenerator<[string, S]> {
+    const stream = this.redis.scanStream({ match: this.key('*'), count: batch });
+    for await (const keys of stream as AsyncIterable<string[]>) {
+      if (keys.length === 0) continue;
+      const pipeline = this.redis.pipeline();
+      for (const k of keys) pipeline.hget(k, 'r');
+      const replies = (await pipeline.exec()) ?? [];
+      for (let i = 0; i < keys.length; i++) {
+        const r = replies[i]?.[1];
+        const memberId = /\{u:(.*)\}$/.exec(keys[i]!)?.[1];
+        const state = typeof r === 'string' ? fromJson<MemberRecord<S>>(r).state : null;
+        if (memberId !== undefined && state !== null) yield [memberId, state];
+      }
+    }
+  }
+
   async state(memberId: string): Promise<S | null> {
     const loaded = await this.load([memberId]);
     return loaded.get(memberId)?.record.state ?? null;

@@ -36,6 +36,16 @@ describe('member store: fenced writes in real Redis', () => {
     expect(await owner.state('z')).toEqual({ n: 10 });
   });
 
+  it('scans every member with a state, and only this worker\'s', async () => {
+    const a = new MemberStore<{ n: number }>(redis, ns, 'scan');
+    const other = new MemberStore<{ n: number }>(redis, ns, 'scan-other');
+    await a.commit([1, 2, 3].map((n) => ({ memberId: `s${n}`, expectedVersion: 0, record: { ...emptyRecord(), state: { n } } })));
+    await other.commit([{ memberId: 's9', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 9 } } }]);
+    const seen = [];
+    for await (const entry of a.scanStates(2)) seen.push(entry);
+    expect(seen.sort()).toEqual([['s1', { n: 1 }], ['s2', { n: 2 }], ['s3', { n: 3 }]]);
+  });
+
   it('keeps every key of a member in one cluster hash slot', () => {
     expect(memberKey(ns, 'w', 'abc')).toMatch(/\{u:abc\}$/);
   });
