@@ -1,6 +1,6 @@
 import type { Rules } from '../../shared/config/rules.js';
 import { dayMs } from '../../shared/util/time.js';
-import { localDay, startOfDayAfter } from './calendar.js';
+import { localDay, startOfDayAfter } from '../../shared/util/calendar.js';
 import { creditAvailable, post, type Draft, type EntryContext, type EntryKind } from './ledger.js';
 import { pruneUsage } from './earning.js';
 import { reasons } from './reasons.js';

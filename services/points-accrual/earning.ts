@@ -1,6 +1,6 @@
 import type { Rules } from '../../shared/config/rules.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
-import { localParts, periodKey } from './calendar.js';
+import { localParts, periodKey } from '../../shared/util/calendar.js';
 import { usagePeriodsKept } from './state.js';
 
 type PointsRules = Rules['points'];

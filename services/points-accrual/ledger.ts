@@ -1,7 +1,7 @@
 import type { Rules } from '../../shared/config/rules.js';
 import { ledgerEntryKinds, type LedgerEntryKind, type LedgerEntryValue } from '../../shared/contracts/ledger-entry.js';
 import type { OutputEvent } from '../../shared/kernel/types.js';
-import { localDay } from './calendar.js';
+import { localDay } from '../../shared/util/calendar.js';
 import { addToLots, type LotTouch } from './lots.js';
 import { availableOf, pendingOf, sum, type PointsState } from './state.js';
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseRules } from '../../shared/config/rules.js';
-import { localParts, periodKey, startOfLocalDay, weekIndex } from '../../services/points-accrual/calendar.js';
+import { localParts, periodKey, startOfLocalDay, weekIndex } from '../../shared/util/calendar.js';
 import { localDay } from '../../shared/util/time.js';
 import { multiplierFor } from '../../services/points-accrual/earning.js';
 import { brief, ev, purchase, rules, run, sh, withPoints } from './points-helpers.js';

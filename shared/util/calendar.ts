@@ -1,4 +1,4 @@
-import { dayMs, localDay } from '../../shared/util/time.js';
+import { dayMs, localDay } from './time.js';
 
 /**
  * Calendar arithmetic in a time zone, from instants only (never the process
