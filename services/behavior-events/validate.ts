@@ -18,7 +18,8 @@ const requiredFields: Record<ActivityType, readonly (keyof ActivityEvent)[]> = {
   redeem_cancel: ['redeemOf'],
 };
 
-const paidTypes = new Set<ActivityType>(['purchase', 'subscription', 'refund']);
+/** Types that must carry money. A purchase may be free (a free course is still an enrolment, and counts as a purchase day for churn). */
+const paidTypes = new Set<ActivityType>(['subscription', 'refund']);
 const plans = new Set(['monthly', 'annual']);
 
 const no = (reason: string, message: string): Rejection => ({ reason, message });
@@ -48,7 +49,7 @@ export function validateActivity(
   }
   if (e.amountFen !== null) {
     if (e.amountFen < 0 || (paidTypes.has(e.type) && e.amountFen === 0)) {
-      return no(reasons.invalidAmount, `amountFen must be a positive integer for ${e.type}, got ${e.amountFen}`);
+      return no(reasons.invalidAmount, `amountFen must be ${e.type === 'purchase' ? 'a non-negative' : 'a positive'} integer for ${e.type}, got ${e.amountFen}`);
     }
     if (e.amountFen > b.maxAmountFen) return no(reasons.amountAboveCeiling, `amountFen ${e.amountFen} is above the ceiling ${b.maxAmountFen}`);
   }

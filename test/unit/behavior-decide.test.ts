@@ -26,7 +26,7 @@ describe('behavior-events: validation reasons', () => {
     ['purchase without amount', activity({ eventId: 'e', userId: u, type: 'purchase', itemId: 'c1' }), 'missing_field'],
     ['purchase without item', activity({ eventId: 'e', userId: u, type: 'purchase', amountFen: 100 }), 'missing_field'],
     ['negative amount', activity({ eventId: 'e', userId: u, type: 'purchase', itemId: 'c1', amountFen: -5 }), 'invalid_amount'],
-    ['zero paid amount', activity({ eventId: 'e', userId: u, type: 'purchase', itemId: 'c1', amountFen: 0 }), 'invalid_amount'],
+    ['zero subscription amount', activity({ eventId: 'e', userId: u, type: 'subscription', plan: 'annual', amountFen: 0, periodEnd: recordTs + 1 }), 'invalid_amount'],
     ['amount above ceiling', activity({ eventId: 'e', userId: u, type: 'purchase', itemId: 'c1', amountFen: rules.behavior.maxAmountFen + 1 }), 'amount_above_ceiling'],
     ['refund without refundOf', activity({ eventId: 'e', userId: u, type: 'refund', amountFen: 100 }), 'refund_without_original'],
     ['future beyond skew', activity({ eventId: 'e', userId: u, type: 'checkin', occurredAt: recordTs + rules.behavior.maxFutureSkewMs + 1 }), 'occurred_in_future'],
@@ -44,6 +44,12 @@ describe('behavior-events: validation reasons', () => {
       expect(d.rejection.reason).toBe(reason);
       expect(d.rejection.message.length).toBeGreaterThan(5);
     }
+  });
+
+  it('accepts a free purchase (a free course is an enrolment) and counts it as a purchase', () => {
+    const d = decideBehavior(newProfile(), activity({ eventId: 'free', userId: u, type: 'purchase', itemId: 'c1', amountFen: 0 }), ctx);
+    expect(d.kind).toBe('applied');
+    if (d.kind === 'applied') expect(d.state.purchaseCount).toBe(1);
   });
 
   it('refuses a refund of a payment the member never made, while its history is complete', () => {
