@@ -6,12 +6,13 @@ import { connectClients } from '../../shared/clients.js';
 import { createProducer } from '../../shared/kafka/client.js';
 import { physicalTopic } from '../../shared/kafka/topics.js';
 import { onlineRetailEvents, type OnlineRetailStats } from '../../shared/ingest/online-retail.js';
+import { cdnowActivityEvents } from '../../shared/ingest/cdnow.js';
 import type { AvroCodec } from '../../shared/registry/codec.js';
 import type { CommandContext } from '../context.js';
 
 export interface ProduceOptions {
   file: string;
-  format: 'jsonl' | 'online-retail';
+  format: 'jsonl' | 'online-retail' | 'cdnow';
   /** Encode as Confluent-framed Avro instead of sending JSON. */
   avro?: boolean;
   limit?: number;
@@ -46,7 +47,10 @@ export async function produceCommand(ctx: CommandContext, opts: ProduceOptions):
       sent += pending.length;
       pending = [];
     };
-    const source = opts.format === 'online-retail' ? retailMessages(opts, (s) => (mapping = s)) : jsonlMessages(opts.file);
+    const source =
+      opts.format === 'online-retail' ? retailMessages(opts, (s) => (mapping = s))
+      : opts.format === 'cdnow' ? cdnowMessages(opts, ctx.rules.timeZone)
+      : jsonlMessages(opts.file);
     for await (const message of source) {
       if (opts.limit !== undefined && sent + pending.length >= opts.limit) break;
       pending.push(opts.avro ? await toAvro(clients.codec, message) : message);
@@ -89,6 +93,14 @@ async function* retailMessages(opts: ProduceOptions, onStats: (s: OnlineRetailSt
   const events = onlineRetailEvents(opts.file, filter);
   for await (const e of events) yield { key: e.userId, value: Buffer.from(JSON.stringify(e)) };
   onStats(events.stats());
+}
+
+/** CDNOW rows as purchases at local noon in the platform zone, so each lands on its CDNOW date. */
+async function* cdnowMessages(opts: ProduceOptions, timeZone: string) {
+  const window: { timeZone: string; fromDate?: string; toDate?: string } = { timeZone };
+  if (opts.fromDate) window.fromDate = opts.fromDate;
+  if (opts.toDate) window.toDate = opts.toDate;
+  for await (const e of cdnowActivityEvents(opts.file, window)) yield { key: e.userId, value: Buffer.from(JSON.stringify(e)) };
 }
 
 export type { Producer };
