@@ -9,6 +9,10 @@ import { tailCommand } from './commands/tail.js';
 import { createTopics } from './commands/topics.js';
 import { profileCommand } from './commands/profile.js';
 import { tickerCommand } from './commands/ticker.js';
+import { churnFit, churnScore, readParams } from './commands/churn.js';
+import { churnSummarize } from './commands/churn-summarize.js';
+import { churnValidate } from './commands/churn-validate.js';
+import { defaultRulesPath, loadRules } from '../shared/config/rules.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -46,14 +50,16 @@ program
 program
   .command('produce')
   .description('send activity events to activity.events, keyed by userId')
-  .requiredOption('--file <path>', 'input file (.jsonl, .csv, .csv.gz or a directory of day files)')
-  .option('--format <format>', 'jsonl or online-retail', 'jsonl')
+  .requiredOption('--file <path>', 'input file (.jsonl, .csv, .csv.gz, a directory of day files, or CDNOW .txt/.txt.gz)')
+  .option('--format <format>', 'jsonl, online-retail or cdnow', 'jsonl')
   .option('--avro', 'encode as Confluent-framed Avro through the registry (default: plain JSON)')
   .option('--limit <n>', 'send at most n events', positiveInt)
-  .option('--from-date <yyyy-mm-dd>', 'online-retail: first invoice day')
-  .option('--to-date <yyyy-mm-dd>', 'online-retail: last invoice day')
+  .option('--from-date <yyyy-mm-dd>', 'online-retail, cdnow: first day')
+  .option('--to-date <yyyy-mm-dd>', 'online-retail, cdnow: last day')
   .action(async (o: { file: string; format: string; avro?: boolean; limit?: number; fromDate?: string; toDate?: string }) => {
-    if (o.format !== 'jsonl' && o.format !== 'online-retail') throw new InvalidArgumentError('--format must be jsonl or online-retail');
+    if (o.format !== 'jsonl' && o.format !== 'online-retail' && o.format !== 'cdnow') {
+      throw new InvalidArgumentError('--format must be jsonl, online-retail or cdnow');
+    }
     const report = await produceCommand(commandContext(), { ...o, format: o.format });
     process.stdout.write(`${JSON.stringify(report)}\n`);
   });
@@ -97,6 +103,70 @@ program
   .option('--from-date <yyyy-mm-dd>', 'first invoice day', '2010-12-01')
   .option('--to-date <yyyy-mm-dd>', 'last invoice day', '2010-12-31')
   .action(async (o: { fromDate: string; toDate: string }) => demoCommand(commandContext(), o));
+
+const positiveNumber = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+const oneOf = (allowed: readonly string[]) => (v: string) => {
+  if (!allowed.includes(v)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}`);
+  return v;
+};
+/** The churn commands work offline: they need the rules (time zone, bands), not Kafka. */
+const offlineRules = () => loadRules(process.env.MEMBERFLOW_RULES_FILE ?? defaultRulesPath);
+
+const churn = program.command('churn').description('churn and value models (BG/NBD, MBG/NBD, Gamma-Gamma), offline: summarize, fit, score, validate');
+churn
+  .command('summarize')
+  .description('per-member id,frequency,recency,T[,monetary] CSV from transactions up to the calibration end')
+  .requiredOption('--file <path>', 'transactions (CDNOW text file or Online Retail CSV, optionally .gz)')
+  .option('--format <format>', 'cdnow or online-retail', oneOf(['cdnow', 'online-retail']), 'cdnow')
+  .requiredOption('--calibration-end <yyyy-mm-dd>', 'last day of the calibration period, inclusive')
+  .option('--unit <unit>', 'weeks or days, for recency and T', oneOf(['weeks', 'days']), 'weeks')
+  .option('--monetary', 'add the mean spend per repeat purchase day (Gamma-Gamma input)')
+  .action(async (o: { file: string; format: 'cdnow' | 'online-retail'; calibrationEnd: string; unit: 'weeks' | 'days'; monetary?: boolean }) => {
+    process.stdout.write(await churnSummarize({ ...o, monetary: Boolean(o.monetary), timeZone: offlineRules().timeZone }));
+  });
+churn
+  .command('fit')
+  .description('maximum-likelihood parameters and log-likelihood as JSON (paste into the rules file as churn.model)')
+  .requiredOption('--summary <csv>', 'a summary CSV (memberflow churn summarize, or ID,x,t_x,T[,zbar])')
+  .option('--model <model>', 'bgnbd (Fader, Hardie & Lee 2005) or mbgnbd (Batislam et al. 2007)', oneOf(['bgnbd', 'mbgnbd']), 'bgnbd')
+  .option('--spend', 'also fit the Gamma-Gamma spend model (needs the monetary column)')
+  .option('--unit <unit>', 'unit of recency and T in the summary', oneOf(['weeks', 'days']), 'weeks')
+  .option('--version <name>', 'parameter version carried on every churn-risk event (default: model, unit and a hash of the summary)')
+  .action(async (o: { summary: string; model: 'bgnbd' | 'mbgnbd'; spend?: boolean; unit: 'weeks' | 'days'; version?: string }) => {
+    const report = await churnFit({ ...o, spend: Boolean(o.spend) });
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  });
+churn
+  .command('score')
+  .description('one JSON object per member: P(alive), band, expected purchases over the horizon, expected spend, lifetime value')
+  .requiredOption('--params <json>', 'parameters from churn fit (or a rules file: its churn.model)')
+  .requiredOption('--summary <csv>', 'a summary CSV')
+  .requiredOption('--horizon <t>', 'horizon for expected purchases, in the summary unit', positiveNumber)
+  .option('--unit <unit>', 'unit of recency, T and horizon in the summary', oneOf(['weeks', 'days']), 'weeks')
+  .action(async (o: { params: string; summary: string; horizon: number; unit: 'weeks' | 'days' }) => {
+    const rules = offlineRules();
+    for await (const line of churnScore(o, rules)) process.stdout.write(`${JSON.stringify(line)}\n`);
+  });
+churn
+  .command('validate')
+  .description('fit on a calibration period, then compare predictions with the holdout period (totals, per-member correlation, bands)')
+  .requiredOption('--file <path>', 'transactions (CDNOW text file or Online Retail CSV, optionally .gz)')
+  .option('--format <format>', 'cdnow or online-retail', oneOf(['cdnow', 'online-retail']), 'cdnow')
+  .requiredOption('--calibration-end <yyyy-mm-dd>', 'last calibration day, inclusive')
+  .requiredOption('--holdout-end <yyyy-mm-dd>', 'last holdout day, inclusive')
+  .option('--model <model>', 'bgnbd or mbgnbd', oneOf(['bgnbd', 'mbgnbd']), 'bgnbd')
+  .option('--unit <unit>', 'weeks or days', oneOf(['weeks', 'days']), 'weeks')
+  .option('--params <json>', 'score with these parameters (churn fit output or a rules file) instead of fitting')
+  .action(async (o: { file: string; format: 'cdnow' | 'online-retail'; calibrationEnd: string; holdoutEnd: string; model: 'bgnbd' | 'mbgnbd'; unit: 'weeks' | 'days'; params?: string }) => {
+    const rules = offlineRules();
+    const params = o.params ? await readParams(o.params) : undefined;
+    const report = await churnValidate({ ...o, timeZone: rules.timeZone, params }, rules);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  });
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import type { Rules } from '../shared/config/rules.js';
 import type { InputDecoder, WorkerDefinition } from '../shared/kernel/types.js';
 import type { AvroCodec } from '../shared/registry/codec.js';
+import { churnPredictionDecoder, churnPredictionWorker } from './churn-prediction/worker.js';
 import { behaviorEventsDecoder, behaviorEventsWorker } from './behavior-events/worker.js';
 import { pointsAccrualDecoder, pointsAccrualWorker } from './points-accrual/worker.js';
 import { tierEvaluationDecoder, tierEvaluationWorker } from './tier-evaluation/worker.js';
@@ -18,6 +19,7 @@ export const workers: Record<string, WorkerEntry> = {
   'behavior-events': { definition: behaviorEventsWorker, decoder: behaviorEventsDecoder },
   'points-accrual': { definition: pointsAccrualWorker, decoder: (codec) => pointsAccrualDecoder(codec) },
   'tier-evaluation': { definition: tierEvaluationWorker, decoder: (codec) => tierEvaluationDecoder(codec) },
+  'churn-prediction': { definition: churnPredictionWorker, decoder: (codec) => churnPredictionDecoder(codec) },
 };
 
 export function workerNames(): string[] {

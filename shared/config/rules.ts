@@ -120,6 +120,36 @@ const tiersSchema = z
     }
   });
 
+/**
+ * Parameters of the purchase-count model (BG/NBD or MBG/NBD) and, optionally, the
+ * Gamma-Gamma spend model, as `memberflow churn fit` prints them. `unit` is the time
+ * unit they were fitted in (alpha is a rate per unit). `version` is carried on every
+ * churn-risk event, so a consumer knows which parameters scored it.
+ */
+const churnModelSchema = z.object({
+  version: z.string().min(1),
+  model: z.enum(['bgnbd', 'mbgnbd']),
+  unit: z.enum(['weeks', 'days']),
+  r: z.number().positive(),
+  alpha: z.number().positive(),
+  a: z.number().positive(),
+  b: z.number().positive(),
+  spend: z.object({ p: z.number().positive(), q: z.number().positive(), v: z.number().positive() }).nullable().default(null),
+});
+
+/** Churn prediction (services/churn-prediction/README.md): bands on P(alive), horizons, the model in force. */
+const churnSchema = z
+  .object({
+    /** P(alive) below `mediumBelow` is medium risk, below `highBelow` high risk; otherwise low. */
+    bands: z.object({ mediumBelow: z.number().gt(0).lt(1), highBelow: z.number().gt(0).lt(1) }),
+    expectedPurchasesDays: z.number().int().min(1),
+    lifetimeValue: z.object({ months: z.number().int().min(1).max(240), monthlyDiscountRate: z.number().min(0).lt(1) }),
+    /** Bound on the distinct purchase days kept per member; older ones are counted, not kept. */
+    maxPurchaseDays: z.number().int().min(2).max(100_000).default(1024),
+    model: churnModelSchema,
+  })
+  .refine((c) => c.bands.highBelow < c.bands.mediumBelow, { message: 'bands.highBelow must be below bands.mediumBelow' });
+
 export const rulesSchema = z
   .object({
     version: z.string().min(1),
@@ -127,11 +157,15 @@ export const rulesSchema = z
     behavior: behaviorSchema,
     points: pointsSchema,
     tiers: tiersSchema,
+    churn: churnSchema,
   })
   .strict();
 
 export type Rules = z.infer<typeof rulesSchema>;
 export type LifecycleRules = z.infer<typeof lifecycleSchema>;
+export type ChurnRules = z.infer<typeof churnSchema>;
+export type ChurnModelParams = z.infer<typeof churnModelSchema>;
+export { churnModelSchema };
 
 function isKnownTimeZone(tz: string): boolean {
   try {
