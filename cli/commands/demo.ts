@@ -10,6 +10,8 @@ import { runCommand } from './run.js';
 import { tickerCommand } from './ticker.js';
 import { readTopicToEnd } from './read-topic.js';
 import type { TierState } from '../../services/tier-evaluation/state.js';
+import type { ChurnState } from '../../services/churn-prediction/state.js';
+import type { ChurnRiskValue } from '../../shared/contracts/churn-risk.js';
 import { createTopics } from './topics.js';
 
 const retailFile = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));
@@ -25,6 +27,8 @@ export interface DemoOptions {
  * few broken and duplicated records, the workers run until caught up, then a
  * summary read back from the worker and from Redis.
  */
+const demoWorkers = ['behavior-events', 'points-accrual', 'tier-evaluation', 'churn-prediction'];
+
 export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promise<void> {
   const ns = ctx.env.MEMBERFLOW_NAMESPACE;
   const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -38,7 +42,7 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
   const extra = await produceCommand(ctx, { file: extraFile, format: 'jsonl' });
   out(`produced ${extra.sent} hand-written records (broken ones and upstream duplicates among them)`);
 
-  const [worker, points] = await runCommand(ctx, ['behavior-events', 'points-accrual', 'tier-evaluation'], { exitWhenIdleMs: 2000 });
+  const [worker, points] = await runCommand(ctx, demoWorkers, { exitWhenIdleMs: 2000 });
   const t = worker!.totals;
   const seconds = Math.max(0.001, ((t.lastBatchEndedAt ?? 0) - (t.firstBatchStartedAt ?? 0)) / 1000);
   out('');
@@ -69,16 +73,30 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
   out('');
   out('tier-evaluation worker');
   out(`  tiers:  ${Object.entries(await tierDistribution(ctx)).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out('');
+  out(`churn-prediction worker (parameters ${ctx.rules.churn.model.version}, ${ctx.rules.churn.model.model})`);
+  out(`  risk bands:  ${await bandLine(ctx)}`);
 
   // Time passes: one tick a year after the slice. Nobody does anything, yet every lot from it expires.
   // 400 days: past every expiry (365 days) and past the 30-day grace periods that follow.
   const yearLater = Date.parse(`${opts.toDate}T00:00:00Z`) + 400 * 24 * 3600 * 1000;
   await tickerCommand(ctx, { intervalMs: 1, once: true, time: yearLater });
-  const [, afterTick] = await runCommand(ctx, ['behavior-events', 'points-accrual', 'tier-evaluation'], { exitWhenIdleMs: 1500 });
+  const [, afterTick] = await runCommand(ctx, demoWorkers, { exitWhenIdleMs: 1500 });
   out('');
   out(`a tick at ${new Date(yearLater).toISOString().slice(0, 10)} (400 days on; no member did anything): ${afterTick!.totals.outputs} more ledger entries`);
   await printBalances(ctx, shown, out);
   out(`  tiers:  ${Object.entries(await tierDistribution(ctx)).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out(`  risk bands:  ${await bandLine(ctx)}  (silence ages every buyer towards high risk)`);
+  out('');
+  out('churn-risk events (member.churn-risk, read back from Kafka):');
+  const risks = (await readTopicToEnd(ctx, 'member.churn-risk')) as unknown as ChurnRiskValue[];
+  for (const m of shown.slice(0, 2)) {
+    out(`  ${m}`);
+    for (const r of risks.filter((x) => x.userId === m)) {
+      const when = new Date(r.occurredAt).toISOString().slice(0, 10);
+      out(`    ${when}  ${r.reason.padEnd(13)} ${(r.previousBand ?? '-').padEnd(6)} → ${r.band.padEnd(6)} P(alive) ${r.pAlive.toFixed(3)}  purchases in ${r.horizonDays} d ${r.expectedPurchases.toFixed(2)}  value ${r.lifetimeValueFen === null ? '-' : (r.lifetimeValueFen / 100).toFixed(0)}`);
+    }
+  }
   out('');
   out('tier histories (member.tier-changes, read back from Kafka):');
   const changes = await readTopicToEnd(ctx, 'member.tier-changes');
@@ -92,6 +110,13 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
   out('');
   out(`read the output:  MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail behavior.events --from-beginning --max 3`);
   out(`dead letters:     MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail activity.dlq --from-beginning --max 5`);
+}
+
+async function bandLine(ctx: CommandContext): Promise<string> {
+  const bands: string[] = [];
+  for (const [, state] of await allStates<ChurnState>(ctx, 'churn-prediction')) if (state.band) bands.push(state.band);
+  const c = count(bands);
+  return ['low', 'medium', 'high'].map((b) => `${b}=${c[b] ?? 0}`).join(' ');
 }
 
 async function tierDistribution(ctx: CommandContext): Promise<Record<string, number>> {
