@@ -6,6 +6,8 @@ import { tickerCommand } from '../../cli/commands/ticker.js';
 import { pointsLogic } from '../../services/points-accrual/decide.js';
 import type { PointsState } from '../../services/points-accrual/state.js';
 import { tierEvaluationDecoder, tierEvaluationWorker } from '../../services/tier-evaluation/worker.js';
+import { churnPredictionWorker } from '../../services/churn-prediction/worker.js';
+import type { ChurnState } from '../../services/churn-prediction/state.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import type { Rules } from '../../shared/config/rules.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
@@ -100,6 +102,15 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
     stats.pointsRedisBytesPerMember = Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length);
   }, long);
 
+  it('churn: every member’s statistics and every churn-risk event equal the reference, churn-prediction SIGKILLed 3 times', async () => {
+    const kills = await runWithKills('churn-prediction', 'behavior.events', 3);
+    stats.churnKills = kills;
+    expect(kills.filter((lag) => lag > 0).length).toBeGreaterThanOrEqual(2);
+    const { reference, published } = await compare(churnPredictionWorker, await s.readAll('behavior.events'), asEvent<BehaviorEventValue>, s.rules, ['member.churn-risk'], 'churn-prediction');
+    stats.churnEvents = published.length;
+    stats.churnBands = count([...reference.states.values()].map((st) => (st as ChurnState).band ?? 'none'));
+  }, long);
+
   it('tiers: member.tier-changes and member.tiers equal the reference; a notification consumer sees each change once, in order, through SIGKILLs', async () => {
     // A downstream notification service: its own group, reading while the tier worker is killed and restarted.
     const received: { key: string; id: string }[] = [];
@@ -181,7 +192,7 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
 
   it('time passes with nobody active: ticks after the data expire every lot and bring every tier down, exactly as the reference says', async () => {
     for (const time of [Date.UTC(2012, 5, 1), Date.UTC(2013, 0, 1), Date.UTC(2013, 5, 1)]) await tickerCommand(ctx(), { intervalMs: 1, once: true, time });
-    for (const [worker, input] of [['behavior-events', 'activity.events'], ['points-accrual', 'behavior.events'], ['tier-evaluation', 'points.ledger']] as const) {
+    for (const [worker, input] of [['behavior-events', 'activity.events'], ['points-accrual', 'behavior.events'], ['tier-evaluation', 'points.ledger'], ['churn-prediction', 'behavior.events']] as const) {
       const child = s.spawnWorker(worker);
       await s.waitForLag0(worker, input, 600_000);
       child.kill('SIGTERM');
@@ -189,6 +200,13 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
     }
     await compare(pointsLogic, await s.readAll('behavior.events'), asEvent<BehaviorEventValue>, s.rules, ['points.ledger'], 'points-accrual');
     const { reference } = await compare(tierEvaluationWorker, await s.readAll('points.ledger'), asEvent, s.rules, ['member.tier-changes', 'member.tiers'], 'tier-evaluation');
+    const churn = await compare(churnPredictionWorker, await s.readAll('behavior.events'), asEvent<BehaviorEventValue>, s.rules, ['member.churn-risk'], 'churn-prediction');
+    // 18 months past the data with no purchase: nobody is low risk any more (one-time buyers
+    // plateau in medium: with few purchases, a long silence is what the model expects of them).
+    const bands = count([...churn.reference.states.values()].map((st) => (st as ChurnState).band ?? 'none'));
+    stats.churnBandsAfterTicks = bands;
+    expect(bands.low ?? 0).toBe(0);
+    expect(bands.high ?? 0).toBeGreaterThan(0);
     const final = finalTiers(reference.outputs);
     stats.tiersAfterTicks = count([...final.values()]);
     expect(new Set(final.values())).toEqual(new Set([s.rules.tiers.ladder[0]!.name]));
