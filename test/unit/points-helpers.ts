@@ -38,7 +38,8 @@ export const cancel = (id: string, of: string, at: number) => ev(id, 'redeem_can
 export type Step = BehaviorEventValue | { tick: number; id?: string };
 const isTick = (s: Step): s is { tick: number; id?: string } => 'tick' in s;
 
-export interface Run { state: PointsState; entries: LedgerEntry[]; perStep: LedgerEntry[][] }
+/** `clocks[i]`: the member's clock after step i (a tick that did not reach the member leaves it unchanged). */
+export interface Run { state: PointsState; entries: LedgerEntry[]; perStep: LedgerEntry[][]; clocks: (number | null)[] }
 
 /**
  * Runs steps through the worker logic as the kernel would: a tick reaches the
@@ -48,12 +49,14 @@ export interface Run { state: PointsState; entries: LedgerEntry[]; perStep: Ledg
 export function run(steps: Step[], r: Rules = rules, start: PointsState = initialPointsState()): Run {
   let state = start;
   const perStep: LedgerEntry[][] = [];
+  const clocks: (number | null)[] = [];
   steps.forEach((s, i) => {
     let d;
     if (isTick(s)) {
       const due = pointsLogic.nextDue!(state);
       if (due === null || s.tick < due) {
         perStep.push([]);
+        clocks.push(state.clock);
         return;
       }
       d = pointsLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}` });
@@ -71,8 +74,9 @@ export function run(steps: Step[], r: Rules = rules, start: PointsState = initia
     }
     state = d.state;
     perStep.push(d.outputs.map((o) => o.value as unknown as LedgerEntry));
+    clocks.push(state.clock);
   });
-  return { state, entries: perStep.flat(), perStep };
+  return { state, entries: perStep.flat(), perStep, clocks };
 }
 
 /** Entries as compact [kind, points, reason] triples, for table assertions. */
