@@ -7,7 +7,7 @@ import type { Failpoint } from './failpoints.js';
 import { dueMembers, stepMember, stepTick, trimOutbox, type StepLimits, type StepOutcome } from './member-record.js';
 import { forwardedTick, tickId } from './ticks.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';
-import type { Decoded, InputDecoder, InputRecord, OutputEvent, WorkerLogic } from './types.js';
+import type { DecideContext, Decoded, InputDecoder, InputRecord, OutputEvent, Projection, ViewLoader, WorkerLogic } from './types.js';
 
 export interface BatchHooks {
   heartbeat(): Promise<void>;
@@ -38,9 +38,9 @@ const maxFencedAttempts = 8;
  * Anything already applied (at or below a member's watermark) re-publishes its
  * stored outputs instead of running again.
  */
-export class BatchProcessor<S, E> {
+export class BatchProcessor<S, E, V = unknown> {
   constructor(
-    private readonly logic: WorkerLogic<S, E>,
+    private readonly logic: WorkerLogic<S, E, V>,
     private readonly decoder: InputDecoder<E>,
     private readonly store: MemberStore<S>,
     private readonly publisher: Publisher,
@@ -50,6 +50,8 @@ export class BatchProcessor<S, E> {
     /** Fault injection for tests (see failpoints.ts). */
     private readonly failpoint: Failpoint = () => undefined,
     private readonly forwardTicksTo?: LogicalTopic,
+    /** Read-only data for `decide` (WorkerDefinition.view), loaded per attempt after the members. */
+    private readonly loadView?: ViewLoader<S, E, V>,
   ) {}
 
   async process(records: readonly InputRecord[], hooks: BatchHooks): Promise<BatchReport> {
@@ -76,7 +78,8 @@ export class BatchProcessor<S, E> {
       const memberIds = [...new Set([...eventMembers, ...[...ticks.due.values()].flat(), ...[...ticks.journals.values()].flat()])];
       report.members = memberIds.length;
       const loaded = await this.store.load(memberIds);
-      const { outputs, writes, tally, journals, timers } = this.applyAll(records, decoded, loaded, firstOffsets, ticks);
+      const view = this.loadView ? await this.loadView(viewRequest(loaded, decoded)) : undefined;
+      const { outputs, writes, tally, journals, timers } = this.applyAll(records, decoded, loaded, firstOffsets, ticks, view);
       await hooks.heartbeat();
       if (!hooks.isActive()) {
         report.aborted = true;
@@ -108,6 +111,7 @@ export class BatchProcessor<S, E> {
     loaded: Map<string, LoadedMember<S>>,
     firstOffsets: Map<string, string>,
     ticks: TickCandidates,
+    view: V | undefined,
   ) {
     const rules = this.rules();
     const working = new Map<string, { version: number; record: LoadedMember<S>['record']; changed: boolean }>();
@@ -151,7 +155,7 @@ export class BatchProcessor<S, E> {
         return;
       }
       const member = working.get(d.memberId)!;
-      const ctx = { rules, record: { timestamp: record.timestamp, sizeBytes: record.value?.length ?? 0 } };
+      const ctx = decideContext(rules, record, view);
       const step = stepMember(this.logic, member.record, { record, ...d }, ctx, this.limits);
       member.record = step.record;
       member.changed ||= step.changed;
@@ -160,7 +164,12 @@ export class BatchProcessor<S, E> {
       outputs.push(...step.outputs);
     });
     const writes: MemberWrite<S>[] = [];
-    for (const [memberId, m] of working) if (m.changed) writes.push({ memberId, expectedVersion: m.version, record: m.record });
+    for (const [memberId, m] of working) {
+      if (!m.changed) continue;
+      const write: MemberWrite<S> = { memberId, expectedVersion: m.version, record: m.record };
+      if (this.logic.projections) write.projections = projectionChanges(this.logic, memberId, loaded.get(memberId)?.record.state ?? null, m.record.state);
+      writes.push(write);
+    }
     // Every member this batch touched gets its next due time indexed again (also after a crash, so the index heals).
     const timers: TimerUpdate[] = [];
     if (this.logic.nextDue) {
@@ -175,6 +184,36 @@ export class BatchProcessor<S, E> {
 }
 
 type Item<E> = Decoded<E> | { kind: 'tick'; time: number };
+
+/** What a decision may read: rules, the carrying record's time and position, the batch's view. */
+export function decideContext<V>(rules: Rules, record: InputRecord, view: V | undefined): DecideContext<V> {
+  const ctx: DecideContext<V> = {
+    rules,
+    record: { timestamp: record.timestamp, sizeBytes: record.value?.length ?? 0, topic: record.topic, partition: record.partition, offset: record.offset },
+  };
+  if (view !== undefined) ctx.view = view;
+  return ctx;
+}
+
+function viewRequest<S, E>(loaded: ReadonlyMap<string, LoadedMember<S>>, decoded: readonly Item<E>[]): { states: Map<string, S | null>; events: E[] } {
+  const states = new Map<string, S | null>();
+  for (const [id, m] of loaded) states.set(id, m.record.state);
+  const events: E[] = [];
+  for (const d of decoded) if (d.kind === 'event') events.push(d.event);
+  return { states, events };
+}
+
+const rowKey = (p: Projection): string => `${p.name.length}:${p.name}:${p.member}`;
+
+/** The projection rows to write for a state change: new or changed rows, and rows the new state no longer has. */
+export function projectionChanges<S, E, V>(logic: WorkerLogic<S, E, V>, memberId: string, before: S | null, after: S | null): { upsert: Projection[]; remove: Projection[] } {
+  const old = new Map((before === null ? [] : logic.projections!(memberId, before)).map((p) => [rowKey(p), p]));
+  const now = after === null ? [] : logic.projections!(memberId, after);
+  const upsert = now.filter((p) => old.get(rowKey(p))?.score !== p.score);
+  const kept = new Set(now.map(rowKey));
+  const remove = [...old.entries()].filter(([k]) => !kept.has(k)).map(([, p]) => p);
+  return { upsert, remove };
+}
 
 function tickQueries(records: readonly InputRecord[]): { tp: string; maxTime: number; offsets: string[] }[] {
   const byTp = new Map<string, { tp: string; maxTime: number; offsets: string[] }>();

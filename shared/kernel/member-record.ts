@@ -66,11 +66,11 @@ export interface StepLimits {
  * Applies one input to one member's record. Pure: the runtime runs it between
  * a Redis load and a fenced Redis write; the reference run uses it unchanged.
  */
-export function stepMember<S, E>(
-  logic: WorkerLogic<S, E>,
+export function stepMember<S, E, V>(
+  logic: WorkerLogic<S, E, V>,
   current: MemberRecord<S>,
   input: StepInput<E>,
-  ctx: DecideContext,
+  ctx: DecideContext<V>,
   limits: StepLimits,
 ): StepResult<S> {
   const tp = topicPartitionId(input.record.topic, input.record.partition);
@@ -108,7 +108,7 @@ export function stepMember<S, E>(
 }
 
 /** Members a tick applies to: those whose own state is due by then, in id order (so replays match). */
-export function dueMembers<S, E>(logic: WorkerLogic<S, E>, candidates: Iterable<[string, MemberRecord<S> | undefined]>, time: number): string[] {
+export function dueMembers<S, E, V>(logic: WorkerLogic<S, E, V>, candidates: Iterable<[string, MemberRecord<S> | undefined]>, time: number): string[] {
   const due = new Set<string>();
   for (const [id, rec] of candidates) {
     if (!rec || rec.state === null || !logic.nextDue) continue;
@@ -123,8 +123,8 @@ export function dueMembers<S, E>(logic: WorkerLogic<S, E>, candidates: Iterable<
  * event, a tick at or below the member's watermark was applied already and
  * re-publishes its stored outputs.
  */
-export function stepTick<S, E>(
-  logic: WorkerLogic<S, E>,
+export function stepTick<S, E, V>(
+  logic: WorkerLogic<S, E, V>,
   current: MemberRecord<S>,
   memberId: string,
   record: InputRecord,
@@ -167,7 +167,7 @@ function safely<S>(worker: string, run: () => Decision<S>): Decision<S> {
  * refused with `processing_error` (deterministically: the same input throws
  * the same way on a replay).
  */
-function decideSafely<S, E>(logic: WorkerLogic<S, E>, state: S, event: E, ctx: DecideContext) {
+function decideSafely<S, E, V>(logic: WorkerLogic<S, E, V>, state: S, event: E, ctx: DecideContext<V>) {
   try {
     return logic.decide(state, event, ctx);
   } catch (err) {

@@ -1,4 +1,5 @@
 import type { Rules } from '../config/rules.js';
+import { decideContext } from './batch-processor.js';
 import { deadLetter } from './dead-letter.js';
 import type { LogicalTopic } from '../kafka/topics.js';
 import { dueMembers, emptyRecord, stepMember, stepTick, type MemberRecord, type StepLimits } from './member-record.js';
@@ -15,13 +16,19 @@ export interface ReferenceResult<S> {
  * Runs a worker's pure logic over a whole log, in order, with no Redis and no
  * Kafka. It is the oracle the fault tests compare the real runtime against.
  */
-export function referenceRun<S, E>(
-  logic: WorkerLogic<S, E>,
+export function referenceRun<S, E, V = unknown>(
+  logic: WorkerLogic<S, E, V>,
   /** Tick records (record.tick set) may carry any `decoded`: it is not read. */
   log: ReadonlyArray<{ record: InputRecord; decoded: Decoded<E> }>,
   rules: Rules,
   limits: StepLimits,
-  options: { forwardTicksTo?: LogicalTopic } = {},
+  options: {
+    forwardTicksTo?: LogicalTopic;
+    /** The view `decide` sees for each event (a worker with a view): from the reference's own model. */
+    view?: (event: E, record: InputRecord) => V;
+    /** Called after each applied input, e.g. to feed the outputs to a downstream reference model. */
+    afterStep?: (outputs: readonly OutputEvent[]) => void;
+  } = {},
 ): ReferenceResult<S> {
   const records = new Map<string, MemberRecord<S>>();
   const membersOfPartition = new Map<string, Set<string>>();
@@ -47,10 +54,11 @@ export function referenceRun<S, E>(
     if (!seen) membersOfPartition.set(tp, (seen = new Set()));
     seen.add(decoded.memberId);
     const current = records.get(decoded.memberId) ?? emptyRecord<S>();
-    const ctx = { rules, record: { timestamp: record.timestamp, sizeBytes: record.value?.length ?? 0 } };
+    const ctx = decideContext(rules, record, options.view?.(decoded.event, record));
     const step = stepMember(logic, current, { record, ...decoded }, ctx, limits);
     records.set(decoded.memberId, step.record);
     outputs.push(...step.outputs);
+    options.afterStep?.(step.outputs);
   }
   const states = new Map<string, S>();
   for (const [member, rec] of records) if (rec.state !== null) states.set(member, rec.state);

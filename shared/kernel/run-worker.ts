@@ -13,8 +13,8 @@ import type { StepLimits } from './member-record.js';
 import { nextOffset } from './offsets.js';
 import type { InputDecoder, InputRecord, WorkerDefinition } from './types.js';
 
-export interface WorkerRuntimeOptions<S, E> {
-  worker: WorkerDefinition<S, E>;
+export interface WorkerRuntimeOptions<S, E, V = unknown> {
+  worker: WorkerDefinition<S, E, V>;
   decoder: InputDecoder<E>;
   kafka: Kafka;
   redis: Redis;
@@ -66,7 +66,7 @@ export function defaultLimits(rules: Rules): StepLimits {
  * Runs a worker: one consumer group, batches per partition with heartbeats,
  * the batch processor in the middle, offsets committed last.
  */
-export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise<RunningWorker> {
+export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S, E, V>): Promise<RunningWorker> {
   const { worker, kafka, namespace, log } = opts;
   const wlog = log.child({ worker: worker.name, namespace });
   const producer = createProducer(kafka);
@@ -75,7 +75,8 @@ export async function runWorker<S, E>(opts: WorkerRuntimeOptions<S, E>): Promise
   const publisher = new OutputPublisher(producer, opts.codec, namespace);
   const limits = { ...defaultLimits(opts.rules), ...opts.limits };
   const failpoint = failpointFromSpec(process.env.MEMBERFLOW_FAILPOINT);
-  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => opts.rules, limits, wlog, failpoint, worker.forwardTicksTo);
+  const loadView = worker.view?.({ redis: opts.redis, namespace, rules: opts.rules });
+  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => opts.rules, limits, wlog, failpoint, worker.forwardTicksTo, loadView);
   const consumer = kafka.consumer({
     groupId: consumerGroup(namespace, worker.name),
     allowAutoTopicCreation: false,

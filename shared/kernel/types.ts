@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Rules } from '../config/rules.js';
 import type { LogicalTopic } from '../kafka/topics.js';
 
@@ -36,10 +37,30 @@ export type Decoded<E> =
   | { kind: 'event'; memberId: string; eventId: string; event: E }
   | { kind: 'rejected'; rejection: Rejection; eventId: string | null; memberId: string | null };
 
-export interface DecideContext {
+export interface DecideContext<V = unknown> {
   rules: Rules;
-  /** The record that carried the event: its broker timestamp is the only clock a decision may use. */
-  record: { timestamp: number; sizeBytes: number };
+  /**
+   * The record that carried the event: its broker timestamp is the only clock a decision
+   * may use; its position (partition, offset) names the event's place in the log, for
+   * outputs that a downstream consumer deduplicates by source position.
+   */
+  record: { timestamp: number; sizeBytes: number; topic: string; partition: number; offset: string };
+  /**
+   * Read-only data from outside the member's own record (see `WorkerDefinition.view`),
+   * loaded once per batch before any decision. Absent for workers without a view.
+   */
+  view?: V;
+}
+
+/**
+ * A row of a sorted-set projection of a member's state: written in the same atomic step as
+ * the state (so it is never ahead or behind it), for other workers and tools to read.
+ */
+export interface Projection {
+  /** Projection name, e.g. `popularity`; the store turns it into a namespaced Redis key. */
+  name: string;
+  member: string;
+  score: number;
 }
 
 /** What `decide` returns: the new state and the outputs, or a rejection (state unchanged). */
@@ -48,10 +69,15 @@ export type Decision<S> =
   | { kind: 'rejected'; rejection: Rejection };
 
 /** The pure part of a worker: no clock, no randomness, no I/O. */
-export interface WorkerLogic<S, E> {
+export interface WorkerLogic<S, E, V = unknown> {
   name: string;
   initialState(memberId: string): S;
-  decide(state: S, event: E, ctx: DecideContext): Decision<S>;
+  decide(state: S, event: E, ctx: DecideContext<V>): Decision<S>;
+  /**
+   * Sorted-set rows this state puts in its worker's projections. The kernel writes the
+   * difference from the previous state's rows inside the state's own fenced write.
+   */
+  projections?(memberId: string, state: S): Projection[];
   /**
    * Time-driven work (expiry, grace periods): the earliest event time at which
    * `onTick` has something to do for this member, or null. Time comes from tick
@@ -76,7 +102,12 @@ export interface InputDecoder<E> {
 }
 
 /** A worker plugged into the kernel: pure logic plus what it reads and writes. */
-export interface WorkerDefinition<S, E> extends WorkerLogic<S, E> {
+/** Loads a batch's read-only view (I/O): given the members' states before the batch and its events. */
+export type ViewLoader<S, E, V> = (batch: { states: ReadonlyMap<string, S | null>; events: readonly E[] }) => Promise<V>;
+
+export interface WorkerDefinition<S, E, V = unknown> extends WorkerLogic<S, E, V> {
+  /** How to load the view `decide` reads (from Redis, for the given namespace). */
+  view?(deps: { redis: Redis; namespace: string; rules: Rules }): ViewLoader<S, E, V>;
   inputs: readonly LogicalTopic[];
   outputs: readonly LogicalTopic[];
   /** Copy every tick to the same partition of this topic, so the next worker's log carries time too. */

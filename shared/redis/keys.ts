@@ -20,3 +20,8 @@ export function timersKey(namespace: string, worker: string, tp: string): string
 export function tickJournalKey(namespace: string, worker: string, tp: string, offset: string): string {
   return `mf:${namespace}:${worker}:tick:{tp:${tp}}:${offset}`;
 }
+
+/** A worker's sorted-set projection (see WorkerLogic.projections): one key per projection name. */
+export function projectionKey(namespace: string, worker: string, name: string): string {
+  return `mf:${namespace}:${worker}:proj:${name}`;
+}

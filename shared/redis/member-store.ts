@@ -2,14 +2,15 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { emptyRecord, type MemberRecord } from '../kernel/member-record.js';
 import { fromJson, toJson } from '../util/json.js';
-import { memberKey, tickJournalKey, timersKey } from './keys.js';
+import type { Projection } from '../kernel/types.js';
+import { memberKey, projectionKey, tickJournalKey, timersKey } from './keys.js';
 
 const commitScript = readFileSync(new URL('./lua/commit-member.lua', import.meta.url), 'utf8');
 /** Versioned command name: a changed script never collides with an older one loaded in Redis. */
-const commitCommand = 'mfCommitMemberV1';
+const commitCommand = 'mfCommitMemberV2';
 
 type RedisWithCommands = Redis & {
-  [commitCommand]: (key: string, expectedVersion: string, record: string) => Promise<number>;
+  [commitCommand]: (key: string, expectedVersion: string, record: string, ...projectionChanges: Array<string | number>) => Promise<number>;
 };
 
 export interface LoadedMember<S> {
@@ -22,6 +23,8 @@ export interface MemberWrite<S> {
   memberId: string;
   expectedVersion: number;
   record: MemberRecord<S>;
+  /** Projection rows to add or update, and rows to remove, written atomically with the record. */
+  projections?: { upsert: readonly Projection[]; remove: readonly Projection[] };
 }
 
 /** Members a tick may concern: per topic-partition, from the timer index, and any journal of a tick applied before a crash. */
@@ -140,7 +143,7 @@ export class MemberStore<S> {
     // Journals first: if the process dies mid-pipeline, a redelivered tick still finds who it applied to.
     // NX: the first list recorded stands (a zombie that loses its fenced writes cannot replace it).
     for (const j of journals) pipeline.set(this.journalKey(j.tp, j.offset), JSON.stringify(j.members), 'EX', journalTtlSeconds, 'NX');
-    for (const w of writes) pipeline[commitCommand](this.key(w.memberId), String(w.expectedVersion), toJson(w.record));
+    for (const w of writes) pipeline[commitCommand](this.key(w.memberId), String(w.expectedVersion), toJson(w.record), ...this.projectionArgs(w));
     for (const t of timers) {
       if (t.due === null) pipeline.zrem(this.timersKey(t.tp), t.memberId);
       else pipeline.zadd(this.timersKey(t.tp), t.due, t.memberId);
@@ -153,6 +156,19 @@ export class MemberStore<S> {
       if (w && Number(replies[i]?.[1]) < 0) lost.push(w.memberId);
     });
     if (lost.length > 0) throw new FencedWriteError(lost);
+  }
+
+  projectionKey(name: string): string {
+    return projectionKey(this.namespace, this.worker, name);
+  }
+
+  private projectionArgs(w: MemberWrite<S>): Array<string | number> {
+    const p = w.projections;
+    if (!p || p.upsert.length + p.remove.length === 0) return [];
+    const args: Array<string | number> = [p.upsert.length + p.remove.length];
+    for (const r of p.remove) args.push('r', this.projectionKey(r.name), 0, r.member);
+    for (const u of p.upsert) args.push('a', this.projectionKey(u.name), u.score, u.member);
+    return args;
   }
 
   /** Every member of this worker and namespace with a state: for tools and demos, not the hot path. */

@@ -36,6 +36,22 @@ describe('member store: fenced writes in real Redis', () => {
     expect(await owner.state('z')).toEqual({ n: 10 });
   });
 
+  it('writes projection rows with the record, and a fenced-out writer changes none of them', async () => {
+    const owner = new MemberStore<{ n: number }>(redis, ns, 'proj');
+    const zombie = new MemberStore<{ n: number }>(redis, ns, 'proj');
+    const key = owner.projectionKey('popularity');
+    await owner.commit([{ memberId: 'i1', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 2 } }, projections: { upsert: [{ name: 'popularity', member: 'i1', score: -2 }, { name: 'old', member: 'i1', score: 1 }], remove: [] } }]);
+    expect(await redis.zrange(key, 0, -1, 'WITHSCORES')).toEqual(['i1', '-2']);
+    const seen = (await zombie.load(['i1'])).get('i1')!.version;
+    await owner.commit([{ memberId: 'i1', expectedVersion: seen, record: { ...emptyRecord(), state: { n: 3 } }, projections: { upsert: [{ name: 'popularity', member: 'i1', score: -3 }], remove: [{ name: 'old', member: 'i1', score: 1 }] } }]);
+    expect(await redis.zscore(key, 'i1')).toBe('-3');
+    expect(await redis.zcard(owner.projectionKey('old'))).toBe(0);
+    const late = zombie.commit([{ memberId: 'i1', expectedVersion: seen, record: { ...emptyRecord(), state: { n: 9 } }, projections: { upsert: [{ name: 'popularity', member: 'i1', score: -9 }, { name: 'old', member: 'i1', score: 5 }], remove: [] } }]);
+    await expect(late).rejects.toBeInstanceOf(FencedWriteError);
+    expect(await redis.zscore(key, 'i1')).toBe('-3');
+    expect(await redis.zcard(owner.projectionKey('old'))).toBe(0);
+  });
+
   it('scans every member with a state, and only this worker\'s', async () => {
     const a = new MemberStore<{ n: number }>(redis, ns, 'scan');
     const other = new MemberStore<{ n: number }>(redis, ns, 'scan-other');

@@ -5,7 +5,7 @@ import type { ActivityEvent } from '../../shared/contracts/activity-event.js';
 import { activity, rules } from './fixtures.js';
 
 const recordTs = Date.UTC(2026, 1, 1, 4, 0, 0);
-const ctx = { rules, record: { timestamp: recordTs, sizeBytes: 100 } };
+const ctx = { rules, record: { timestamp: recordTs, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } };
 
 function apply(events: ActivityEvent[], start: MemberProfile = newProfile()) {
   let state = start;

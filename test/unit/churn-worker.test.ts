@@ -35,7 +35,7 @@ function run(steps: Step[], r: Rules = rules, start: ChurnState = initialChurnSt
       if (due === null || s.tick < due) return;
       d = churnLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: `tick:${i}` });
     } else {
-      d = churnLogic.decide(state, s, { rules: r, record: { timestamp: s.occurredAt, sizeBytes: 100 } });
+      d = churnLogic.decide(state, s, { rules: r, record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
     }
     if (d.kind !== 'applied') throw new Error(`rejected: ${d.rejection.reason}`);
     for (const o of d.outputs) {
@@ -250,7 +250,7 @@ describe('churn-prediction through the kernel: exactly once', () => {
         for (const slice of [inputs.slice(0, crashAt), inputs]) {
           for (const { record, decoded } of slice) {
             if (decoded.kind !== 'event') continue;
-            const step = stepMember(churnPredictionWorker as never, rec as never, { record, ...decoded }, { rules, record: { timestamp: 0, sizeBytes: 0 } }, limits);
+            const step = stepMember(churnPredictionWorker as never, rec as never, { record, ...decoded }, { rules, record: { timestamp: 0, sizeBytes: 0, topic: 'test', partition: 0, offset: '0' } }, limits);
             rec = step.record as MemberRecord<unknown>;
             published.push(...step.outputs);
           }

@@ -26,7 +26,7 @@ function behaviorValue(id: string, member: string, total: number): Record<string
   const nulls = Object.fromEntries(['source', 'amountFen', 'itemId', 'category', 'plan', 'periodEnd', 'refundOf', 'seconds', 'points', 'rewardId', 'redeemOf', 'referrerId', 'referredUserId'].map((k) => [k, null]));
   return { ...nulls, eventId: id, sourceEventId: id, userId: member, type: 'checkin', occurredAt: 0, stage: 'activation', tags: [], purchaseCount: 0, totalSpendFen: total, activeDays: 0, rulesVersion: 't' };
 }
-const ctx = { rules, record: { timestamp: 0, sizeBytes: 0 } };
+const ctx = { rules, record: { timestamp: 0, sizeBytes: 0, topic: 'test', partition: 0, offset: '0' } };
 const step = (rec: MemberRecord<{ total: number }>, offset: number, e: Ev) =>
   stepMember(summing, rec, { record: inputRecord(offset, e, e.member), eventId: e.id, memberId: e.member, event: e }, ctx, limits);
 

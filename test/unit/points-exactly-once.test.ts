@@ -69,7 +69,7 @@ function crashAndRedeliver(log: LogItem[], crashAt: number) {
         continue;
       }
       if (decoded.kind !== 'event') continue;
-      const ctx = { rules, record: { timestamp: record.timestamp, sizeBytes: 0 } };
+      const ctx = { rules, record: { timestamp: record.timestamp, sizeBytes: 0, topic: 'test', partition: 0, offset: '0' } };
       const step = stepMember(pointsLogic, records.get(decoded.memberId) ?? emptyRecord(), { record, ...decoded }, ctx, limits);
       records.set(decoded.memberId, step.record);
       published.push(...step.outputs);

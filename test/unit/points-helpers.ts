@@ -61,7 +61,7 @@ export function run(steps: Step[], r: Rules = rules, start: PointsState = initia
       }
       d = pointsLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}` });
     } else {
-      d = pointsLogic.decide(state, s, { rules: r, record: { timestamp: s.occurredAt, sizeBytes: 100 } });
+      d = pointsLogic.decide(state, s, { rules: r, record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
     }
     if (d.kind !== 'applied') throw new Error(`rejected: ${d.rejection.reason}`);
     for (const o of d.outputs) {

@@ -81,7 +81,7 @@ describe('points: redemption', () => {
     ['more than the balance', redeem('x', 400, now), 'insufficient_points', 400],
     ['a cancel of an unknown redemption', cancel('y', 'nope', now), 'redemption_unknown', 0],
   ])('refuses %s with a refuse entry and changes nothing else', (_n, event, reason, amount) => {
-    const d = pointsLogic.decide(before.state, event, { rules, record: { timestamp: now, sizeBytes: 1 } });
+    const d = pointsLogic.decide(before.state, event, { rules, record: { timestamp: now, sizeBytes: 1, topic: 'test', partition: 0, offset: '0' } });
     if (d.kind !== 'applied') throw new Error('rejected');
     expect(d.state).toEqual(before.state);
     expect(d.outputs.map((o) => o.value)).toEqual([expect.objectContaining({ kind: 'refuse', points: 0, amount, reason, lots: [], availableAfter: 300 })]);
@@ -125,7 +125,7 @@ describe('points: refunds', () => {
     ]);
     expect(r.perStep.slice(1).map((s) => s.map((e) => e.points))).toEqual([[-33], [-33], [-34]]);
     expect(r.state.lots).toEqual([]);
-    const over = pointsLogic.decide(r.state, refund('r4', 'p', 1, jan10 + 4), { rules, record: { timestamp: 0, sizeBytes: 1 } });
+    const over = pointsLogic.decide(r.state, refund('r4', 'p', 1, jan10 + 4), { rules, record: { timestamp: 0, sizeBytes: 1, topic: 'test', partition: 0, offset: '0' } });
     if (over.kind !== 'applied') throw new Error('rejected');
     expect(over.outputs.map((o) => [o.value.kind, o.value.reason])).toEqual([['refuse', 'refund_exceeds_original']]);
     expect(over.state).toEqual({ ...r.state, clock: jan10 + 4 });
@@ -142,7 +142,7 @@ describe('points: refunds', () => {
     ['without an amount', ev('r', 'refund', jan10 + 1, { refundOf: 'p' }), 'invalid_refund_amount'],
   ])('refuses a refund %s with a refuse entry and changes nothing else', (_n, event, reason) => {
     const base = run([purchase('p', 10000, jan10), ev('k', 'checkin', jan10 + 1)]);
-    const d = pointsLogic.decide(base.state, event, { rules, record: { timestamp: 0, sizeBytes: 1 } });
+    const d = pointsLogic.decide(base.state, event, { rules, record: { timestamp: 0, sizeBytes: 1, topic: 'test', partition: 0, offset: '0' } });
     if (d.kind !== 'applied') throw new Error('rejected');
     expect(d.state).toEqual(base.state);
     expect(d.outputs.map((o) => [o.value.kind, o.value.points, o.value.reason, o.value.relatedEventId])).toEqual([['refuse', 0, reason, event.refundOf]]);

@@ -62,7 +62,7 @@ describe('tier-evaluation through the kernel: exactly once', () => {
         for (const slice of [withDuplicates.slice(0, crashAt), withDuplicates]) {
           for (const { record, decoded } of slice) {
             if (decoded.kind !== 'event') continue;
-            const step = stepMember(tierEvaluationWorker as never, rec as never, { record, ...decoded }, { rules, record: { timestamp: 0, sizeBytes: 0 } }, limits);
+            const step = stepMember(tierEvaluationWorker as never, rec as never, { record, ...decoded }, { rules, record: { timestamp: 0, sizeBytes: 0, topic: 'test', partition: 0, offset: '0' } }, limits);
             rec = step.record as MemberRecord<unknown>;
             published.push(...step.outputs);
           }

@@ -70,7 +70,7 @@ export function run(steps: Step[], r: Rules = rules, start: TierState = initialT
       }
       d = tierLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}` });
     } else {
-      d = tierLogic.decide(state, s, { rules: r, record: { timestamp: stepTime(s), sizeBytes: 100 } });
+      d = tierLogic.decide(state, s, { rules: r, record: { timestamp: stepTime(s), sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
     }
     if (d.kind !== 'applied') throw new Error(`rejected: ${d.rejection.reason}`);
     for (const o of d.outputs) {

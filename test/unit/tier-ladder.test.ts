@@ -64,7 +64,7 @@ describe('tiers: ladder and thresholds', () => {
   it('ignores refuse entries and behavior events other than subscriptions: no state change, no output', () => {
     const s0 = initialTierState();
     for (const input of [entry('x', 'refuse', 0, t0), behavior('p', 'purchase', t0, { amountFen: 100 }), behavior('c', 'comment', t0)]) {
-      const d = tierLogic.decide(s0, input, { rules, record: { timestamp: t0, sizeBytes: 1 } });
+      const d = tierLogic.decide(s0, input, { rules, record: { timestamp: t0, sizeBytes: 1, topic: 'test', partition: 0, offset: '0' } });
       expect(d).toEqual({ kind: 'applied', state: s0, outputs: [] });
     }
     const r = run([earn('a', 200, t0), behavior('p', 'purchase', t0 + yearMs + 1)]);
