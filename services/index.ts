@@ -5,6 +5,7 @@ import { churnPredictionDecoder, churnPredictionWorker } from './churn-predictio
 import { behaviorEventsDecoder, behaviorEventsWorker } from './behavior-events/worker.js';
 import { pointsAccrualDecoder, pointsAccrualWorker } from './points-accrual/worker.js';
 import { tierEvaluationDecoder, tierEvaluationWorker } from './tier-evaluation/worker.js';
+import { recoItemsDecoder, recoItemsWorker, recoMembersDecoder, recoMembersWorker } from './recommendations/worker.js';
 
 /** A worker as the CLI and tests start it: its definition and how it decodes input. */
 export interface WorkerEntry {
@@ -20,6 +21,8 @@ export const workers: Record<string, WorkerEntry> = {
   'points-accrual': { definition: pointsAccrualWorker, decoder: (codec) => pointsAccrualDecoder(codec) },
   'tier-evaluation': { definition: tierEvaluationWorker, decoder: (codec) => tierEvaluationDecoder(codec) },
   'churn-prediction': { definition: churnPredictionWorker, decoder: (codec) => churnPredictionDecoder(codec) },
+  'reco-members': { definition: recoMembersWorker, decoder: (codec) => recoMembersDecoder(codec) },
+  'reco-items': { definition: recoItemsWorker, decoder: (codec) => recoItemsDecoder(codec) },
 };
 
 export function workerNames(): string[] {

@@ -150,6 +150,32 @@ const churnSchema = z
   })
   .refine((c) => c.bands.highBelow < c.bands.mediumBelow, { message: 'bands.highBelow must be below bands.mediumBelow' });
 
+/**
+ * Recommendations (services/recommendations/README.md): the collaborative-filtering model's
+ * bounds and similarity, the list length, and how often each trigger may fire per member.
+ */
+const recoSchema = z
+  .object({
+    similarity: z.enum(['cosine', 'llr', 'jaccard', 'count']).default('cosine'),
+    /** K: co-items kept per item (Space-Saving bound, shared/reco/cooccurrence.ts). */
+    coItemsPerItem: z.number().int().min(1).max(100_000).default(100),
+    /** R: a member's most recent items, paired with each new item and driving their scores. */
+    recentItems: z.number().int().min(1).max(1_000).default(20),
+    /** O: items remembered as owned (never recommended, not counted twice). */
+    ownedItems: z.number().int().min(1).max(100_000).default(1_000),
+    categoriesPerMember: z.number().int().min(0).max(100).default(5),
+    popularity: z.object({ global: z.number().int().min(1).max(100_000), category: z.number().int().min(1).max(100_000) }).default({ global: 500, category: 100 }),
+    /** N: items per recommendation event. */
+    top: z.number().int().min(1).max(100).default(10),
+    /** At most one event per member per trigger per this many hours of event time. */
+    minIntervalHours: z
+      .object({ next_item: z.number().min(0), win_back: z.number().min(0), tier_upgrade: z.number().min(0) })
+      .default({ next_item: 24, win_back: 720, tier_upgrade: 0 }),
+    /** Tier benefit (rules tiers.ladder[].benefits) → item categories it unlocks, for tier_upgrade events. */
+    benefitCategories: z.record(z.string(), z.array(z.string().min(1))).default({}),
+  })
+  .refine((r) => r.recentItems <= r.ownedItems, { message: 'recentItems must not exceed ownedItems' });
+
 export const rulesSchema = z
   .object({
     version: z.string().min(1),
@@ -158,12 +184,14 @@ export const rulesSchema = z
     points: pointsSchema,
     tiers: tiersSchema,
     churn: churnSchema,
+    reco: recoSchema.default(() => recoSchema.parse({})),
   })
   .strict();
 
 export type Rules = z.infer<typeof rulesSchema>;
 export type LifecycleRules = z.infer<typeof lifecycleSchema>;
 export type ChurnRules = z.infer<typeof churnSchema>;
+export type RecoRules = z.infer<typeof recoSchema>;
 export type ChurnModelParams = z.infer<typeof churnModelSchema>;
 export { churnModelSchema };
 

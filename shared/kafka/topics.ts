@@ -12,6 +12,7 @@ export const logicalTopics = [
   'member.tiers',
   'member.churn-risk',
   'member.recommendations',
+  'reco.item-updates',
 ] as const;
 
 export type LogicalTopic = (typeof logicalTopics)[number];
@@ -35,6 +36,7 @@ export const topicSpecs: readonly TopicSpec[] = [
   { logical: 'member.tiers', config: { 'cleanup.policy': 'compact' }, purpose: 'latest tier per member (compacted)' },
   { logical: 'member.churn-risk', config: thirtyDays, purpose: 'churn risk band changes' },
   { logical: 'member.recommendations', config: thirtyDays, purpose: 'recommendations' },
+  { logical: 'reco.item-updates', config: keepForever, purpose: 'internal: co-occurrence updates keyed by item (reco-members → reco-items)' },
 ];
 
 export function physicalTopic(namespace: string, logical: LogicalTopic): string {

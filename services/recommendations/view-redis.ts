@@ -1,0 +1,90 @@
+/**
+ * The model view reco-members reads per batch, from what reco-items wrote: the states of
+ * the items the batch's members have recently had (and of the batch's new items), the
+ * member counts of every item those can recommend, popularity lists and the member total.
+ * Two round trips per batch. Popularity lists come from sorted-set projections written
+ * atomically with each item's state, ordered exactly as shared/reco/popularity.ts orders
+ * its lists (most members first, ties by id), so the view equals the pure model's.
+ */
+import type { Redis } from 'ioredis';
+import type { Rules } from '../../shared/config/rules.js';
+import type { ViewLoader } from '../../shared/kernel/types.js';
+import { MemberStore } from '../../shared/redis/member-store.js';
+import { itemStateFromJson, type ItemState } from '../../shared/reco/cooccurrence.js';
+import { recentItems, recoItemOf } from '../../shared/reco/member.js';
+import type { PopularityState, TopEntry } from '../../shared/reco/popularity.js';
+import type { RecoInput } from './inputs.js';
+import { categoryProjection, popularityProjection, recoItemsName, type RecoItemState } from './item-logic.js';
+import { membersProjection, recoMembersName, type RecoMemberState } from './member-logic.js';
+import { categoriesOfBenefits, type RecoView } from './model.js';
+
+export interface RecoModelReader {
+  /** The view for these members (their states as loaded) and events. */
+  load(states: Iterable<RecoMemberState | null>, events: readonly RecoInput[]): Promise<RecoView>;
+}
+
+export function recoModelReader(redis: Redis, namespace: string, rules: () => Rules): RecoModelReader {
+  const items = new MemberStore<RecoItemState>(redis, namespace, recoItemsName);
+  const members = new MemberStore<RecoMemberState>(redis, namespace, recoMembersName);
+  const popularityKey = items.projectionKey(popularityProjection);
+  return {
+    async load(states, events) {
+      const reco = rules().reco;
+      const itemIds = new Set<string>();
+      const categories = new Set<string>(Object.values(reco.benefitCategories).flat());
+      for (const s of states) {
+        if (s === null) continue;
+        for (const i of recentItems(s, reco.recentItems)) itemIds.add(i);
+        for (const c of s.categories) categories.add(c);
+      }
+      for (const e of events) {
+        if (e.source === 'behavior') {
+          const item = recoItemOf(e.event);
+          if (item) itemIds.add(item.itemId);
+          if (e.event.category) categories.add(e.event.category);
+        } else if (e.source === 'tier') {
+          for (const c of categoriesOfBenefits(reco, e.event.benefits)) categories.add(c);
+        }
+      }
+      const cats = [...categories];
+      const pipeline = redis.pipeline();
+      pipeline.zrange(popularityKey, 0, reco.popularity.global - 1, 'WITHSCORES');
+      for (const c of cats) pipeline.zrange(items.projectionKey(categoryProjection(c)), 0, reco.popularity.category - 1, 'WITHSCORES');
+      pipeline.zcard(members.projectionKey(membersProjection));
+      const [loaded, replies] = await Promise.all([items.load([...itemIds]), pipeline.exec()]);
+      const reply = (i: number): unknown => {
+        const [err, value] = replies?.[i] ?? [new Error('missing reply'), null];
+        if (err) throw err;
+        return value;
+      };
+      const popularity: PopularityState = { members: Number(reply(cats.length + 1)), global: topList(reply(0) as string[]), categories: new Map() };
+      cats.forEach((c, i) => popularity.categories.set(c, topList(reply(i + 1) as string[])));
+
+      const stateOf = new Map<string, ItemState>();
+      for (const [id, m] of loaded) if (m.record.state !== null) stateOf.set(id, itemStateFromJson(m.record.state));
+      const count = new Map<string, number>();
+      for (const [id, s] of stateOf) count.set(id, s.n);
+      const candidates = new Set<string>();
+      for (const s of stateOf.values()) for (const [j, e] of s.co) if (e.count > e.error && !count.has(j)) candidates.add(j);
+      const ids = [...candidates];
+      for (let at = 0; at < ids.length; at += 10_000) {
+        const chunk = ids.slice(at, at + 10_000);
+        const scores = (await redis.zmscore(popularityKey, ...chunk)) as Array<string | null>;
+        chunk.forEach((j, k) => count.set(j, scores[k] == null ? 0 : -Number(scores[k])));
+      }
+      return { stats: { state: (id) => stateOf.get(id), members: (id) => count.get(id) ?? 0 }, popularity };
+    },
+  };
+}
+
+/** ZRANGE … WITHSCORES of a projection (scores −n) as a top list. */
+function topList(flat: readonly string[]): TopEntry[] {
+  const out: TopEntry[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, -Number(flat[i + 1])]);
+  return out;
+}
+
+export function recoViewLoader(deps: { redis: Redis; namespace: string; rules: Rules }): ViewLoader<RecoMemberState, RecoInput, RecoView> {
+  const reader = recoModelReader(deps.redis, deps.namespace, () => deps.rules);
+  return ({ states, events }) => reader.load(states.values(), events);
+}
