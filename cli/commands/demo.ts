@@ -13,6 +13,8 @@ import type { TierState } from '../../services/tier-evaluation/state.js';
 import type { ChurnState } from '../../services/churn-prediction/state.js';
 import type { ChurnRiskValue } from '../../shared/contracts/churn-risk.js';
 import { createTopics } from './topics.js';
+import { recommendCommand } from './recommend.js';
+import type { RecommendationValue } from '../../services/recommendations/events.js';
 
 const retailFile = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));
 const extraFile = fileURLToPath(new URL('../../data/demo/extra-events.jsonl', import.meta.url));
@@ -27,7 +29,7 @@ export interface DemoOptions {
  * few broken and duplicated records, the workers run until caught up, then a
  * summary read back from the worker and from Redis.
  */
-const demoWorkers = ['behavior-events', 'points-accrual', 'tier-evaluation', 'churn-prediction'];
+const demoWorkers = ['behavior-events', 'points-accrual', 'tier-evaluation', 'churn-prediction', 'reco-members', 'reco-items'];
 
 export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promise<void> {
   const ns = ctx.env.MEMBERFLOW_NAMESPACE;
@@ -108,8 +110,25 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
     }
   }
   out('');
+  await printRecommendations(ctx, shown[0]!, out);
+  out('');
   out(`read the output:  MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail behavior.events --from-beginning --max 3`);
   out(`dead letters:     MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail activity.dlq --from-beginning --max 5`);
+}
+
+async function printRecommendations(ctx: CommandContext, memberId: string, out: (s: string) => void): Promise<void> {
+  const recos = (await readTopicToEnd(ctx, 'member.recommendations')) as unknown as RecommendationValue[];
+  const byTrigger = count(recos.map((r) => r.trigger));
+  out(`recommendations (reco-members + reco-items, model ${recos[0]?.modelVersion ?? '-'})`);
+  out(`  events:  ${Object.entries(byTrigger).map(([k, v]) => `${k}=${v}`).join(' ')}  (next_item after purchases, win_back when a member turns high risk, tier_upgrade with what the tier unlocks)`);
+  const line = (r: RecommendationValue) =>
+    `    ${new Date(r.occurredAt).toISOString().slice(0, 10)}  ${r.trigger.padEnd(12)} ${r.userId.padEnd(8)} ${r.unlocks.length ? `unlocks ${r.unlocks.join(',')}; ` : ''}${r.items.slice(0, 4).map((i) => `${i.itemId}(${i.source} ${i.source === 'cf' ? i.score.toFixed(2) : i.score})`).join(' ')}${r.items.length > 4 ? ' …' : ''}`;
+  for (const trigger of ['next_item', 'win_back', 'tier_upgrade'] as const) {
+    const sample = recos.filter((r) => r.trigger === trigger && r.items.length > 0).slice(-2);
+    for (const r of sample) out(line(r));
+  }
+  const now = await recommendCommand(ctx, memberId);
+  out(`  memberflow recommend ${memberId}: ${now.items.map((i) => i.itemId).join(' ')}  (owns ${now.owned} items)`);
 }
 
 async function bandLine(ctx: CommandContext): Promise<string> {

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { produceCommand } from '../../cli/commands/produce.js';
 import { recommendCommand } from '../../cli/commands/recommend.js';
+import type { RecommendationValue } from '../../services/recommendations/events.js';
 import type { ItemUpdateValue, RecoInput } from '../../services/recommendations/inputs.js';
 import { categoryProjection, popularityProjection, recoItemsLogic, recoItemsName, type RecoItemState } from '../../services/recommendations/item-logic.js';
 import { membersProjection, recoMembersLogic, recoMembersName, type RecoMemberState } from '../../services/recommendations/member-logic.js';
@@ -181,6 +182,56 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     expect(cold.items.map((r) => r.itemId)).toEqual(byN.slice(0, s.rules.reco.top).map(([id]) => id));
     stats.readPathChecked = sample.length + 1;
   }, 1_200_000);
+
+  it('a member turning high risk gets win_back, an upgrade gets what the tier unlocks, a poison record goes to the DLQ', async () => {
+    const memberStore = new MemberStore<RecoMemberState>(s.clients.redis, s.ns, recoMembersName);
+    const [m1, m2] = ['12347', '12748'];
+    const churn = (eventId: string, userId: string, previousBand: string | null, band: string, occurredAt: number) => ({
+      eventId, sourceEventId: `src-${eventId}`, userId, reason: 'band_changed', previousBand, band, pAlive: 0.1, expectedPurchases: 0.2, horizonDays: 90,
+      expectedAverageSpendFen: null, lifetimeValueFen: null, frequency: 1, recencyDays: 10, ageDays: 100, lastActivityAt: null, lifecycleStage: 'active',
+      plan: null, periodEnd: null, modelVersion: 'm', rulesVersion: s.rules.version, occurredAt,
+    });
+    const t0 = Date.parse('2011-03-01T00:00:00Z');
+    const codec = s.clients.codec;
+    await s.produce('member.churn-risk', [
+      { key: m1, value: await codec.encode('member.churn-risk', churn('c1', m1, 'medium', 'high', t0)) },
+      { key: m1, value: Buffer.from('not avro') },
+      { key: m1, value: await codec.encode('member.churn-risk', churn('c2', m1, 'high', 'high', t0 + 1)) },
+      { key: m2, value: await codec.encode('member.churn-risk', churn('c3', m2, 'low', 'medium', t0)) },
+    ]);
+    const upgrade = {
+      eventId: 'tier-up-1', userId: m2, kind: 'upgrade', previousTier: 'bronze', newTier: 'silver', newTierLabel: '', reason: 'points_earned', qualifyingPoints: 150,
+      pointsToNextTier: 351, pointsToKeepTier: null, graceEndsAt: null, floorTier: null, benefits: ['member_discounts', 'free_trials', 'member_only_courses'],
+      rulesVersion: s.rules.version, decidedAt: t0, sourceEventId: 'pts-1',
+    };
+    await s.produce('member.tier-changes', [{ key: m2, value: await codec.encode('member.tier-changes', upgrade) }]);
+    const worker = s.spawnWorker(recoMembersName);
+    await s.waitForLag0(recoMembersName, 'member.churn-risk', 300_000);
+    await s.waitForLag0(recoMembersName, 'member.tier-changes', 300_000);
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
+
+    const recos = [...firstById(await s.readAll('member.recommendations')).values()].map((r) => r.decoded as RecommendationValue);
+    const winBack = recos.filter((r) => r.trigger === 'win_back');
+    expect(winBack.map((r) => r.eventId)).toEqual(['reco:win_back:c1']);
+    const owned1 = new Set((await memberStore.state(m1))!.items);
+    expect(winBack[0]!.items.length).toBe(s.rules.reco.top);
+    expect(winBack[0]!.items.some((i) => owned1.has(i.itemId))).toBe(false);
+
+    const up = recos.filter((r) => r.trigger === 'tier_upgrade');
+    expect(up.map((r) => r.eventId)).toEqual(['reco:tier_upgrade:tier-up-1']);
+    expect(up[0]!.unlocks).toEqual(['member_discounts', 'free_trials', 'member_only_courses']);
+    const category = s.rules.reco.benefitCategories.member_only_courses![0]!;
+    const owned2 = new Set((await memberStore.state(m2))!.items);
+    const itemStore = new MemberStore<RecoItemState>(s.clients.redis, s.ns, recoItemsName);
+    const inCategory = pairs(await s.clients.redis.zrange(itemStore.projectionKey(categoryProjection(category)), 0, -1, 'WITHSCORES')).filter(([id]) => !owned2.has(id));
+    expect(inCategory.length).toBeGreaterThan(0);
+    const unlocked = up[0]!.items.filter((i) => i.source === 'unlocked');
+    expect(unlocked.map((i) => [i.itemId, i.score])).toEqual(inCategory.slice(0, s.rules.reco.top));
+
+    const dead = (await s.readAll('activity.dlq')).map((r) => r.decoded as { reason: string; worker?: string });
+    expect(dead.filter((d) => d.reason === 'schema_mismatch').length).toBe(1);
+  }, 600_000);
 });
 
 function firstById(records: readonly ReadRecord[]): Map<string, ReadRecord> {
