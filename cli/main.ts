@@ -12,7 +12,9 @@ import { tickerCommand } from './commands/ticker.js';
 import { churnFit, churnScore, readParams } from './commands/churn.js';
 import { churnSummarize } from './commands/churn-summarize.js';
 import { churnValidate } from './commands/churn-validate.js';
+import { recommendCommand } from './commands/recommend.js';
 import { defaultRulesPath, loadRules } from '../shared/config/rules.js';
+import { defaultModelParams, formatRecoEvaluation, parseCoItems, recoEvaluate, recoEvaluationJson, similarityNames, type SimilarityName } from './commands/reco-evaluate.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -165,6 +167,33 @@ churn
     const rules = offlineRules();
     const params = o.params ? await readParams(o.params) : undefined;
     const report = await churnValidate({ ...o, timeZone: rules.timeZone, params }, rules);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  });
+
+const reco = program.command('reco').description('recommendations, offline: evaluate');
+reco
+  .command('evaluate')
+  .description('leave-last-basket-out evaluation of item-to-item CF (cosine, llr, jaccard, count) against the popularity baseline')
+  .requiredOption('--format <format>', 'input format: online-retail', oneOf(['online-retail']))
+  .requiredOption('--file <path>', 'Online Retail CSV (.csv or .csv.gz), a directory holding online-retail.csv.gz, or a directory of day files')
+  .option('--top <n>', 'N: items per recommendation list', positiveInt, 10)
+  .option('--similarity <name>', `similarity the bound sweeps use: ${similarityNames.join(', ')} (all are compared in the main pass)`, oneOf(similarityNames), defaultModelParams.similarity)
+  .option('--co-items <K|inf>', 'K: co-items kept per item, or inf for no bound', (v: string) => parseCoItems(v), defaultModelParams.coItems)
+  .option('--recent <R>', 'R: recent items a new item is paired with and that drive scoring', positiveInt, defaultModelParams.member.recent)
+  .option('--sweep', 'also compare K in 10, 25, 50, 100, 200, unbounded and R in 5, 10, 20, 50')
+  .option('--json', 'print the report as JSON instead of tables')
+  .action(async (o: { format: 'online-retail'; file: string; top: number; similarity: SimilarityName; coItems: number; recent: number; sweep?: boolean; json?: boolean }) => {
+    const report = await recoEvaluate({ format: o.format, file: o.file, top: o.top, similarity: o.similarity, coItems: o.coItems, recent: o.recent, sweep: Boolean(o.sweep) });
+    process.stdout.write(o.json ? recoEvaluationJson(report) : formatRecoEvaluation(report));
+  });
+
+program
+  .command('recommend')
+  .description("a member's current top N from the live model (the read path for apps)")
+  .argument('<memberId>', 'the member (userId)')
+  .option('--top <n>', 'N (default: rules reco.top)', positiveInt)
+  .action(async (memberId: string, o: { top?: number }) => {
+    const report = await recommendCommand(commandContext(), memberId, o.top);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   });
 

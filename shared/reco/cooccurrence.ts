@@ -18,7 +18,7 @@
  * sum to the number of increments received, and any co-item whose true count exceeds
  * (increments / K) is kept. Scoring uses the lower bound count − error, which equals the
  * exact count until the list first fills. What the bound costs in hit rate is measured
- * in the README.
+ * in docs/reco-evaluation.md.
  *
  * Order: with K unbounded the counts are sums, so any delivery order gives the same
  * state. With a finite K, eviction makes the state depend on the order in which an

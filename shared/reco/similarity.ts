@@ -4,7 +4,7 @@
  * n_j = members who have each item, total = members with any item.
  *
  * Raw counts favour popular items (a best-seller co-occurs with everything); the other
- * measures divide that popularity out. The README compares them on Online Retail.
+ * measures divide that popularity out. docs/reco-evaluation.md compares them on Online Retail.
  */
 export type SimilarityName = 'cosine' | 'llr' | 'jaccard' | 'count';
 
