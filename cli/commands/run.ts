@@ -1,7 +1,7 @@
 import { workers, workerNames } from '../../services/index.js';
 import { connectClients } from '../../shared/clients.js';
 import { runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
-import { consumerGroup, physicalTopic } from '../../shared/kafka/topics.js';
+import { physicalTopic } from '../../shared/kafka/topics.js';
 import type { CommandContext } from '../context.js';
 
 export interface RunOptions {
@@ -33,6 +33,7 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
         redis: clients.redis,
         codec: clients.codec,
         namespace: ctx.env.MEMBERFLOW_NAMESPACE,
+        followPointer: true,
         rules: ctx.rules,
         log: ctx.log,
         sessionTimeoutMs: ctx.env.KAFKA_SESSION_TIMEOUT_MS,
@@ -85,11 +86,11 @@ async function waitUntilCaughtUp(
       }
       if (Date.now() - quietSince < idleMs) continue;
       let lag = 0;
-      for (const name of names) {
+      for (const [i, name] of names.entries()) {
         for (const topic of workers[name]!.definition.inputs) {
           const physical = physicalTopic(ctx.env.MEMBERFLOW_NAMESPACE, topic);
           const ends = await admin.fetchTopicOffsets(physical);
-          const [committed] = await admin.fetchOffsets({ groupId: consumerGroup(ctx.env.MEMBERFLOW_NAMESPACE, name), topics: [physical] });
+          const [committed] = await admin.fetchOffsets({ groupId: running[i]!.group(), topics: [physical] });
           for (const end of ends) {
             const c = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
             const start = BigInt(end.low);

@@ -1,7 +1,7 @@
 import type { Rules } from '../config/rules.js';
 import type { Logger } from '../log.js';
 import type { LogicalTopic } from '../kafka/topics.js';
-import { FencedWriteError, type LoadedMember, type MemberStore, type MemberWrite, type TickCandidates, type TickJournal, type TimerUpdate } from '../redis/member-store.js';
+import { FencedWriteError, PointerMovedError, type LoadedMember, type MemberStore, type MemberWrite, type TickCandidates, type TickJournal, type TimerUpdate } from '../redis/member-store.js';
 import { deadLetter } from './dead-letter.js';
 import type { Failpoint } from './failpoints.js';
 import { dueMembers, stepMember, stepTick, trimOutbox, type StepLimits, type StepOutcome } from './member-record.js';
@@ -23,6 +23,8 @@ export interface BatchReport {
   members: number;
   fencedRetries: number;
   aborted: boolean;
+  /** The batch was refused because the worker's live pointer moved on: the generation must stop. */
+  pointerMoved: boolean;
 }
 
 export interface Publisher {
@@ -63,6 +65,7 @@ export class BatchProcessor<S, E, V = unknown> {
       members: 0,
       fencedRetries: 0,
       aborted: false,
+      pointerMoved: false,
     };
     if (records.length === 0) return report;
     const decoded: Item<E>[] = await Promise.all(
@@ -88,6 +91,12 @@ export class BatchProcessor<S, E, V = unknown> {
       try {
         await this.store.commit(writes, { journals, timers });
       } catch (err) {
+        if (err instanceof PointerMovedError) {
+          this.log.warn({ members: err.memberIds.length }, 'live pointer moved on: batch dropped, this generation stops');
+          report.aborted = true;
+          report.pointerMoved = true;
+          return report;
+        }
         if (err instanceof FencedWriteError && attempt < maxFencedAttempts) {
           report.fencedRetries++;
           this.log.warn({ members: err.memberIds.length, attempt }, 'fenced write lost to another writer; reloading batch');

@@ -4,13 +4,14 @@ import { OutputPublisher, createProducer } from '../kafka/client.js';
 import { consumerGroup, physicalTopic } from '../kafka/topics.js';
 import type { Logger } from '../log.js';
 import type { Redis } from 'ioredis';
-import { MemberStore } from '../redis/member-store.js';
+import { MemberStore, type PointerFence } from '../redis/member-store.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { BatchProcessor, type BatchReport } from './batch-processor.js';
 import { failpointFromSpec } from './failpoints.js';
+import { livePointerKey, readLivePointer, rulesOf, type LivePointer } from './live-pointer.js';
 import { tickHeader, tickTimeFromHeader } from './ticks.js';
 import type { StepLimits } from './member-record.js';
-import { nextOffset } from './offsets.js';
+import { compareOffsets, nextOffset } from './offsets.js';
 import type { InputDecoder, InputRecord, WorkerDefinition } from './types.js';
 
 export interface WorkerRuntimeOptions<S, E, V = unknown> {
@@ -19,12 +20,28 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
   kafka: Kafka;
   redis: Redis;
   codec: AvroCodec;
+  /** Where outputs go, and (unless a live pointer says otherwise) where state and the consumer group live. */
   namespace: string;
   /**
    * Where the inputs are read from, when not the worker's own namespace: a backfill
    * reads the live topics and writes state and outputs into a fresh namespace.
    */
   inputNamespace?: string;
+  /**
+   * Run as a live worker of `namespace`: state namespace, group and rules come from the
+   * worker's live pointer (live-pointer.ts), and when a promote moves the pointer this
+   * process stops the old generation and continues on the new one.
+   */
+  followPointer?: boolean;
+  /** Without `followPointer`: keep state and the consumer group here instead of in `namespace` (a rebuild after a promote). */
+  stateNamespace?: string;
+  /** Without `followPointer`: refuse state writes once this pointer epoch is over (see live-pointer.ts). */
+  fence?: PointerFence;
+  /**
+   * Read each input partition only up to this offset (exclusive), keyed `<physical topic>#<partition>`:
+   * a replay with a fixed end. Partitions not listed have no end.
+   */
+  stopAt?: ReadonlyMap<string, string>;
   rules: Rules;
   log: Logger;
   limits?: Partial<StepLimits>;
@@ -33,15 +50,19 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
-  onBatch?: (report: BatchReport, partition: number) => void;
+  /** After each committed batch: its report, where it was, and the partition's next position. */
+  onBatch?: (report: BatchReport, partition: number, topic: string, nextPosition: string) => void;
 }
 
 export interface RunningWorker {
   stop(): Promise<void>;
   /** Settles if the consumer dies for good (kafkajs gave up restarting it): the process should exit non-zero. */
   failed: Promise<Error>;
+  /** Settles once every partition listed in `stopAt` has been processed up to its end (never without `stopAt`). */
+  reachedEnd: Promise<void>;
   totals: WorkerTotals;
-  consumer: Consumer;
+  /** The consumer group the current generation uses. */
+  group(): string;
 }
 
 export interface WorkerTotals {
@@ -56,56 +77,181 @@ export interface WorkerTotals {
   /** Wall-clock span from the start of the first batch to the end of the last one (ms), for throughput. */
   firstBatchStartedAt: number | null;
   lastBatchEndedAt: number | null;
+  /** Live-pointer generations this process ran (1 unless a promote happened while it ran). */
+  generations: number;
 }
 
 export function defaultLimits(rules: Rules): StepLimits {
   return { recentIds: rules.behavior.recentEventIdsPerMember, outboxEntries: 50_000 };
 }
 
+/** Where one generation of a worker reads, keeps state and writes. */
+interface Placement {
+  inputNamespace: string;
+  outputNamespace: string;
+  stateNamespace: string;
+  rules: Rules;
+  fence: PointerFence | null;
+}
+
+const pointerPollMs = 1_000;
+
 /**
  * Runs a worker: one consumer group, batches per partition with heartbeats,
- * the batch processor in the middle, offsets committed last.
+ * the batch processor in the middle, offsets committed last. With `followPointer`,
+ * one generation per live-pointer epoch.
  */
 export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S, E, V>): Promise<RunningWorker> {
-  const { worker, kafka, namespace, log } = opts;
-  const wlog = log.child({ worker: worker.name, namespace });
+  const totals: WorkerTotals = { records: 0, applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0, outputs: 0, rejections: {}, firstBatchStartedAt: null, lastBatchEndedAt: null, generations: 0 };
+  let resolveFailed!: (e: Error) => void;
+  const failed = new Promise<Error>((r) => (resolveFailed = r));
+  const fixed: Placement = { inputNamespace: opts.inputNamespace ?? opts.namespace, outputNamespace: opts.namespace, stateNamespace: opts.stateNamespace ?? opts.namespace, rules: opts.rules, fence: opts.fence ?? null };
+  if (!opts.followPointer) {
+    const gen = await startGeneration(opts, fixed, totals, resolveFailed, () => undefined);
+    return { totals, failed, reachedEnd: gen.reachedEnd, group: () => gen.group, stop: () => gen.stop() };
+  }
+
+  const wlog = opts.log.child({ worker: opts.worker.name, namespace: opts.namespace });
+  const placementOf = (p: LivePointer): Placement => ({
+    inputNamespace: opts.namespace,
+    outputNamespace: opts.namespace,
+    stateNamespace: p.namespace,
+    rules: rulesOf(p, opts.rules),
+    fence: { key: livePointerKey(opts.namespace, opts.worker.name), epoch: p.epoch },
+  });
+  const waitLive = async (): Promise<LivePointer> => {
+    for (;;) {
+      const p = await readLivePointer(opts.redis, opts.namespace, opts.worker.name);
+      if (p.phase === 'live') return p;
+      await sleep(pointerPollMs / 4);
+    }
+  };
+  let stopping = false;
+  let pointer = await waitLive();
+  let switching: Promise<void> | null = null;
+  let gen: Generation;
+  const switchGeneration = (): Promise<void> =>
+    (switching ??= (async () => {
+      wlog.warn({ from: pointer.namespace, epoch: pointer.epoch }, 'live pointer moved: stopping this generation');
+      await gen.stop();
+      if (stopping) return;
+      pointer = await waitLive();
+      wlog.warn({ to: pointer.namespace, epoch: pointer.epoch }, 'continuing on the promoted state');
+      gen = await startGeneration(opts, placementOf(pointer), totals, resolveFailed, onMoved);
+    })().finally(() => (switching = null)));
+  const onMoved = (): void => void switchGeneration();
+  gen = await startGeneration(opts, placementOf(pointer), totals, resolveFailed, onMoved);
+  const poll = setInterval(() => {
+    if (stopping || switching) return;
+    readLivePointer(opts.redis, opts.namespace, opts.worker.name)
+      .then((p) => {
+        if (p.epoch !== pointer.epoch || p.phase !== 'live') onMoved();
+      })
+      .catch((err: Error) => wlog.warn({ err: { message: err.message } }, 'could not read the live pointer'));
+  }, pointerPollMs);
+  return {
+    totals,
+    failed,
+    reachedEnd: new Promise<void>(() => undefined),
+    group: () => gen.group,
+    async stop() {
+      stopping = true;
+      clearInterval(poll);
+      if (switching) await switching;
+      await gen.stop();
+    },
+  };
+}
+
+interface Generation {
+  group: string;
+  reachedEnd: Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startGeneration<S, E, V>(
+  opts: WorkerRuntimeOptions<S, E, V>,
+  place: Placement,
+  totals: WorkerTotals,
+  onFailed: (e: Error) => void,
+  onPointerMoved: () => void,
+): Promise<Generation> {
+  const { worker, kafka, log } = opts;
+  const group = consumerGroup(place.stateNamespace, worker.name);
+  const wlog = log.child({ worker: worker.name, namespace: place.outputNamespace, state: place.stateNamespace });
   const producer = createProducer(kafka);
   await producer.connect();
-  const store = new MemberStore<S>(opts.redis, namespace, worker.name);
-  const publisher = new OutputPublisher(producer, opts.codec, namespace);
-  const limits = { ...defaultLimits(opts.rules), ...opts.limits };
+  const store = new MemberStore<S>(opts.redis, place.stateNamespace, worker.name, place.fence);
+  const publisher = new OutputPublisher(producer, opts.codec, place.outputNamespace);
+  const limits = { ...defaultLimits(place.rules), ...opts.limits };
   const failpoint = failpointFromSpec(process.env.MEMBERFLOW_FAILPOINT);
-  const loadView = worker.view?.({ redis: opts.redis, namespace, rules: opts.rules });
-  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => opts.rules, limits, wlog, failpoint, worker.forwardTicksTo, loadView);
-  const consumer = kafka.consumer({
-    groupId: consumerGroup(namespace, worker.name),
+  const loadView = worker.view?.({ redis: opts.redis, namespace: place.stateNamespace, rules: place.rules });
+  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => place.rules, limits, wlog, failpoint, worker.forwardTicksTo, loadView);
+  const consumer: Consumer = kafka.consumer({
+    groupId: group,
     allowAutoTopicCreation: false,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: Math.min(3_000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
     maxBytesPerPartition: opts.maxBytesPerPartition ?? 1_048_576,
   });
-  const totals: WorkerTotals = { records: 0, applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0, outputs: 0, rejections: {}, firstBatchStartedAt: null, lastBatchEndedAt: null };
+  totals.generations++;
   await consumer.connect();
-  const failed = new Promise<Error>((resolve) => {
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart) {
-        wlog.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
-        return;
-      }
-      wlog.fatal({ err: payload.error }, 'consumer stopped for good');
-      resolve(payload.error);
-    });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) {
+      wlog.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
+      return;
+    }
+    wlog.fatal({ err: payload.error }, 'consumer stopped for good');
+    onFailed(payload.error);
   });
-  for (const topic of worker.inputs) {
-    await consumer.subscribe({ topic: physicalTopic(opts.inputNamespace ?? namespace, topic), fromBeginning: opts.fromBeginning ?? true });
+  const inputs = worker.inputs.map((t) => physicalTopic(place.inputNamespace, t));
+  for (const topic of inputs) await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
+
+  // End offsets: a partition at its end is paused; the run has reached its end when all are.
+  const stopAt = opts.stopAt ?? new Map<string, string>();
+  const pending = new Set([...stopAt.entries()].filter(([, end]) => compareOffsets(end, '0') > 0).map(([k]) => k));
+  let resolveEnd!: () => void;
+  const reachedEnd = new Promise<void>((r) => (resolveEnd = r));
+  const atEnd = (topic: string, partition: number): void => {
+    const k = `${topic}#${partition}`;
+    if (!stopAt.has(k)) return;
+    consumer.pause([{ topic, partitions: [partition] }]);
+    pending.delete(k);
+    if (pending.size === 0) resolveEnd();
+  };
+  if (stopAt.size > 0 && pending.size === 0) resolveEnd();
+
+  // Partitions a resumed replay had already finished get no fetch to find out: ask the group once joined
+  // (registered before run: run resolves after the first join).
+  if (stopAt.size > 0) {
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      void checkCommittedEnds(kafka, group, stopAt, atEnd).catch((err: Error) => wlog.warn({ err: { message: err.message } }, 'could not read committed offsets'));
+    });
   }
+  let moved = false;
+  // A fetch of only transaction markers or aborted records never reaches eachBatch: kafkajs resolves
+  // it itself and would auto-commit. Commit past it here, or the group would lag by the markers for ever.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const { topic, partition, batchSize, lastOffset } = payload as { topic: string; partition: number; batchSize: number; lastOffset: string | null };
+    if (batchSize !== 0 || lastOffset === null || moved) return;
+    const next = nextOffset(lastOffset);
+    const end = stopAt.get(`${topic}#${partition}`);
+    if (end !== undefined && compareOffsets(next, end) > 0) return;
+    consumer.commitOffsets([{ topic, partition, offset: next }]).catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'));
+  });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: opts.concurrency ?? 3,
     eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-      if (batch.messages.length === 0) return;
-      const records: InputRecord[] = batch.messages.map((m) => {
+      if (batch.messages.length === 0 || moved) return;
+      const end = stopAt.get(`${batch.topic}#${batch.partition}`);
+      const messages = end === undefined ? batch.messages : batch.messages.filter((m) => compareOffsets(m.offset, end) < 0);
+      if (messages.length === 0) {
+        atEnd(batch.topic, batch.partition);
+        return;
+      }
+      const records: InputRecord[] = messages.map((m) => {
         const record: InputRecord = {
           topic: batch.topic,
           partition: batch.partition,
@@ -120,26 +266,35 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
       });
       const plog = wlog.child({ partition: batch.partition });
       totals.firstBatchStartedAt ??= Date.now();
-      const report = await processor.process(records, { heartbeat, isActive: () => isRunning() && !isStale() });
-      if (report.aborted) {
-        plog.info({ firstOffset: batch.firstOffset() }, 'batch abandoned: partition no longer ours or stopping');
+      const report = await processor.process(records, { heartbeat, isActive: () => isRunning() && !isStale() && !moved });
+      if (report.pointerMoved) {
+        moved = true;
+        onPointerMoved();
         return;
       }
-      const last = batch.lastOffset();
+      if (report.aborted) {
+        plog.info({ firstOffset: records[0]!.offset }, 'batch abandoned: partition no longer ours or stopping');
+        return;
+      }
+      // Past the batch's last raw offset when that is a transaction marker or an aborted record
+      // (nothing to process there), but never past a replay's end.
+      const lastProcessed = records[records.length - 1]!.offset;
+      const rawLast = batch.lastOffset();
+      const last = compareOffsets(rawLast, lastProcessed) > 0 && (end === undefined || compareOffsets(nextOffset(rawLast), end) <= 0) ? rawLast : lastProcessed;
       resolveOffset(last);
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
       await heartbeat();
       accumulate(totals, report);
       totals.lastBatchEndedAt = Date.now();
       plog.debug({ records: report.records, outputs: report.outputs, lastOffset: last }, 'batch committed');
-      opts.onBatch?.(report, batch.partition);
+      opts.onBatch?.(report, batch.partition, batch.topic, nextOffset(last));
+      if (end !== undefined && compareOffsets(nextOffset(last), end) >= 0) atEnd(batch.topic, batch.partition);
     },
   });
-  wlog.info({ inputs: worker.inputs, group: consumerGroup(namespace, worker.name) }, 'worker running');
+  wlog.info({ inputs, group }, 'worker running');
   return {
-    totals,
-    consumer,
-    failed,
+    group,
+    reachedEnd,
     async stop() {
       await consumer.disconnect();
       await producer.disconnect();
@@ -148,9 +303,30 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
   };
 }
 
+/** Partitions whose committed position is already at their end (a resumed replay) are done without a fetch. */
+async function checkCommittedEnds(kafka: Kafka, group: string, stopAt: ReadonlyMap<string, string>, atEnd: (topic: string, partition: number) => void): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = [...new Set([...stopAt.keys()].map((k) => k.slice(0, k.lastIndexOf('#'))))];
+    for (const t of await admin.fetchOffsets({ groupId: group, topics })) {
+      for (const p of t.partitions) {
+        const end = stopAt.get(`${t.topic}#${p.partition}`);
+        if (end !== undefined && compareOffsets(p.offset, '0') >= 0 && compareOffsets(p.offset, end) >= 0) atEnd(t.topic, p.partition);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 function accumulate(totals: WorkerTotals, r: BatchReport): void {
   totals.records += r.records;
   totals.outputs += r.outputs;
   for (const k of ['applied', 'rejected', 'duplicate', 'redelivered', 'undecodable'] as const) totals[k] += r.outcomes[k];
   for (const [reason, n] of Object.entries(r.rejections)) totals.rejections[reason] = (totals.rejections[reason] ?? 0) + n;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

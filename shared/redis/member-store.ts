@@ -51,6 +51,20 @@ export interface TimerUpdate {
 /** A tick journal only matters until its offset is committed; a week is far beyond any redelivery. */
 const journalTtlSeconds = 7 * 24 * 3600;
 
+/** The worker's live pointer moved on (a replay was promoted): this generation must stop. */
+export class PointerMovedError extends Error {
+  override name = 'PointerMovedError';
+  constructor(readonly memberIds: string[]) {
+    super(`the live pointer moved on: ${memberIds.length} member write(s) of an old generation refused`);
+  }
+}
+
+/** A writer that follows a live pointer: its writes are refused once the pointer's epoch is no longer this one. */
+export interface PointerFence {
+  key: string;
+  epoch: number;
+}
+
 export class FencedWriteError extends Error {
   override name = 'FencedWriteError';
   readonly retriable = true;
@@ -67,6 +81,7 @@ export class MemberStore<S> {
     redis: Redis,
     private readonly namespace: string,
     private readonly worker: string,
+    private readonly fence: PointerFence | null = null,
   ) {
     if (!(commitCommand in redis)) {
       redis.defineCommand(commitCommand, { numberOfKeys: 1, lua: commitScript });
@@ -143,18 +158,22 @@ export class MemberStore<S> {
     // Journals first: if the process dies mid-pipeline, a redelivered tick still finds who it applied to.
     // NX: the first list recorded stands (a zombie that loses its fenced writes cannot replace it).
     for (const j of journals) pipeline.set(this.journalKey(j.tp, j.offset), JSON.stringify(j.members), 'EX', journalTtlSeconds, 'NX');
-    for (const w of writes) pipeline[commitCommand](this.key(w.memberId), String(w.expectedVersion), toJson(w.record), ...this.projectionArgs(w));
+    for (const w of writes) pipeline[commitCommand](this.key(w.memberId), String(w.expectedVersion), toJson(w.record), ...this.commitArgs(w));
     for (const t of timers) {
       if (t.due === null) pipeline.zrem(this.timersKey(t.tp), t.memberId);
       else pipeline.zadd(this.timersKey(t.tp), t.due, t.memberId);
     }
     const replies = (await pipeline.exec()) ?? [];
     const lost: string[] = [];
+    const moved: string[] = [];
     replies.forEach(([err], i) => {
       if (err) throw err;
       const w = writes[i - journals.length];
-      if (w && Number(replies[i]?.[1]) < 0) lost.push(w.memberId);
+      const reply = Number(replies[i]?.[1]);
+      if (w && reply === -2) moved.push(w.memberId);
+      else if (w && reply < 0) lost.push(w.memberId);
     });
+    if (moved.length > 0) throw new PointerMovedError(moved);
     if (lost.length > 0) throw new FencedWriteError(lost);
   }
 
@@ -162,10 +181,12 @@ export class MemberStore<S> {
     return projectionKey(this.namespace, this.worker, name);
   }
 
-  private projectionArgs(w: MemberWrite<S>): Array<string | number> {
+  /** The commit script's arguments after the record: the pointer fence, then projection changes. */
+  private commitArgs(w: MemberWrite<S>): Array<string | number> {
+    const fence = this.fence === null ? ['', ''] : [this.fence.key, String(this.fence.epoch)];
     const p = w.projections;
-    if (!p || p.upsert.length + p.remove.length === 0) return [];
-    const args: Array<string | number> = [p.upsert.length + p.remove.length];
+    if (!p || p.upsert.length + p.remove.length === 0) return fence;
+    const args: Array<string | number> = [...fence, p.upsert.length + p.remove.length];
     for (const r of p.remove) args.push('r', this.projectionKey(r.name), 0, r.member);
     for (const u of p.upsert) args.push('a', this.projectionKey(u.name), u.score, u.member);
     return args;

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { emptyRecord } from '../../shared/kernel/member-record.js';
-import { FencedWriteError, MemberStore } from '../../shared/redis/member-store.js';
+import { FencedWriteError, MemberStore, PointerMovedError } from '../../shared/redis/member-store.js';
 import { memberKey } from '../../shared/redis/keys.js';
 
 describe('member store: fenced writes in real Redis', () => {
@@ -50,6 +50,20 @@ describe('member store: fenced writes in real Redis', () => {
     await expect(late).rejects.toBeInstanceOf(FencedWriteError);
     expect(await redis.zscore(key, 'i1')).toBe('-3');
     expect(await redis.zcard(owner.projectionKey('old'))).toBe(0);
+  });
+
+  it('a writer of an old live-pointer epoch is refused, and nothing of its write lands', async () => {
+    const pointer = `mf:${ns}:live:w`;
+    const old = new MemberStore<{ n: number }>(redis, ns, 'fenced', { key: pointer, epoch: 0 });
+    await old.commit([{ memberId: 'p', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 1 } } }]);
+    await redis.hset(pointer, 'epoch', '1');
+    const attempt = old.commit([{ memberId: 'p', expectedVersion: 1, record: { ...emptyRecord(), state: { n: 2 } }, projections: { upsert: [{ name: 'x', member: 'p', score: 1 }], remove: [] } }]);
+    await expect(attempt).rejects.toBeInstanceOf(PointerMovedError);
+    expect(await old.state('p')).toEqual({ n: 1 });
+    expect(await redis.zcard(old.projectionKey('x'))).toBe(0);
+    const current = new MemberStore<{ n: number }>(redis, ns, 'fenced', { key: pointer, epoch: 1 });
+    await current.commit([{ memberId: 'p', expectedVersion: 1, record: { ...emptyRecord(), state: { n: 3 } } }]);
+    expect(await current.state('p')).toEqual({ n: 3 });
   });
 
   it('scans every member with a state, and only this worker\'s', async () => {

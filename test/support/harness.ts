@@ -202,10 +202,10 @@ export class TestStack {
   }
 
   /** Committed offsets of a worker's group minus topic ends: 0 when it has consumed everything. */
-  async lag(worker: string, logical: LogicalTopic): Promise<number> {
+  async lag(worker: string, logical: LogicalTopic, groupId = `${this.ns}.${worker}`): Promise<number> {
     const topic = this.topic(logical);
     const ends = await this.admin.fetchTopicOffsets(topic);
-    const [committed] = await this.admin.fetchOffsets({ groupId: `${this.ns}.${worker}`, topics: [topic] });
+    const [committed] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
     let lag = 0n;
     for (const e of ends) {
       const c = BigInt(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1');
@@ -220,8 +220,8 @@ export class TestStack {
     return (committed?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
   }
 
-  async waitForLag0(worker: string, logical: LogicalTopic, timeoutMs = 120_000): Promise<void> {
-    await waitFor(async () => (await this.lag(worker, logical)) === 0, timeoutMs, `${worker} to consume ${logical}`);
+  async waitForLag0(worker: string, logical: LogicalTopic, timeoutMs = 120_000, groupId = `${this.ns}.${worker}`): Promise<void> {
+    await waitFor(async () => (await this.lag(worker, logical, groupId)) === 0, timeoutMs, `${groupId} to consume ${logical}`);
   }
 
   async close(): Promise<void> {
