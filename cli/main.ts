@@ -13,6 +13,7 @@ import { churnFit, churnScore, readParams } from './commands/churn.js';
 import { churnSummarize } from './commands/churn-summarize.js';
 import { churnValidate } from './commands/churn-validate.js';
 import { recommendCommand } from './commands/recommend.js';
+import { diffCommand, discardCommand, dlqListCommand, dlqReprocessCommand, planCommand, promoteCommand, rebuildCommand, runReplayCommand } from './commands/replay/commands.js';
 import { defaultRulesPath, loadRules } from '../shared/config/rules.js';
 import { defaultModelParams, formatRecoEvaluation, parseCoItems, recoEvaluate, recoEvaluationJson, similarityNames, type SimilarityName } from './commands/reco-evaluate.js';
 
@@ -196,6 +197,70 @@ program
     const report = await recommendCommand(commandContext(), memberId, o.top);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   });
+
+const replay = program.command('replay').description('backfills: a worker as a shadow in its own namespace, compared, promoted or discarded');
+replay
+  .command('plan')
+  .description('what a replay will read (per partition), where its state and outputs go, and whether it is safe')
+  .requiredOption('--worker <name>', 'the worker to replay')
+  .requiredOption('--from <point>', 'beginning, an ISO time, or offsets like 0:1200,1:900')
+  .requiredOption('--namespace <new>', 'a new namespace for its state, group and outputs')
+  .option('--rules <file>', 'rules file for the replay (default: the live rules)')
+  .option('--json', 'print the plan as JSON')
+  .action(async (o: { worker: string; from: string; namespace: string; rules?: string; json?: boolean }) => planCommand(commandContext(), o));
+replay
+  .command('run')
+  .description('run (or resume) a replay up to the high watermarks captured when it started, or on with --follow')
+  .requiredOption('--namespace <new>', 'the replay namespace')
+  .option('--worker <name>', 'for a new replay: the worker')
+  .option('--from <point>', 'for a new replay: beginning, an ISO time, or offsets')
+  .option('--rules <file>', 'for a new replay: its rules file')
+  .option('--follow', 'keep reading past the captured end')
+  .option('--json', 'print the report as JSON')
+  .action(async (o: { namespace: string; worker?: string; from?: string; rules?: string; follow?: boolean; json?: boolean }) => runReplayCommand(commandContext(), o));
+replay
+  .command('diff')
+  .description('the replay\'s state and outputs against the live ones')
+  .requiredOption('--namespace <new>', 'the replay namespace')
+  .option('--json', 'print the report as JSON')
+  .action(async (o: { namespace: string; json?: boolean }) => diffCommand(commandContext(), o));
+replay
+  .command('promote')
+  .description('make the replay live: running workers switch to its state and continue from its positions')
+  .requiredOption('--namespace <new>', 'the replay namespace')
+  .option('--abort', 'give a half-done promote back to the old namespace')
+  .option('--leave-timeout <ms>', 'how long to wait for live workers to leave their group', positiveInt)
+  .action(async (o: { namespace: string; abort?: boolean; leaveTimeout?: number }) => promoteCommand(commandContext(), o));
+replay
+  .command('discard')
+  .description('remove a replay namespace: its topics, groups, Redis keys and schemas (never live ones)')
+  .requiredOption('--namespace <new>', 'the replay namespace')
+  .action(async (o: { namespace: string }) => discardCommand(commandContext(), o));
+
+program
+  .command('rebuild')
+  .description('after Redis lost a worker\'s state: rebuild it from the retained topics (stop the worker first)')
+  .requiredOption('--worker <name>', 'the worker')
+  .action(async (o: { worker: string }) => rebuildCommand(commandContext(), o));
+
+const dlq = program.command('dlq').description('the dead-letter topic');
+dlq
+  .command('list')
+  .description('dead letters by reason and worker, and the latest ones')
+  .option('--reason <code>', 'only this reason')
+  .option('--worker <name>', 'only refused by this worker')
+  .option('--since <iso>', 'only records from this time on')
+  .option('--max <n>', 'entries to print', positiveInt)
+  .option('--json', 'print as JSON')
+  .action(async (o: { reason?: string; worker?: string; since?: string; max?: number; json?: boolean }) => dlqListCommand(commandContext(), o));
+dlq
+  .command('reprocess')
+  .description('send dead letters back to their source topic after a fix, each exactly once')
+  .requiredOption('--reason <code>', 'the reason whose records to send back')
+  .option('--worker <name>', 'only refused by this worker')
+  .option('--since <iso>', 'only records from this time on')
+  .option('--dry-run', 'say what would be sent')
+  .action(async (o: { reason: string; worker?: string; since?: string; dryRun?: boolean }) => dlqReprocessCommand(commandContext(), o));
 
 try {
   await program.parseAsync(process.argv);

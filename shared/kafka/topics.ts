@@ -13,6 +13,7 @@ export const logicalTopics = [
   'member.churn-risk',
   'member.recommendations',
   'reco.item-updates',
+  'activity.dlq-reprocessed',
 ] as const;
 
 export type LogicalTopic = (typeof logicalTopics)[number];
@@ -34,8 +35,9 @@ export const topicSpecs: readonly TopicSpec[] = [
   { logical: 'points.ledger', config: keepForever, purpose: 'every points movement' },
   { logical: 'member.tier-changes', config: keepForever, purpose: 'tier decisions' },
   { logical: 'member.tiers', config: { 'cleanup.policy': 'compact' }, purpose: 'latest tier per member (compacted)' },
-  { logical: 'member.churn-risk', config: thirtyDays, purpose: 'churn risk band changes' },
+  { logical: 'member.churn-risk', config: keepForever, purpose: 'churn risk band changes (an input of reco-members: kept for rebuilds)' },
   { logical: 'member.recommendations', config: thirtyDays, purpose: 'recommendations' },
+  { logical: 'activity.dlq-reprocessed', config: { 'cleanup.policy': 'compact' }, purpose: 'dead letters already sent back by dlq reprocess (compacted, by dead-letter id)' },
   { logical: 'reco.item-updates', config: keepForever, purpose: 'internal: co-occurrence updates keyed by item (reco-members → reco-items)' },
 ];
 

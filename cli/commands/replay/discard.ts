@@ -1,0 +1,46 @@
+/** `replay discard`: removes a replay namespace (topics, groups, Redis keys, registry subjects); never live state. */
+import type { Redis } from 'ioredis';
+import { workerNames } from '../../../services/index.js';
+import { readLivePointer } from '../../../shared/kernel/live-pointer.js';
+import { ReplayRefused, type ReplayContext } from './shared.js';
+
+export interface DiscardReport {
+  namespace: string;
+  topics: number;
+  groups: number;
+  keys: number;
+  subjects: number;
+}
+
+export async function replayDiscard(rc: ReplayContext, namespace: string): Promise<DiscardReport> {
+  if (namespace === rc.liveNamespace) throw new ReplayRefused(`${namespace} holds the live topics`);
+  for (const w of workerNames()) {
+    const p = await readLivePointer(rc.clients.redis, rc.liveNamespace, w);
+    if (p.namespace === namespace || p.target === namespace) throw new ReplayRefused(`${namespace} is ${p.namespace === namespace ? 'the live state' : 'being promoted'} of ${w}`);
+  }
+  const prefix = `${namespace}.`;
+  const topics = (await rc.admin.listTopics()).filter((t) => t.startsWith(prefix));
+  if (topics.length > 0) await rc.admin.deleteTopics({ topics });
+  const groups = (await rc.admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+  if (groups.length > 0) await rc.admin.deleteGroups(groups);
+  const keys = await deleteKeys(rc.clients.redis, `mf:${namespace}:*`);
+  let subjects = 0;
+  const registry = rc.ctx.env.SCHEMA_REGISTRY_URL.replace(/\/$/, '');
+  const listed = await fetch(`${registry}/subjects`).then((r) => (r.ok ? (r.json() as Promise<string[]>) : []), () => []);
+  for (const s of listed.filter((x) => x.startsWith(prefix))) {
+    if ((await fetch(`${registry}/subjects/${encodeURIComponent(s)}`, { method: 'DELETE' }).catch(() => null))?.ok) subjects++;
+  }
+  return { namespace, topics: topics.length, groups: groups.length, keys, subjects };
+}
+
+/** Deletes every key matching the pattern (SCAN + UNLINK, in pages). */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) n += await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return n;
+}

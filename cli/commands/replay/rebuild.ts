@@ -1,0 +1,73 @@
+/**
+ * `rebuild --worker w`: after Redis lost a worker's state (all of it, or some), rebuild it from
+ * the retained input topics. The worker's keys in its live state namespace are removed (what
+ * is left of them is no longer trusted), its group is reset to the oldest retained offsets,
+ * and the worker runs up to the high watermarks captured at the start; then the live workers
+ * can be started again and continue from there. Outputs are published again with the ids
+ * they had, so consumers that deduplicate by id see nothing new, and a changed decision (a
+ * bug fixed since) gets a new id.
+ */
+import { physicalTopic } from '../../../shared/kafka/topics.js';
+import { livePointerKey, liveGroup, readLivePointer, rulesOf } from '../../../shared/kernel/live-pointer.js';
+import { runWorker } from '../../../shared/kernel/run-worker.js';
+import { groupMembers } from '../../../shared/replay/plan.js';
+import { rangeKey } from '../../../shared/replay/positions.js';
+import { ReplayRefused, workerEntry, type ReplayContext } from './shared.js';
+import { deleteKeys } from './discard.js';
+
+export interface RebuildReport {
+  worker: string;
+  stateNamespace: string;
+  keysRemoved: number;
+  records: number;
+  outputs: number;
+  seconds: number;
+  recordsPerSecond: number;
+}
+
+export async function rebuild(rc: ReplayContext, worker: string, progress?: (line: string) => void): Promise<RebuildReport> {
+  const entry = workerEntry(worker);
+  const pointer = await readLivePointer(rc.clients.redis, rc.liveNamespace, worker);
+  if (pointer.phase !== 'live') throw new ReplayRefused(`a promote of ${worker} is under way: finish or abort it first`);
+  const group = liveGroup(pointer, worker);
+  const members = await groupMembers(rc.admin, group);
+  if (members > 0) throw new ReplayRefused(`${members} live ${worker} worker(s) are running in ${group}: stop them first; start them again after the rebuild`);
+
+  const keysRemoved = await deleteKeys(rc.clients.redis, `mf:${pointer.namespace}:${worker}:*`);
+  const existing = new Set(await rc.admin.listTopics());
+  const ends = new Map<string, string>();
+  for (const logical of entry.definition.inputs) {
+    const topic = physicalTopic(rc.liveNamespace, logical);
+    if (!existing.has(topic)) continue;
+    await rc.admin.resetOffsets({ groupId: group, topic, earliest: true });
+    for (const p of await rc.admin.fetchTopicOffsets(topic)) ends.set(rangeKey(topic, p.partition), p.high);
+  }
+  progress?.(`rebuilding ${worker} in ${pointer.namespace} from the oldest retained offsets (${keysRemoved} stale keys removed)`);
+  const rules = rulesOf(pointer, rc.ctx.rules);
+  await rc.clients.codec.registerAll();
+  const started = Date.now();
+  const w = await runWorker({
+    worker: entry.definition,
+    decoder: entry.decoder(rc.clients.codec, () => rules),
+    kafka: rc.clients.kafka,
+    redis: rc.clients.redis,
+    codec: rc.clients.codec,
+    namespace: rc.liveNamespace,
+    stateNamespace: pointer.namespace,
+    fence: { key: livePointerKey(rc.liveNamespace, worker), epoch: pointer.epoch },
+    stopAt: ends,
+    rules,
+    log: rc.ctx.log,
+    sessionTimeoutMs: rc.ctx.env.KAFKA_SESSION_TIMEOUT_MS,
+    maxBytesPerPartition: rc.ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
+  });
+  const timer = progress ? setInterval(() => progress(`${worker}: ${w.totals.records} records, ${w.totals.outputs} outputs`), 2000) : null;
+  try {
+    await Promise.race([w.reachedEnd, w.failed.then((e) => Promise.reject(e))]);
+  } finally {
+    if (timer) clearInterval(timer);
+    await w.stop();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  return { worker, stateNamespace: pointer.namespace, keysRemoved, records: w.totals.records, outputs: w.totals.outputs, seconds, recordsPerSecond: Math.round(w.totals.records / Math.max(seconds, 0.001)) };
+}
