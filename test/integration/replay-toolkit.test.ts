@@ -173,6 +173,19 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     for (let i = 0; i < 40; i += 2) await s.clients.redis.del(shadowStore.key(`m${i}`));
     await expect(rebuild(rc, 'points-accrual')).resolves.toMatchObject({ stateNamespace: shadow(), records: all.length });
     for (const [m, st] of refNew.states) expect(await shadowStore.state(m), m).toEqual(st);
+
+    // A replay from a point in time reads only what came after it, and discard leaves nothing of it.
+    const r1 = `${s.ns}-r1`;
+    const fromTime = await replayPlan(rc, { worker: 'tier-evaluation', namespace: r1, from: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(fromTime.records).toBe(0);
+    expect(fromTime.warnings.join(' ')).toMatch(/empty state/);
+    await expect(replayRun(rc, { namespace: r1, worker: 'tier-evaluation', from: 'beginning' })).resolves.toMatchObject({ completed: true, resumed: false });
+    expect((await rc.admin.listTopics()).filter((t) => t.startsWith(`${r1}.`)).length).toBeGreaterThan(0);
+    const removed = await replayDiscard(rc, r1);
+    expect(removed.topics).toBeGreaterThan(0);
+    expect(removed.keys).toBeGreaterThan(0);
+    expect((await rc.admin.listTopics()).filter((t) => t.startsWith(`${r1}.`))).toEqual([]);
+    expect(await s.clients.redis.keys(`mf:${r1}:*`)).toEqual([]);
   }, 600_000);
 
   it('dead letters are listed by reason and sent back once each, after a fix', async () => {
