@@ -233,9 +233,11 @@ replay
   .action(async (o: { namespace: string; abort?: boolean; leaveTimeout?: number }) => promoteCommand(commandContext(), o));
 replay
   .command('discard')
-  .description('remove a replay namespace: its topics, groups, Redis keys and schemas (never live ones)')
-  .requiredOption('--namespace <new>', 'the replay namespace')
-  .action(async (o: { namespace: string }) => discardCommand(commandContext(), o));
+  .description('remove a replay namespace: its topics, groups, Redis keys and schemas (never live ones); or, with --state-only, the state a promote left behind')
+  .requiredOption('--namespace <ns>', 'the replay namespace (or, with --state-only, the old state namespace)')
+  .option('--state-only', 'only the Redis keys and consumer group of --worker in that namespace (after a promote moved away from it)')
+  .option('--worker <name>', 'with --state-only: the worker')
+  .action(async (o: { namespace: string; stateOnly?: boolean; worker?: string }) => discardCommand(commandContext(), o));
 
 program
   .command('rebuild')

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayDiff } from '../../cli/commands/replay/diff.js';
-import { replayDiscard } from '../../cli/commands/replay/discard.js';
+import { discardOldState, replayDiscard } from '../../cli/commands/replay/discard.js';
 import { dlqList, dlqReprocess } from '../../cli/commands/replay/dlq.js';
 import { replayPromote } from '../../cli/commands/replay/promote.js';
 import { rebuild } from '../../cli/commands/replay/rebuild.js';
@@ -162,9 +162,15 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     expect(ids.size).toBe(expected.size);
     Object.assign(stats, { inputs: all.length, afterSwitch: after.size, ledger: { published: published.length, distinct: ids.size } });
 
-    // The live state cannot be discarded; the first namespace (never promoted) can.
+    // The live state cannot be discarded; the state the promote left behind can, once no worker uses it.
     await expect(replayDiscard(rc, shadow())).rejects.toBeInstanceOf(ReplayRefused);
     await expect(replayDiscard(rc, s.ns)).rejects.toBeInstanceOf(ReplayRefused);
+    await expect(discardOldState(rc, shadow(), 'points-accrual')).rejects.toBeInstanceOf(ReplayRefused);
+    const oldKeys = (await s.clients.redis.keys(`mf:${s.ns}:points-accrual:*`)).length;
+    expect(oldKeys).toBeGreaterThanOrEqual(40);
+    await expect(discardOldState(rc, s.ns, 'points-accrual')).resolves.toMatchObject({ keys: oldKeys, groups: 1 });
+    expect(await s.clients.redis.keys(`mf:${s.ns}:points-accrual:*`)).toEqual([]);
+    expect((await s.clients.redis.keys(`mf:${s.ns}:behavior-events:*`)).length).toBeGreaterThan(0);
 
     // Redis loses half of the live state: stop the worker, rebuild, compare again.
     live.kill('SIGTERM');

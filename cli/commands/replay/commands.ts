@@ -1,7 +1,7 @@
 /** The replay, rebuild and dlq commands as the CLI runs them: open clients, run, print, close. */
 import type { CommandContext } from '../../context.js';
 import { replayDiff, type DiffReport } from './diff.js';
-import { replayDiscard } from './discard.js';
+import { discardOldState, replayDiscard } from './discard.js';
 import { dlqList, dlqReprocess, type DlqFilter } from './dlq.js';
 import { replayPromote } from './promote.js';
 import { rebuild } from './rebuild.js';
@@ -83,8 +83,9 @@ export async function promoteCommand(ctx: CommandContext, o: { namespace: string
   });
 }
 
-export async function discardCommand(ctx: CommandContext, o: { namespace: string }): Promise<void> {
-  await withContext(ctx, async (rc) => json(await replayDiscard(rc, o.namespace)));
+export async function discardCommand(ctx: CommandContext, o: { namespace: string; stateOnly?: boolean; worker?: string }): Promise<void> {
+  if (o.stateOnly && !o.worker) throw new ReplayRefused('--state-only needs --worker');
+  await withContext(ctx, async (rc) => json(o.stateOnly ? await discardOldState(rc, o.namespace, o.worker!) : await replayDiscard(rc, o.namespace)));
 }
 
 export async function rebuildCommand(ctx: CommandContext, o: { worker: string }): Promise<void> {

@@ -12,6 +12,23 @@ export interface DiscardReport {
   subjects: number;
 }
 
+/**
+ * `replay discard --state-only --worker w`: after a promote, the state the live workers left
+ * behind (Redis keys and consumer group of `w` in a namespace its live pointer no longer
+ * names). Topics are kept: the namespace may hold the live topics.
+ */
+export async function discardOldState(rc: ReplayContext, namespace: string, worker: string): Promise<DiscardReport> {
+  const p = await readLivePointer(rc.clients.redis, rc.liveNamespace, worker);
+  if (p.namespace === namespace || p.target === namespace) throw new ReplayRefused(`${namespace} is ${p.namespace === namespace ? 'the live state' : 'being promoted'} of ${worker}`);
+  const group = `${namespace}.${worker}`;
+  const { groups } = await rc.admin.describeGroups([group]);
+  if ((groups[0]?.members.length ?? 0) > 0) throw new ReplayRefused(`group ${group} has running members: a replay or an old worker still uses this state`);
+  const known = (await rc.admin.listGroups()).groups.some((g) => g.groupId === group);
+  if (known) await rc.admin.deleteGroups([group]);
+  const keys = await deleteKeys(rc.clients.redis, `mf:${namespace}:${worker}:*`);
+  return { namespace, topics: 0, groups: known ? 1 : 0, keys, subjects: 0 };
+}
+
 export async function replayDiscard(rc: ReplayContext, namespace: string): Promise<DiscardReport> {
   if (namespace === rc.liveNamespace) throw new ReplayRefused(`${namespace} holds the live topics`);
   for (const w of workerNames()) {
