@@ -6,7 +6,6 @@
  */
 import type { Decoded, InputDecoder, InputRecord, WorkerDefinition } from '../../shared/kernel/types.js';
 import { AvroInputDecoder, type AvroBodyDecoder } from '../../shared/registry/avro-input-decoder.js';
-import { isConfluentFramed } from '../../shared/registry/codec.js';
 import type { ItemUpdateValue, RecoInput } from './inputs.js';
 import { recoItemsLogic, type RecoItemState } from './item-logic.js';
 import { recoMembersLogic, type RecoMemberState } from './member-logic.js';
@@ -48,27 +47,6 @@ export class RecoMembersDecoder implements InputDecoder<RecoInput> {
   }
 }
 
-/** reco.item-updates: Avro through the registry, keyed by itemId (the "member" of reco-items is the item). */
-export class RecoItemsDecoder implements InputDecoder<ItemUpdateValue> {
-  constructor(private readonly registry: AvroBodyDecoder) {}
-  async decode(record: InputRecord): Promise<Decoded<ItemUpdateValue>> {
-    const reject = (reason: string, message: string, eventId: string | null = null, itemId: string | null = null): Decoded<ItemUpdateValue> => ({ kind: 'rejected', rejection: { reason, message }, eventId, memberId: itemId });
-    const bytes = record.value;
-    if (bytes === null || bytes.length === 0) return reject('empty_value', 'record has no value');
-    if (!isConfluentFramed(bytes)) return reject('schema_mismatch', 'expected Confluent-framed Avro');
-    let value: ItemUpdateValue;
-    try {
-      value = (await this.registry.decode(bytes)) as ItemUpdateValue;
-    } catch (err) {
-      const status = (err as { status?: number }).status;
-      if (status === 404) return reject('unknown_schema', `schema id ${bytes.readUInt32BE(1)} is not in the registry`);
-      if (status !== undefined || typeof (err as { code?: unknown }).code === 'string') throw err;
-      return reject('schema_mismatch', `Avro body does not decode: ${(err as Error).message}`);
-    }
-    if (record.key?.toString('utf8') !== value.itemId) return reject('key_mismatch', 'record key must be the itemId', value.eventId, value.itemId);
-    return { kind: 'event', memberId: value.itemId, eventId: value.eventId, event: value };
-  }
-}
-
 export const recoMembersDecoder = (registry: AvroBodyDecoder): RecoMembersDecoder => new RecoMembersDecoder(registry);
-export const recoItemsDecoder = (registry: AvroBodyDecoder): RecoItemsDecoder => new RecoItemsDecoder(registry);
+/** reco.item-updates: Avro through the registry, keyed by itemId (the "member" of reco-items is the item). */
+export const recoItemsDecoder = (registry: AvroBodyDecoder): AvroInputDecoder<ItemUpdateValue> => new AvroInputDecoder<ItemUpdateValue>(registry, 'itemId');

@@ -20,8 +20,15 @@ const reject = (reason: string, message: string, eventId: string | null = null, 
  * a foreign producer: refused with a reason, never thrown, except registry
  * outages, which are retried rather than turned into dead letters.
  */
-export class AvroInputDecoder<T extends { userId: string; eventId: string }> implements InputDecoder<T> {
-  constructor(private readonly registry: AvroBodyDecoder) {}
+export class AvroInputDecoder<T extends { eventId: string }> implements InputDecoder<T> {
+  /**
+   * `keyField`: the value field the record key must equal, and whose owner keeps the state
+   * (the member's userId, or the itemId of an item-keyed topic).
+   */
+  constructor(
+    private readonly registry: AvroBodyDecoder,
+    private readonly keyField: string = 'userId',
+  ) {}
 
   async decode(record: InputRecord): Promise<Decoded<T>> {
     const bytes = record.value;
@@ -37,7 +44,9 @@ export class AvroInputDecoder<T extends { userId: string; eventId: string }> imp
       return reject('schema_mismatch', `Avro body does not decode: ${(err as Error).message}`);
     }
     const key = record.key?.toString('utf8') ?? null;
-    if (key !== value.userId) return reject('key_mismatch', 'record key must be the userId', value.eventId, value.userId);
-    return { kind: 'event', memberId: value.userId, eventId: value.eventId, event: value };
+    const owner = (value as Record<string, unknown>)[this.keyField];
+    const ownerId = typeof owner === 'string' ? owner : null;
+    if (ownerId === null || key !== ownerId) return reject('key_mismatch', `record key must be the ${this.keyField}`, value.eventId, ownerId);
+    return { kind: 'event', memberId: ownerId, eventId: value.eventId, event: value };
   }
 }

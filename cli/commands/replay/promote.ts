@@ -92,7 +92,7 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
   const caughtUp = await runShadow(rc, meta, { ends, follow: false, ...(o.progress ? { progress: o.progress } : {}) });
   if (!caughtUp.completed) throw new ReplayRefused(`the replay could not reach the live position (${caughtUp.remaining} records left); the pointer stays in handover: run promote again`);
 
-  const live: LivePointer = { namespace: o.namespace, epoch: handover.epoch, phase: 'live', rules: meta.rules, previous: pointer.phase === 'handover' ? pointer.namespace : pointer.namespace, movedAt: Date.now(), target: null };
+  const live: LivePointer = { namespace: o.namespace, epoch: handover.epoch, phase: 'live', rules: meta.rules, previous: pointer.namespace, movedAt: Date.now(), target: null };
   await writeLivePointer(redis, rc.liveNamespace, worker, live);
   await writeReplayMeta(redis, { ...meta, status: 'promoted' });
   return report(live, { switchedAt: Object.fromEntries(ends), caughtUpRecords: caughtUp.records, pausedMs: Date.now() - pausedSince });
