@@ -23,6 +23,8 @@ function reject(reason: string, message: string, ids: { eventId?: unknown; userI
 
 const timeFields = ['occurredAt', 'periodEnd'] as const;
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Input bytes to an ActivityEvent: Confluent-framed Avro or plain JSON, both
  * checked against schemas/activity.events.avsc. Only shape is checked here;
@@ -52,7 +54,8 @@ export class ActivityDecoder implements InputDecoder<ActivityEvent> {
       }
     } else {
       try {
-        raw = JSON.parse(bytes.toString('utf8'));
+        // JSON text is UTF-8 (RFC 8259): invalid bytes are refused, not silently replaced.
+        raw = JSON.parse(utf8.decode(bytes));
       } catch (err) {
         return reject(reasons.malformedJson, `value is neither Confluent-framed Avro nor JSON: ${(err as Error).message}`);
       }

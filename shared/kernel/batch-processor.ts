@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import type { LogicalTopic } from '../kafka/topics.js';
 import { FencedWriteError, PointerMovedError, type LoadedMember, type MemberStore, type MemberWrite, type TickCandidates, type TickJournal, type TimerUpdate } from '../redis/member-store.js';
 import { deadLetter } from './dead-letter.js';
+import { StateLostError } from './live-pointer.js';
 import type { Failpoint } from './failpoints.js';
 import { dueMembers, stepMember, stepTick, trimOutbox, type StepLimits, type StepOutcome } from './member-record.js';
 import { forwardedTick, tickId } from './ticks.js';
@@ -25,6 +26,8 @@ export interface BatchReport {
   aborted: boolean;
   /** The batch was refused because the worker's live pointer moved on: the generation must stop. */
   pointerMoved: boolean;
+  /** The batch was refused because Redis lost the worker's data: the worker must stop (rebuild). */
+  stateLost: StateLostError | null;
 }
 
 export interface Publisher {
@@ -54,6 +57,11 @@ export class BatchProcessor<S, E, V = unknown> {
     private readonly forwardTicksTo?: LogicalTopic,
     /** Read-only data for `decide` (WorkerDefinition.view), loaded per attempt after the members. */
     private readonly loadView?: ViewLoader<S, E, V>,
+    /**
+     * Inputs whose outputs reached Kafka before (a rebuild below the group's old committed
+     * offsets): their state is applied, their outputs are not published again.
+     */
+    private readonly alreadyPublished?: (record: InputRecord) => boolean,
   ) {}
 
   async process(records: readonly InputRecord[], hooks: BatchHooks): Promise<BatchReport> {
@@ -66,6 +74,7 @@ export class BatchProcessor<S, E, V = unknown> {
       fencedRetries: 0,
       aborted: false,
       pointerMoved: false,
+      stateLost: null,
     };
     if (records.length === 0) return report;
     const decoded: Item<E>[] = await Promise.all(
@@ -91,6 +100,12 @@ export class BatchProcessor<S, E, V = unknown> {
       try {
         await this.store.commit(writes, { journals, timers });
       } catch (err) {
+        if (err instanceof StateLostError) {
+          this.log.fatal({ err: { message: err.message } }, 'Redis lost this worker\'s data: batch dropped, the worker stops');
+          report.aborted = true;
+          report.stateLost = err;
+          return report;
+        }
         if (err instanceof PointerMovedError) {
           this.log.warn({ members: err.memberIds.length }, 'live pointer moved on: batch dropped, this generation stops');
           report.aborted = true;
@@ -137,6 +152,10 @@ export class BatchProcessor<S, E, V = unknown> {
     };
     records.forEach((record, i) => {
       const d = decoded[i]!;
+      const published = this.alreadyPublished?.(record) ?? false;
+      const emit = (...o: OutputEvent[]): void => {
+        if (!published) outputs.push(...o);
+      };
       if (d.kind === 'tick') {
         const tp = topicPartitionId(record.topic, record.partition);
         const journaled = ticks.journals.get(`${tp}@${record.offset}`);
@@ -152,15 +171,15 @@ export class BatchProcessor<S, E, V = unknown> {
           member.changed ||= step.changed;
           count(step.rejection?.reason);
           if (step.rejection) this.log.error({ memberId, tick: tick.tickId, reason: step.rejection.reason }, step.rejection.message);
-          outputs.push(...step.outputs);
+          emit(...step.outputs);
         }
-        if (this.forwardTicksTo) outputs.push(forwardedTick(record, d.time, this.forwardTicksTo));
+        if (this.forwardTicksTo) emit(forwardedTick(record, d.time, this.forwardTicksTo));
         return;
       }
       if (d.kind === 'rejected') {
         tally.outcomes.undecodable++;
         count(d.rejection.reason);
-        outputs.push(deadLetter(this.logic.name, record, d.rejection, d));
+        emit(deadLetter(this.logic.name, record, d.rejection, d));
         return;
       }
       const member = working.get(d.memberId)!;
@@ -170,7 +189,7 @@ export class BatchProcessor<S, E, V = unknown> {
       member.changed ||= step.changed;
       tally.outcomes[step.outcome]++;
       count(step.rejection?.reason);
-      outputs.push(...step.outputs);
+      emit(...step.outputs);
     });
     const writes: MemberWrite<S>[] = [];
     for (const [memberId, m] of working) {

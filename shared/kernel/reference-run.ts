@@ -27,7 +27,7 @@ export function referenceRun<S, E, V = unknown>(
     /** The view `decide` sees for each event (a worker with a view): from the reference's own model. */
     view?: (event: E, record: InputRecord) => V;
     /** Called after each applied input, e.g. to feed the outputs to a downstream reference model. */
-    afterStep?: (outputs: readonly OutputEvent[]) => void;
+    afterStep?: (outputs: readonly OutputEvent[], record: InputRecord) => void;
   } = {},
 ): ReferenceResult<S> {
   const records = new Map<string, MemberRecord<S>>();
@@ -58,7 +58,7 @@ export function referenceRun<S, E, V = unknown>(
     const step = stepMember(logic, current, { record, ...decoded }, ctx, limits);
     records.set(decoded.memberId, step.record);
     outputs.push(...step.outputs);
-    options.afterStep?.(step.outputs);
+    options.afterStep?.(step.outputs, record);
   }
   const states = new Map<string, S>();
   for (const [member, rec] of records) if (rec.state !== null) states.set(member, rec.state);

@@ -8,7 +8,7 @@ import { MemberStore, type PointerFence } from '../redis/member-store.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { BatchProcessor, type BatchReport } from './batch-processor.js';
 import { failpointFromSpec } from './failpoints.js';
-import { livePointerKey, readLivePointer, rulesOf, type LivePointer } from './live-pointer.js';
+import { claimLivePointer, livePointerKey, readLivePointer, readLivePointerIfAny, rulesOf, StateLostError, type LivePointer } from './live-pointer.js';
 import { tickHeader, tickTimeFromHeader } from './ticks.js';
 import type { StepLimits } from './member-record.js';
 import { compareOffsets, nextOffset } from './offsets.js';
@@ -42,6 +42,12 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
    * a replay with a fixed end. Partitions not listed have no end.
    */
   stopAt?: ReadonlyMap<string, string>;
+  /**
+   * Outputs of inputs below these offsets (keyed like `stopAt`) reached Kafka before: a rebuild
+   * applies those inputs to state without publishing their outputs again (consumers' duplicate
+   * windows are bounded; a whole topic re-published would be applied twice downstream).
+   */
+  publishFrom?: ReadonlyMap<string, string>;
   rules: Rules;
   log: Logger;
   limits?: Partial<StepLimits>;
@@ -127,8 +133,10 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
     }
   };
   let stopping = false;
+  await claimLivePointer(opts.redis, opts.namespace, opts.worker.name, () => groupHasCommitted(opts.kafka, consumerGroup(opts.namespace, opts.worker.name), opts.worker.inputs.map((t) => physicalTopic(opts.namespace, t))));
   let pointer = await waitLive();
   let switching: Promise<void> | null = null;
+  let lost: StateLostError | null = null;
   let gen: Generation;
   const switchGeneration = (): Promise<void> =>
     (switching ??= (async () => {
@@ -142,10 +150,15 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
   const onMoved = (): void => void switchGeneration();
   gen = await startGeneration(opts, placementOf(pointer), totals, resolveFailed, onMoved);
   const poll = setInterval(() => {
-    if (stopping || switching) return;
-    readLivePointer(opts.redis, opts.namespace, opts.worker.name)
+    if (stopping || switching || lost) return;
+    readLivePointerIfAny(opts.redis, opts.namespace, opts.worker.name)
       .then((p) => {
-        if (p.epoch !== pointer.epoch || p.phase !== 'live') onMoved();
+        if (p === null) {
+          if (lost) return;
+          lost = new StateLostError(opts.worker.name, opts.namespace, 'its live pointer is gone: Redis was flushed or restarted empty');
+          wlog.fatal({ err: { message: lost.message } }, 'Redis lost this worker\'s data: stopping');
+          void gen.stop().finally(() => resolveFailed(lost!));
+        } else if (p.epoch !== pointer.epoch || p.phase !== 'live') onMoved();
       })
       .catch((err: Error) => wlog.warn({ err: { message: err.message } }, 'could not read the live pointer'));
   }, pointerPollMs);
@@ -186,7 +199,14 @@ async function startGeneration<S, E, V>(
   const limits = { ...defaultLimits(place.rules), ...opts.limits };
   const failpoint = failpointFromSpec(process.env.MEMBERFLOW_FAILPOINT);
   const loadView = worker.view?.({ redis: opts.redis, namespace: place.stateNamespace, rules: place.rules });
-  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => place.rules, limits, wlog, failpoint, worker.forwardTicksTo, loadView);
+  const publishFrom = opts.publishFrom;
+  const alreadyPublished = publishFrom && publishFrom.size > 0
+    ? (r: InputRecord) => {
+        const from = publishFrom.get(`${r.topic}#${r.partition}`);
+        return from !== undefined && compareOffsets(r.offset, from) < 0;
+      }
+    : undefined;
+  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => place.rules, limits, wlog, failpoint, worker.forwardTicksTo, loadView, alreadyPublished);
   const consumer: Consumer = kafka.consumer({
     groupId: group,
     allowAutoTopicCreation: false,
@@ -267,6 +287,11 @@ async function startGeneration<S, E, V>(
       const plog = wlog.child({ partition: batch.partition });
       totals.firstBatchStartedAt ??= Date.now();
       const report = await processor.process(records, { heartbeat, isActive: () => isRunning() && !isStale() && !moved });
+      if (report.stateLost) {
+        moved = true;
+        onFailed(report.stateLost);
+        return;
+      }
       if (report.pointerMoved) {
         moved = true;
         onPointerMoved();
@@ -301,6 +326,21 @@ async function startGeneration<S, E, V>(
       wlog.info({ ...totals }, 'worker stopped');
     },
   };
+}
+
+/** Whether a consumer group ever committed an offset on any of these topics. */
+async function groupHasCommitted(kafka: Kafka, group: string, topics: readonly string[]): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length === 0) return false;
+    const offsets = await admin.fetchOffsets({ groupId: group, topics: present });
+    return offsets.some((t) => t.partitions.some((p) => compareOffsets(p.offset, '0') >= 0));
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Partitions whose committed position is already at their end (a resumed replay) are done without a fetch. */

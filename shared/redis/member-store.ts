@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { emptyRecord, type MemberRecord } from '../kernel/member-record.js';
+import { StateLostError } from '../kernel/live-pointer.js';
 import { fromJson, toJson } from '../util/json.js';
 import type { Projection } from '../kernel/types.js';
 import { memberKey, projectionKey, tickJournalKey, timersKey } from './keys.js';
 
 const commitScript = readFileSync(new URL('./lua/commit-member.lua', import.meta.url), 'utf8');
 /** Versioned command name: a changed script never collides with an older one loaded in Redis. */
-const commitCommand = 'mfCommitMemberV2';
+const commitCommand = 'mfCommitMemberV3';
 
 type RedisWithCommands = Redis & {
   [commitCommand]: (key: string, expectedVersion: string, record: string, ...projectionChanges: Array<string | number>) => Promise<number>;
@@ -166,13 +167,16 @@ export class MemberStore<S> {
     const replies = (await pipeline.exec()) ?? [];
     const lost: string[] = [];
     const moved: string[] = [];
+    let missingPointer = false;
     replies.forEach(([err], i) => {
       if (err) throw err;
       const w = writes[i - journals.length];
       const reply = Number(replies[i]?.[1]);
-      if (w && reply === -2) moved.push(w.memberId);
+      if (w && reply === -3) missingPointer = true;
+      else if (w && reply === -2) moved.push(w.memberId);
       else if (w && reply < 0) lost.push(w.memberId);
     });
+    if (missingPointer) throw new StateLostError(this.worker, this.namespace, 'its live pointer is gone: Redis was flushed or restarted empty');
     if (moved.length > 0) throw new PointerMovedError(moved);
     if (lost.length > 0) throw new FencedWriteError(lost);
   }

@@ -1,3 +1,4 @@
+import { StateLostError } from '../../shared/kernel/live-pointer.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -55,6 +56,7 @@ describe('member store: fenced writes in real Redis', () => {
   it('a writer of an old live-pointer epoch is refused, and nothing of its write lands', async () => {
     const pointer = `mf:${ns}:live:w`;
     const old = new MemberStore<{ n: number }>(redis, ns, 'fenced', { key: pointer, epoch: 0 });
+    await redis.hset(pointer, 'namespace', ns, 'epoch', '0');
     await old.commit([{ memberId: 'p', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 1 } } }]);
     await redis.hset(pointer, 'epoch', '1');
     const attempt = old.commit([{ memberId: 'p', expectedVersion: 1, record: { ...emptyRecord(), state: { n: 2 } }, projections: { upsert: [{ name: 'x', member: 'p', score: 1 }], remove: [] } }]);
@@ -64,6 +66,16 @@ describe('member store: fenced writes in real Redis', () => {
     const current = new MemberStore<{ n: number }>(redis, ns, 'fenced', { key: pointer, epoch: 1 });
     await current.commit([{ memberId: 'p', expectedVersion: 1, record: { ...emptyRecord(), state: { n: 3 } } }]);
     expect(await current.state('p')).toEqual({ n: 3 });
+  });
+
+  it('a fenced writer whose live pointer is gone (Redis lost its data) is refused with StateLostError', async () => {
+    const pointer = `mf:${ns}:live:lost`;
+    const store = new MemberStore<{ n: number }>(redis, ns, 'lost', { key: pointer, epoch: 0 });
+    await redis.hset(pointer, 'namespace', ns, 'epoch', '0');
+    await store.commit([{ memberId: 'q', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 1 } } }]);
+    await redis.del(pointer, store.key('q'));
+    await expect(store.commit([{ memberId: 'q', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 2 } } }])).rejects.toBeInstanceOf(StateLostError);
+    expect(await store.state('q')).toBeNull();
   });
 
   it('scans every member with a state, and only this worker\'s', async () => {

@@ -177,8 +177,11 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     await new Promise((r) => live.once('exit', r));
     await waitFor(async () => (await rc.admin.describeGroups([`${shadow()}.points-accrual`])).groups[0]!.members.length === 0, 30_000, 'the live group to empty');
     for (let i = 0; i < 40; i += 2) await s.clients.redis.del(shadowStore.key(`m${i}`));
-    await expect(rebuild(rc, 'points-accrual')).resolves.toMatchObject({ stateNamespace: shadow(), records: all.length });
+    const ledgerBefore = (await s.readAll('points.ledger')).length;
+    // Every input was committed before: the rebuild restores state and publishes nothing again.
+    await expect(rebuild(rc, 'points-accrual')).resolves.toMatchObject({ stateNamespace: shadow(), records: all.length, outputs: 0 });
     for (const [m, st] of refNew.states) expect(await shadowStore.state(m), m).toEqual(st);
+    expect((await s.readAll('points.ledger')).length).toBe(ledgerBefore);
 
     // A replay from a point in time reads only what came after it, and discard leaves nothing of it.
     const r1 = `${s.ns}-r1`;

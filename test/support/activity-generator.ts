@@ -5,7 +5,9 @@
  */
 export interface GeneratedRecord {
   key: string | null;
-  value: string;
+  value: string | Buffer | null;
+  /** Set on records built to be refused (the dead-letter topic must receive exactly these). */
+  poison?: string;
 }
 
 export function mulberry32(seed: number): () => number {
@@ -57,13 +59,40 @@ export function generateActivity(count: number, opts: { members?: number; seed?:
       continue;
     } else {
       const bad = pick(['json', 'type', 'amount', 'key']);
-      if (bad === 'json') out.push({ key: user, value: `{"eventId":"${id}","userId":"${user}"` });
-      else if (bad === 'type') out.push({ key: user, value: JSON.stringify({ eventId: id, userId: user, type: 'levitate', occurredAt: time }) });
-      else if (bad === 'amount') out.push({ key: user, value: JSON.stringify({ eventId: id, userId: user, type: 'purchase', occurredAt: time, amountFen: -1, itemId: 'x' }) });
-      else out.push({ key: `not-${user}`, value: JSON.stringify({ eventId: id, userId: user, type: 'checkin', occurredAt: time }) });
+      if (bad === 'json') out.push({ key: user, value: `{"eventId":"${id}","userId":"${user}"`, poison: bad });
+      else if (bad === 'type') out.push({ key: user, value: JSON.stringify({ eventId: id, userId: user, type: 'levitate', occurredAt: time }), poison: bad });
+      else if (bad === 'amount') out.push({ key: user, value: JSON.stringify({ eventId: id, userId: user, type: 'purchase', occurredAt: time, amountFen: -1, itemId: 'x' }), poison: bad });
+      else out.push({ key: `not-${user}`, value: JSON.stringify({ eventId: id, userId: user, type: 'checkin', occurredAt: time }), poison: bad });
       continue;
     }
     out.push({ key: e.userId as string, value: JSON.stringify(e) });
+  }
+  return out;
+}
+
+/**
+ * Nastier poison than the stream's own broken records, each one unique (so each can be found
+ * in the dead-letter topic): random bytes, empty and null values, bytes that look like a
+ * registry-framed Avro record of an unknown schema, JSON that is not an object, an oversized
+ * record, invalid UTF-8, an event without an id.
+ */
+export function activityPoison(count: number, opts: { seed: number; members?: number; tag: string }): GeneratedRecord[] {
+  const rnd = mulberry32(opts.seed);
+  const members = opts.members ?? 300;
+  const out: GeneratedRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const user = `m${Math.floor(members * rnd())}`;
+    const tag = `${opts.tag}-${i}`;
+    const kind = i % 8;
+    const random = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256)));
+    if (kind === 0) out.push({ key: user, value: Buffer.concat([Buffer.from([0xff]), random(40), Buffer.from(tag)]), poison: 'random-bytes' });
+    else if (kind === 1) out.push({ key: `${user}/${tag}`, value: Buffer.alloc(0), poison: 'empty' });
+    else if (kind === 2) out.push({ key: `${user}/${tag}`, value: null, poison: 'null' });
+    else if (kind === 3) out.push({ key: user, value: Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from(tag)]), poison: 'unknown-schema' });
+    else if (kind === 4) out.push({ key: user, value: JSON.stringify([tag, 1, 2]), poison: 'json-array' });
+    else if (kind === 5) out.push({ key: user, value: JSON.stringify({ eventId: tag, userId: user, type: 'comment', occurredAt: Date.UTC(2026, 0, 2), itemId: 'x'.repeat(100_000) }), poison: 'oversized' });
+    else if (kind === 6) out.push({ key: user, value: Buffer.concat([Buffer.from(`{"eventId":"${tag}","userId":"${user}","type":"checkin","note":"`), Buffer.from([0xc3, 0x28, 0xa0, 0xa1]), Buffer.from('"}')]), poison: 'invalid-utf8' });
+    else out.push({ key: user, value: JSON.stringify({ userId: user, type: 'checkin', occurredAt: Date.UTC(2026, 0, 2), note: tag }), poison: 'no-event-id' });
   }
   return out;
 }

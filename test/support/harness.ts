@@ -24,6 +24,9 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 const tickPlaceholder: Decoded<never> = { kind: 'rejected', rejection: { reason: 'tick', message: 'a tick' }, eventId: null, memberId: null };
 
+/** A worker process, with the tail of what it wrote to stderr. */
+export type WorkerProcess = ChildProcess & { stderrText(): string };
+
 export interface ReadRecord extends InputRecord {
   id: string | null;
   decoded: unknown;
@@ -39,12 +42,12 @@ export class TestStack {
   readonly producer: Producer;
   private readonly children = new Set<ChildProcess>();
 
-  private constructor(readonly ns: string, partitions: number) {
+  private constructor(readonly ns: string, partitions: number, redisDb?: number) {
     const stack = inject('stack');
     this.env = loadEnv({
       KAFKA_BROKERS: stack.KAFKA_BROKERS,
       SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL,
-      REDIS_URL: stack.REDIS_URL,
+      REDIS_URL: redisDb === undefined ? stack.REDIS_URL : withDatabase(stack.REDIS_URL, redisDb),
       MEMBERFLOW_NAMESPACE: ns,
       MEMBERFLOW_TOPIC_PARTITIONS: String(partitions),
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
@@ -55,9 +58,10 @@ export class TestStack {
     this.producer = createProducer(this.clients.kafka);
   }
 
-  static async create(name: string, opts: { partitions?: number } = {}): Promise<TestStack> {
+  /** `redisDb`: a Redis database of the test's own, for a test that flushes it. */
+  static async create(name: string, opts: { partitions?: number; redisDb?: number } = {}): Promise<TestStack> {
     const ns = `t-${name}-${randomBytes(3).toString('hex')}`.toLowerCase().slice(0, 48);
-    const s = new TestStack(ns, opts.partitions ?? 3);
+    const s = new TestStack(ns, opts.partitions ?? 3, opts.redisDb);
     await s.admin.connect();
     await s.producer.connect();
     await ensureTopics(s.admin, ns, opts.partitions ?? 3, topicSpecs);
@@ -70,7 +74,7 @@ export class TestStack {
   }
 
   /** Sends records to a topic of the namespace, in order, with an idempotent producer. */
-  async produce(logical: LogicalTopic, messages: { key: string | null; value: Buffer | string }[]): Promise<void> {
+  async produce(logical: LogicalTopic, messages: { key: string | null; value: Buffer | string | null }[]): Promise<void> {
     for (let i = 0; i < messages.length; i += 1000) {
       await this.producer.send({
         topic: this.topic(logical),
@@ -120,7 +124,7 @@ export class TestStack {
             key: message.key ?? null,
             value,
             id: message.headers?.[eventIdHeader]?.toString() ?? null,
-            decoded: value && value[0] === 0 && tick === undefined ? await this.clients.codec.decode(value) : value,
+            decoded: value && value[0] === 0 && tick === undefined ? await this.clients.codec.decode(value).catch(() => value) : value,
           });
           if (BigInt(message.offset) >= last) remaining.delete(partition);
           if (remaining.size === 0) resolve();
@@ -169,13 +173,14 @@ export class TestStack {
   }
 
   /** Runs a worker as a separate OS process (the CLI), so a test can SIGKILL it. */
-  spawnWorker(name: string, args: string[] = [], extraEnv: Record<string, string> = {}): ChildProcess {
+  spawnWorker(name: string, args: string[] = [], extraEnv: Record<string, string> = {}): WorkerProcess {
     const child = spawn(process.execPath, ['bin/memberflow.js', 'run', name, ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...this.envVars(), ...extraEnv },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
+    const worker = Object.assign(child, { stderrText: () => stderr });
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
       if (process.env.TEST_CHILD_LOGS) process.stderr.write(d);
@@ -185,7 +190,7 @@ export class TestStack {
       if (code !== 0 && signal === null) process.stderr.write(`[worker ${name}] exited ${code}:\n${stderr}\n`);
     });
     this.children.add(child);
-    return child;
+    return worker;
   }
 
   envVars(): Record<string, string> {
@@ -238,6 +243,12 @@ export class TestStack {
     if (keys.length > 0) await this.clients.redis.del(...keys);
     await this.clients.close();
   }
+}
+
+function withDatabase(url: string, db: number): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
 }
 
 export function sleep(ms: number): Promise<void> {

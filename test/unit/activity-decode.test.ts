@@ -40,6 +40,14 @@ describe('activity decoding (shape)', () => {
     if (d.kind === 'rejected') expect(d.rejection.reason).toBe(reason);
   });
 
+  it('refuses JSON that is not valid UTF-8 instead of replacing the bad bytes', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"eventId":"e1","userId":"u1","type":"checkin","occurredAt":1767225600000,"note":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const d = await decoder.decode(inputRecord(0, bytes, 'u1'));
+    expect(d.kind === 'rejected' && d.rejection.reason).toBe('malformed_json');
+    const valid = Buffer.from('{"eventId":"e1","userId":"u1","type":"checkin","occurredAt":1767225600000,"note":"é"}');
+    expect((await decoder.decode(inputRecord(0, valid, 'u1'))).kind).toBe('event');
+  });
+
   it('refuses records over the size limit before parsing them', async () => {
     const big = { ...good, itemId: 'x'.repeat(rules.behavior.maxRecordBytes) };
     const d = await decoder.decode(inputRecord(0, big, 'u1'));

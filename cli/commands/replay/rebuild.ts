@@ -3,12 +3,15 @@
  * the retained input topics. The worker's keys in its live state namespace are removed (what
  * is left of them is no longer trusted), its group is reset to the oldest retained offsets,
  * and the worker runs up to the high watermarks captured at the start; then the live workers
- * can be started again and continue from there. Outputs are published again with the ids
- * they had, so consumers that deduplicate by id see nothing new, and a changed decision (a
- * bug fixed since) gets a new id.
+ * can be started again and continue from there. Outputs of inputs below the group's committed
+ * offsets reached Kafka before (the kernel publishes before it commits) and are not published
+ * again: downstream workers remember only a bounded window of event ids, so a whole topic sent
+ * again would be applied twice there. Outputs of inputs from the committed offsets on are
+ * published, with the ids they had, as after any crash.
  */
 import { physicalTopic } from '../../../shared/kafka/topics.js';
-import { livePointerKey, liveGroup, readLivePointer, rulesOf } from '../../../shared/kernel/live-pointer.js';
+import { createLivePointer, defaultPointer, livePointerKey, liveGroup, readLivePointer, rulesOf } from '../../../shared/kernel/live-pointer.js';
+import { compareOffsets } from '../../../shared/kernel/offsets.js';
 import { runWorker } from '../../../shared/kernel/run-worker.js';
 import { groupMembers } from '../../../shared/replay/plan.js';
 import { rangeKey } from '../../../shared/replay/positions.js';
@@ -27,6 +30,8 @@ export interface RebuildReport {
 
 export async function rebuild(rc: ReplayContext, worker: string, progress?: (line: string) => void): Promise<RebuildReport> {
   const entry = workerEntry(worker);
+  // After Redis lost everything there is no pointer: the worker's own namespace at epoch 0 again.
+  await createLivePointer(rc.clients.redis, rc.liveNamespace, worker, defaultPointer(rc.liveNamespace));
   const pointer = await readLivePointer(rc.clients.redis, rc.liveNamespace, worker);
   if (pointer.phase !== 'live') throw new ReplayRefused(`a promote of ${worker} is under way: finish or abort it first`);
   const group = liveGroup(pointer, worker);
@@ -36,9 +41,12 @@ export async function rebuild(rc: ReplayContext, worker: string, progress?: (lin
   const keysRemoved = await deleteKeys(rc.clients.redis, `mf:${pointer.namespace}:${worker}:*`);
   const existing = new Set(await rc.admin.listTopics());
   const ends = new Map<string, string>();
+  const publishFrom = new Map<string, string>();
   for (const logical of entry.definition.inputs) {
     const topic = physicalTopic(rc.liveNamespace, logical);
     if (!existing.has(topic)) continue;
+    const [committed] = await rc.admin.fetchOffsets({ groupId: group, topics: [topic] });
+    for (const p of committed?.partitions ?? []) if (compareOffsets(p.offset, '0') > 0) publishFrom.set(rangeKey(topic, p.partition), p.offset);
     await rc.admin.resetOffsets({ groupId: group, topic, earliest: true });
     for (const p of await rc.admin.fetchTopicOffsets(topic)) ends.set(rangeKey(topic, p.partition), p.high);
   }
@@ -56,6 +64,7 @@ export async function rebuild(rc: ReplayContext, worker: string, progress?: (lin
     stateNamespace: pointer.namespace,
     fence: { key: livePointerKey(rc.liveNamespace, worker), epoch: pointer.epoch },
     stopAt: ends,
+    publishFrom,
     rules,
     log: rc.ctx.log,
     sessionTimeoutMs: rc.ctx.env.KAFKA_SESSION_TIMEOUT_MS,

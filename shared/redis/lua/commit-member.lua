@@ -7,18 +7,23 @@
   ARGV[3]  live-pointer hash key of the worker ('' when the writer does not follow one)
   ARGV[4]  the pointer epoch the writer runs under: when the pointer has moved on (a replay
            was promoted), the write is refused with -2, so a worker of the old generation can
-           neither change state nor publish after the switch
+           neither change state nor publish after the switch; when the pointer is missing
+           (live workers create it at start, so Redis lost their data) the write is refused
+           with -3, so no worker carries on from empty state
   ARGV[5]  number of projection changes that follow (default 0), then per change four values:
            'a' (add or update) or 'r' (remove), sorted-set key, score, member. They are written
            only with the record, so a projection never disagrees with it.
 
   Returns the new version, or -1 when another writer got there first
   (a zombie consumer after a rebalance, or a concurrent instance): the caller
-  must reload and redo its batch, which then finds the inputs applied; or -2
-  when the live pointer moved (see ARGV[4]).
+  must reload and redo its batch, which then finds the inputs applied; -2
+  when the live pointer moved (see ARGV[4]); -3 when it is missing.
 ]]
 if ARGV[3] ~= nil and ARGV[3] ~= '' then
-  local epoch = redis.call('HGET', ARGV[3], 'epoch') or '0'
+  local epoch = redis.call('HGET', ARGV[3], 'epoch')
+  if not epoch then
+    return -3
+  end
   if epoch ~= ARGV[4] then
     return -2
   end
