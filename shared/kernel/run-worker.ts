@@ -307,7 +307,9 @@ async function startGeneration<S, E, V>(
       const rawLast = batch.lastOffset();
       const last = compareOffsets(rawLast, lastProcessed) > 0 && (end === undefined || compareOffsets(nextOffset(rawLast), end) <= 0) ? rawLast : lastProcessed;
       resolveOffset(last);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]).catch((err: unknown) => {
+        throw membershipError(err);
+      });
       await heartbeat();
       accumulate(totals, report);
       totals.lastBatchEndedAt = Date.now();
@@ -326,6 +328,21 @@ async function startGeneration<S, E, V>(
       wlog.info({ ...totals }, 'worker stopped');
     },
   };
+}
+
+/** Group errors after which the consumer must re-join: this member left the group while it worked. */
+const membershipErrorTypes = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP']);
+
+/**
+ * A commit refused because this member is no longer in the group (a process paused past its
+ * session, a zombie) reaches us wrapped by kafkajs' retrier as non-retriable, which would stop
+ * the consumer for good. kafkajs' runner re-joins the group on the bare protocol error, so hand
+ * that back: the batch's effects are in Redis, the partition's owner redoes it as a redelivery.
+ */
+export function membershipError(err: unknown): unknown {
+  let root = err as { cause?: unknown; type?: unknown } | null;
+  while (root && typeof root === 'object' && root.cause) root = root.cause as typeof root;
+  return root && typeof root.type === 'string' && membershipErrorTypes.has(root.type) ? root : err;
 }
 
 /** Whether a consumer group ever committed an offset on any of these topics. */
