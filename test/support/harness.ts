@@ -220,8 +220,8 @@ export class TestStack {
   }
 
   /** Sum of a worker group's committed offsets on a topic: grows whenever it commits a batch. */
-  async committedTotal(worker: string, logical: LogicalTopic): Promise<number> {
-    const [committed] = await this.admin.fetchOffsets({ groupId: `${this.ns}.${worker}`, topics: [this.topic(logical)] });
+  async committedTotal(worker: string, logical: LogicalTopic, groupId = `${this.ns}.${worker}`): Promise<number> {
+    const [committed] = await this.admin.fetchOffsets({ groupId, topics: [this.topic(logical)] });
     return (committed?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
   }
 
