@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { workers, workerNames } from '../../services/index.js';
 import { connectClients } from '../../shared/clients.js';
 import { runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
@@ -47,6 +48,7 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
     stopping = true;
     for (const w of running) await w.stop();
     await clients.close();
+    writeTotals(chosen, running);
   };
   for (const w of running) {
     void w.failed.then(async (err) => {
@@ -104,4 +106,14 @@ async function waitUntilCaughtUp(
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * With MEMBERFLOW_TOTALS_FILE set, the process writes each worker's totals there as JSON when it
+ * stops (records, outcomes, first and last batch times): what the bench reads for its rates.
+ */
+function writeTotals(names: string[], running: RunningWorker[]): void {
+  const file = process.env.MEMBERFLOW_TOTALS_FILE;
+  if (!file) return;
+  writeFileSync(file, JSON.stringify(Object.fromEntries(names.map((n, i) => [n, running[i]!.totals]))));
 }

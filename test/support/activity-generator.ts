@@ -21,12 +21,14 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-export function generateActivity(count: number, opts: { members?: number; seed?: number; start?: number } = {}): GeneratedRecord[] {
+/** `skew`: member ids are drawn as members × u^skew (u uniform), so above 1 low ids are busy; 1 is uniform. */
+export function generateActivity(count: number, opts: { members?: number; seed?: number; start?: number; skew?: number } = {}): GeneratedRecord[] {
   const rnd = mulberry32(opts.seed ?? 42);
   const members = opts.members ?? 300;
   const start = opts.start ?? Date.UTC(2026, 0, 1);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
-  const member = () => `m${Math.floor(members * rnd() ** 2.5)}`; // skewed: low ids are busy
+  const skew = opts.skew ?? 2.5;
+  const member = () => `m${Math.floor(members * rnd() ** skew)}`; // skewed: low ids are busy
   const out: GeneratedRecord[] = [];
   const purchases: { id: string; user: string; amount: number }[] = [];
   let time = start;

@@ -15,7 +15,10 @@ import { defaultLimits } from '../../shared/kernel/run-worker.js';
 import type { Decoded, InputRecord, OutputEvent } from '../../shared/kernel/types.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import type { RecoView } from '../../services/recommendations/model.js';
+import { canon } from '../../shared/util/canon.js';
 import { generateActivity, type GeneratedRecord } from './activity-generator.js';
+
+export { canon };
 import { TestStack, sleep, type ReadRecord, type WorkerProcess } from './harness.js';
 
 export const pipeline = ['behavior-events', 'points-accrual', 'tier-evaluation', 'churn-prediction', 'reco-members', 'reco-items'] as const;
@@ -323,28 +326,6 @@ export interface Comparison {
   samples: string[];
   perTopic: Record<string, { expected: number; published: number; distinct: number; conflicting: number }>;
   dlq: { expected: number; distinct: number };
-}
-
-/** A canonical JSON text: object keys sorted, bytes as base64, so equal values compare equal as strings. */
-export function canon(v: unknown): string {
-  return JSON.stringify(normalize(v));
-}
-
-function normalize(v: unknown): unknown {
-  if (v === null || v === undefined) return null;
-  if (Buffer.isBuffer(v)) return { $bytes: v.toString('base64') };
-  if (typeof v === 'bigint') return v.toString();
-  if (Array.isArray(v)) return v.map(normalize);
-  if (v instanceof Map) return { $map: [...v.entries()].map(([k, x]) => [normalize(k), normalize(x)]) };
-  if (typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v as object).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = normalize(x);
-    }
-    return out;
-  }
-  return v;
 }
 
 function count(text: string, needle: string): number {

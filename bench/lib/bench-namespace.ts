@@ -1,0 +1,94 @@
+/**
+ * A fresh namespace on the real stack for one bench run: its topics, schemas and Redis keys,
+ * the environment its worker processes get, and the clean-up afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Admin, Producer } from 'kafkajs';
+import { connectClients, type Clients } from '../../shared/clients.js';
+import type { Env } from '../../shared/config/env.js';
+import { createProducer, ensureTopics } from '../../shared/kafka/client.js';
+import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
+import type { Logger } from '../../shared/log.js';
+import { namespacePattern } from '../../shared/redis/keys.js';
+
+export class BenchNamespace {
+  readonly clients: Clients;
+  readonly admin: Admin;
+  readonly producer: Producer;
+  private readonly scratchTopics: string[] = [];
+
+  private constructor(readonly ns: string, readonly env: Env, readonly partitions: number, readonly log: Logger) {
+    this.clients = connectClients({ ...env, MEMBERFLOW_NAMESPACE: ns }, log, `bench-${ns}`);
+    this.admin = this.clients.kafka.admin();
+    this.producer = createProducer(this.clients.kafka);
+  }
+
+  static async create(label: string, env: Env, partitions: number, log: Logger): Promise<BenchNamespace> {
+    const ns = `b-${label}-${randomBytes(3).toString('hex')}`.toLowerCase().slice(0, 48);
+    const b = new BenchNamespace(ns, env, partitions, log);
+    await b.admin.connect();
+    await b.producer.connect();
+    await ensureTopics(b.admin, ns, partitions, topicSpecs);
+    await b.clients.codec.registerAll();
+    return b;
+  }
+
+  topic(logical: LogicalTopic): string {
+    return physicalTopic(this.ns, logical);
+  }
+
+  /** A topic outside the catalogue (the ceiling's output), deleted with the namespace. */
+  async scratchTopic(name: string): Promise<string> {
+    const topic = `${this.ns}.${name}`;
+    await this.admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: this.partitions, replicationFactor: 1 }] });
+    this.scratchTopics.push(topic);
+    return topic;
+  }
+
+  /** What a worker process of this namespace needs in its environment. */
+  envVars(): Record<string, string> {
+    return {
+      KAFKA_BROKERS: this.env.KAFKA_BROKERS.join(','),
+      SCHEMA_REGISTRY_URL: this.env.SCHEMA_REGISTRY_URL,
+      REDIS_URL: this.env.REDIS_URL,
+      MEMBERFLOW_NAMESPACE: this.ns,
+      MEMBERFLOW_TOPIC_PARTITIONS: String(this.partitions),
+      KAFKA_MAX_BYTES_PER_PARTITION: String(this.env.KAFKA_MAX_BYTES_PER_PARTITION),
+      KAFKA_SESSION_TIMEOUT_MS: String(this.env.KAFKA_SESSION_TIMEOUT_MS),
+      LOG_LEVEL: 'warn',
+    };
+  }
+
+  /** Sends records in requests of `chunk`, keyed, in order. */
+  async produce(logical: LogicalTopic, records: ReadonlyArray<{ key: string | null; value: string | Buffer | null; timestamp?: number }>, chunk = 2000): Promise<void> {
+    for (let i = 0; i < records.length; i += chunk) {
+      await this.producer.send({
+        topic: this.topic(logical),
+        acks: -1,
+        messages: records.slice(i, i + chunk).map((r) => ({
+          key: r.key,
+          value: typeof r.value === 'string' ? Buffer.from(r.value) : r.value,
+          ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) }),
+        })),
+      });
+    }
+  }
+
+  /** Removes the namespace's topics and Redis keys (a failed clean-up is logged, not fatal). */
+  async close(): Promise<void> {
+    await this.producer.disconnect().catch(() => undefined);
+    try {
+      await this.admin.deleteTopics({ topics: [...logicalTopics.map((t) => this.topic(t)), ...this.scratchTopics], timeout: 60_000 });
+    } catch (err) {
+      this.log.warn({ err: { message: (err as Error).message } }, 'could not delete bench topics');
+    }
+    await this.admin.disconnect().catch(() => undefined);
+    for (let cursor = '0'; ; ) {
+      const [next, keys] = await this.clients.redis.scan(cursor, 'MATCH', namespacePattern(this.ns), 'COUNT', 5000);
+      if (keys.length > 0) await this.clients.redis.unlink(...keys);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    await this.clients.close();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Latency from an activity record's append to the member.tier-changes record it caused: the
+ * feeder stamps each activity record with the time it sends it; a tier change names its cause
+ * (sourceEventId `pts:bhv:<activity id>:<kind>:<n>`, the ledger entry of the behavior event of
+ * the activity), and its own record timestamp is when tier-evaluation sent it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer } from 'kafkajs';
+import type { BenchNamespace } from './bench-namespace.js';
+
+const causePattern = /^pts:(?:bhv|ref):(.+):[a-z_]+:\d+$/;
+
+/** The activity event id behind a tier change's source (a ledger entry id), or null for time-driven ones. */
+export function activityIdOfLedgerEntry(sourceEventId: string): string | null {
+  return causePattern.exec(sourceEventId)?.[1] ?? null;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export interface LatencySummary {
+  samples: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export function summarize(latencies: readonly number[]): LatencySummary {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { samples: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? Number.NaN };
+}
+
+/** Reads member.tier-changes as they come and matches each to the send time of its activity record. */
+export class TierChangeLatency {
+  private consumer: Consumer | null = null;
+  readonly latencies: number[] = [];
+  unmatched = 0;
+
+  constructor(private readonly b: BenchNamespace, private readonly sentAt: ReadonlyMap<string, number>) {}
+
+  async start(): Promise<void> {
+    const consumer = this.b.clients.kafka.consumer({ groupId: `${this.b.ns}.bench-latency-${randomUUID()}`, maxWaitTimeInMs: 100 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.b.topic('member.tier-changes'), fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (!message.value || message.value[0] !== 0) return;
+        const change = (await this.b.clients.codec.decode(message.value)) as { sourceEventId?: string };
+        const cause = activityIdOfLedgerEntry(change.sourceEventId ?? '');
+        const sent = cause === null ? undefined : this.sentAt.get(cause);
+        if (sent === undefined) {
+          this.unmatched++;
+          return;
+        }
+        this.latencies.push(Number(message.timestamp) - sent);
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+/**
+ * Sends records at a steady rate (a request every `tickMs`), stamping each with its send time
+ * and noting that time per event id. Falls behind rather than bursting if a send is slow.
+ */
+export async function feedAtRate(
+  b: BenchNamespace,
+  records: ReadonlyArray<{ key: string | null; value: string | Buffer | null }>,
+  perSecond: number,
+  sentAt: Map<string, number>,
+  tickMs = 50,
+): Promise<{ sent: number; seconds: number }> {
+  const perTick = Math.max(1, Math.round((perSecond * tickMs) / 1000));
+  const started = Date.now();
+  let i = 0;
+  for (let n = 0; i < records.length; n++) {
+    const due = started + n * tickMs;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const now = Date.now();
+    const chunk = records.slice(i, i + perTick);
+    for (const r of chunk) {
+      const id = typeof r.value === 'string' ? /"eventId":"([^"]+)"/.exec(r.value)?.[1] : undefined;
+      if (id !== undefined && !sentAt.has(id)) sentAt.set(id, now);
+    }
+    await b.produce('activity.events', chunk.map((r) => ({ ...r, timestamp: now })));
+    i += chunk.length;
+  }
+  return { sent: i, seconds: (Date.now() - started) / 1000 };
+}

@@ -1,0 +1,47 @@
+/** What each bench profile runs. `short` fits in two minutes; `full` takes tens of minutes. */
+export interface Profile {
+  /** Generated activity records of the main stream, and its member count (skewed). */
+  events: number;
+  members: number;
+  partitions: number;
+  /** Workers measured alone, in pipeline order (each reads what the previous ones wrote). */
+  alone: readonly string[];
+  /** How long the naive baseline runs (it is slow: a window is enough for its rate). */
+  naiveSeconds: number;
+  /** The whole pipeline from a full activity topic to every worker caught up. */
+  endToEnd: boolean;
+  latency: { perSecond: number; seconds: number; warmupSeconds: number };
+  /** Online Retail through the whole pipeline, for Redis memory per member on real data. */
+  onlineRetail: boolean;
+  /** Member counts for the scaling runs (events = members, uniform): behavior-events and points-accrual alone. */
+  scale: readonly number[];
+}
+
+export type ProfileName = 'short' | 'full';
+
+export const pipelineWorkers = ['behavior-events', 'points-accrual', 'tier-evaluation', 'churn-prediction', 'reco-members', 'reco-items'] as const;
+
+export const profiles: Record<ProfileName, Profile> = {
+  short: {
+    events: 60_000,
+    members: 5_000,
+    partitions: 6,
+    alone: ['behavior-events', 'points-accrual'],
+    naiveSeconds: 8,
+    endToEnd: false,
+    latency: { perSecond: 2000, seconds: 20, warmupSeconds: 3 },
+    onlineRetail: false,
+    scale: [],
+  },
+  full: {
+    events: 200_000,
+    members: 20_000,
+    partitions: 6,
+    alone: pipelineWorkers,
+    naiveSeconds: 30,
+    endToEnd: true,
+    latency: { perSecond: 2000, seconds: 60, warmupSeconds: 5 },
+    onlineRetail: true,
+    scale: [10_000, 100_000, 1_000_000],
+  },
+};

@@ -1,0 +1,81 @@
+/** The bench report as Markdown: raw figures next to the ratios, and each goal with its measured value. */
+import type { MachineInfo } from './machine.js';
+import type { BenchResults, Measured } from './sections.js';
+
+export interface BenchReport extends BenchResults {
+  profile: string;
+  command: string;
+  startedAt: string;
+  seconds: number;
+  machine: MachineInfo;
+}
+
+const n0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+const n2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const pct = (x: number) => `${Math.round(x * 100)} %`;
+/** Small ratios (round trips per input) keep three significant digits. */
+const n3 = (x: number) => (Number.isFinite(x) ? (x >= 1 ? x.toFixed(2) : x.toPrecision(3)) : 'n/a');
+
+export function renderMarkdown(r: BenchReport): string {
+  const lines: string[] = [];
+  const push = (...xs: string[]) => lines.push(...xs);
+  push(
+    '# memberflow benchmarks',
+    '',
+    `Produced by \`${r.command}\` on ${r.startedAt.slice(0, 10)} (${r.seconds} s). Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB; Node.js ${r.machine.node}; Kafka ${r.machine.kafka}; Redis ${r.machine.redis}; Kafka client: ${r.machine.client}.`,
+    `Input: ${n0(r.input.events)} generated activity records (${n0(r.input.members)} members, skewed; every event type, ~2 % upstream duplicates, ~2 % broken), ${r.input.partitions} partitions per topic. What each figure means: bench/README.md.`,
+    '',
+    '## Goals',
+    '',
+    '| goal | target | measured | met |',
+    '| --- | --- | --- | --- |',
+  );
+  const points = r.alone.find((m) => m.name === 'points-accrual');
+  const goal = (name: string, target: string, measured: string, met: boolean) => push(`| ${name} | ${target} | ${measured} | ${met ? 'yes' : 'no'} |`);
+  goal('points-accrual vs read-and-write ceiling', '≥ 50 %', `${pct(r.ratios.pointsVsReadWriteCeiling)} (${n0(points?.throughput.perSecond ?? NaN)} / ${n0(r.ceiling.readWrite.throughput.perSecond)} records/s)`, r.ratios.pointsVsReadWriteCeiling >= 0.5);
+  goal('points-accrual vs naive baseline', '≥ 10 ×', `${n2(r.ratios.pointsVsNaive)} × (${n0(points?.throughput.perSecond ?? NaN)} / ${n0(r.naive.throughput.perSecond)} records/s)`, r.ratios.pointsVsNaive >= 10);
+  goal('exactly-once after the run (replay comparison)', '0 mismatches', `${r.replayCheck.mismatches} (${n0(r.replayCheck.statesCompared)} states, ${n0(r.replayCheck.outputsCompared)} outputs)`, r.replayCheck.mismatches === 0);
+  goal(`p99 activity → tier change at ${n0(r.latency.targetPerSecond)} events/s`, '< 100 ms', `${n0(r.latency.latency.p99)} ms (achieved ${n0(r.latency.achievedPerSecond)} events/s)`, r.latency.latency.p99 < 100);
+  const maxTrips = Math.max(...r.alone.map((m) => m.redis.roundTripsPerInput));
+  goal('Redis round trips per input event, full load', '< 1', `${n3(maxTrips)} at most (${r.alone.map((m) => `${m.name} ${n3(m.redis.roundTripsPerInput)}`).join(', ')})`, maxTrips < 1);
+  const mem = r.onlineRetail?.memory ?? r.latency.memory;
+  goal(`Redis memory per member, all workers (${r.onlineRetail ? 'Online Retail' : 'generated stream'})`, 'reported', `${n0(mem.bytesPerMember)} bytes (${n0(mem.members)} members, ${n0(mem.bytes)} bytes)`, true);
+  if (r.scale.length > 0) {
+    const first = r.scale[0]!;
+    const last = r.scale[r.scale.length - 1]!;
+    goal('linear cost: throughput and memory per member across member counts', 'flat', `points-accrual ${r.scale.map((s) => n0(s.pointsAccrual.perSecond)).join(' / ')} records/s; ${r.scale.map((s) => n0(s.memory.bytesPerMember)).join(' / ')} bytes per member at ${r.scale.map((s) => n0(s.members)).join(' / ')} members`, last.pointsAccrual.perSecond >= 0.7 * first.pointsAccrual.perSecond && last.memory.bytesPerMember <= 1.3 * first.memory.bytesPerMember);
+  }
+  push('', '## One process at a time over the same input', '', 'Each process reads a full topic with the machine to itself; throughput from the start of its first batch to the end of its last (its own clock); CPU and peak RSS over its whole life, start-up included. The ceiling and the naive baseline read points-accrual\'s input (behavior.events).', '');
+  push('| process | records | records/s | vs read+write ceiling | vs naive | CPU s | peak RSS MiB | Redis round trips / input | Redis commands / input |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const row = (m: Measured) =>
+    push(`| ${m.name} | ${n0(m.throughput.records)} | ${n0(m.throughput.perSecond)} | ${pct(m.throughput.perSecond / r.ceiling.readWrite.throughput.perSecond)} | ${n2(m.throughput.perSecond / r.naive.throughput.perSecond)} × | ${n2(m.process.cpuSeconds)} | ${n0(m.process.peakRssMiB)} | ${n3(m.redis.roundTripsPerInput)} | ${n3(m.redis.commandsPerInput)} |`);
+  r.alone.forEach(row);
+  row(r.ceiling.noop);
+  row(r.ceiling.readWrite);
+  row(r.naive);
+  push('', '## Latency through the whole pipeline', '', `All six workers running; upstream sends at ${n0(r.latency.targetPerSecond)} events/s for ${n0(r.latency.sent / r.latency.targetPerSecond)} s (achieved ${n0(r.latency.achievedPerSecond)}/s). Latency: activity record timestamp (when sent) to the member.tier-changes record timestamp (when tier-evaluation sent it).`, '');
+  const l = r.latency.latency;
+  push('| tier changes | p50 ms | p95 ms | p99 ms | max ms | drained after feed s |', '| ---: | ---: | ---: | ---: | ---: | ---: |', `| ${n0(l.samples)} | ${n0(l.p50)} | ${n0(l.p95)} | ${n0(l.p99)} | ${n0(l.max)} | ${n2(r.latency.drainSeconds)} |`, '');
+  push('| worker | CPU s | cores used | peak RSS MiB | Redis round trips |', '| --- | ---: | ---: | ---: | ---: |');
+  for (const p of r.latency.processes) push(`| ${p.name} | ${n2(p.cpuSeconds)} | ${n2(p.coresUsed)} | ${n0(p.peakRssMiB)} | ${n0(p.redisRoundTrips)} |`);
+  for (const [title, run] of [['End to end: all six workers from a full activity topic', r.endToEnd], ['Online Retail through all six workers', r.onlineRetail]] as const) {
+    if (!run) continue;
+    push('', `## ${title}`, '', `${n0(run.inputRecords)} activity records in ${n2(run.seconds)} s: **${n0(run.perSecond)} input events/s** with all six workers sharing the machine.`, '');
+    push('| worker | CPU s | peak RSS MiB | Redis round trips |', '| --- | ---: | ---: | ---: |');
+    for (const p of run.processes) push(`| ${p.name} | ${n2(p.cpuSeconds)} | ${n0(p.peakRssMiB)} | ${n0(p.redisRoundTrips)} |`);
+  }
+  push('', '## Redis memory per member', '', '| run | members | keys | bytes | bytes / member | by worker (bytes / member of that worker) |', '| --- | ---: | ---: | ---: | ---: | --- |');
+  const memRow = (name: string, m: typeof mem) =>
+    push(`| ${name} | ${n0(m.members)} | ${n0(m.keys)} | ${n0(m.bytes)} | ${n0(m.bytesPerMember)} | ${Object.entries(m.byWorker).map(([w, x]) => `${w} ${n0(x.bytesPerMember)}`).join(', ')} |`);
+  memRow('latency run (generated)', r.latency.memory);
+  if (r.endToEnd) memRow('end to end (generated)', r.endToEnd.memory);
+  if (r.onlineRetail) memRow('Online Retail', r.onlineRetail.memory);
+  if (r.scale.length > 0) {
+    push('', '## Scaling with members', '', 'Uniform members, one event per member on average; behavior-events then points-accrual alone.', '', '| members | events | points states | behavior-events records/s | points-accrual records/s | bytes / member (both workers) |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const s of r.scale) push(`| ${n0(s.members)} | ${n0(s.events)} | ${n0(s.states)} | ${n0(s.behaviorEvents.perSecond)} | ${n0(s.pointsAccrual.perSecond)} | ${n0(s.memory.bytesPerMember)} |`);
+  }
+  push('', '## Checks', '');
+  for (const c of r.checks) push(`- ${c.ok ? 'ok' : 'FAILED'}: ${c.name}: ${c.detail}`);
+  push('');
+  return lines.join('\n');
+}

@@ -1,0 +1,347 @@
+/**
+ * The bench's measurements, each on a fresh namespace of the real stack (bench/README.md says
+ * what each figure means). Processes run one after another, so each has the machine to itself,
+ * except in the pipeline runs, where all six workers share it as in production.
+ */
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { produceCommand } from '../../cli/commands/produce.js';
+import { workers } from '../../services/index.js';
+import type { Env } from '../../shared/config/env.js';
+import type { Rules } from '../../shared/config/rules.js';
+import { consumerGroup } from '../../shared/kafka/topics.js';
+import type { Logger } from '../../shared/log.js';
+import { generateActivity } from '../../test/support/activity-generator.js';
+import { BenchNamespace } from './bench-namespace.js';
+import { feedAtRate, summarize, TierChangeLatency, type LatencySummary } from './latency.js';
+import { MeasuredProcess, type ProcessStats } from './processes.js';
+import { pipelineWorkers, type Profile } from './profiles.js';
+import { committedSum, endSum, measureGroup, type Throughput } from './progress.js';
+import { commandCounts, commandsBetween, memoryOfNamespace, type MemoryUse } from './redis-usage.js';
+import { checkAgainstReference, type ReplayCheck } from './replay-check.js';
+
+const onlineRetailFile = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));
+
+export interface BenchDeps {
+  env: Env;
+  rules: Rules;
+  log: Logger;
+  profile: Profile;
+  progress: (line: string) => void;
+}
+
+/** One process over a full input topic, with nothing else running. */
+export interface Measured {
+  name: string;
+  inputRecords: number;
+  throughput: Throughput;
+  process: ProcessStats;
+  redis: { roundTripsPerInput: number; commandsPerInput: number; byCommand: Record<string, number> };
+}
+
+export interface PipelineRun {
+  inputRecords: number;
+  seconds: number;
+  perSecond: number;
+  processes: ProcessStats[];
+  memory: MemoryUse;
+}
+
+export interface LatencyRun {
+  targetPerSecond: number;
+  achievedPerSecond: number;
+  sent: number;
+  latency: LatencySummary;
+  unmatched: number;
+  /** How long tier-evaluation took to catch up after the last record was sent. */
+  drainSeconds: number;
+  processes: Array<ProcessStats & { coresUsed: number }>;
+  memory: MemoryUse;
+}
+
+export interface ScaleRun {
+  members: number;
+  events: number;
+  states: number;
+  behaviorEvents: Throughput;
+  pointsAccrual: Throughput;
+  memory: MemoryUse;
+}
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface BenchResults {
+  input: { events: number; members: number; partitions: number };
+  alone: Measured[];
+  ceiling: { noop: Measured; readWrite: Measured };
+  naive: Measured;
+  replayCheck: ReplayCheck;
+  ratios: { pointsVsReadWriteCeiling: number; pointsVsNoopCeiling: number; pointsVsNaive: number };
+  endToEnd: PipelineRun | null;
+  latency: LatencyRun;
+  onlineRetail: PipelineRun | null;
+  scale: ScaleRun[];
+  checks: Check[];
+}
+
+export async function runBench(d: BenchDeps): Promise<BenchResults> {
+  const { profile: p, progress } = d;
+  const redis = new Redis(d.env.REDIS_URL);
+  try {
+    progress(`generating ${p.events} activity records over ${p.members} members`);
+    const input = generateActivity(p.events, { members: p.members, seed: 11 });
+    const main = await BenchNamespace.create('main', d.env, p.partitions, d.log);
+    const alone: Measured[] = [];
+    let ceiling: BenchResults['ceiling'];
+    let naive: Measured;
+    let replayCheck: ReplayCheck;
+    try {
+      await main.produce('activity.events', input);
+      progress(`produced into ${main.ns}`);
+      for (const w of p.alone) {
+        alone.push(await measureWorkerAlone(main, w, redis));
+        progress(`${w} alone: ${fmtRate(alone[alone.length - 1]!.throughput)}`);
+      }
+      const pointsInput = main.topic('behavior.events');
+      const out = await main.scratchTopic('ceiling-out');
+      const noop = await measureProcess(main, redis, new MeasuredProcess('ceiling: read only', 'bench/reference/ceiling-consumer.ts', [], { ...main.envVars(), BENCH_MODE: 'noop', BENCH_INPUT_TOPIC: pointsInput, BENCH_GROUP: `${main.ns}.ceiling-noop` }), `${main.ns}.ceiling-noop`, [pointsInput]);
+      progress(`ceiling (read only): ${fmtRate(noop.throughput)}`);
+      const readWrite = await measureProcess(main, redis, new MeasuredProcess('ceiling: read + write one per input', 'bench/reference/ceiling-consumer.ts', [], { ...main.envVars(), BENCH_MODE: 'read-write', BENCH_INPUT_TOPIC: pointsInput, BENCH_OUTPUT_TOPIC: out, BENCH_GROUP: `${main.ns}.ceiling-rw` }), `${main.ns}.ceiling-rw`, [pointsInput]);
+      progress(`ceiling (read + write): ${fmtRate(readWrite.throughput)}`);
+      ceiling = { noop, readWrite };
+      const naiveNs = await BenchNamespace.create('naive', d.env, p.partitions, d.log);
+      try {
+        naive = await measureProcess(naiveNs, redis, new MeasuredProcess('naive points-accrual', 'bench/reference/naive-points-accrual.ts', [], { ...naiveNs.envVars(), BENCH_INPUT_TOPIC: pointsInput, BENCH_GROUP: `${naiveNs.ns}.naive` }), `${naiveNs.ns}.naive`, [pointsInput], { maxSeconds: p.naiveSeconds, admin: main });
+      } finally {
+        await naiveNs.close();
+      }
+      progress(`naive baseline: ${fmtRate(naive.throughput)}`);
+      progress('replay check of points-accrual against the reference run');
+      replayCheck = await checkAgainstReference(main, 'points-accrual', d.rules);
+      progress(`replay check: ${replayCheck.statesCompared} states, ${replayCheck.outputsCompared} outputs, ${replayCheck.mismatches} mismatches`);
+    } finally {
+      await main.close();
+    }
+    const points = alone.find((m) => m.name === 'points-accrual')!;
+    const ratios = {
+      pointsVsReadWriteCeiling: points.throughput.perSecond / ceiling.readWrite.throughput.perSecond,
+      pointsVsNoopCeiling: points.throughput.perSecond / ceiling.noop.throughput.perSecond,
+      pointsVsNaive: points.throughput.perSecond / naive.throughput.perSecond,
+    };
+
+    const endToEnd = p.endToEnd ? await measurePipeline(d, 'e2e', input) : null;
+    if (endToEnd) progress(`end to end: ${Math.round(endToEnd.perSecond)} input events/s`);
+    progress(`latency: ${p.latency.perSecond} events/s for ${p.latency.seconds} s through all six workers`);
+    const latency = await measureLatency(d);
+    progress(`latency p50 ${latency.latency.p50} ms, p99 ${latency.latency.p99} ms over ${latency.latency.samples} tier changes`);
+    const onlineRetail = p.onlineRetail ? await measurePipeline(d, 'retail', null) : null;
+    if (onlineRetail) progress(`Online Retail: ${Math.round(onlineRetail.memory.bytesPerMember)} bytes per member`);
+    const scale: ScaleRun[] = [];
+    for (const members of p.scale) {
+      scale.push(await measureScale(d, members, redis));
+      progress(`scale ${members} members: points-accrual ${fmtRate(scale[scale.length - 1]!.pointsAccrual)}`);
+    }
+
+    const checks: Check[] = [
+      { name: 'replay check', ok: replayCheck.mismatches === 0, detail: `${replayCheck.mismatches} mismatches${replayCheck.samples.length ? `: ${replayCheck.samples.join('; ')}` : ''}` },
+      { name: 'latency samples', ok: latency.latency.samples > 0, detail: `${latency.latency.samples} tier changes matched to their activity records` },
+    ];
+    return { input: { events: p.events, members: p.members, partitions: p.partitions }, alone, ceiling, naive, replayCheck, ratios, endToEnd, latency, onlineRetail, scale, checks };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function fmtRate(t: Throughput): string {
+  return `${Math.round(t.perSecond)} records/s (${t.records} in ${t.seconds.toFixed(2)} s)`;
+}
+
+async function measureWorkerAlone(b: BenchNamespace, worker: string, redis: Redis): Promise<Measured> {
+  const topics = workers[worker]!.definition.inputs.map((t) => b.topic(t));
+  return measureProcess(b, redis, MeasuredProcess.worker(worker, b.envVars()), consumerGroup(b.ns, worker), topics);
+}
+
+/** Runs one process over the whole of `topics` (or for `maxSeconds`), then stops it and reads its probe. */
+async function measureProcess(
+  b: BenchNamespace,
+  redis: Redis,
+  proc: MeasuredProcess,
+  group: string,
+  topics: string[],
+  opts: { maxSeconds?: number; admin?: BenchNamespace } = {},
+): Promise<Measured> {
+  const admin = (opts.admin ?? b).admin;
+  const target = await endSum(admin, topics);
+  const before = await commandCounts(redis);
+  let throughput: Throughput;
+  try {
+    throughput = await measureGroup(admin, group, topics, {
+      target,
+      ...(opts.maxSeconds === undefined ? {} : { maxSeconds: opts.maxSeconds }),
+      alive: () => {
+        if (proc.hasExited) throw new Error(proc.failure());
+      },
+    });
+  } catch (err) {
+    await proc.stop().catch(() => undefined);
+    throw err;
+  }
+  const stats = await proc.stop();
+  const processed = await committedSum(admin, group, topics);
+  // The process's own clock when it wrote one (first batch start to last batch end); else the polled rate.
+  if (stats.batches && stats.batches.seconds > 0) throughput = { records: stats.batches.records, seconds: stats.batches.seconds, perSecond: stats.batches.records / stats.batches.seconds };
+  const commands = commandsBetween(before, await commandCounts(redis));
+  return {
+    name: proc.name,
+    inputRecords: processed,
+    throughput,
+    process: stats,
+    redis: { roundTripsPerInput: stats.redisRoundTrips / processed, commandsPerInput: commands.total / processed, byCommand: commands.byCommand },
+  };
+}
+
+/** Lag of every worker of the pipeline: records of its inputs not yet committed by its group. */
+async function pipelineLag(b: BenchNamespace): Promise<number> {
+  let lag = 0;
+  for (const w of pipelineWorkers) {
+    const topics = workers[w]!.definition.inputs.map((t) => b.topic(t));
+    lag += (await endSum(b.admin, topics)) - (await committedSum(b.admin, consumerGroup(b.ns, w), topics));
+  }
+  return lag;
+}
+
+function startPipeline(b: BenchNamespace): MeasuredProcess[] {
+  return pipelineWorkers.map((w) => MeasuredProcess.worker(w, b.envVars()));
+}
+
+function checkAlive(procs: readonly MeasuredProcess[]): void {
+  const dead = procs.find((x) => x.hasExited);
+  if (dead) throw new Error(dead.failure());
+}
+
+/** Until the whole pipeline has consumed everything, three polls in a row. */
+async function settle(b: BenchNamespace, procs: readonly MeasuredProcess[], timeoutSeconds: number): Promise<number> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let quiet = 0;
+  let firstQuietAt = 0;
+  while (quiet < 3) {
+    checkAlive(procs);
+    if (Date.now() > deadline) throw new Error(`the pipeline did not catch up within ${timeoutSeconds} s (lag ${await pipelineLag(b)})`);
+    const lag = await pipelineLag(b);
+    if (lag === 0) {
+      if (quiet === 0) firstQuietAt = Date.now();
+      quiet++;
+    } else quiet = 0;
+    await new Promise((r) => setTimeout(r, quiet > 0 ? 500 : 100));
+  }
+  return firstQuietAt;
+}
+
+/** All six workers from a full activity topic (generated `input`, or Online Retail when null) until all caught up. */
+async function measurePipeline(d: BenchDeps, label: string, input: ReturnType<typeof generateActivity> | null): Promise<PipelineRun> {
+  const b = await BenchNamespace.create(label, d.env, d.profile.partitions, d.log);
+  try {
+    if (input) await b.produce('activity.events', input);
+    else await produceCommand({ env: { ...d.env, MEMBERFLOW_NAMESPACE: b.ns }, rules: d.rules, log: d.log }, { file: onlineRetailFile, format: 'online-retail' });
+    const records = await endSum(b.admin, [b.topic('activity.events')]);
+    d.progress(`${label}: ${records} activity records; all six workers start`);
+    const procs = startPipeline(b);
+    const behaviorGroup = consumerGroup(b.ns, 'behavior-events');
+    const activity = [b.topic('activity.events')];
+    let startedAt = 0;
+    try {
+      while ((await committedSum(b.admin, behaviorGroup, activity)) === 0) {
+        checkAlive(procs);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      startedAt = Date.now();
+      const doneAt = await settle(b, procs, 3600);
+      const processes = await Promise.all(procs.map((x) => x.stop()));
+      const seconds = (doneAt - startedAt) / 1000;
+      return { inputRecords: records, seconds, perSecond: records / seconds, processes, memory: await memoryOfNamespace(b.clients.redis, b.ns) };
+    } finally {
+      await Promise.all(procs.map((x) => x.stop().catch(() => undefined)));
+    }
+  } finally {
+    await b.close();
+  }
+}
+
+async function measureLatency(d: BenchDeps): Promise<LatencyRun> {
+  const { perSecond, seconds, warmupSeconds } = d.profile.latency;
+  const b = await BenchNamespace.create('latency', d.env, d.profile.partitions, d.log);
+  try {
+    const procs = startPipeline(b);
+    const started = Date.now();
+    try {
+      // Warm-up: every worker joined and the chain to tier changes has committed work.
+      await feedAtRate(b, generateActivity(perSecond * warmupSeconds, { members: d.profile.members, seed: 21 }), perSecond, new Map());
+      for (const w of ['behavior-events', 'points-accrual', 'tier-evaluation'] as const) {
+        const topics = workers[w]!.definition.inputs.map((t) => b.topic(t));
+        while ((await committedSum(b.admin, consumerGroup(b.ns, w), topics)) === 0) {
+          checkAlive(procs);
+          if (Date.now() - started > 180_000) throw new Error(`${w} committed nothing within 180 s`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      await settle(b, procs, 300);
+      const sentAt = new Map<string, number>();
+      const probe = new TierChangeLatency(b, sentAt);
+      await probe.start();
+      const measuredFrom = Date.now();
+      const fed = await feedAtRate(b, generateActivity(perSecond * seconds, { members: d.profile.members, seed: 22 }), perSecond, sentAt);
+      const fedAt = Date.now();
+      const tierInputs = [b.topic('points.ledger')];
+      const tierGroup = consumerGroup(b.ns, 'tier-evaluation');
+      const behavior = [b.topic('activity.events')];
+      // Drained: tier-evaluation has everything its upstream wrote, and upstream has all the input.
+      for (;;) {
+        checkAlive(procs);
+        const upstreamDone = (await committedSum(b.admin, consumerGroup(b.ns, 'behavior-events'), behavior)) >= (await endSum(b.admin, behavior));
+        const pointsDone = (await committedSum(b.admin, consumerGroup(b.ns, 'points-accrual'), [b.topic('behavior.events')])) >= (await endSum(b.admin, [b.topic('behavior.events')]));
+        if (upstreamDone && pointsDone && (await committedSum(b.admin, tierGroup, tierInputs)) >= (await endSum(b.admin, tierInputs))) break;
+        if (Date.now() - fedAt > 600_000) throw new Error('the pipeline did not catch up within 600 s after the feed');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const drainSeconds = (Date.now() - fedAt) / 1000;
+      await new Promise((r) => setTimeout(r, 1500));
+      await probe.stop();
+      const wall = (Date.now() - measuredFrom) / 1000;
+      const stats = await Promise.all(procs.map((x) => x.stop()));
+      return {
+        targetPerSecond: perSecond,
+        achievedPerSecond: fed.sent / fed.seconds,
+        sent: fed.sent,
+        latency: summarize(probe.latencies),
+        unmatched: probe.unmatched,
+        drainSeconds,
+        // CPU over the whole life of each process (warm-up included) per second of it.
+        processes: stats.map((s) => ({ ...s, coresUsed: s.cpuSeconds / Math.max(s.wallSeconds, wall) })),
+        memory: await memoryOfNamespace(b.clients.redis, b.ns),
+      };
+    } finally {
+      await Promise.all(procs.map((x) => x.stop().catch(() => undefined)));
+    }
+  } finally {
+    await b.close();
+  }
+}
+
+async function measureScale(d: BenchDeps, members: number, redis: Redis): Promise<ScaleRun> {
+  const b = await BenchNamespace.create(`scale${members}`, d.env, d.profile.partitions, d.log);
+  try {
+    const events = members;
+    d.progress(`scale: generating ${events} records over ${members} members (uniform)`);
+    await b.produce('activity.events', generateActivity(events, { members, seed: 31, skew: 1 }));
+    const be = await measureWorkerAlone(b, 'behavior-events', redis);
+    const pa = await measureWorkerAlone(b, 'points-accrual', redis);
+    const memory = await memoryOfNamespace(b.clients.redis, b.ns);
+    return { members, events, states: memory.byWorker['points-accrual']?.members ?? 0, behaviorEvents: be.throughput, pointsAccrual: pa.throughput, memory };
+  } finally {
+    await b.close();
+  }
+}

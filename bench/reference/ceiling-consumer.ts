@@ -1,0 +1,64 @@
+/**
+ * The client's own ceiling: a consumer with the workers' batch settings that reads the
+ * input and does nothing but commit each batch (`noop`), or also writes one output record
+ * per input through the workers' idempotent producer before committing (`read-write`).
+ * Run as its own process by the bench (bench/README.md), configured from the environment.
+ */
+import { connectClients } from '../../shared/clients.js';
+import { loadEnv } from '../../shared/config/env.js';
+import { createProducer } from '../../shared/kafka/client.js';
+import { createLogger } from '../../shared/log.js';
+import { nextOffset } from '../../shared/kernel/offsets.js';
+import { BatchTotals } from './totals.js';
+
+const mode = process.env.BENCH_MODE === 'read-write' ? 'read-write' : 'noop';
+const inputTopic = required('BENCH_INPUT_TOPIC');
+const outputTopic = process.env.BENCH_OUTPUT_TOPIC;
+const groupId = required('BENCH_GROUP');
+const env = loadEnv();
+const log = createLogger(env.LOG_LEVEL, `bench-ceiling-${mode}`);
+const clients = connectClients(env, log, `bench-ceiling-${mode}`);
+const producer = createProducer(clients.kafka);
+const totals = new BatchTotals();
+const consumer = clients.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: env.KAFKA_SESSION_TIMEOUT_MS, maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION });
+
+await producer.connect();
+await consumer.connect();
+await consumer.subscribe({ topic: inputTopic, fromBeginning: true });
+await consumer.run({
+  autoCommit: false,
+  eachBatchAutoResolve: false,
+  partitionsConsumedConcurrently: Number(process.env.BENCH_CONCURRENCY ?? 3),
+  eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+    if (batch.messages.length === 0) return;
+    totals.started();
+    if (mode === 'read-write') {
+      if (!outputTopic) throw new Error('BENCH_OUTPUT_TOPIC is required in read-write mode');
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [{ topic: outputTopic, messages: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: { 'memberflow-event-id': `${batch.partition}:${m.offset}` } })) }],
+      });
+    }
+    const last = batch.messages[batch.messages.length - 1]!.offset;
+    resolveOffset(last);
+    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
+    totals.ended(batch.messages.length);
+    await heartbeat();
+  },
+});
+
+const stop = async () => {
+  await consumer.disconnect();
+  await producer.disconnect();
+  await clients.close();
+  totals.write(`ceiling-${mode}`);
+  process.exit(0);
+};
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is required`);
+  return v;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# npm run bench [-- --short] [-- --doc]: the benchmark harness (bench/README.md) on the real
+# stack: endpoints from the environment, or the native stack brought up here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+if [ -z "${KAFKA_BROKERS:-}" ]; then
+  bash stack/stack.sh up
+  eval "$(bash stack/stack.sh env | sed 's/^/export /')"
+fi
+exec node --import tsx bench/run.ts "$@"
