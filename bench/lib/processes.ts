@@ -30,7 +30,9 @@ export class MeasuredProcess {
 
   /** `script`: a path under the repository; workers run through bin/memberflow.js, the rest through tsx. */
   constructor(readonly name: string, script: string, args: string[], env: Record<string, string>) {
-    const nodeArgs = script.endsWith('.js') ? ['--import', probe, script, ...args] : ['--import', 'tsx', '--import', probe, script, ...args];
+    // BENCH_CPU_PROFILE_DIR: each measured process writes a V8 CPU profile there (open it in Chrome DevTools).
+    const profiling = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
+    const nodeArgs = [...profiling, ...(script.endsWith('.js') ? [] : ['--import', 'tsx']), '--import', probe, script, ...args];
     this.child = spawn(process.execPath, nodeArgs, {
       cwd: repoRoot,
       env: { ...process.env, ...env, MEMBERFLOW_BENCH_PROBE_FILE: join(this.dir, 'probe.json'), MEMBERFLOW_TOTALS_FILE: join(this.dir, 'totals.json') },

@@ -1,4 +1,4 @@
-import { dayMs, localDay } from './time.js';
+import { dayMs, localDay, zoneOffset } from './time.js';
 
 /**
  * Calendar arithmetic in a time zone, from instants only (never the process
@@ -6,39 +6,19 @@ import { dayMs, localDay } from './time.js';
  */
 export { localDay };
 
-const partFormatters = new Map<string, Intl.DateTimeFormat>();
-function partFormatter(timeZone: string): Intl.DateTimeFormat {
-  let f = partFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
-    });
-    partFormatters.set(timeZone, f);
-  }
-  return f;
-}
-
 export interface LocalParts { year: number; month: number; day: number; hour: number; minute: number; second: number }
 
-/** Wall-clock fields of an instant in a zone (month 1-12). */
+/** Wall-clock fields of an instant in a zone (month 1-12): the instant moved by the zone's offset, read as UTC. */
 export function localParts(epochMs: number, timeZone: string): LocalParts {
-  const parts = partFormatter(timeZone).formatToParts(new Date(epochMs));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
-}
-
-/** Zone offset at an instant, ms (wall clock read as UTC minus the instant). */
-function offsetAt(epochMs: number, timeZone: string): number {
-  const p = localParts(epochMs, timeZone);
-  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return wall - (epochMs - (((epochMs % 1000) + 1000) % 1000));
+  const wall = new Date(epochMs + zoneOffset(epochMs, timeZone));
+  return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate(), hour: wall.getUTCHours(), minute: wall.getUTCMinutes(), second: wall.getUTCSeconds() };
 }
 
 /** The instant a local day (days since 1970-01-01 in the zone) starts. Two passes settle DST offsets. */
 export function startOfLocalDay(day: number, timeZone: string): number {
   const wallMidnight = day * dayMs;
-  const first = wallMidnight - offsetAt(wallMidnight, timeZone);
-  return wallMidnight - offsetAt(first, timeZone);
+  const first = wallMidnight - zoneOffset(wallMidnight, timeZone);
+  return wallMidnight - zoneOffset(first, timeZone);
 }
 
 /** The start of the local day `days` after the one containing `epochMs`. */

@@ -25,19 +25,52 @@ function calendarFieldsValid(iso: string): boolean {
 
 export const dayMs = 24 * 3600 * 1000;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+function offsetFormatter(timeZone: string): Intl.DateTimeFormat {
+  let f = offsetFormatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    formatters.set(timeZone, f);
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+    offsetFormatters.set(timeZone, f);
   }
   return f;
 }
 
+/** Zone offset at an instant from Intl (wall clock read as UTC minus the instant, whole seconds). */
+function exactOffset(epochMs: number, timeZone: string): number {
+  const parts = offsetFormatter(timeZone).formatToParts(new Date(epochMs));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return wall - (epochMs - (((epochMs % 1000) + 1000) % 1000));
+}
+
+/**
+ * Zone offsets by quarter hour: Intl is slow (it dominated the points worker's profile), and a
+ * zone's offset only changes at its transitions. A quarter hour whose first and last
+ * millisecond have the same offset has it throughout (zones never change twice in 15 minutes);
+ * one with a transition inside is asked of Intl for every instant.
+ */
+const quarterMs = 15 * 60 * 1000;
+const offsetCache = new Map<string, Map<number, number>>();
+const maxCachedQuarters = 200_000;
+
+export function zoneOffset(epochMs: number, timeZone: string): number {
+  const quarter = Math.floor(epochMs / quarterMs);
+  let cache = offsetCache.get(timeZone);
+  if (!cache) offsetCache.set(timeZone, (cache = new Map()));
+  let offset = cache.get(quarter);
+  if (offset === undefined) {
+    const start = quarter * quarterMs;
+    const first = exactOffset(start, timeZone);
+    offset = first === exactOffset(start + quarterMs - 1, timeZone) ? first : Number.NaN;
+    if (cache.size >= maxCachedQuarters) cache.clear();
+    cache.set(quarter, offset);
+  }
+  return Number.isNaN(offset) ? exactOffset(epochMs, timeZone) : offset;
+}
+
 /** The calendar day of an instant in a time zone, as days since 1970-01-01 of that zone. */
 export function localDay(epochMs: number, timeZone: string): number {
-  const parts = formatter(timeZone).formatToParts(new Date(epochMs));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  return Math.floor(Date.UTC(get('year'), get('month') - 1, get('day')) / dayMs);
+  return Math.floor((epochMs + zoneOffset(epochMs, timeZone)) / dayMs);
 }
