@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  bash scripts/npm-ci.sh
 fi
 # kcat (librdkafka) reads our topics as an independent client in the e2e tests.
 if ! command -v kcat >/dev/null 2>&1; then

@@ -14,7 +14,8 @@ export interface Clients {
 }
 
 export function connectClients(env: Env, log: Logger, clientId: string): Clients {
-  const kafka = createKafka(env.KAFKA_BROKERS, clientId, log);
+  // The worker runtime's client follows MEMBERFLOW_KAFKA_CLIENT; admin tooling on `kafka` stays on kafkajs (kafka/client.ts).
+  const kafka = createKafka(env.KAFKA_BROKERS, clientId, log, env.MEMBERFLOW_KAFKA_CLIENT);
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 5, enableAutoPipelining: false, lazyConnect: false });
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
   const codec = new AvroCodec(env.SCHEMA_REGISTRY_URL, env.MEMBERFLOW_NAMESPACE);

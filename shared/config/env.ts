@@ -32,6 +32,11 @@ const envSchema = z.object({
   /** Upper bound of one fetched batch per partition: smaller batches mean less work redone after a crash. */
   KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * The Kafka client of the worker runtime: kafkajs (default), or confluent, the KafkaJS-compatible API of
+   * @confluentinc/kafka-javascript (librdkafka; an optional dependency, see shared/kafka/confluent.ts).
+   */
+  MEMBERFLOW_KAFKA_CLIENT: z.enum(['kafkajs', 'confluent']).default('kafkajs'),
 });
 
 export type Env = z.infer<typeof envSchema>;

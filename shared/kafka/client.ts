@@ -1,26 +1,47 @@
-import { Kafka, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
 import { kafkaLogCreator } from '../log.js';
 import { tickHeader } from '../kernel/ticks.js';
 import type { OutputEvent } from '../kernel/types.js';
 import type { AvroCodec } from '../registry/codec.js';
+import { ConfluentClient } from './confluent.js';
 import { physicalTopic, topicSpecs, type LogicalTopic, type TopicSpec } from './topics.js';
 
 /**
- * The only place that knows kafkajs. The rest of memberflow sees records,
+ * The only place that knows the Kafka client. The rest of memberflow sees records,
  * outputs and a few admin calls, so the client can be replaced.
+ *
+ * Two clients run the workers (MEMBERFLOW_KAFKA_CLIENT): kafkajs, the default, and confluent,
+ * @confluentinc/kafka-javascript's KafkaJS-compatible API over librdkafka (./confluent.ts). Either way
+ * createKafka returns a kafkajs `Kafka`: admin tooling, the CLI's own reads and the tests use it
+ * directly and stay on kafkajs; what the worker runtime builds from it (createProducer,
+ * createWorkerConsumer, createWorkerAdmin) uses the selected client.
  */
-export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {
-  return new Kafka({
+export type KafkaClientKind = 'kafkajs' | 'confluent';
+
+const confluentClients = new WeakMap<Kafka, ConfluentClient>();
+
+export function createKafka(brokers: string[], clientId: string, log: Logger, client: KafkaClientKind = 'kafkajs'): Kafka {
+  const kafka = new Kafka({
     clientId,
     brokers,
     logCreator: kafkaLogCreator(log),
     retry: { initialRetryTime: 200, retries: 8 },
   });
+  // Loaded now, so a missing optional dependency stops the process at start with a message.
+  if (client === 'confluent') confluentClients.set(kafka, new ConfluentClient(brokers, clientId, log));
+  return kafka;
+}
+
+/** Which client the worker runtime gets from this `Kafka`. */
+export function kafkaClientOf(kafka: Kafka): KafkaClientKind {
+  return confluentClients.has(kafka) ? 'confluent' : 'kafkajs';
 }
 
 /** An idempotent producer: retries cannot duplicate or reorder a partition's records. */
 export function createProducer(kafka: Kafka): Producer {
+  const confluent = confluentClients.get(kafka);
+  if (confluent) return confluent.producer();
   return kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -29,6 +50,143 @@ export function createProducer(kafka: Kafka): Producer {
     // Idempotence needs unlimited retries: a bounded count could drop a record the broker never saw.
     retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
   });
+}
+
+/** The worker runtime's consumer settings (kafkajs: consumer config plus subscribe's fromBeginning). */
+export interface WorkerConsumerConfig {
+  groupId: string;
+  sessionTimeout: number;
+  heartbeatInterval: number;
+  maxBytesPerPartition: number;
+  /** Where a partition without a committed offset starts. */
+  fromBeginning: boolean;
+}
+
+export interface WorkerMessage {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: IHeaders;
+}
+
+export interface WorkerBatch {
+  topic: string;
+  partition: number;
+  messages: WorkerMessage[];
+  /** Offset of the batch's last record; with kafkajs it can be a transaction marker or an aborted record past the last message. */
+  lastOffset(): string;
+}
+
+export interface WorkerBatchPayload {
+  batch: WorkerBatch;
+  resolveOffset(offset: string): void;
+  heartbeat(): Promise<void>;
+  isRunning(): boolean;
+  isStale(): boolean;
+}
+
+/** Offsets are committed by the worker, never by the client, and batches are resolved by hand. */
+export interface WorkerRunConfig {
+  autoCommit: false;
+  eachBatchAutoResolve: false;
+  partitionsConsumedConcurrently: number;
+  eachBatch(payload: WorkerBatchPayload): Promise<void>;
+}
+
+/** What runWorker needs of a consumer: kafkajs' consumer API, with its three events as listeners. */
+export interface WorkerConsumer {
+  connect(): Promise<void>;
+  subscribe(topics: readonly string[]): Promise<void>;
+  /** The consumer failed. restart=false: for good, the worker must stop (kafkajs' CRASH event). */
+  onCrash(listener: (error: Error, restart: boolean) => void): void;
+  /** This member joined the group (again) and has its assignment (kafkajs' GROUP_JOIN). */
+  onGroupJoin(listener: () => void): void;
+  /**
+   * Records up to `lastOffset` were only transaction markers or aborted records: nothing for eachBatch,
+   * yet the position moved past them (kafkajs' END_BATCH_PROCESS of an empty batch).
+   */
+  onMarkersOnly(listener: (p: { topic: string; partition: number; lastOffset: string }) => void): void;
+  run(config: WorkerRunConfig): Promise<void>;
+  commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+  pause(topics: { topic: string; partitions: number[] }[]): void;
+  disconnect(): Promise<void>;
+}
+
+/** The admin calls of the worker runtime. */
+export interface WorkerAdmin {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  listTopics(): Promise<string[]>;
+  /** Partitions without a committed offset may be missing (confluent) or say -1 (kafkajs). */
+  fetchOffsets(options: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+export function createWorkerConsumer(kafka: Kafka, config: WorkerConsumerConfig): WorkerConsumer {
+  const confluent = confluentClients.get(kafka);
+  if (confluent) return confluent.consumer(config);
+  return new KafkajsWorkerConsumer(
+    kafka.consumer({
+      groupId: config.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: config.sessionTimeout,
+      heartbeatInterval: config.heartbeatInterval,
+      maxBytesPerPartition: config.maxBytesPerPartition,
+    }),
+    config.fromBeginning,
+  );
+}
+
+export function createWorkerAdmin(kafka: Kafka): WorkerAdmin {
+  return confluentClients.get(kafka)?.admin() ?? kafka.admin();
+}
+
+class KafkajsWorkerConsumer implements WorkerConsumer {
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly fromBeginning: boolean,
+  ) {}
+
+  connect(): Promise<void> {
+    return this.consumer.connect();
+  }
+
+  async subscribe(topics: readonly string[]): Promise<void> {
+    for (const topic of topics) await this.consumer.subscribe({ topic, fromBeginning: this.fromBeginning });
+  }
+
+  onCrash(listener: (error: Error, restart: boolean) => void): void {
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => listener(payload.error, payload.restart));
+  }
+
+  onGroupJoin(listener: () => void): void {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => listener());
+  }
+
+  onMarkersOnly(listener: (p: { topic: string; partition: number; lastOffset: string }) => void): void {
+    // kafkajs resolves such a fetch itself and emits END_BATCH_PROCESS with batchSize 0.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const { topic, partition, batchSize, lastOffset } = payload as { topic: string; partition: number; batchSize: number; lastOffset: string | null };
+      if (batchSize !== 0 || lastOffset === null) return;
+      listener({ topic, partition, lastOffset });
+    });
+  }
+
+  run(config: WorkerRunConfig): Promise<void> {
+    return this.consumer.run(config);
+  }
+
+  commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
+    return this.consumer.commitOffsets(offsets);
+  }
+
+  pause(topics: { topic: string; partitions: number[] }[]): void {
+    this.consumer.pause(topics);
+  }
+
+  disconnect(): Promise<void> {
+    return this.consumer.disconnect();
+  }
 }
 
 export interface EnsureTopicsResult {

@@ -1,6 +1,6 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
-import { OutputPublisher, createProducer } from '../kafka/client.js';
+import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer } from '../kafka/client.js';
 import { consumerGroup, physicalTopic } from '../kafka/topics.js';
 import type { Logger } from '../log.js';
 import type { Redis } from 'ioredis';
@@ -207,25 +207,26 @@ async function startGeneration<S, E, V>(
       }
     : undefined;
   const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => place.rules, limits, wlog, failpoint, worker.forwardTicksTo, loadView, alreadyPublished);
-  const consumer: Consumer = kafka.consumer({
+  // kafkajs or confluent (MEMBERFLOW_KAFKA_CLIENT), behind the same interface: kafka/client.ts.
+  const consumer = createWorkerConsumer(kafka, {
     groupId: group,
-    allowAutoTopicCreation: false,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: Math.min(3_000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
     maxBytesPerPartition: opts.maxBytesPerPartition ?? 1_048_576,
+    fromBeginning: opts.fromBeginning ?? true,
   });
   totals.generations++;
   await consumer.connect();
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart) {
-      wlog.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
+  consumer.onCrash((error, restart) => {
+    if (restart) {
+      wlog.warn({ err: error }, 'consumer failed; the client retries');
       return;
     }
-    wlog.fatal({ err: payload.error }, 'consumer stopped for good');
-    onFailed(payload.error);
+    wlog.fatal({ err: error }, 'consumer stopped for good');
+    onFailed(error);
   });
   const inputs = worker.inputs.map((t) => physicalTopic(place.inputNamespace, t));
-  for (const topic of inputs) await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
+  await consumer.subscribe(inputs);
 
   // End offsets: a partition at its end is paused; the run has reached its end when all are.
   const stopAt = opts.stopAt ?? new Map<string, string>();
@@ -244,20 +245,27 @@ async function startGeneration<S, E, V>(
   // Partitions a resumed replay had already finished get no fetch to find out: ask the group once joined
   // (registered before run: run resolves after the first join).
   if (stopAt.size > 0) {
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.onGroupJoin(() => {
       void checkCommittedEnds(kafka, group, stopAt, atEnd).catch((err: Error) => wlog.warn({ err: { message: err.message } }, 'could not read committed offsets'));
     });
   }
   let moved = false;
-  // A fetch of only transaction markers or aborted records never reaches eachBatch: kafkajs resolves
-  // it itself and would auto-commit. Commit past it here, or the group would lag by the markers for ever.
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    const { topic, partition, batchSize, lastOffset } = payload as { topic: string; partition: number; batchSize: number; lastOffset: string | null };
-    if (batchSize !== 0 || lastOffset === null || moved) return;
+  // A fetch of only transaction markers or aborted records never reaches eachBatch: the client moves
+  // past it by itself. Commit past it here, or the group would lag by the markers for ever (and a
+  // replay whose end is a marker would never reach it).
+  consumer.onMarkersOnly(({ topic, partition, lastOffset }) => {
+    if (moved) return;
     const next = nextOffset(lastOffset);
     const end = stopAt.get(`${topic}#${partition}`);
     if (end !== undefined && compareOffsets(next, end) > 0) return;
-    consumer.commitOffsets([{ topic, partition, offset: next }]).catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'));
+    consumer
+      .commitOffsets([{ topic, partition, offset: next }])
+      .then(() => {
+        // A batch of no records, committed: positions (a replay's progress) and ends move as with any other.
+        opts.onBatch?.({ records: 0, outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {}, outputs: 0, members: 0, fencedRetries: 0, aborted: false, pointerMoved: false, stateLost: null }, partition, topic, next);
+        if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
+      })
+      .catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'));
   });
   await consumer.run({
     autoCommit: false,
@@ -347,7 +355,7 @@ export function membershipError(err: unknown): unknown {
 
 /** Whether a consumer group ever committed an offset on any of these topics. */
 async function groupHasCommitted(kafka: Kafka, group: string, topics: readonly string[]): Promise<boolean> {
-  const admin = kafka.admin();
+  const admin = createWorkerAdmin(kafka);
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
@@ -362,7 +370,7 @@ async function groupHasCommitted(kafka: Kafka, group: string, topics: readonly s
 
 /** Partitions whose committed position is already at their end (a resumed replay) are done without a fetch. */
 async function checkCommittedEnds(kafka: Kafka, group: string, stopAt: ReadonlyMap<string, string>, atEnd: (topic: string, partition: number) => void): Promise<void> {
-  const admin = kafka.admin();
+  const admin = createWorkerAdmin(kafka);
   await admin.connect();
   try {
     const topics = [...new Set([...stopAt.keys()].map((k) => k.slice(0, k.lastIndexOf('#'))))];

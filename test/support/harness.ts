@@ -51,6 +51,8 @@ export class TestStack {
       MEMBERFLOW_NAMESPACE: ns,
       MEMBERFLOW_TOPIC_PARTITIONS: String(partitions),
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      // The worker runtime's Kafka client, for in-process workers too (spawned ones inherit it).
+      ...(process.env.MEMBERFLOW_KAFKA_CLIENT ? { MEMBERFLOW_KAFKA_CLIENT: process.env.MEMBERFLOW_KAFKA_CLIENT } : {}),
     });
     this.log = createLogger(this.env.LOG_LEVEL, `test-${ns}`);
     this.clients = connectClients(this.env, this.log, `test-${ns}`);
