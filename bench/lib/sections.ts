@@ -133,22 +133,37 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
       pointsVsNaive: points.throughput.perSecond / naive.throughput.perSecond,
     };
 
-    const endToEnd = p.endToEnd ? await measurePipeline(d, 'e2e', input) : null;
+    // The long sections report a failure as a failed check and the run goes on with the others.
+    const failures: Check[] = [];
+    const attempt = async <T>(name: string, run: () => Promise<T>): Promise<T | null> => {
+      try {
+        return await run();
+      } catch (err) {
+        progress(`${name} failed: ${(err as Error).message}`);
+        failures.push({ name, ok: false, detail: (err as Error).message.slice(0, 500) });
+        return null;
+      }
+    };
+    const endToEnd = p.endToEnd ? await attempt('end to end', () => measurePipeline(d, 'e2e', input)) : null;
     if (endToEnd) progress(`end to end: ${Math.round(endToEnd.perSecond)} input events/s`);
     progress(`latency: ${p.latency.perSecond} events/s for ${p.latency.seconds} s through all six workers`);
     const latency = await measureLatency(d);
     progress(`latency p50 ${latency.latency.p50} ms, p99 ${latency.latency.p99} ms over ${latency.latency.samples} tier changes`);
-    const onlineRetail = p.onlineRetail ? await measurePipeline(d, 'retail', null) : null;
+    const onlineRetail = p.onlineRetail ? await attempt('Online Retail', () => measurePipeline(d, 'retail', null)) : null;
     if (onlineRetail) progress(`Online Retail: ${Math.round(onlineRetail.memory.bytesPerMember)} bytes per member`);
     const scale: ScaleRun[] = [];
     for (const members of p.scale) {
-      scale.push(await measureScale(d, members, redis));
-      progress(`scale ${members} members: points-accrual ${fmtRate(scale[scale.length - 1]!.pointsAccrual)}`);
+      const run = await attempt(`scale ${members}`, () => measureScale(d, members, redis));
+      if (run) {
+        scale.push(run);
+        progress(`scale ${members} members: points-accrual ${fmtRate(run.pointsAccrual)}`);
+      }
     }
 
     const checks: Check[] = [
       { name: 'replay check', ok: replayCheck.mismatches === 0, detail: `${replayCheck.mismatches} mismatches${replayCheck.samples.length ? `: ${replayCheck.samples.join('; ')}` : ''}` },
       { name: 'latency samples', ok: latency.latency.samples > 0, detail: `${latency.latency.samples} tier changes matched to their activity records` },
+      ...failures,
     ];
     return { input: { events: p.events, members: p.members, partitions: p.partitions }, alone, ceiling, naive, replayCheck, ratios, endToEnd, latency, onlineRetail, scale, checks };
   } finally {

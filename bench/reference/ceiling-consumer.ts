@@ -6,7 +6,7 @@
  */
 import { connectClients } from '../../shared/clients.js';
 import { loadEnv } from '../../shared/config/env.js';
-import { createProducer } from '../../shared/kafka/client.js';
+import { createProducer, createWorkerConsumer } from '../../shared/kafka/client.js';
 import { createLogger } from '../../shared/log.js';
 import { nextOffset } from '../../shared/kernel/offsets.js';
 import { BatchTotals } from './totals.js';
@@ -20,15 +20,22 @@ const log = createLogger(env.LOG_LEVEL, `bench-ceiling-${mode}`);
 const clients = connectClients(env, log, `bench-ceiling-${mode}`);
 const producer = createProducer(clients.kafka);
 const totals = new BatchTotals();
-const consumer = clients.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: env.KAFKA_SESSION_TIMEOUT_MS, maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION });
+// The workers' own consumer (and so the selected client, MEMBERFLOW_KAFKA_CLIENT) with their settings.
+const consumer = createWorkerConsumer(clients.kafka, {
+  groupId,
+  sessionTimeout: env.KAFKA_SESSION_TIMEOUT_MS,
+  heartbeatInterval: Math.min(3_000, Math.floor(env.KAFKA_SESSION_TIMEOUT_MS / 3)),
+  maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION,
+  fromBeginning: true,
+});
 
 await producer.connect();
 await consumer.connect();
-await consumer.subscribe({ topic: inputTopic, fromBeginning: true });
+await consumer.subscribe([inputTopic]);
 await consumer.run({
   autoCommit: false,
   eachBatchAutoResolve: false,
-  partitionsConsumedConcurrently: Number(process.env.BENCH_CONCURRENCY ?? 3),
+  partitionsConsumedConcurrently: env.KAFKA_PARTITIONS_CONCURRENTLY,
   eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
     if (batch.messages.length === 0) return;
     totals.started();

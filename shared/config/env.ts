@@ -31,6 +31,8 @@ const envSchema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   /** Upper bound of one fetched batch per partition: smaller batches mean less work redone after a crash. */
   KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
+  /** Partitions one worker process works on at once (kafkajs' partitionsConsumedConcurrently): overlaps one batch's I/O with another's CPU. */
+  KAFKA_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(1024).default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * The Kafka client of the worker runtime: kafkajs (default), or confluent, the KafkaJS-compatible API of
