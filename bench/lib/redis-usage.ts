@@ -28,15 +28,20 @@ export function commandsBetween(before: Map<string, number>, after: Map<string, 
 }
 
 export interface MemoryUse {
+  /** Distinct members with a key of a member-keyed worker (reco-items keys are items, not members). */
   members: number;
   keys: number;
   bytes: number;
+  /** All the namespace's bytes (items, projections and timers included) per member. */
   bytesPerMember: number;
-  /** Per worker: its keys' bytes, its members, bytes per member. */
+  /** Per worker: its keys' bytes, the ids its keys are for (members, or items for reco-items), bytes per id. */
   byWorker: Record<string, { keys: number; bytes: number; members: number; bytesPerMember: number }>;
 }
 
-/** Sums MEMORY USAGE over the namespace's keys (`mf:<ns>:<worker>:...`); members are the distinct `{u:<id>}` tags. */
+/** Workers whose `{u:<id>}` keys are items, not members. */
+const itemKeyedWorkers = new Set(['reco-items']);
+
+/** Sums MEMORY USAGE over the namespace's keys (`mf:<ns>:<worker>:...`); members are the distinct `{u:<id>}` tags of member-keyed workers. */
 export async function memoryOfNamespace(redis: Redis, ns: string): Promise<MemoryUse> {
   const members = new Set<string>();
   const byWorker: MemoryUse['byWorker'] = {};
@@ -58,7 +63,7 @@ export async function memoryOfNamespace(redis: Redis, ns: string): Promise<Memor
         w.bytes += size;
         const member = /\{u:(.+)\}$/.exec(key)?.[1];
         if (member !== undefined) {
-          members.add(member);
+          if (!itemKeyedWorkers.has(worker)) members.add(member);
           let set = membersByWorker.get(worker);
           if (!set) membersByWorker.set(worker, (set = new Set()));
           set.add(member);

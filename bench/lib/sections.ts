@@ -83,6 +83,8 @@ export interface BenchResults {
   ratios: { pointsVsReadWriteCeiling: number; pointsVsNoopCeiling: number; pointsVsNaive: number };
   endToEnd: PipelineRun | null;
   latency: LatencyRun;
+  /** The same at the profile's lower rates. */
+  latencyAlso: LatencyRun[];
   onlineRetail: PipelineRun | null;
   scale: ScaleRun[];
   checks: Check[];
@@ -147,8 +149,16 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
     const endToEnd = p.endToEnd ? await attempt('end to end', () => measurePipeline(d, 'e2e', input)) : null;
     if (endToEnd) progress(`end to end: ${Math.round(endToEnd.perSecond)} input events/s`);
     progress(`latency: ${p.latency.perSecond} events/s for ${p.latency.seconds} s through all six workers`);
-    const latency = await measureLatency(d);
+    const latency = await measureLatency(d, p.latency.perSecond);
     progress(`latency p50 ${latency.latency.p50} ms, p99 ${latency.latency.p99} ms over ${latency.latency.samples} tier changes`);
+    const latencyAlso: LatencyRun[] = [];
+    for (const rate of p.latency.alsoAt) {
+      const run = await attempt(`latency at ${rate}/s`, () => measureLatency(d, rate));
+      if (run) {
+        latencyAlso.push(run);
+        progress(`latency at ${rate}/s: p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms`);
+      }
+    }
     const onlineRetail = p.onlineRetail ? await attempt('Online Retail', () => measurePipeline(d, 'retail', null)) : null;
     if (onlineRetail) progress(`Online Retail: ${Math.round(onlineRetail.memory.bytesPerMember)} bytes per member`);
     const scale: ScaleRun[] = [];
@@ -165,7 +175,7 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
       { name: 'latency samples', ok: latency.latency.samples > 0, detail: `${latency.latency.samples} tier changes matched to their activity records` },
       ...failures,
     ];
-    return { input: { events: p.events, members: p.members, partitions: p.partitions }, alone, ceiling, naive, replayCheck, ratios, endToEnd, latency, onlineRetail, scale, checks };
+    return { input: { events: p.events, members: p.members, partitions: p.partitions }, alone, ceiling, naive, replayCheck, ratios, endToEnd, latency, latencyAlso, onlineRetail, scale, checks };
   } finally {
     redis.disconnect();
   }
@@ -286,8 +296,8 @@ async function measurePipeline(d: BenchDeps, label: string, input: ReturnType<ty
   }
 }
 
-async function measureLatency(d: BenchDeps): Promise<LatencyRun> {
-  const { perSecond, seconds, warmupSeconds } = d.profile.latency;
+async function measureLatency(d: BenchDeps, perSecond: number): Promise<LatencyRun> {
+  const { seconds, warmupSeconds } = d.profile.latency;
   const b = await BenchNamespace.create('latency', d.env, d.profile.partitions, d.log);
   try {
     const procs = startPipeline(b);
