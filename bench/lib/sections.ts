@@ -361,7 +361,10 @@ async function measureScale(d: BenchDeps, members: number, redis: Redis): Promis
   try {
     const events = members;
     d.progress(`scale: generating ${events} records over ${members} members (uniform)`);
-    await b.produce('activity.events', generateActivity(events, { members, seed: 31, skew: 1 }));
+    // Events are ~45 s apart: start early enough that the last one is not in the future, or
+    // behavior-events would refuse a third of a million-event stream as occurred_in_future.
+    const start = Math.min(Date.UTC(2026, 0, 1), Date.now() - events * 50_000 - 86_400_000);
+    await b.produce('activity.events', generateActivity(events, { members, seed: 31, skew: 1, start }));
     const be = await measureWorkerAlone(b, 'behavior-events', redis);
     const pa = await measureWorkerAlone(b, 'points-accrual', redis);
     const memory = await memoryOfNamespace(b.clients.redis, b.ns);
