@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  bash scripts/npm-ci.sh
 fi
 if [ -z "${KAFKA_BROKERS:-}" ]; then
   bash stack/stack.sh up
