@@ -39,6 +39,8 @@ export class TierChangeLatency {
   private consumer: Consumer | null = null;
   readonly latencies: number[] = [];
   unmatched = 0;
+  /** Per partition, the offset after the last record read. */
+  private readonly nextOffset = new Map<number, bigint>();
 
   constructor(private readonly b: BenchNamespace, private readonly sentAt: ReadonlyMap<string, number>) {}
 
@@ -48,7 +50,8 @@ export class TierChangeLatency {
     await consumer.connect();
     await consumer.subscribe({ topic: this.b.topic('member.tier-changes'), fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: async ({ partition, message }) => {
+        this.nextOffset.set(partition, BigInt(message.offset) + 1n);
         if (!message.value || message.value[0] !== 0) return;
         const change = (await this.b.clients.codec.decode(message.value)) as { sourceEventId?: string };
         const cause = activityIdOfLedgerEntry(change.sourceEventId ?? '');
@@ -62,14 +65,26 @@ export class TierChangeLatency {
     });
   }
 
+  /** Until every partition has been read up to these ends (fetchTopicOffsets), or the deadline. */
+  async readTo(ends: ReadonlyArray<{ partition: number; high: string }>, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (ends.some((e) => BigInt(e.high) > 0n && (this.nextOffset.get(e.partition) ?? 0n) < BigInt(e.high))) {
+      if (Date.now() > deadline) throw new Error(`the latency reader did not reach the end of member.tier-changes within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    const consumer = this.consumer;
+    this.consumer = null;
+    await consumer?.disconnect();
   }
 }
 
 /**
  * Sends records at a steady rate (a request every `tickMs`), stamping each with its send time
- * and noting that time per event id. Falls behind rather than bursting if a send is slow.
+ * and noting that time per event id. The schedule is fixed: after a slow send it sends the
+ * requests it owes back to back until it is on time again.
  */
 export async function feedAtRate(
   b: BenchNamespace,

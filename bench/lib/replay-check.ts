@@ -39,7 +39,11 @@ export async function readTopicToEnd(b: BenchNamespace, logical: LogicalTopic): 
   const consumer = b.clients.kafka.consumer({ groupId: `${b.ns}.bench-read-${randomUUID()}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`reading ${topic} to its end took over 300 s`)), 300_000);
+  });
+  const readAll = new Promise<void>((resolve) => {
     void consumer.run({
       eachBatch: async ({ batch }) => {
         const last = remaining.get(batch.partition);
@@ -54,7 +58,12 @@ export async function readTopicToEnd(b: BenchNamespace, logical: LogicalTopic): 
       },
     });
   });
-  await consumer.disconnect();
+  try {
+    await Promise.race([readAll, timeout]);
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
   return out.sort((a, b2) => a.partition - b2.partition || Number(BigInt(a.offset) - BigInt(b2.offset)));
 }
 

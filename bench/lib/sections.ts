@@ -35,6 +35,8 @@ export interface Measured {
   name: string;
   inputRecords: number;
   throughput: Throughput;
+  /** 'process totals' (its own count and clock), or 'polled offsets' when it wrote none (a failed check). */
+  rateFrom: 'process totals' | 'polled offsets';
   process: ProcessStats;
   redis: { roundTripsPerInput: number; commandsPerInput: number; byCommand: Record<string, number> };
 }
@@ -110,14 +112,14 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
       }
       const pointsInput = main.topic('behavior.events');
       const out = await main.scratchTopic('ceiling-out');
-      const noop = await measureProcess(main, redis, new MeasuredProcess('ceiling: read only', 'bench/reference/ceiling-consumer.ts', [], { ...main.envVars(), BENCH_MODE: 'noop', BENCH_INPUT_TOPIC: pointsInput, BENCH_GROUP: `${main.ns}.ceiling-noop` }), `${main.ns}.ceiling-noop`, [pointsInput]);
+      const noop = await measureProcess(main, redis, () => new MeasuredProcess('ceiling: read only', 'bench/reference/ceiling-consumer.ts', [], { ...main.envVars(), BENCH_MODE: 'noop', BENCH_INPUT_TOPIC: pointsInput, BENCH_GROUP: `${main.ns}.ceiling-noop` }), `${main.ns}.ceiling-noop`, [pointsInput]);
       progress(`ceiling (read only): ${fmtRate(noop.throughput)}`);
-      const readWrite = await measureProcess(main, redis, new MeasuredProcess('ceiling: read + write one per input', 'bench/reference/ceiling-consumer.ts', [], { ...main.envVars(), BENCH_MODE: 'read-write', BENCH_INPUT_TOPIC: pointsInput, BENCH_OUTPUT_TOPIC: out, BENCH_GROUP: `${main.ns}.ceiling-rw` }), `${main.ns}.ceiling-rw`, [pointsInput]);
+      const readWrite = await measureProcess(main, redis, () => new MeasuredProcess('ceiling: read + write one per input', 'bench/reference/ceiling-consumer.ts', [], { ...main.envVars(), BENCH_MODE: 'read-write', BENCH_INPUT_TOPIC: pointsInput, BENCH_OUTPUT_TOPIC: out, BENCH_GROUP: `${main.ns}.ceiling-rw` }), `${main.ns}.ceiling-rw`, [pointsInput]);
       progress(`ceiling (read + write): ${fmtRate(readWrite.throughput)}`);
       ceiling = { noop, readWrite };
       const naiveNs = await BenchNamespace.create('naive', d.env, p.partitions, d.log);
       try {
-        naive = await measureProcess(naiveNs, redis, new MeasuredProcess('naive points-accrual', 'bench/reference/naive-points-accrual.ts', [], { ...naiveNs.envVars(), BENCH_INPUT_TOPIC: pointsInput, BENCH_GROUP: `${naiveNs.ns}.naive` }), `${naiveNs.ns}.naive`, [pointsInput], { maxSeconds: p.naiveSeconds, admin: main });
+        naive = await measureProcess(naiveNs, redis, () => new MeasuredProcess('naive points-accrual', 'bench/reference/naive-points-accrual.ts', [], { ...naiveNs.envVars(), BENCH_INPUT_TOPIC: pointsInput, BENCH_GROUP: `${naiveNs.ns}.naive` }), `${naiveNs.ns}.naive`, [pointsInput], { maxSeconds: p.naiveSeconds, admin: main });
       } finally {
         await naiveNs.close();
       }
@@ -173,6 +175,9 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
     const checks: Check[] = [
       { name: 'replay check', ok: replayCheck.mismatches === 0, detail: `${replayCheck.mismatches} mismatches${replayCheck.samples.length ? `: ${replayCheck.samples.join('; ')}` : ''}` },
       { name: 'latency samples', ok: latency.latency.samples > 0, detail: `${latency.latency.samples} tier changes matched to their activity records` },
+      ...[...alone, ceiling.noop, ceiling.readWrite, naive]
+        .filter((m) => m.rateFrom !== 'process totals')
+        .map((m) => ({ name: `${m.name} rate`, ok: false, detail: 'the process wrote no totals: its rate is the polled one' })),
       ...failures,
     ];
     return { input: { events: p.events, members: p.members, partitions: p.partitions }, alone, ceiling, naive, replayCheck, ratios, endToEnd, latency, latencyAlso, onlineRetail, scale, checks };
@@ -187,21 +192,23 @@ function fmtRate(t: Throughput): string {
 
 async function measureWorkerAlone(b: BenchNamespace, worker: string, redis: Redis): Promise<Measured> {
   const topics = workers[worker]!.definition.inputs.map((t) => b.topic(t));
-  return measureProcess(b, redis, MeasuredProcess.worker(worker, b.envVars()), consumerGroup(b.ns, worker), topics);
+  return measureProcess(b, redis, () => MeasuredProcess.worker(worker, b.envVars()), consumerGroup(b.ns, worker), topics);
 }
 
 /** Runs one process over the whole of `topics` (or for `maxSeconds`), then stops it and reads its probe. */
 async function measureProcess(
   b: BenchNamespace,
   redis: Redis,
-  proc: MeasuredProcess,
+  start: () => MeasuredProcess,
   group: string,
   topics: string[],
   opts: { maxSeconds?: number; admin?: BenchNamespace } = {},
 ): Promise<Measured> {
   const admin = (opts.admin ?? b).admin;
   const target = await endSum(admin, topics);
+  // Snapshot first, then start: the process's start-up commands count, as its round trips do.
   const before = await commandCounts(redis);
+  const proc = start();
   let throughput: Throughput;
   try {
     throughput = await measureGroup(admin, group, topics, {
@@ -218,12 +225,14 @@ async function measureProcess(
   const stats = await proc.stop();
   const processed = await committedSum(admin, group, topics);
   // The process's own clock when it wrote one (first batch start to last batch end); else the polled rate.
-  if (stats.batches && stats.batches.seconds > 0) throughput = { records: stats.batches.records, seconds: stats.batches.seconds, perSecond: stats.batches.records / stats.batches.seconds };
+  const own = stats.batches !== null && stats.batches.seconds > 0;
+  if (own) throughput = { records: stats.batches!.records, seconds: stats.batches!.seconds, perSecond: stats.batches!.records / stats.batches!.seconds };
   const commands = commandsBetween(before, await commandCounts(redis));
   return {
     name: proc.name,
     inputRecords: processed,
     throughput,
+    rateFrom: own ? 'process totals' : 'polled offsets',
     process: stats,
     redis: { roundTripsPerInput: stats.redisRoundTrips / processed, commandsPerInput: commands.total / processed, byCommand: commands.byCommand },
   };
@@ -279,8 +288,10 @@ async function measurePipeline(d: BenchDeps, label: string, input: ReturnType<ty
     const activity = [b.topic('activity.events')];
     let startedAt = 0;
     try {
+      const joinBy = Date.now() + 180_000;
       while ((await committedSum(b.admin, behaviorGroup, activity)) === 0) {
         checkAlive(procs);
+        if (Date.now() > joinBy) throw new Error('behavior-events committed nothing within 180 s');
         await new Promise((r) => setTimeout(r, 100));
       }
       startedAt = Date.now();
@@ -302,6 +313,7 @@ async function measureLatency(d: BenchDeps, perSecond: number): Promise<LatencyR
   try {
     const procs = startPipeline(b);
     const started = Date.now();
+    let probe: TierChangeLatency | null = null;
     try {
       // Warm-up: every worker joined and the chain to tier changes has committed work.
       await feedAtRate(b, generateActivity(perSecond * warmupSeconds, { members: d.profile.members, seed: 21 }), perSecond, new Map());
@@ -315,7 +327,7 @@ async function measureLatency(d: BenchDeps, perSecond: number): Promise<LatencyR
       }
       await settle(b, procs, 300);
       const sentAt = new Map<string, number>();
-      const probe = new TierChangeLatency(b, sentAt);
+      probe = new TierChangeLatency(b, sentAt);
       await probe.start();
       const measuredFrom = Date.now();
       const fed = await feedAtRate(b, generateActivity(perSecond * seconds, { members: d.profile.members, seed: 22 }), perSecond, sentAt);
@@ -333,7 +345,8 @@ async function measureLatency(d: BenchDeps, perSecond: number): Promise<LatencyR
         await new Promise((r) => setTimeout(r, 100));
       }
       const drainSeconds = (Date.now() - fedAt) / 1000;
-      await new Promise((r) => setTimeout(r, 1500));
+      // Every tier change read (the last ones are the slowest under a backlog), then stop reading.
+      await probe.readTo(await b.admin.fetchTopicOffsets(b.topic('member.tier-changes')), 60_000);
       await probe.stop();
       const wall = (Date.now() - measuredFrom) / 1000;
       const stats = await Promise.all(procs.map((x) => x.stop()));
@@ -349,6 +362,7 @@ async function measureLatency(d: BenchDeps, perSecond: number): Promise<LatencyR
         memory: await memoryOfNamespace(b.clients.redis, b.ns),
       };
     } finally {
+      await probe?.stop().catch(() => undefined);
       await Promise.all(procs.map((x) => x.stop().catch(() => undefined)));
     }
   } finally {

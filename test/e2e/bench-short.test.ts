@@ -14,7 +14,19 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
  */
 describe('e2e: npm run bench -- --short', () => {
   const out = mkdtempSync(join(tmpdir(), 'memberflow-bench-test-'));
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  let group: number | undefined;
+  // Also when the test times out: the bench and the workers it started share its process group.
+  const killGroup = () => {
+    try {
+      if (group !== undefined) process.kill(-group, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
+  };
+  afterAll(() => {
+    killGroup();
+    rmSync(out, { recursive: true, force: true });
+  });
 
   it('measures workers, ceiling and naive baseline, and finds no replay mismatch', async () => {
     const stack = inject('stack');
@@ -22,13 +34,21 @@ describe('e2e: npm run bench -- --short', () => {
       cwd: repoRoot,
       env: { ...process.env, KAFKA_BROKERS: stack.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL, REDIS_URL: stack.REDIS_URL, MEMBERFLOW_KAFKA_CLIENT: 'kafkajs' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a failed or timed-out test kills the bench and the workers it started.
+      detached: true,
     });
+    group = child.pid;
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let code: number | null;
+    try {
+      code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    } finally {
+      killGroup();
+    }
     expect(code, stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'short-kafkajs.json'), 'utf8')) as {
-      alone: Array<{ name: string; inputRecords: number; throughput: { perSecond: number }; process: { cpuSeconds: number; peakRssMiB: number }; redis: { roundTripsPerInput: number } }>;
+      alone: Array<{ name: string; inputRecords: number; rateFrom: string; throughput: { records: number; perSecond: number }; process: { cpuSeconds: number; peakRssMiB: number }; redis: { roundTripsPerInput: number } }>;
       ceiling: { noop: { throughput: { perSecond: number } }; readWrite: { throughput: { perSecond: number } } };
       naive: { throughput: { perSecond: number }; redis: { roundTripsPerInput: number } };
       replayCheck: { mismatches: number; statesCompared: number; outputsCompared: number };
@@ -41,7 +61,11 @@ describe('e2e: npm run bench -- --short', () => {
       expect(m.throughput.perSecond).toBeGreaterThan(0);
       expect(m.process.cpuSeconds).toBeGreaterThan(0);
       expect(m.process.peakRssMiB).toBeGreaterThan(0);
-      // Batched loads and writes: far fewer Redis round trips than input records, whatever the speed.
+      // The rate is the process's own count and clock, over all it committed.
+      expect(m.rateFrom).toBe('process totals');
+      expect(m.throughput.records).toBe(m.inputRecords);
+      // Batched loads and writes: far fewer Redis round trips than input records, whatever the speed (and the probe saw some).
+      expect(m.redis.roundTripsPerInput).toBeGreaterThan(0);
       expect(m.redis.roundTripsPerInput).toBeLessThan(1);
     }
     // The naive baseline reads and writes each message's state: at least two round trips per state change.
