@@ -119,11 +119,11 @@ export class BatchProcessor<S, E, V = unknown> {
         }
         throw err;
       }
-      if (writes.length > 0) this.failpoint('after-state-write');
+      if (writes.length > 0) await this.failpoint('after-state-write');
       Object.assign(report.outcomes, tally.outcomes);
       report.rejections = tally.rejections;
       await this.publisher.publish(outputs);
-      if (writes.length > 0) this.failpoint('after-publish');
+      if (writes.length > 0) await this.failpoint('after-publish');
       report.outputs = outputs.length;
       return report;
     }

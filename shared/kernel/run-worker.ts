@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
-import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer } from '../kafka/client.js';
+import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, type WorkerBatchPayload } from '../kafka/client.js';
 import { consumerGroup, physicalTopic } from '../kafka/topics.js';
 import type { Logger } from '../log.js';
 import type { Redis } from 'ioredis';
@@ -56,6 +56,8 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
+  /** Failpoint spec (failpoints.ts); MEMBERFLOW_FAILPOINT when not given. */
+  failpoint?: string;
   /** After each committed batch: its report, where it was, and the partition's next position. */
   onBatch?: (report: BatchReport, partition: number, topic: string, nextPosition: string) => void;
 }
@@ -197,7 +199,7 @@ async function startGeneration<S, E, V>(
   const store = new MemberStore<S>(opts.redis, place.stateNamespace, worker.name, place.fence);
   const publisher = new OutputPublisher(producer, opts.codec, place.outputNamespace);
   const limits = { ...defaultLimits(place.rules), ...opts.limits };
-  const failpoint = failpointFromSpec(process.env.MEMBERFLOW_FAILPOINT);
+  const failpoint = failpointFromSpec(opts.failpoint ?? process.env.MEMBERFLOW_FAILPOINT);
   const loadView = worker.view?.({ redis: opts.redis, namespace: place.stateNamespace, rules: place.rules });
   const publishFrom = opts.publishFrom;
   const alreadyPublished = publishFrom && publishFrom.size > 0
@@ -250,6 +252,12 @@ async function startGeneration<S, E, V>(
     });
   }
   let moved = false;
+  // Set when this generation stops: batches that have not written state yet give up; batches that
+  // have are waited for, so their offsets are committed before the consumer stops (kafkajs drops a
+  // commit made while it stops; uncommitted, a promote would hand the batch to the new generation,
+  // which would publish its outputs a second time, decided under the new rules).
+  let closing = false;
+  const inFlight = new Set<Promise<void>>();
   // A fetch of only transaction markers or aborted records never reaches eachBatch: the client moves
   // past it by itself. Commit past it here, or the group would lag by the markers for ever (and a
   // replay whose end is a marker would never reach it).
@@ -271,66 +279,73 @@ async function startGeneration<S, E, V>(
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: opts.concurrency ?? 3,
-    eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-      if (batch.messages.length === 0 || moved) return;
-      const end = stopAt.get(`${batch.topic}#${batch.partition}`);
-      const messages = end === undefined ? batch.messages : batch.messages.filter((m) => compareOffsets(m.offset, end) < 0);
-      if (messages.length === 0) {
-        atEnd(batch.topic, batch.partition);
-        return;
-      }
-      const records: InputRecord[] = messages.map((m) => {
-        const record: InputRecord = {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          timestamp: Number(m.timestamp),
-          key: m.key ?? null,
-          value: m.value ?? null,
-        };
-        const tick = tickTimeFromHeader(m.headers?.[tickHeader] as Buffer | string | undefined);
-        if (tick !== undefined) record.tick = tick;
-        return record;
-      });
-      const plog = wlog.child({ partition: batch.partition });
-      totals.firstBatchStartedAt ??= Date.now();
-      const report = await processor.process(records, { heartbeat, isActive: () => isRunning() && !isStale() && !moved });
-      if (report.stateLost) {
-        moved = true;
-        onFailed(report.stateLost);
-        return;
-      }
-      if (report.pointerMoved) {
-        moved = true;
-        onPointerMoved();
-        return;
-      }
-      if (report.aborted) {
-        plog.info({ firstOffset: records[0]!.offset }, 'batch abandoned: partition no longer ours or stopping');
-        return;
-      }
-      // Past the batch's last raw offset when that is a transaction marker or an aborted record
-      // (nothing to process there), but never past a replay's end.
-      const lastProcessed = records[records.length - 1]!.offset;
-      const rawLast = batch.lastOffset();
-      const last = compareOffsets(rawLast, lastProcessed) > 0 && (end === undefined || compareOffsets(nextOffset(rawLast), end) <= 0) ? rawLast : lastProcessed;
-      resolveOffset(last);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]).catch((err: unknown) => {
-        throw membershipError(err);
-      });
-      await heartbeat();
-      accumulate(totals, report);
-      totals.lastBatchEndedAt = Date.now();
-      plog.debug({ records: report.records, outputs: report.outputs, lastOffset: last }, 'batch committed');
-      opts.onBatch?.(report, batch.partition, batch.topic, nextOffset(last));
-      if (end !== undefined && compareOffsets(nextOffset(last), end) >= 0) atEnd(batch.topic, batch.partition);
+    eachBatch: (payload) => {
+      const done = processBatch(payload);
+      inFlight.add(done);
+      return done.finally(() => inFlight.delete(done));
     },
   });
+  async function processBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: WorkerBatchPayload): Promise<void> {
+    if (batch.messages.length === 0 || moved || closing) return;
+    const end = stopAt.get(`${batch.topic}#${batch.partition}`);
+    const messages = end === undefined ? batch.messages : batch.messages.filter((m) => compareOffsets(m.offset, end) < 0);
+    if (messages.length === 0) {
+      atEnd(batch.topic, batch.partition);
+      return;
+    }
+    const records: InputRecord[] = messages.map((m) => {
+      const record: InputRecord = {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        timestamp: Number(m.timestamp),
+        key: m.key ?? null,
+        value: m.value ?? null,
+      };
+      const tick = tickTimeFromHeader(m.headers?.[tickHeader] as Buffer | string | undefined);
+      if (tick !== undefined) record.tick = tick;
+      return record;
+    });
+    const plog = wlog.child({ partition: batch.partition });
+    totals.firstBatchStartedAt ??= Date.now();
+    const report = await processor.process(records, { heartbeat, isActive: () => isRunning() && !isStale() && !moved && !closing });
+    if (report.stateLost) {
+      moved = true;
+      onFailed(report.stateLost);
+      return;
+    }
+    if (report.pointerMoved) {
+      moved = true;
+      onPointerMoved();
+      return;
+    }
+    if (report.aborted) {
+      plog.info({ firstOffset: records[0]!.offset }, 'batch abandoned: partition no longer ours or stopping');
+      return;
+    }
+    // Past the batch's last raw offset when that is a transaction marker or an aborted record
+    // (nothing to process there), but never past a replay's end.
+    const lastProcessed = records[records.length - 1]!.offset;
+    const rawLast = batch.lastOffset();
+    const last = compareOffsets(rawLast, lastProcessed) > 0 && (end === undefined || compareOffsets(nextOffset(rawLast), end) <= 0) ? rawLast : lastProcessed;
+    resolveOffset(last);
+    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]).catch((err: unknown) => {
+      throw membershipError(err);
+    });
+    await heartbeat();
+    accumulate(totals, report);
+    totals.lastBatchEndedAt = Date.now();
+    plog.debug({ records: report.records, outputs: report.outputs, lastOffset: last }, 'batch committed');
+    opts.onBatch?.(report, batch.partition, batch.topic, nextOffset(last));
+    if (end !== undefined && compareOffsets(nextOffset(last), end) >= 0) atEnd(batch.topic, batch.partition);
+  }
   wlog.info({ inputs, group }, 'worker running');
   return {
     group,
     reachedEnd,
     async stop() {
+      closing = true;
+      await Promise.allSettled([...inFlight]);
       await consumer.disconnect();
       await producer.disconnect();
       wlog.info({ ...totals }, 'worker stopped');

@@ -3,7 +3,7 @@ import type { RunningWorker } from '../../shared/kernel/run-worker.js';
 import { consumerGroup } from '../../shared/kafka/topics.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
-import { TestStack, type ReadRecord } from '../support/harness.js';
+import { TestStack, waitFor, type ReadRecord } from '../support/harness.js';
 
 const worker = 'behavior-events';
 const t0 = Date.UTC(2026, 0, 5, 2, 0, 0);
@@ -147,5 +147,20 @@ describe('kernel guarantees against real Kafka, registry and Redis', () => {
     const annsOwn = out.find((r) => r.key?.toString() === 'ann' && r.id !== 'ref:av-1')!;
     expect(referral.partition).toBe(annsOwn.partition);
     expect(out.find((r) => r.id === 'bhv:av-1')?.key?.toString()).toBe('ivy');
+  });
+
+  it('a stop while a batch is between its state write and its offset commit still commits that batch', async () => {
+    // One member, so the twelve inputs are one partition and one batch; it waits 3 s after writing its
+    // state, and the worker is stopped meanwhile (a shutdown, or a promote moving the live pointer).
+    await s.produceJson(purchases(['kim'], 12, 'stop'));
+    running = await s.startWorker(worker, { failpoint: 'pause-after-state-write:1:3000' });
+    await waitFor(async () => (await store.state('kim'))?.purchaseCount === 12, 60_000, 'the batch to write its state');
+    await running.stop();
+    running = undefined;
+    // Uncommitted, the batch would be handed to whoever reads next: after a promote, the new
+    // generation would publish its outputs again, decided under other rules.
+    expect(await s.lag(worker, 'activity.events')).toBe(0);
+    const out = await s.readAll('behavior.events', { minRecords: 1 });
+    expect(out.filter((r) => value(r).userId === 'kim').map((r) => r.id).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `bhv:stop-kim-${i}`).sort());
   });
 });

@@ -147,10 +147,10 @@ export class TestStack {
   }
 
   /** Runs a worker inside the test process. */
-  async startWorker(name: string, opts: { rules?: Rules } = {}): Promise<RunningWorker> {
+  async startWorker(name: string, opts: { rules?: Rules; failpoint?: string } = {}): Promise<RunningWorker> {
     const entry = workers[name]!;
     const rules = opts.rules ?? this.rules;
-    return this.startDefinition(entry.definition, entry.decoder(this.clients.codec, () => rules), rules);
+    return this.startDefinition(entry.definition, entry.decoder(this.clients.codec, () => rules), rules, opts.failpoint ? { failpoint: opts.failpoint } : {});
   }
 
   /** Runs any worker definition (e.g. a test worker) inside the test process. */
@@ -158,7 +158,7 @@ export class TestStack {
     definition: WorkerDefinition<any, any>, // eslint-disable-line @typescript-eslint/no-explicit-any
     decoder: InputDecoder<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
     rules: Rules = this.rules,
-    opts: { inputNamespace?: string } = {},
+    opts: { inputNamespace?: string; failpoint?: string } = {},
   ): Promise<RunningWorker> {
     return runWorker({
       ...opts,

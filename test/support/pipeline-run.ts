@@ -283,19 +283,21 @@ export class PipelineRun {
     }
     for (const [topic, want] of expected) {
       const records = (await read(topic)).filter((r) => r.tick === undefined && !opts.ignore?.(r));
-      const first = new Map<string, string>();
-      const conflicts = new Set<string>();
+      const first = new Map<string, { canon: string; decoded: unknown; at: string }>();
+      // Where the first copy and the first differing copy of an id are: which process wrote which, and when.
+      const conflicts = new Map<string, string>();
+      const at = (r: ReadRecord) => `partition ${r.partition} offset ${r.offset} at ${new Date(r.timestamp).toISOString()}`;
       for (const r of records) {
         const c = canon(r.decoded);
         const seen = first.get(r.id!);
-        if (seen === undefined) first.set(r.id!, c);
-        else if (seen !== c) conflicts.add(r.id!);
+        if (seen === undefined) first.set(r.id!, { canon: c, decoded: r.decoded, at: at(r) });
+        else if (seen.canon !== c && !conflicts.has(r.id!)) conflicts.set(r.id!, `first copy ${seen.at}, a different one ${at(r)}`);
       }
       const idsOnly = idOnlyTopics.includes(topic);
       for (const [id, v] of want) {
         const got = first.get(id);
         if (got === undefined) miss(`${topic}: ${id} missing`);
-        else if (!idsOnly && got !== canon(v)) miss(`${topic}: ${id} differs`);
+        else if (!idsOnly && got.canon !== canon(v)) miss(`${topic}: ${id} differs (${fieldDiff(got.decoded, v)})${conflicts.has(id) ? `; ${conflicts.get(id)!}` : ''}`);
       }
       for (const id of first.keys()) if (!want.has(id)) miss(`${topic}: ${id} not in the reference`);
       result.perTopic[topic] = { expected: want.size, published: records.length, distinct: first.size, conflicting: conflicts.size };
@@ -326,6 +328,15 @@ export interface Comparison {
   samples: string[];
   perTopic: Record<string, { expected: number; published: number; distinct: number; conflicting: number }>;
   dlq: { expected: number; distinct: number };
+}
+
+/** Which top-level fields of a published value differ from the expected one, as `field: got → want`. */
+export function fieldDiff(got: unknown, want: unknown): string {
+  if (typeof got !== 'object' || got === null || typeof want !== 'object' || want === null) return `${canon(got)} → ${canon(want)}`;
+  const g = got as Record<string, unknown>;
+  const w = want as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(g), ...Object.keys(w)])].sort();
+  return keys.filter((k) => canon(g[k] ?? null) !== canon(w[k] ?? null)).map((k) => `${k}: ${canon(g[k] ?? null)} → ${canon(w[k] ?? null)}`).join('; ');
 }
 
 function count(text: string, needle: string): number {
