@@ -98,7 +98,9 @@ export class BatchProcessor<S, E, V = unknown> {
         return report;
       }
       try {
-        await this.store.commit(writes, { journals, timers });
+        // Marks before publishing: whatever this batch publishes lies at or below them (a promote finishes the old generation up to there).
+        const applied = writes.length > 0 || outputs.length > 0 ? lastOffsetPerTopicPartition(records) : undefined;
+        await this.store.commit(writes, { journals, timers, ...(applied ? { applied } : {}) });
       } catch (err) {
         if (err instanceof StateLostError) {
           this.log.fatal({ err: { message: err.message } }, 'Redis lost this worker\'s data: batch dropped, the worker stops');
@@ -264,4 +266,14 @@ function firstOffsetPerTopicPartition(records: readonly InputRecord[]): Map<stri
     if (seen === undefined || compareOffsets(r.offset, seen) < 0) first.set(tp, r.offset);
   }
   return first;
+}
+
+function lastOffsetPerTopicPartition(records: readonly InputRecord[]): Map<string, string> {
+  const last = new Map<string, string>();
+  for (const r of records) {
+    const tp = topicPartitionId(r.topic, r.partition);
+    const seen = last.get(tp);
+    if (seen === undefined || compareOffsets(r.offset, seen) > 0) last.set(tp, r.offset);
+  }
+  return last;
 }

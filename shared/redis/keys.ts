@@ -25,3 +25,8 @@ export function tickJournalKey(namespace: string, worker: string, tp: string, of
 export function projectionKey(namespace: string, worker: string, name: string): string {
   return `mf:${namespace}:${worker}:proj:${name}`;
 }
+
+/** Per input partition, the highest offset a batch of this state namespace may have applied and published. */
+export function appliedMarksKey(namespace: string, worker: string): string {
+  return `mf:${namespace}:${worker}:applied`;
+}

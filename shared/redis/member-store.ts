@@ -4,14 +4,17 @@ import { emptyRecord, type MemberRecord } from '../kernel/member-record.js';
 import { StateLostError } from '../kernel/live-pointer.js';
 import { fromJson, toJson } from '../util/json.js';
 import type { Projection } from '../kernel/types.js';
-import { memberKey, projectionKey, tickJournalKey, timersKey } from './keys.js';
+import { appliedMarksKey, memberKey, projectionKey, tickJournalKey, timersKey } from './keys.js';
 
 const commitScript = readFileSync(new URL('./lua/commit-member.lua', import.meta.url), 'utf8');
-/** Versioned command name: a changed script never collides with an older one loaded in Redis. */
+const markScript = readFileSync(new URL('./lua/mark-applied.lua', import.meta.url), 'utf8');
+/** Versioned command names: a changed script never collides with an older one loaded in Redis. */
 const commitCommand = 'mfCommitMemberV3';
+const markCommand = 'mfMarkAppliedV1';
 
 type RedisWithCommands = Redis & {
   [commitCommand]: (key: string, expectedVersion: string, record: string, ...projectionChanges: Array<string | number>) => Promise<number>;
+  [markCommand]: (key: string, ...fenceAndMarks: string[]) => Promise<number>;
 };
 
 export interface LoadedMember<S> {
@@ -87,6 +90,9 @@ export class MemberStore<S> {
     if (!(commitCommand in redis)) {
       redis.defineCommand(commitCommand, { numberOfKeys: 1, lua: commitScript });
     }
+    if (!(markCommand in redis)) {
+      redis.defineCommand(markCommand, { numberOfKeys: 1, lua: markScript });
+    }
     this.redis = redis as RedisWithCommands;
   }
 
@@ -147,18 +153,25 @@ export class MemberStore<S> {
     return result;
   }
 
-  /** Writes all records in one pipeline; throws FencedWriteError naming the members that lost the race. */
+  /**
+   * Writes all records in one pipeline; throws FencedWriteError naming the members that lost the race.
+   * `applied` (per topic:partition, the batch's last offset) raises the applied marks first: a batch
+   * publishes only after this pipeline, so whatever was published lies at or below the marks.
+   */
   async commit(
     writes: readonly MemberWrite<S>[],
-    extras: { journals?: readonly TickJournal[]; timers?: readonly TimerUpdate[] } = {},
+    extras: { journals?: readonly TickJournal[]; timers?: readonly TimerUpdate[]; applied?: ReadonlyMap<string, string> } = {},
   ): Promise<void> {
     const journals = extras.journals ?? [];
     const timers = extras.timers ?? [];
-    if (writes.length === 0 && journals.length === 0 && timers.length === 0) return;
+    const applied = extras.applied ?? new Map<string, string>();
+    if (writes.length === 0 && journals.length === 0 && timers.length === 0 && applied.size === 0) return;
     const pipeline = this.redis.pipeline() as unknown as RedisWithCommands & { exec(): Promise<[Error | null, unknown][] | null> } & ReturnType<Redis['pipeline']>;
     // Journals first: if the process dies mid-pipeline, a redelivered tick still finds who it applied to.
     // NX: the first list recorded stands (a zombie that loses its fenced writes cannot replace it).
     for (const j of journals) pipeline.set(this.journalKey(j.tp, j.offset), JSON.stringify(j.members), 'EX', journalTtlSeconds, 'NX');
+    if (applied.size > 0) pipeline[markCommand](this.appliedMarksKey(), ...this.fenceArgs(), ...[...applied].flat());
+    const firstWrite = journals.length + (applied.size > 0 ? 1 : 0);
     for (const w of writes) pipeline[commitCommand](this.key(w.memberId), String(w.expectedVersion), toJson(w.record), ...this.commitArgs(w));
     for (const t of timers) {
       if (t.due === null) pipeline.zrem(this.timersKey(t.tp), t.memberId);
@@ -168,17 +181,32 @@ export class MemberStore<S> {
     const lost: string[] = [];
     const moved: string[] = [];
     let missingPointer = false;
+    let markRefused = false;
     replies.forEach(([err], i) => {
       if (err) throw err;
-      const w = writes[i - journals.length];
       const reply = Number(replies[i]?.[1]);
+      if (applied.size > 0 && i === journals.length) {
+        if (reply === -3) missingPointer = true;
+        else if (reply === -2) markRefused = true;
+        return;
+      }
+      const w = i >= firstWrite ? writes[i - firstWrite] : undefined;
       if (w && reply === -3) missingPointer = true;
       else if (w && reply === -2) moved.push(w.memberId);
       else if (w && reply < 0) lost.push(w.memberId);
     });
     if (missingPointer) throw new StateLostError(this.worker, this.namespace, 'its live pointer is gone: Redis was flushed or restarted empty');
-    if (moved.length > 0) throw new PointerMovedError(moved);
+    if (moved.length > 0 || markRefused) throw new PointerMovedError(moved);
     if (lost.length > 0) throw new FencedWriteError(lost);
+  }
+
+  appliedMarksKey(): string {
+    return appliedMarksKey(this.namespace, this.worker);
+  }
+
+  /** The applied marks (see commit): per topic:partition, the highest offset a batch may have published. */
+  async appliedMarks(): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.hgetall(this.appliedMarksKey())));
   }
 
   projectionKey(name: string): string {
@@ -186,8 +214,12 @@ export class MemberStore<S> {
   }
 
   /** The commit script's arguments after the record: the pointer fence, then projection changes. */
+  private fenceArgs(): [string, string] {
+    return this.fence === null ? ['', ''] : [this.fence.key, String(this.fence.epoch)];
+  }
+
   private commitArgs(w: MemberWrite<S>): Array<string | number> {
-    const fence = this.fence === null ? ['', ''] : [this.fence.key, String(this.fence.epoch)];
+    const fence = this.fenceArgs();
     const p = w.projections;
     if (!p || p.upsert.length + p.remove.length === 0) return fence;
     const args: Array<string | number> = [...fence, p.upsert.length + p.remove.length];

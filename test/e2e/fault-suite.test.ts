@@ -298,7 +298,7 @@ describe('fault-injection suite', () => {
       const replay = await follower.done;
       expect(replay.code, replay.stderr).toBe(0);
       const promoteAt = Date.now();
-      type Promoted = { switchedAt: Record<string, string>; pausedMs: number; caughtUpRecords: number };
+      type Promoted = { switchedAt: Record<string, string>; pausedMs: number; finishedRecords: number; caughtUpRecords: number };
       let promoted: Promoted | undefined;
       for (let attempt = 1; promoted === undefined; attempt++) {
         const p = await run.cli(['replay', 'promote', '--namespace', shadow]);
@@ -306,7 +306,7 @@ describe('fault-injection suite', () => {
         else if (/read past the live workers/.test(p.stderr) && attempt < 30) await sleep(1000);
         else throw new Error(`replay promote failed:\n${p.stderr}`);
       }
-      const { switchedAt, pausedMs, caughtUpRecords } = promoted;
+      const { switchedAt, pausedMs, finishedRecords, caughtUpRecords } = promoted;
       await fed;
       const behaviorTopic = run.s.topic('behavior.events');
       const after = (r: { topic: string; partition: number; offset: string }) => {
@@ -314,7 +314,7 @@ describe('fault-injection suite', () => {
         return sw !== undefined && compareOffsets(r.offset, sw) >= 0;
       };
       let afterSwitch = 0;
-      const comparison = await finish(run, 'rule change: replay + promote under traffic', `points-accrual replayed from the beginning under doubled points (replay run --follow, stopped close behind live) and promoted while upstream kept producing`, promoteAt, [`live points-accrual paused ${pausedMs} ms, ${caughtUpRecords} records caught up in the handover`], {
+      const comparison = await finish(run, 'rule change: replay + promote under traffic', `points-accrual replayed from the beginning under doubled points (replay run --follow, stopped close behind live) and promoted while upstream kept producing`, promoteAt, [`live points-accrual paused ${pausedMs} ms, ${finishedRecords} records finished by the old generation and ${caughtUpRecords} caught up in the handover`], {
         rules: { 'points-accrual': doubled },
         // The live ledger: old rules for what the live worker decided before the switch, new rules from it.
         expectedOutputs: {

@@ -78,6 +78,25 @@ describe('member store: fenced writes in real Redis', () => {
     expect(await store.state('q')).toBeNull();
   });
 
+  it('raises applied marks per partition, never lowers them, and refuses them for an old epoch', async () => {
+    const pointer = `mf:${ns}:live:marks`;
+    await redis.hset(pointer, 'namespace', ns, 'epoch', '0');
+    const store = new MemberStore<{ n: number }>(redis, ns, 'marks', { key: pointer, epoch: 0 });
+    const write = (v: number, n: number) => [{ memberId: 'r', expectedVersion: v, record: { ...emptyRecord<{ n: number }>(), state: { n } } }];
+    await store.commit(write(0, 1), { applied: new Map([['t:0', '99'], ['t:1', '7']]) });
+    // Offsets compare as numbers: 100 is past 99 although it sorts before it as text; 8 is not past 99.
+    await store.commit(write(1, 2), { applied: new Map([['t:0', '100'], ['t:1', '5']]) });
+    expect(await store.appliedMarks()).toEqual(new Map([['t:0', '100'], ['t:1', '7']]));
+    await redis.hset(pointer, 'epoch', '1');
+    await expect(store.commit(write(2, 3), { applied: new Map([['t:0', '200']]) })).rejects.toBeInstanceOf(PointerMovedError);
+    expect((await store.appliedMarks()).get('t:0')).toBe('100');
+    // A batch with outputs and no member write still raises its mark (and is refused like a write).
+    await expect(store.commit([], { applied: new Map([['t:1', '9']]) })).rejects.toBeInstanceOf(PointerMovedError);
+    const current = new MemberStore<{ n: number }>(redis, ns, 'marks', { key: pointer, epoch: 1 });
+    await current.commit([], { applied: new Map([['t:1', '9']]) });
+    expect((await current.appliedMarks()).get('t:1')).toBe('9');
+  });
+
   it('scans every member with a state, and only this worker\'s', async () => {
     const a = new MemberStore<{ n: number }>(redis, ns, 'scan');
     const other = new MemberStore<{ n: number }>(redis, ns, 'scan-other');

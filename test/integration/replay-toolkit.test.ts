@@ -11,30 +11,19 @@ import { replayPromote } from '../../cli/commands/replay/promote.js';
 import { rebuild } from '../../cli/commands/replay/rebuild.js';
 import { replayPlan, replayRun } from '../../cli/commands/replay/run.js';
 import { openReplayContext, ReplayRefused, type ReplayContext } from '../../cli/commands/replay/shared.js';
-import { workers } from '../../services/index.js';
 import type { PointsState } from '../../services/points-accrual/state.js';
 import type { Rules } from '../../shared/config/rules.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import { readLivePointer } from '../../shared/kernel/live-pointer.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { defaultLimits } from '../../shared/kernel/run-worker.js';
-import type { Decoded, OutputEvent } from '../../shared/kernel/types.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { readReplayMeta } from '../../shared/replay/meta.js';
-import { TestStack, sleep, waitFor, type ReadRecord } from '../support/harness.js';
+import { TestStack, sleep, waitFor } from '../support/harness.js';
+import { behaviorLog, doubledPoints, expectedLedger, pointsDefinition as points, purchases } from '../support/points-fixtures.js';
+
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const points = workers['points-accrual']!.definition;
-const tickPlaceholder: Decoded<never> = { kind: 'rejected', rejection: { reason: 'tick', message: 'tick' }, eventId: null, memberId: null };
-
-/** Purchases of 40 members, `n` of them from `start` on, in event-time order. */
-function purchases(start: number, n: number): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, i) => {
-    const k = start + i;
-    return { eventId: `rp-${k}`, userId: `m${k % 40}`, type: 'purchase', occurredAt: new Date(Date.UTC(2011, 0, 1) + k * 60_000).toISOString(), amountFen: 1000 + (k % 7) * 2500, itemId: `course-${k % 13}`, category: 'history' };
-  });
-}
-
 /**
  * The backfill toolkit on the real stack, with a live points-accrual worker running the
  * whole time: plan (and its refusals), a replay under doubled points that is SIGKILLed and
@@ -52,7 +41,7 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
   beforeAll(async () => {
     s = await TestStack.create('replay', { partitions: 3 });
     rc = await openReplayContext({ env: s.env, rules: s.rules, log: s.log }, 'replay-test');
-    doubled = { ...s.rules, version: `${s.rules.version}+double`, points: { ...s.rules.points, pointsPerYuan: s.rules.points.pointsPerYuan * 2 } };
+    doubled = doubledPoints(s.rules);
     writeFileSync(join(dir, 'double.json'), JSON.stringify(doubled));
   });
   afterAll(async () => {
@@ -61,12 +50,6 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     await rc?.close();
     await s?.close();
   });
-
-  const behaviorLog = (records: readonly ReadRecord[]) =>
-    records.map((record) => ({
-      record,
-      decoded: record.tick !== undefined ? (tickPlaceholder as Decoded<BehaviorEventValue>) : ({ kind: 'event', memberId: (record.decoded as BehaviorEventValue).userId, eventId: (record.decoded as BehaviorEventValue).eventId, event: record.decoded as BehaviorEventValue } as const),
-    }));
 
   it('replays under new rules beside the live worker, survives a SIGKILL, and promotes with no gap and no double', async () => {
     await s.produceJson(purchases(0, 1200));
@@ -145,14 +128,10 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     // topic), inputs from the switch on once under the new rules; the promoted state is the
     // doubled reference over the whole log.
     const all = await s.readAll('behavior.events');
-    const switchAt = new Map(Object.entries(promoted.switchedAt).map(([k, v]) => [Number(k.slice(k.lastIndexOf('#') + 1)), BigInt(v)]));
-    const refOld = referenceRun(points, behaviorLog(all), s.rules, defaultLimits(s.rules));
     const refNew = referenceRun(points, behaviorLog(all), doubled, defaultLimits(doubled));
     for (const [m, st] of refNew.states) expect(await shadowStore.state(m), m).toEqual(st);
-    const after = new Set(all.filter((r) => r.tick === undefined && BigInt(r.offset) >= switchAt.get(r.partition)!).map((r) => (r.decoded as BehaviorEventValue).eventId));
-    const expected = new Map<string, OutputEvent>();
-    for (const o of refOld.outputs) if (o.topic === 'points.ledger' && !after.has(String(o.value.sourceEventId))) expected.set(o.id, o);
-    for (const o of refNew.outputs) if (o.topic === 'points.ledger' && after.has(String(o.value.sourceEventId))) expected.set(o.id, o);
+    const expected = expectedLedger(all, promoted.switchedAt, s.rules, doubled);
+    const after = new Set(all.filter((r) => r.tick === undefined && BigInt(r.offset) >= BigInt(promoted.switchedAt[`${r.topic}#${r.partition}`]!)));
     const published = await s.readAll('points.ledger');
     const ids = new Set<string>();
     for (const r of published) {

@@ -7,9 +7,14 @@
  *    commit script refuses every state write of the old epoch, so no old worker can change
  *    state or publish; live workers notice (a refused write, or the pointer poll), leave the
  *    group and wait.
- * 3. Once the live group is empty, its committed offsets L are final: the shadow catches up
- *    to exactly L (its outputs for that stretch go to its own topics, like the rest of the
- *    replay).
+ * 3. Once the live group is empty, the old generation is finished: a worker that stopped (or
+ *    died) after writing and publishing a batch but before committing its offsets left inputs
+ *    whose outputs, decided under the old rules, may be on the live topics. The applied marks
+ *    (shared/redis/lua/mark-applied.lua) say how far that can reach; the old generation's
+ *    runtime runs once more up to them (already applied inputs re-publish their stored outputs,
+ *    the same ids and contents) and commits. Its committed offsets L are then final: the shadow
+ *    catches up to exactly L (its outputs for that stretch go to its own topics, like the rest
+ *    of the replay).
  * 4. Live: the pointer names the shadow's namespace and rules. Waiting workers start the new
  *    generation with the shadow's group, which is at L: the next input any worker reads is
  *    the first one the old generation did not commit.
@@ -18,7 +23,10 @@
  */
 import { consumerGroup, physicalTopic } from '../../../shared/kafka/topics.js';
 import { compareOffsets } from '../../../shared/kernel/offsets.js';
-import { readLivePointer, writeLivePointer, type LivePointer } from '../../../shared/kernel/live-pointer.js';
+import { livePointerKey, readLivePointer, rulesOf, writeLivePointer, type LivePointer } from '../../../shared/kernel/live-pointer.js';
+import { nextOffset, topicPartitionId } from '../../../shared/kernel/offsets.js';
+import { runWorker } from '../../../shared/kernel/run-worker.js';
+import { MemberStore } from '../../../shared/redis/member-store.js';
 import { readReplayMeta, writeReplayMeta } from '../../../shared/replay/meta.js';
 import { groupMembers } from '../../../shared/replay/plan.js';
 import { rangeKey } from '../../../shared/replay/positions.js';
@@ -40,6 +48,8 @@ export interface PromoteReport {
   epoch: number;
   /** Live offsets at the switch, per input partition: where the new generation continues. */
   switchedAt: Record<string, string>;
+  /** Inputs the old generation had applied but not committed, finished under the old rules before the switch. */
+  finishedRecords: number;
   caughtUpRecords: number;
   /** From handover to live: how long no live worker of this kind processed anything. */
   pausedMs: number;
@@ -53,7 +63,7 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
   if (meta.liveNamespace !== rc.liveNamespace) throw new ReplayRefused(`${o.namespace} replays ${meta.liveNamespace}, not ${rc.liveNamespace}`);
   const worker = meta.worker;
   const pointer = await readLivePointer(redis, rc.liveNamespace, worker);
-  const report = (p: LivePointer, extra: Partial<PromoteReport>): PromoteReport => ({ worker, from: pointer.namespace, to: p.namespace, epoch: p.epoch, switchedAt: {}, caughtUpRecords: 0, pausedMs: 0, aborted: false, ...extra });
+  const report = (p: LivePointer, extra: Partial<PromoteReport>): PromoteReport => ({ worker, from: pointer.namespace, to: p.namespace, epoch: p.epoch, switchedAt: {}, finishedRecords: 0, caughtUpRecords: 0, pausedMs: 0, aborted: false, ...extra });
 
   if (o.abort) {
     if (pointer.phase !== 'handover' || pointer.target !== o.namespace) throw new ReplayRefused(`no promote of ${o.namespace} to abort`);
@@ -85,6 +95,7 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
     if (Date.now() > deadline) throw new ReplayRefused(`live workers of ${worker} did not leave group ${liveGroupId} within ${Math.round((o.leaveTimeoutMs ?? 120_000) / 1000)} s; the pointer stays in handover: run promote again to finish, or promote --abort`);
     await new Promise((r) => setTimeout(r, 250));
   }
+  const finished = await finishOldGeneration(rc, pointer, handover.epoch, worker, inputs, o.progress);
   const liveAt = await committed(rc, liveGroupId, inputs);
   const ends = new Map<string, string>();
   for (const r of meta.ranges) ends.set(rangeKey(r.topic, r.partition), liveAt.get(rangeKey(r.topic, r.partition)) ?? r.start);
@@ -95,7 +106,57 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
   const live: LivePointer = { namespace: o.namespace, epoch: handover.epoch, phase: 'live', rules: meta.rules, previous: pointer.namespace, movedAt: Date.now(), target: null };
   await writeLivePointer(redis, rc.liveNamespace, worker, live);
   await writeReplayMeta(redis, { ...meta, status: 'promoted' });
-  return report(live, { switchedAt: Object.fromEntries(ends), caughtUpRecords: caughtUp.records, pausedMs: Date.now() - pausedSince });
+  return report(live, { switchedAt: Object.fromEntries(ends), finishedRecords: finished, caughtUpRecords: caughtUp.records, pausedMs: Date.now() - pausedSince });
+}
+
+/**
+ * Runs the old generation (its state, group and rules) up to its applied marks, where they lie
+ * past its committed offsets: afterwards every input it may have published is committed, so the
+ * new generation never decides one of them again. Returns the records it read (0 when nothing
+ * was left, the usual case).
+ */
+async function finishOldGeneration(rc: ReplayContext, pointer: LivePointer, epoch: number, worker: string, inputs: readonly string[], progress?: (line: string) => void): Promise<number> {
+  const group = consumerGroup(pointer.namespace, worker);
+  const marks = await new MemberStore(rc.clients.redis, pointer.namespace, worker).appliedMarks();
+  const at = await committed(rc, group, inputs);
+  const stopAt = new Map<string, string>();
+  let behind = 0n;
+  for (const topic of inputs) {
+    for (const p of await rc.admin.fetchTopicOffsets(topic)) {
+      const key = rangeKey(topic, p.partition);
+      const mark = marks.get(topicPartitionId(topic, p.partition));
+      const from = at.get(key) ?? '0';
+      const end = mark !== undefined && compareOffsets(nextOffset(mark), from) > 0 ? nextOffset(mark) : from;
+      stopAt.set(key, end);
+      behind += BigInt(end) - BigInt(from);
+    }
+  }
+  if (behind === 0n) return 0;
+  progress?.(`finishing the old generation of ${worker}: ${behind} input(s) it applied past its committed offsets`);
+  const entry = workerEntry(worker);
+  const rules = rulesOf(pointer, rc.ctx.rules);
+  await rc.clients.codec.registerAll();
+  const w = await runWorker({
+    worker: entry.definition,
+    decoder: entry.decoder(rc.clients.codec, () => rules),
+    kafka: rc.clients.kafka,
+    redis: rc.clients.redis,
+    codec: rc.clients.codec,
+    namespace: rc.liveNamespace,
+    stateNamespace: pointer.namespace,
+    fence: { key: livePointerKey(rc.liveNamespace, worker), epoch },
+    stopAt,
+    rules,
+    log: rc.ctx.log,
+    sessionTimeoutMs: rc.ctx.env.KAFKA_SESSION_TIMEOUT_MS,
+    maxBytesPerPartition: rc.ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
+  });
+  try {
+    await Promise.race([w.reachedEnd, w.failed.then((e) => Promise.reject(e))]);
+  } finally {
+    await w.stop();
+  }
+  return w.totals.records;
 }
 
 /** A group's committed offsets on the given topics, keyed like ranges (partitions never committed are left out). */
