@@ -23,15 +23,14 @@
  */
 import { consumerGroup, physicalTopic } from '../../../shared/kafka/topics.js';
 import { compareOffsets } from '../../../shared/kernel/offsets.js';
-import { livePointerKey, readLivePointer, rulesOf, writeLivePointer, type LivePointer } from '../../../shared/kernel/live-pointer.js';
+import { readLivePointer, writeLivePointer, type LivePointer } from '../../../shared/kernel/live-pointer.js';
 import { nextOffset, topicPartitionId } from '../../../shared/kernel/offsets.js';
-import { runWorker } from '../../../shared/kernel/run-worker.js';
 import { MemberStore } from '../../../shared/redis/member-store.js';
 import { readReplayMeta, writeReplayMeta } from '../../../shared/replay/meta.js';
 import { groupMembers } from '../../../shared/replay/plan.js';
 import { rangeKey } from '../../../shared/replay/positions.js';
 import { runShadow } from './run.js';
-import { ReplayRefused, workerEntry, type ReplayContext } from './shared.js';
+import { ReplayRefused, runLiveStateToEnds, workerEntry, type ReplayContext } from './shared.js';
 
 export interface PromoteOptions {
   namespace: string;
@@ -133,30 +132,7 @@ async function finishOldGeneration(rc: ReplayContext, pointer: LivePointer, epoc
   }
   if (behind === 0n) return 0;
   progress?.(`finishing the old generation of ${worker}: ${behind} input(s) it applied past its committed offsets`);
-  const entry = workerEntry(worker);
-  const rules = rulesOf(pointer, rc.ctx.rules);
-  await rc.clients.codec.registerAll();
-  const w = await runWorker({
-    worker: entry.definition,
-    decoder: entry.decoder(rc.clients.codec, () => rules),
-    kafka: rc.clients.kafka,
-    redis: rc.clients.redis,
-    codec: rc.clients.codec,
-    namespace: rc.liveNamespace,
-    stateNamespace: pointer.namespace,
-    fence: { key: livePointerKey(rc.liveNamespace, worker), epoch },
-    stopAt,
-    rules,
-    log: rc.ctx.log,
-    sessionTimeoutMs: rc.ctx.env.KAFKA_SESSION_TIMEOUT_MS,
-    maxBytesPerPartition: rc.ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
-  });
-  try {
-    await Promise.race([w.reachedEnd, w.failed.then((e) => Promise.reject(e))]);
-  } finally {
-    await w.stop();
-  }
-  return w.totals.records;
+  return (await runLiveStateToEnds(rc, worker, pointer, epoch, stopAt)).records;
 }
 
 /** A group's committed offsets on the given topics, keyed like ranges (partitions never committed are left out). */

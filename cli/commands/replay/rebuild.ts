@@ -10,12 +10,11 @@
  * published, with the ids they had, as after any crash.
  */
 import { physicalTopic } from '../../../shared/kafka/topics.js';
-import { createLivePointer, defaultPointer, livePointerKey, liveGroup, readLivePointer, rulesOf } from '../../../shared/kernel/live-pointer.js';
+import { createLivePointer, defaultPointer, liveGroup, readLivePointer } from '../../../shared/kernel/live-pointer.js';
 import { compareOffsets } from '../../../shared/kernel/offsets.js';
-import { runWorker } from '../../../shared/kernel/run-worker.js';
 import { groupMembers } from '../../../shared/replay/plan.js';
 import { rangeKey } from '../../../shared/replay/positions.js';
-import { ReplayRefused, workerEntry, type ReplayContext } from './shared.js';
+import { ReplayRefused, runLiveStateToEnds, workerEntry, type ReplayContext } from './shared.js';
 import { deleteKeys } from './discard.js';
 
 export interface RebuildReport {
@@ -51,32 +50,8 @@ export async function rebuild(rc: ReplayContext, worker: string, progress?: (lin
     for (const p of await rc.admin.fetchTopicOffsets(topic)) ends.set(rangeKey(topic, p.partition), p.high);
   }
   progress?.(`rebuilding ${worker} in ${pointer.namespace} from the oldest retained offsets (${keysRemoved} stale keys removed)`);
-  const rules = rulesOf(pointer, rc.ctx.rules);
-  await rc.clients.codec.registerAll();
   const started = Date.now();
-  const w = await runWorker({
-    worker: entry.definition,
-    decoder: entry.decoder(rc.clients.codec, () => rules),
-    kafka: rc.clients.kafka,
-    redis: rc.clients.redis,
-    codec: rc.clients.codec,
-    namespace: rc.liveNamespace,
-    stateNamespace: pointer.namespace,
-    fence: { key: livePointerKey(rc.liveNamespace, worker), epoch: pointer.epoch },
-    stopAt: ends,
-    publishFrom,
-    rules,
-    log: rc.ctx.log,
-    sessionTimeoutMs: rc.ctx.env.KAFKA_SESSION_TIMEOUT_MS,
-    maxBytesPerPartition: rc.ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
-  });
-  const timer = progress ? setInterval(() => progress(`${worker}: ${w.totals.records} records, ${w.totals.outputs} outputs`), 2000) : null;
-  try {
-    await Promise.race([w.reachedEnd, w.failed.then((e) => Promise.reject(e))]);
-  } finally {
-    if (timer) clearInterval(timer);
-    await w.stop();
-  }
+  const totals = await runLiveStateToEnds(rc, worker, pointer, pointer.epoch, ends, { publishFrom, ...(progress ? { progress: (t) => progress(`${worker}: ${t.records} records, ${t.outputs} outputs`) } : {}) });
   const seconds = (Date.now() - started) / 1000;
-  return { worker, stateNamespace: pointer.namespace, keysRemoved, records: w.totals.records, outputs: w.totals.outputs, seconds, recordsPerSecond: Math.round(w.totals.records / Math.max(seconds, 0.001)) };
+  return { worker, stateNamespace: pointer.namespace, keysRemoved, records: totals.records, outputs: totals.outputs, seconds, recordsPerSecond: Math.round(totals.records / Math.max(seconds, 0.001)) };
 }

@@ -4,6 +4,8 @@ import { workers, type WorkerEntry } from '../../../services/index.js';
 import { connectClients, type Clients } from '../../../shared/clients.js';
 import { ConfigError } from '../../../shared/config/env.js';
 import { loadRules, type Rules } from '../../../shared/config/rules.js';
+import { livePointerKey, rulesOf, type LivePointer } from '../../../shared/kernel/live-pointer.js';
+import { runWorker, type WorkerTotals } from '../../../shared/kernel/run-worker.js';
 import type { CommandContext } from '../../context.js';
 
 export interface ReplayContext {
@@ -42,4 +44,47 @@ export function rulesFrom(file: string | undefined, live: Rules): Rules {
 
 export class ReplayRefused extends ConfigError {
   override name = 'ReplayRefused';
+}
+
+/**
+ * Runs a worker on a live state namespace (its state, group and the pointer's rules, fenced at
+ * `epoch`) until every input partition reaches its end in `stopAt`: a rebuild, or a promote
+ * finishing the old generation. Outputs go to the live topics.
+ */
+export async function runLiveStateToEnds(
+  rc: ReplayContext,
+  worker: string,
+  pointer: LivePointer,
+  epoch: number,
+  stopAt: ReadonlyMap<string, string>,
+  extra: { publishFrom?: ReadonlyMap<string, string>; progress?: (totals: WorkerTotals) => void } = {},
+): Promise<WorkerTotals> {
+  const entry = workerEntry(worker);
+  const rules = rulesOf(pointer, rc.ctx.rules);
+  await rc.clients.codec.registerAll();
+  const w = await runWorker({
+    worker: entry.definition,
+    decoder: entry.decoder(rc.clients.codec, () => rules),
+    kafka: rc.clients.kafka,
+    redis: rc.clients.redis,
+    codec: rc.clients.codec,
+    namespace: rc.liveNamespace,
+    stateNamespace: pointer.namespace,
+    fence: { key: livePointerKey(rc.liveNamespace, worker), epoch },
+    stopAt,
+    ...(extra.publishFrom ? { publishFrom: extra.publishFrom } : {}),
+    rules,
+    log: rc.ctx.log,
+    sessionTimeoutMs: rc.ctx.env.KAFKA_SESSION_TIMEOUT_MS,
+    maxBytesPerPartition: rc.ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
+  });
+  const progress = extra.progress;
+  const timer = progress ? setInterval(() => progress(w.totals), 2000) : null;
+  try {
+    await Promise.race([w.reachedEnd, w.failed.then((e) => Promise.reject(e))]);
+  } finally {
+    if (timer) clearInterval(timer);
+    await w.stop();
+  }
+  return w.totals;
 }
