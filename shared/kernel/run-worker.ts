@@ -115,7 +115,9 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
   const failed = new Promise<Error>((r) => (resolveFailed = r));
   const fixed: Placement = { inputNamespace: opts.inputNamespace ?? opts.namespace, outputNamespace: opts.namespace, stateNamespace: opts.stateNamespace ?? opts.namespace, rules: opts.rules, fence: opts.fence ?? null };
   if (!opts.followPointer) {
-    const gen = await startGeneration(opts, fixed, totals, resolveFailed, () => undefined);
+    // A fenced run (a rebuild, a promote finishing the old generation) whose epoch ends can do nothing more: it fails.
+    const moved = () => resolveFailed(new Error(`the live pointer of ${opts.worker.name} moved on while this run wrote under epoch ${opts.fence?.epoch ?? '?'}: stopped`));
+    const gen = await startGeneration(opts, fixed, totals, resolveFailed, moved);
     return { totals, failed, reachedEnd: gen.reachedEnd, group: () => gen.group, stop: () => gen.stop() };
   }
 
@@ -127,16 +129,20 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
     rules: rulesOf(p, opts.rules),
     fence: { key: livePointerKey(opts.namespace, opts.worker.name), epoch: p.epoch },
   });
-  const waitLive = async (): Promise<LivePointer> => {
+  /** The pointer once it is live again; null when this process is stopping meanwhile (a promote may never finish). */
+  const waitLive = async (): Promise<LivePointer | null> => {
     for (;;) {
       const p = await readLivePointer(opts.redis, opts.namespace, opts.worker.name);
       if (p.phase === 'live') return p;
+      if (stopping) return null;
       await sleep(pointerPollMs / 4);
     }
   };
   let stopping = false;
   await claimLivePointer(opts.redis, opts.namespace, opts.worker.name, () => groupHasCommitted(opts.kafka, consumerGroup(opts.namespace, opts.worker.name), opts.worker.inputs.map((t) => physicalTopic(opts.namespace, t))));
-  let pointer = await waitLive();
+  const first = await waitLive();
+  if (first === null) throw new Error('stopped before it started'); // stopping is only set by stop(), which needs the worker returned below
+  let pointer: LivePointer = first;
   let switching: Promise<void> | null = null;
   let lost: StateLostError | null = null;
   let gen: Generation;
@@ -145,7 +151,9 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
       wlog.warn({ from: pointer.namespace, epoch: pointer.epoch }, 'live pointer moved: stopping this generation');
       await gen.stop();
       if (stopping) return;
-      pointer = await waitLive();
+      const next = await waitLive();
+      if (next === null) return;
+      pointer = next;
       wlog.warn({ to: pointer.namespace, epoch: pointer.epoch }, 'continuing on the promoted state');
       gen = await startGeneration(opts, placementOf(pointer), totals, resolveFailed, onMoved);
     })().finally(() => (switching = null)));
