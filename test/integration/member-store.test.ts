@@ -84,9 +84,11 @@ describe('member store: fenced writes in real Redis', () => {
     const store = new MemberStore<{ n: number }>(redis, ns, 'marks', { key: pointer, epoch: 0 });
     const write = (v: number, n: number) => [{ memberId: 'r', expectedVersion: v, record: { ...emptyRecord<{ n: number }>(), state: { n } } }];
     await store.commit(write(0, 1), { applied: new Map([['t:0', '99'], ['t:1', '7']]) });
-    // Offsets compare as numbers: 100 is past 99 although it sorts before it as text; 8 is not past 99.
+    // Offsets compare as numbers: 100 is past 99 although it sorts before it as text; 5 is not past 7, nor 9 past 10.
     await store.commit(write(1, 2), { applied: new Map([['t:0', '100'], ['t:1', '5']]) });
-    expect(await store.appliedMarks()).toEqual(new Map([['t:0', '100'], ['t:1', '7']]));
+    await store.commit([], { applied: new Map([['t:0', '99'], ['t:2', '10']]) });
+    await store.commit([], { applied: new Map([['t:2', '9']]) });
+    expect(await store.appliedMarks()).toEqual(new Map([['t:0', '100'], ['t:1', '7'], ['t:2', '10']]));
     await redis.hset(pointer, 'epoch', '1');
     await expect(store.commit(write(2, 3), { applied: new Map([['t:0', '200']]) })).rejects.toBeInstanceOf(PointerMovedError);
     expect((await store.appliedMarks()).get('t:0')).toBe('100');

@@ -22,9 +22,8 @@
  * with `abort` to give the old namespace back.
  */
 import { consumerGroup, physicalTopic } from '../../../shared/kafka/topics.js';
-import { compareOffsets } from '../../../shared/kernel/offsets.js';
 import { readLivePointer, writeLivePointer, type LivePointer } from '../../../shared/kernel/live-pointer.js';
-import { nextOffset, topicPartitionId } from '../../../shared/kernel/offsets.js';
+import { compareOffsets, nextOffset, topicPartitionId } from '../../../shared/kernel/offsets.js';
 import { MemberStore } from '../../../shared/redis/member-store.js';
 import { readReplayMeta, writeReplayMeta } from '../../../shared/replay/meta.js';
 import { groupMembers } from '../../../shared/replay/plan.js';
@@ -94,7 +93,7 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
     if (Date.now() > deadline) throw new ReplayRefused(`live workers of ${worker} did not leave group ${liveGroupId} within ${Math.round((o.leaveTimeoutMs ?? 120_000) / 1000)} s; the pointer stays in handover: run promote again to finish, or promote --abort`);
     await new Promise((r) => setTimeout(r, 250));
   }
-  const finished = await finishOldGeneration(rc, pointer, handover.epoch, worker, inputs, o.progress);
+  const finished = await finishOldGeneration(rc, pointer, handover.epoch, worker, inputs, o.leaveTimeoutMs ?? 120_000, o.progress);
   const liveAt = await committed(rc, liveGroupId, inputs);
   const ends = new Map<string, string>();
   for (const r of meta.ranges) ends.set(rangeKey(r.topic, r.partition), liveAt.get(rangeKey(r.topic, r.partition)) ?? r.start);
@@ -114,7 +113,7 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
  * new generation never decides one of them again. Returns the records it read (0 when nothing
  * was left, the usual case).
  */
-async function finishOldGeneration(rc: ReplayContext, pointer: LivePointer, epoch: number, worker: string, inputs: readonly string[], progress?: (line: string) => void): Promise<number> {
+async function finishOldGeneration(rc: ReplayContext, pointer: LivePointer, epoch: number, worker: string, inputs: readonly string[], timeoutMs: number, progress?: (line: string) => void): Promise<number> {
   const group = consumerGroup(pointer.namespace, worker);
   const marks = await new MemberStore(rc.clients.redis, pointer.namespace, worker).appliedMarks();
   const at = await committed(rc, group, inputs);
@@ -124,15 +123,22 @@ async function finishOldGeneration(rc: ReplayContext, pointer: LivePointer, epoc
     for (const p of await rc.admin.fetchTopicOffsets(topic)) {
       const key = rangeKey(topic, p.partition);
       const mark = marks.get(topicPartitionId(topic, p.partition));
-      const from = at.get(key) ?? '0';
-      const end = mark !== undefined && compareOffsets(nextOffset(mark), from) > 0 ? nextOffset(mark) : from;
-      stopAt.set(key, end);
-      behind += BigInt(end) - BigInt(from);
+      const committedAt = at.get(key) ?? '0';
+      // Only what the partition still holds: retention may have removed the start, a recreated topic the marks' offsets.
+      const from = max(committedAt, p.low);
+      const markEnd = mark === undefined ? committedAt : min(nextOffset(mark), p.high);
+      if (compareOffsets(markEnd, from) > 0) {
+        stopAt.set(key, markEnd);
+        behind += BigInt(markEnd) - BigInt(from);
+      } else {
+        stopAt.set(key, committedAt); // nothing to finish: at its end once the group's position is known
+      }
     }
   }
   if (behind === 0n) return 0;
   progress?.(`finishing the old generation of ${worker}: ${behind} input(s) it applied past its committed offsets`);
-  return (await runLiveStateToEnds(rc, worker, pointer, epoch, stopAt)).records;
+  const limit = { ms: timeoutMs, error: () => new ReplayRefused(`the old generation of ${worker} could not be finished within ${Math.round(timeoutMs / 1000)} s; the pointer stays in handover: run promote again, or promote --abort`) };
+  return (await runLiveStateToEnds(rc, worker, pointer, epoch, stopAt, { deadline: limit })).records;
 }
 
 /** A group's committed offsets on the given topics, keyed like ranges (partitions never committed are left out). */
@@ -146,3 +152,6 @@ async function committed(rc: ReplayContext, groupId: string, topics: readonly st
   }
   return out;
 }
+
+const max = (a: string, b: string): string => (compareOffsets(a, b) >= 0 ? a : b);
+const min = (a: string, b: string): string => (compareOffsets(a, b) <= 0 ? a : b);

@@ -57,7 +57,7 @@ export async function runLiveStateToEnds(
   pointer: LivePointer,
   epoch: number,
   stopAt: ReadonlyMap<string, string>,
-  extra: { publishFrom?: ReadonlyMap<string, string>; progress?: (totals: WorkerTotals) => void } = {},
+  extra: { publishFrom?: ReadonlyMap<string, string>; progress?: (totals: WorkerTotals) => void; deadline?: { ms: number; error: () => Error } } = {},
 ): Promise<WorkerTotals> {
   const entry = workerEntry(worker);
   const rules = rulesOf(pointer, rc.ctx.rules);
@@ -80,10 +80,14 @@ export async function runLiveStateToEnds(
   });
   const progress = extra.progress;
   const timer = progress ? setInterval(() => progress(w.totals), 2000) : null;
+  const deadline = extra.deadline;
+  let expiry: NodeJS.Timeout | undefined;
+  const expired = deadline ? new Promise<never>((_, reject) => (expiry = setTimeout(() => reject(deadline.error()), deadline.ms))) : new Promise<never>(() => undefined);
   try {
-    await Promise.race([w.reachedEnd, w.failed.then((e) => Promise.reject(e))]);
+    await Promise.race([w.reachedEnd, w.failed.then((e) => Promise.reject(e)), expired]);
   } finally {
     if (timer) clearInterval(timer);
+    clearTimeout(expiry);
     await w.stop();
   }
   return w.totals;
