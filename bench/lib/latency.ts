@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
+import { eventIdHeader } from '../../shared/kafka/client.js';
 import type { BenchNamespace } from './bench-namespace.js';
 
 const causePattern = /^pts:(?:bhv|ref):(.+):[a-z_]+:\d+$/;
@@ -38,6 +39,8 @@ export function summarize(latencies: readonly number[]): LatencySummary {
 export class TierChangeLatency {
   private consumer: Consumer | null = null;
   readonly latencies: number[] = [];
+  /** Per matched tier change: its cause (a ledger entry id), the activity id behind it, and when it was appended. */
+  readonly matched: TierChangeSample[] = [];
   unmatched = 0;
   /** Per partition, the offset after the last record read. */
   private readonly nextOffset = new Map<number, bigint>();
@@ -61,6 +64,7 @@ export class TierChangeLatency {
           return;
         }
         this.latencies.push(Number(message.timestamp) - sent);
+        this.matched.push({ ledgerId: change.sourceEventId!, activityId: cause!, at: Number(message.timestamp) });
       },
     });
   }
@@ -78,6 +82,84 @@ export class TierChangeLatency {
     const consumer = this.consumer;
     this.consumer = null;
     await consumer?.disconnect();
+  }
+}
+
+export interface TierChangeSample {
+  ledgerId: string;
+  activityId: string;
+  at: number;
+}
+
+/** Latency of each hop of the chain to a tier change: p50/p95/p99/max per worker. */
+export interface HopLatencies {
+  behaviorEvents: LatencySummary;
+  pointsAccrual: LatencySummary;
+  tierEvaluation: LatencySummary;
+  /** Tier changes whose behavior event or ledger entry was not found (left out of the hops). */
+  unmatched: number;
+}
+
+/**
+ * Splits each tier change's latency into its three hops, from record timestamps (each is when
+ * the worker of that hop sent the record): activity sent → behavior event (behavior-events),
+ * → ledger entry (points-accrual), → tier change (tier-evaluation).
+ */
+export function hopLatencies(
+  samples: readonly TierChangeSample[],
+  sentAt: ReadonlyMap<string, number>,
+  behaviorAt: ReadonlyMap<string, number>,
+  ledgerAt: ReadonlyMap<string, number>,
+): HopLatencies {
+  const hops = { behaviorEvents: [] as number[], pointsAccrual: [] as number[], tierEvaluation: [] as number[] };
+  let unmatched = 0;
+  for (const s of samples) {
+    const sent = sentAt.get(s.activityId);
+    const behavior = behaviorAt.get(`bhv:${s.activityId}`);
+    const ledger = ledgerAt.get(s.ledgerId);
+    if (sent === undefined || behavior === undefined || ledger === undefined) {
+      unmatched++;
+      continue;
+    }
+    hops.behaviorEvents.push(behavior - sent);
+    hops.pointsAccrual.push(ledger - behavior);
+    hops.tierEvaluation.push(s.at - ledger);
+  }
+  return { behaviorEvents: summarize(hops.behaviorEvents), pointsAccrual: summarize(hops.pointsAccrual), tierEvaluation: summarize(hops.tierEvaluation), unmatched };
+}
+
+/**
+ * Record timestamps by event id (the memberflow-event-id header), first copy per id, of a whole
+ * topic up to its current end. Headers only: nothing is decoded.
+ */
+export async function timestampsById(b: BenchNamespace, logical: 'behavior.events' | 'points.ledger', ids: ReadonlySet<string>, timeoutMs = 120_000): Promise<Map<string, number>> {
+  const topic = b.topic(logical);
+  const remaining = new Map((await b.admin.fetchTopicOffsets(topic)).filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n]));
+  const out = new Map<string, number>();
+  if (remaining.size === 0) return out;
+  const consumer = b.clients.kafka.consumer({ groupId: `${b.ns}.bench-hops-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`reading ${logical} for the hop latencies took over ${timeoutMs / 1000} s`)), timeoutMs);
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          const last = remaining.get(batch.partition);
+          for (const m of batch.messages) {
+            if (last === undefined || BigInt(m.offset) > last) continue;
+            const id = m.headers?.[eventIdHeader]?.toString();
+            if (id !== undefined && ids.has(id) && !out.has(id)) out.set(id, Number(m.timestamp));
+            if (BigInt(m.offset) >= last) remaining.delete(batch.partition);
+          }
+          if (remaining.size === 0) resolve();
+        },
+      });
+    }).finally(() => clearTimeout(timer));
+    return out;
+  } finally {
+    await consumer.disconnect();
   }
 }
 

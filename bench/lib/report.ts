@@ -61,6 +61,14 @@ export function renderMarkdown(r: BenchReport): string {
     const x = run.latency;
     push(`| ${n0(run.targetPerSecond)} (${n0(run.achievedPerSecond)}) | ${n0(x.samples)} | ${n0(x.p50)} | ${n0(x.p95)} | ${n0(x.p99)} | ${n0(x.max)} | ${n2(run.drainSeconds)} | ${n2(run.processes.reduce((s, p) => s + p.cpuSeconds, 0))} |`);
   }
+  push('', 'The same latency split by hop (each record\'s timestamp is when the worker of that hop sent it): activity sent → behavior event (behavior-events), → ledger entry (points-accrual), → tier change (tier-evaluation).', '');
+  push('| events/s | hop | p50 ms | p95 ms | p99 ms | max ms |', '| ---: | --- | ---: | ---: | ---: | ---: |');
+  for (const run of [r.latency, ...(r.latencyAlso ?? [])]) {
+    if (!run.hops) continue;
+    for (const [hop, x] of [['behavior-events', run.hops.behaviorEvents], ['points-accrual', run.hops.pointsAccrual], ['tier-evaluation', run.hops.tierEvaluation]] as const) {
+      push(`| ${n0(run.targetPerSecond)} | ${hop} | ${n0(x.p50)} | ${n0(x.p95)} | ${n0(x.p99)} | ${n0(x.max)} |`);
+    }
+  }
   push('', `Per worker at ${n0(r.latency.targetPerSecond)} events/s (CPU over each process's life, warm-up included):`, '');
   push('| worker | CPU s | cores used | peak RSS MiB | Redis round trips |', '| --- | ---: | ---: | ---: | ---: |');
   for (const p of r.latency.processes) push(`| ${p.name} | ${n2(p.cpuSeconds)} | ${n2(p.coresUsed)} | ${n0(p.peakRssMiB)} | ${n0(p.redisRoundTrips)} |`);

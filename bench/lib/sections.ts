@@ -13,7 +13,7 @@ import { consumerGroup } from '../../shared/kafka/topics.js';
 import type { Logger } from '../../shared/log.js';
 import { generateActivity } from '../../test/support/activity-generator.js';
 import { BenchNamespace } from './bench-namespace.js';
-import { feedAtRate, summarize, TierChangeLatency, type LatencySummary } from './latency.js';
+import { feedAtRate, hopLatencies, summarize, TierChangeLatency, timestampsById, type HopLatencies, type LatencySummary } from './latency.js';
 import { MeasuredProcess, type ProcessStats } from './processes.js';
 import { pipelineWorkers, type Profile } from './profiles.js';
 import { committedSum, endSum, measureGroup, type Throughput } from './progress.js';
@@ -57,6 +57,8 @@ export interface LatencyRun {
   unmatched: number;
   /** How long tier-evaluation took to catch up after the last record was sent. */
   drainSeconds: number;
+  /** The same latency split by worker (record timestamps of each hop). */
+  hops: HopLatencies;
   processes: Array<ProcessStats & { coresUsed: number }>;
   memory: MemoryUse;
 }
@@ -349,6 +351,9 @@ async function measureLatency(d: BenchDeps, perSecond: number): Promise<LatencyR
       await probe.readTo(await b.admin.fetchTopicOffsets(b.topic('member.tier-changes')), 60_000);
       await probe.stop();
       const wall = (Date.now() - measuredFrom) / 1000;
+      const behaviorAt = await timestampsById(b, 'behavior.events', new Set(probe.matched.map((m) => `bhv:${m.activityId}`)));
+      const ledgerAt = await timestampsById(b, 'points.ledger', new Set(probe.matched.map((m) => m.ledgerId)));
+      const hops = hopLatencies(probe.matched, sentAt, behaviorAt, ledgerAt);
       const stats = await Promise.all(procs.map((x) => x.stop()));
       return {
         targetPerSecond: perSecond,
@@ -357,6 +362,7 @@ async function measureLatency(d: BenchDeps, perSecond: number): Promise<LatencyR
         latency: summarize(probe.latencies),
         unmatched: probe.unmatched,
         drainSeconds,
+        hops,
         // CPU over the whole life of each process (warm-up included) per second of it.
         processes: stats.map((s) => ({ ...s, coresUsed: s.cpuSeconds / Math.max(s.wallSeconds, wall) })),
         memory: await memoryOfNamespace(b.clients.redis, b.ns),
