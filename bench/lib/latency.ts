@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
+import { behaviorEventId } from '../../services/behavior-events/decide.js';
 import { eventIdHeader } from '../../shared/kafka/client.js';
 import type { BenchNamespace } from './bench-namespace.js';
 
@@ -115,7 +116,7 @@ export function hopLatencies(
   let unmatched = 0;
   for (const s of samples) {
     const sent = sentAt.get(s.activityId);
-    const behavior = behaviorAt.get(`bhv:${s.activityId}`);
+    const behavior = behaviorAt.get(behaviorEventId(s.activityId));
     const ledger = ledgerAt.get(s.ledgerId);
     if (sent === undefined || behavior === undefined || ledger === undefined) {
       unmatched++;

@@ -64,7 +64,6 @@ export function renderMarkdown(r: BenchReport): string {
   push('', 'The same latency split by hop (each record\'s timestamp is when the worker of that hop sent it): activity sent → behavior event (behavior-events), → ledger entry (points-accrual), → tier change (tier-evaluation).', '');
   push('| events/s | hop | p50 ms | p95 ms | p99 ms | max ms |', '| ---: | --- | ---: | ---: | ---: | ---: |');
   for (const run of [r.latency, ...(r.latencyAlso ?? [])]) {
-    if (!run.hops) continue;
     for (const [hop, x] of [['behavior-events', run.hops.behaviorEvents], ['points-accrual', run.hops.pointsAccrual], ['tier-evaluation', run.hops.tierEvaluation]] as const) {
       push(`| ${n0(run.targetPerSecond)} | ${hop} | ${n0(x.p50)} | ${n0(x.p95)} | ${n0(x.p99)} | ${n0(x.max)} |`);
     }

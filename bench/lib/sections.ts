@@ -12,6 +12,7 @@ import type { Rules } from '../../shared/config/rules.js';
 import { consumerGroup } from '../../shared/kafka/topics.js';
 import type { Logger } from '../../shared/log.js';
 import { generateActivity } from '../../test/support/activity-generator.js';
+import { behaviorEventId } from '../../services/behavior-events/decide.js';
 import { BenchNamespace } from './bench-namespace.js';
 import { feedAtRate, hopLatencies, summarize, TierChangeLatency, timestampsById, type HopLatencies, type LatencySummary } from './latency.js';
 import { MeasuredProcess, type ProcessStats } from './processes.js';
@@ -351,7 +352,7 @@ async function measureLatency(d: BenchDeps, perSecond: number): Promise<LatencyR
       await probe.readTo(await b.admin.fetchTopicOffsets(b.topic('member.tier-changes')), 60_000);
       await probe.stop();
       const wall = (Date.now() - measuredFrom) / 1000;
-      const behaviorAt = await timestampsById(b, 'behavior.events', new Set(probe.matched.map((m) => `bhv:${m.activityId}`)));
+      const behaviorAt = await timestampsById(b, 'behavior.events', new Set(probe.matched.map((m) => behaviorEventId(m.activityId))));
       const ledgerAt = await timestampsById(b, 'points.ledger', new Set(probe.matched.map((m) => m.ledgerId)));
       const hops = hopLatencies(probe.matched, sentAt, behaviorAt, ledgerAt);
       const stats = await Promise.all(procs.map((x) => x.stop()));
