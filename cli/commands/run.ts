@@ -40,6 +40,8 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
         sessionTimeoutMs: ctx.env.KAFKA_SESSION_TIMEOUT_MS,
         maxBytesPerPartition: ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
         concurrency: ctx.env.KAFKA_PARTITIONS_CONCURRENTLY,
+        ...(ctx.env.KAFKA_FETCH_MIN_BYTES !== undefined ? { fetchMinBytes: ctx.env.KAFKA_FETCH_MIN_BYTES } : {}),
+        ...(ctx.env.KAFKA_FETCH_MAX_WAIT_MS !== undefined ? { fetchMaxWaitMs: ctx.env.KAFKA_FETCH_MAX_WAIT_MS } : {}),
       }),
     );
   }

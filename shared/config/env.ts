@@ -31,6 +31,13 @@ const envSchema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   /** Upper bound of one fetched batch per partition: smaller batches mean less work redone after a crash. */
   KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
+  /**
+   * A fetch returns once this many bytes are there or KAFKA_FETCH_MAX_WAIT_MS passed. Under a steady
+   * trickle a larger minimum means fewer, larger batches: each batch costs fixed round trips (Redis
+   * load and write, produce, offset commit), so fewer batches cost less CPU. Unset: the client's default (1 byte).
+   */
+  KAFKA_FETCH_MIN_BYTES: z.coerce.number().int().min(1).max(64 * 1024 * 1024).optional(),
+  KAFKA_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(60_000).optional(),
   /** Partitions one worker process works on at once (kafkajs' partitionsConsumedConcurrently): overlaps one batch's I/O with another's CPU. */
   KAFKA_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(1024).default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -58,6 +58,12 @@ export interface WorkerConsumerConfig {
   sessionTimeout: number;
   heartbeatInterval: number;
   maxBytesPerPartition: number;
+  /**
+   * A fetch waits at the broker until this many bytes are there, or fetchMaxWaitMs passed: under a
+   * steady trickle, fewer and larger batches (each batch costs fixed round trips). Unset: the client's default.
+   */
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
   /** Where a partition without a committed offset starts. */
   fromBeginning: boolean;
 }
@@ -132,6 +138,8 @@ export function createWorkerConsumer(kafka: Kafka, config: WorkerConsumerConfig)
       sessionTimeout: config.sessionTimeout,
       heartbeatInterval: config.heartbeatInterval,
       maxBytesPerPartition: config.maxBytesPerPartition,
+      ...(config.fetchMinBytes !== undefined ? { minBytes: config.fetchMinBytes } : {}),
+      ...(config.fetchMaxWaitMs !== undefined ? { maxWaitTimeInMs: config.fetchMaxWaitMs } : {}),
     }),
     config.fromBeginning,
   );

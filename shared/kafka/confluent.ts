@@ -217,6 +217,8 @@ export function confluentConsumerConfig(c: WorkerConsumerConfig, rebalance: Reba
       maxBytesPerPartition: c.maxBytesPerPartition,
     },
     'js.consumer.max.batch.size': maxBatchRecords(c.maxBytesPerPartition),
+    ...(c.fetchMinBytes !== undefined ? { 'fetch.min.bytes': c.fetchMinBytes } : {}),
+    ...(c.fetchMaxWaitMs !== undefined ? { 'fetch.wait.max.ms': c.fetchMaxWaitMs } : {}),
     // Reports where each partition ends, in order with its records: see MarkerTracker.
     'enable.partition.eof': true,
     rebalance_cb: rebalance,

@@ -56,6 +56,9 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
+  /** See KAFKA_FETCH_MIN_BYTES and KAFKA_FETCH_MAX_WAIT_MS (config/env.ts); unset: the client's defaults. */
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
   /** Failpoint spec (failpoints.ts); MEMBERFLOW_FAILPOINT when not given. */
   failpoint?: string;
   /** After each committed batch: its report, where it was, and the partition's next position. */
@@ -223,6 +226,8 @@ async function startGeneration<S, E, V>(
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: Math.min(3_000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
     maxBytesPerPartition: opts.maxBytesPerPartition ?? 1_048_576,
+    ...(opts.fetchMinBytes !== undefined ? { fetchMinBytes: opts.fetchMinBytes } : {}),
+    ...(opts.fetchMaxWaitMs !== undefined ? { fetchMaxWaitMs: opts.fetchMaxWaitMs } : {}),
     fromBeginning: opts.fromBeginning ?? true,
   });
   totals.generations++;

@@ -53,6 +53,22 @@ describe('confluent client configuration', () => {
     expect(c.rebalance_cb).toBe(rebalance);
   });
 
+  it('passes the fetch wait settings only when set', () => {
+    const base = { groupId: 'ns.w', sessionTimeout: 6000, heartbeatInterval: 2000, maxBytesPerPartition: 32_768, fromBeginning: true };
+    const set = confluentConsumerConfig({ ...base, fetchMinBytes: 65_536, fetchMaxWaitMs: 25 }, () => undefined);
+    expect(set['fetch.min.bytes']).toBe(65_536);
+    expect(set['fetch.wait.max.ms']).toBe(25);
+    const unset = confluentConsumerConfig(base, () => undefined);
+    expect('fetch.min.bytes' in unset).toBe(false);
+    expect('fetch.wait.max.ms' in unset).toBe(false);
+  });
+
+  it('reads the fetch wait settings from the environment, unset by default', () => {
+    expect(loadEnv({}).KAFKA_FETCH_MIN_BYTES).toBeUndefined();
+    expect(loadEnv({ KAFKA_FETCH_MIN_BYTES: '65536', KAFKA_FETCH_MAX_WAIT_MS: '25' })).toMatchObject({ KAFKA_FETCH_MIN_BYTES: 65_536, KAFKA_FETCH_MAX_WAIT_MS: 25 });
+    expect(() => loadEnv({ KAFKA_FETCH_MAX_WAIT_MS: '0' })).toThrow(/KAFKA_FETCH_MAX_WAIT_MS/);
+  });
+
   it('cuts batches at the fetch bytes over 256 bytes a record, at least one', () => {
     expect(maxBatchRecords(1_048_576)).toBe(4096);
     expect(maxBatchRecords(4096)).toBe(16);
