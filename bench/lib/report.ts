@@ -16,6 +16,9 @@ const pct = (x: number) => `${Math.round(x * 100)} %`;
 /** Small ratios (round trips per input) keep three significant digits. */
 const n3 = (x: number) => (Number.isFinite(x) ? (x >= 1 ? x.toFixed(2) : x.toPrecision(3)) : 'n/a');
 
+/** Older reports have no worker list: they always ran all six. */
+const workersLabel = (run: { workers?: string[] }): string => (run.workers === undefined || run.workers.length === 6 ? 'all six' : `tier path (${run.workers.length})`);
+
 export function renderMarkdown(r: BenchReport): string {
   const lines: string[] = [];
   const push = (...xs: string[]) => lines.push(...xs);
@@ -35,7 +38,9 @@ export function renderMarkdown(r: BenchReport): string {
   goal('points-accrual vs read-and-write ceiling', '≥ 50 %', `${pct(r.ratios.pointsVsReadWriteCeiling)} (${n0(points?.throughput.perSecond ?? NaN)} / ${n0(r.ceiling.readWrite.throughput.perSecond)} records/s)`, r.ratios.pointsVsReadWriteCeiling >= 0.5);
   goal('points-accrual vs naive baseline', '≥ 10 ×', `${n2(r.ratios.pointsVsNaive)} × (${n0(points?.throughput.perSecond ?? NaN)} / ${n0(r.naive.throughput.perSecond)} records/s)`, r.ratios.pointsVsNaive >= 10);
   goal('exactly-once after the run (replay comparison)', '0 mismatches', `${r.replayCheck.mismatches} (${n0(r.replayCheck.statesCompared)} states, ${n0(r.replayCheck.outputsCompared)} outputs)`, r.replayCheck.mismatches === 0);
-  goal(`p99 activity → tier change at ${n0(r.latency.targetPerSecond)} events/s`, '< 100 ms', `${n0(r.latency.latency.p99)} ms (achieved ${n0(r.latency.achievedPerSecond)} events/s)`, r.latency.latency.p99 < 100);
+  const tierPath = (r.latencyAlso ?? []).find((run) => run.workers?.length === 3 && run.targetPerSecond === r.latency.targetPerSecond);
+  const tierPathNote = tierPath ? `; with only the three tier-path workers running: ${n0(tierPath.latency.p99)} ms` : '';
+  goal(`p99 activity → tier change at ${n0(r.latency.targetPerSecond)} events/s`, '< 100 ms', `${n0(r.latency.latency.p99)} ms (achieved ${n0(r.latency.achievedPerSecond)} events/s, all six workers${tierPathNote})`, r.latency.latency.p99 < 100);
   const maxTrips = Math.max(...r.alone.map((m) => m.redis.roundTripsPerInput));
   goal('Redis round trips per input event, full load', '< 1', `${n3(maxTrips)} at most (${r.alone.map((m) => `${m.name} ${n3(m.redis.roundTripsPerInput)}`).join(', ')})`, maxTrips < 1);
   const mem = r.onlineRetail?.memory ?? r.latency.memory;
@@ -56,16 +61,17 @@ export function renderMarkdown(r: BenchReport): string {
   row(r.ceiling.readWrite, true);
   row(r.naive, true);
   push('', '## Latency through the whole pipeline', '', `All six workers running; upstream sends at ${n0(r.latency.targetPerSecond)} events/s for ${n0(r.latency.sent / r.latency.targetPerSecond)} s (achieved ${n0(r.latency.achievedPerSecond)}/s). Latency: activity record timestamp (when sent) to the member.tier-changes record timestamp (when tier-evaluation sent it).`, '');
-  push('| events/s sent (achieved) | tier changes | p50 ms | p95 ms | p99 ms | max ms | drained after feed s | six workers CPU s |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  push('The "tier path" rows run only behavior-events, points-accrual and tier-evaluation: the same path to a tier change, without the other three workers sharing the cores.', '');
+  push('| events/s sent (achieved) | workers | tier changes | p50 ms | p95 ms | p99 ms | max ms | drained after feed s | workers CPU s |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const run of [r.latency, ...(r.latencyAlso ?? [])]) {
     const x = run.latency;
-    push(`| ${n0(run.targetPerSecond)} (${n0(run.achievedPerSecond)}) | ${n0(x.samples)} | ${n0(x.p50)} | ${n0(x.p95)} | ${n0(x.p99)} | ${n0(x.max)} | ${n2(run.drainSeconds)} | ${n2(run.processes.reduce((s, p) => s + p.cpuSeconds, 0))} |`);
+    push(`| ${n0(run.targetPerSecond)} (${n0(run.achievedPerSecond)}) | ${workersLabel(run)} | ${n0(x.samples)} | ${n0(x.p50)} | ${n0(x.p95)} | ${n0(x.p99)} | ${n0(x.max)} | ${n2(run.drainSeconds)} | ${n2(run.processes.reduce((s, p) => s + p.cpuSeconds, 0))} |`);
   }
   push('', 'The same latency split by hop (each record\'s timestamp is when the worker of that hop sent it): activity sent → behavior event (behavior-events), → ledger entry (points-accrual), → tier change (tier-evaluation).', '');
-  push('| events/s | hop | p50 ms | p95 ms | p99 ms | max ms |', '| ---: | --- | ---: | ---: | ---: | ---: |');
+  push('| events/s | workers | hop | p50 ms | p95 ms | p99 ms | max ms |', '| ---: | --- | --- | ---: | ---: | ---: | ---: |');
   for (const run of [r.latency, ...(r.latencyAlso ?? [])]) {
     for (const [hop, x] of [['behavior-events', run.hops.behaviorEvents], ['points-accrual', run.hops.pointsAccrual], ['tier-evaluation', run.hops.tierEvaluation]] as const) {
-      push(`| ${n0(run.targetPerSecond)} | ${hop} | ${n0(x.p50)} | ${n0(x.p95)} | ${n0(x.p99)} | ${n0(x.max)} |`);
+      push(`| ${n0(run.targetPerSecond)} | ${workersLabel(run)} | ${hop} | ${n0(x.p50)} | ${n0(x.p95)} | ${n0(x.p99)} | ${n0(x.max)} |`);
     }
   }
   push('', `Per worker at ${n0(r.latency.targetPerSecond)} events/s (CPU over each process's life, warm-up included):`, '');

@@ -16,7 +16,7 @@ import { behaviorEventId } from '../../services/behavior-events/decide.js';
 import { BenchNamespace } from './bench-namespace.js';
 import { feedAtRate, hopLatencies, summarize, TierChangeLatency, timestampsById, type HopLatencies, type LatencySummary } from './latency.js';
 import { MeasuredProcess, type ProcessStats } from './processes.js';
-import { pipelineWorkers, type Profile } from './profiles.js';
+import { pipelineWorkers, tierPathWorkers, type Profile } from './profiles.js';
 import { committedSum, endSum, measureGroup, type Throughput } from './progress.js';
 import { commandCounts, commandsBetween, memoryOfNamespace, type MemoryUse } from './redis-usage.js';
 import { checkAgainstReference, type ReplayCheck } from './replay-check.js';
@@ -51,6 +51,8 @@ export interface PipelineRun {
 }
 
 export interface LatencyRun {
+  /** The workers running (all six, or only the tier path). */
+  workers: string[];
   targetPerSecond: number;
   achievedPerSecond: number;
   sent: number;
@@ -157,6 +159,13 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
     const latency = await measureLatency(d, p.latency.perSecond);
     progress(`latency p50 ${latency.latency.p50} ms, p99 ${latency.latency.p99} ms over ${latency.latency.samples} tier changes`);
     const latencyAlso: LatencyRun[] = [];
+    if (p.latency.tierPathAlso) {
+      const run = await attempt('latency, tier path only', () => measureLatency(d, p.latency.perSecond, tierPathWorkers));
+      if (run) {
+        latencyAlso.push(run);
+        progress(`latency, tier path only: p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms`);
+      }
+    }
     for (const rate of p.latency.alsoAt) {
       const run = await attempt(`latency at ${rate}/s`, () => measureLatency(d, rate));
       if (run) {
@@ -241,18 +250,18 @@ async function measureProcess(
   };
 }
 
-/** Lag of every worker of the pipeline: records of its inputs not yet committed by its group. */
-async function pipelineLag(b: BenchNamespace): Promise<number> {
+/** Lag of every worker named (the running ones): records of its inputs not yet committed by its group. */
+async function pipelineLag(b: BenchNamespace, names: readonly string[]): Promise<number> {
   let lag = 0;
-  for (const w of pipelineWorkers) {
+  for (const w of names) {
     const topics = workers[w]!.definition.inputs.map((t) => b.topic(t));
     lag += (await endSum(b.admin, topics)) - (await committedSum(b.admin, consumerGroup(b.ns, w), topics));
   }
   return lag;
 }
 
-function startPipeline(b: BenchNamespace): MeasuredProcess[] {
-  return pipelineWorkers.map((w) => MeasuredProcess.worker(w, b.envVars()));
+function startPipeline(b: BenchNamespace, names: readonly string[] = pipelineWorkers): MeasuredProcess[] {
+  return names.map((w) => MeasuredProcess.worker(w, b.envVars()));
 }
 
 function checkAlive(procs: readonly MeasuredProcess[]): void {
@@ -260,15 +269,16 @@ function checkAlive(procs: readonly MeasuredProcess[]): void {
   if (dead) throw new Error(dead.failure());
 }
 
-/** Until the whole pipeline has consumed everything, three polls in a row. */
+/** Until every running worker has consumed everything, three polls in a row. */
 async function settle(b: BenchNamespace, procs: readonly MeasuredProcess[], timeoutSeconds: number): Promise<number> {
   const deadline = Date.now() + timeoutSeconds * 1000;
+  const names = procs.map((x) => x.name);
   let quiet = 0;
   let firstQuietAt = 0;
   while (quiet < 3) {
     checkAlive(procs);
-    if (Date.now() > deadline) throw new Error(`the pipeline did not catch up within ${timeoutSeconds} s (lag ${await pipelineLag(b)})`);
-    const lag = await pipelineLag(b);
+    if (Date.now() > deadline) throw new Error(`the pipeline did not catch up within ${timeoutSeconds} s (lag ${await pipelineLag(b, names)})`);
+    const lag = await pipelineLag(b, names);
     if (lag === 0) {
       if (quiet === 0) firstQuietAt = Date.now();
       quiet++;
@@ -310,11 +320,11 @@ async function measurePipeline(d: BenchDeps, label: string, input: ReturnType<ty
   }
 }
 
-async function measureLatency(d: BenchDeps, perSecond: number): Promise<LatencyRun> {
+async function measureLatency(d: BenchDeps, perSecond: number, names: readonly string[] = pipelineWorkers): Promise<LatencyRun> {
   const { seconds, warmupSeconds } = d.profile.latency;
   const b = await BenchNamespace.create('latency', d.env, d.profile.partitions, d.log);
   try {
-    const procs = startPipeline(b);
+    const procs = startPipeline(b, names);
     const started = Date.now();
     let probe: TierChangeLatency | null = null;
     try {
@@ -357,6 +367,7 @@ async function measureLatency(d: BenchDeps, perSecond: number): Promise<LatencyR
       const hops = hopLatencies(probe.matched, sentAt, behaviorAt, ledgerAt);
       const stats = await Promise.all(procs.map((x) => x.stop()));
       return {
+        workers: [...names],
         targetPerSecond: perSecond,
         achievedPerSecond: fed.sent / fed.seconds,
         sent: fed.sent,
