@@ -81,7 +81,7 @@ export class BatchProcessor<S, E, V = unknown> {
       records.map((r) => (r.tick !== undefined ? ({ kind: 'tick', time: r.tick } as const) : this.decoder.decode(r))),
     );
     const eventMembers = [...new Set(decoded.flatMap((d) => (d.kind === 'event' ? [d.memberId] : [])))];
-    const firstOffsets = firstOffsetPerTopicPartition(records);
+    const firstOffsets = offsetPerTopicPartition(records, 'first');
     const timed = this.logic.nextDue !== undefined && this.logic.onTick !== undefined;
 
     for (let attempt = 1; ; attempt++) {
@@ -99,7 +99,7 @@ export class BatchProcessor<S, E, V = unknown> {
       }
       try {
         // Marks before publishing: whatever this batch publishes lies at or below them (a promote finishes the old generation up to there).
-        const applied = writes.length > 0 || outputs.length > 0 ? lastOffsetPerTopicPartition(records) : undefined;
+        const applied = writes.length > 0 || outputs.length > 0 ? offsetPerTopicPartition(records, 'last') : undefined;
         await this.store.commit(writes, { journals, timers, ...(applied ? { applied } : {}) });
       } catch (err) {
         if (err instanceof StateLostError) {
@@ -258,22 +258,14 @@ function tickQueries(records: readonly InputRecord[]): { tp: string; maxTime: nu
   return [...byTp.values()];
 }
 
-function firstOffsetPerTopicPartition(records: readonly InputRecord[]): Map<string, string> {
-  const first = new Map<string, string>();
+/** Per topic-partition, the batch's lowest (`first`) or highest (`last`) offset. */
+function offsetPerTopicPartition(records: readonly InputRecord[], which: 'first' | 'last'): Map<string, string> {
+  const sign = which === 'first' ? -1 : 1;
+  const found = new Map<string, string>();
   for (const r of records) {
     const tp = topicPartitionId(r.topic, r.partition);
-    const seen = first.get(tp);
-    if (seen === undefined || compareOffsets(r.offset, seen) < 0) first.set(tp, r.offset);
+    const seen = found.get(tp);
+    if (seen === undefined || Math.sign(compareOffsets(r.offset, seen)) === sign) found.set(tp, r.offset);
   }
-  return first;
-}
-
-function lastOffsetPerTopicPartition(records: readonly InputRecord[]): Map<string, string> {
-  const last = new Map<string, string>();
-  for (const r of records) {
-    const tp = topicPartitionId(r.topic, r.partition);
-    const seen = last.get(tp);
-    if (seen === undefined || compareOffsets(r.offset, seen) > 0) last.set(tp, r.offset);
-  }
-  return last;
+  return found;
 }
