@@ -421,6 +421,39 @@ class ConfluentProducerAdapter {
 
 type CrashListener = (error: Error, restart: boolean) => void;
 
+/**
+ * The compatible consumer rewinds a batch left unresolved by queueing a seek, which its run loop
+ * performs later, inside a promise nobody holds. When a worker abandons its batches because it is
+ * leaving (a promote moved the live pointer, or a stop), the disconnect can come first: the queued
+ * seek then fails with ERR__STATE ("... can only be called while connected") as an unhandled
+ * rejection, and Node ends the process, which was about to carry on in its new generation. That
+ * one error while a consumer of this process disconnects is harmless (the abandoned batch was
+ * never committed: the group's next owner reads it again); it is logged and ignored. Any other
+ * unhandled rejection still ends the process, as without the listener.
+ */
+const disconnectingConsumers = new Set<object>();
+/** How long after a disconnect a queued seek of that consumer may still fail. */
+const staleSeekGraceMs = 5_000;
+let staleSeekGuardInstalled = false;
+
+export function isStaleSeekAfterDisconnect(reason: unknown, api: Pick<ConfluentKafkaJS, 'isKafkaJSError' | 'ErrorCodes'>, disconnecting: boolean): boolean {
+  if (!disconnecting || !api.isKafkaJSError(reason)) return false;
+  const e = reason as { code?: unknown; message?: unknown };
+  return e.code === api.ErrorCodes.ERR__STATE && typeof e.message === 'string' && /can only be called while connected/.test(e.message);
+}
+
+function installStaleSeekGuard(api: ConfluentKafkaJS, log: Logger): void {
+  if (staleSeekGuardInstalled) return;
+  staleSeekGuardInstalled = true;
+  process.on('unhandledRejection', (reason) => {
+    if (isStaleSeekAfterDisconnect(reason, api, disconnectingConsumers.size > 0)) {
+      log.warn({ err: { message: (reason as Error).message } }, 'a rewind the client queued before disconnecting failed: ignored (the batch was not committed)');
+      return;
+    }
+    throw reason;
+  });
+}
+
 class ConfluentWorkerConsumer implements WorkerConsumer {
   private readonly consumer: ConfluentConsumer;
   private readonly crashListeners: CrashListener[] = [];
@@ -493,7 +526,15 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
 
   disconnect(): Promise<void> {
     this.stopSignal.abort();
-    return (this.disconnecting ??= this.consumer.disconnect());
+    if (!this.disconnecting) {
+      installStaleSeekGuard(this.api, this.wlog);
+      const token = {};
+      disconnectingConsumers.add(token);
+      const settled = () => void setTimeout(() => disconnectingConsumers.delete(token), staleSeekGraceMs).unref();
+      this.disconnecting = this.consumer.disconnect();
+      this.disconnecting.then(settled, settled);
+    }
+    return this.disconnecting;
   }
 
   private onRebalance(code: number): void {

@@ -8,6 +8,7 @@ import {
   confluentConsumerConfig,
   confluentLogger,
   confluentProducerConfig,
+  isStaleSeekAfterDisconnect,
   MarkerTracker,
   maxBatchRecords,
   retryDelayMs,
@@ -188,3 +189,24 @@ describe('transaction markers at a partition end (MarkerTracker)', () => {
     expect(m.batchEnded(m.batchStarted(t, 0), 9n)).toEqual({ topic: t, partition: 0, end: 11n, after: 9n });
   });
 });
+
+describe('a rewind queued before a disconnect', () => {
+  class KafkaJSError extends Error {
+    constructor(message: string, readonly code: number) {
+      super(message);
+    }
+  }
+  const api = { isKafkaJSError: (e: unknown) => e instanceof KafkaJSError, ErrorCodes: { ERR__STATE: -172 } };
+
+  it('is ignored only while a consumer disconnects, and only as the client state error', () => {
+    const stale = new KafkaJSError('Assignment can only be called while connected.', -172);
+    expect(isStaleSeekAfterDisconnect(stale, api, true)).toBe(true);
+    expect(isStaleSeekAfterDisconnect(new KafkaJSError('Seek can only be called while connected.', -172), api, true)).toBe(true);
+    expect(isStaleSeekAfterDisconnect(stale, api, false)).toBe(false);
+    expect(isStaleSeekAfterDisconnect(new KafkaJSError('Assignment can only be called while connected.', -1), api, true)).toBe(false);
+    expect(isStaleSeekAfterDisconnect(new KafkaJSError('Broker transport failure', -172), api, true)).toBe(false);
+    expect(isStaleSeekAfterDisconnect(new Error('Assignment can only be called while connected.'), api, true)).toBe(false);
+    expect(isStaleSeekAfterDisconnect(undefined, api, true)).toBe(false);
+  });
+});
+
