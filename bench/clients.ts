@@ -24,9 +24,13 @@ const rows: Array<[string, (r: BenchReport) => string]> = [
   ['ceiling read only, records/s', (r) => n0(r.ceiling.noop.throughput.perSecond)],
   ['ceiling read + write, records/s', (r) => n0(r.ceiling.readWrite.throughput.perSecond)],
   ['points-accrual / read + write ceiling', (r) => pct(r.ratios.pointsVsReadWriteCeiling)],
-  ['points-accrual / naive (naive on kafkajs)', (r) => `${r.ratios.pointsVsNaive.toFixed(1)} ×`],
+  ['points-accrual / naive (naive: kafkajs consumer, the selected client\'s producer)', (r) => `${r.ratios.pointsVsNaive.toFixed(1)} ×`],
   ['replay mismatches', (r) => String(r.replayCheck.mismatches)],
   ['latency p50 / p99 ms at target rate', (r) => `${n0(r.latency.latency.p50)} / ${n0(r.latency.latency.p99)} (${n0(r.latency.targetPerSecond)}/s)`],
+  ['latency p50 / p99 ms, tier-path workers only', (r) => {
+    const run = (r.latencyAlso ?? []).find((x) => x.workers?.length === 3);
+    return run ? `${n0(run.latency.p50)} / ${n0(run.latency.p99)} (${n0(run.targetPerSecond)}/s)` : 'not run';
+  }],
   ['six workers CPU s in the latency run', (r) => r.latency.processes.reduce((s, p) => s + p.cpuSeconds, 0).toFixed(1)],
 ];
 const lines = [`| | ${reports.map((x) => x.r.machine.client).join(' | ')} |`, `| --- |${reports.map(() => ' ---: |').join('')}`];

@@ -37,7 +37,7 @@ export const profiles: Record<ProfileName, Profile> = {
     alone: ['behavior-events', 'points-accrual'],
     naiveSeconds: 8,
     endToEnd: false,
-    latency: { perSecond: 2000, seconds: 20, warmupSeconds: 3, alsoAt: [], tierPathAlso: true },
+    latency: { perSecond: 2000, seconds: 15, warmupSeconds: 3, alsoAt: [], tierPathAlso: true },
     onlineRetail: false,
     scale: [],
   },

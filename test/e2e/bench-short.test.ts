@@ -53,6 +53,7 @@ describe('e2e: npm run bench -- --short', () => {
       naive: { throughput: { perSecond: number }; redis: { roundTripsPerInput: number } };
       replayCheck: { mismatches: number; statesCompared: number; outputsCompared: number };
       latency: { latency: { samples: number; p50: number; p99: number }; processes: unknown[] };
+      latencyAlso: Array<{ workers: string[]; latency: { samples: number }; processes: Array<{ name: string }> }>;
       checks: Array<{ ok: boolean }>;
     };
     expect(report.alone.map((m) => m.name)).toEqual(['behavior-events', 'points-accrual']);
@@ -79,6 +80,11 @@ describe('e2e: npm run bench -- --short', () => {
     expect(report.latency.latency.samples).toBeGreaterThan(100);
     expect(report.latency.latency.p99).toBeGreaterThanOrEqual(report.latency.latency.p50);
     expect(report.latency.processes).toHaveLength(6);
+    // The goal's rate once more with only the tier path running: those three processes, measured.
+    const tierPath = report.latencyAlso.find((run) => run.workers.length === 3);
+    expect(tierPath?.workers).toEqual(['behavior-events', 'points-accrual', 'tier-evaluation']);
+    expect(tierPath?.processes.map((x) => x.name)).toEqual(['behavior-events', 'points-accrual', 'tier-evaluation']);
+    expect(tierPath?.latency.samples).toBeGreaterThan(100);
     expect(report.checks.every((c) => c.ok)).toBe(true);
   }, 600_000);
 });
