@@ -33,8 +33,9 @@ const envSchema = z.object({
   KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
   /**
    * A fetch returns once this many bytes are there or KAFKA_FETCH_MAX_WAIT_MS passed. Under a steady
-   * trickle a larger minimum means fewer, larger batches: each batch costs fixed round trips (Redis
-   * load and write, produce, offset commit), so fewer batches cost less CPU. Unset: the client's default (1 byte).
+   * trickle a larger minimum means fewer, larger batches, each with fixed round trips (Redis load and
+   * write, produce, offset commit); at 2,000 events/s on two cores it saved no CPU (docs/BENCHMARKS.md).
+   * Unset: the client's default (1 byte).
    */
   KAFKA_FETCH_MIN_BYTES: z.coerce.number().int().min(1).max(64 * 1024 * 1024).optional(),
   KAFKA_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(60_000).optional(),
