@@ -4,6 +4,7 @@
  * each run's own (its points-accrual against its own ceiling, same client, same run).
  */
 import { readFileSync } from 'node:fs';
+import { isTierPathRun } from './lib/profiles.js';
 import type { BenchReport } from './lib/report.js';
 
 const reports = process.argv.slice(2).map((f) => ({ file: f, r: JSON.parse(readFileSync(f, 'utf8')) as BenchReport }));
@@ -28,7 +29,7 @@ const rows: Array<[string, (r: BenchReport) => string]> = [
   ['replay mismatches', (r) => String(r.replayCheck.mismatches)],
   ['latency p50 / p99 ms at target rate', (r) => `${n0(r.latency.latency.p50)} / ${n0(r.latency.latency.p99)} (${n0(r.latency.targetPerSecond)}/s)`],
   ['latency p50 / p99 ms, tier-path workers only', (r) => {
-    const run = (r.latencyAlso ?? []).find((x) => x.workers?.length === 3);
+    const run = (r.latencyAlso ?? []).find(isTierPathRun);
     return run ? `${n0(run.latency.p50)} / ${n0(run.latency.p99)} (${n0(run.targetPerSecond)}/s)` : 'not run';
   }],
   ['six workers CPU s in the latency run', (r) => r.latency.processes.reduce((s, p) => s + p.cpuSeconds, 0).toFixed(1)],

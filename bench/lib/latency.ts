@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
 import { behaviorEventId } from '../../services/behavior-events/decide.js';
-import { eventIdHeader } from '../../shared/kafka/client.js';
 import type { BenchNamespace } from './bench-namespace.js';
+import { readTopicToEnd } from './replay-check.js';
 
 const causePattern = /^pts:(?:bhv|ref):(.+):[a-z_]+:\d+$/;
 
@@ -129,39 +129,13 @@ export function hopLatencies(
   return { behaviorEvents: summarize(hops.behaviorEvents), pointsAccrual: summarize(hops.pointsAccrual), tierEvaluation: summarize(hops.tierEvaluation), unmatched };
 }
 
-/**
- * Record timestamps by event id (the memberflow-event-id header), first copy per id, of a whole
- * topic up to its current end. Headers only: nothing is decoded.
- */
-export async function timestampsById(b: BenchNamespace, logical: 'behavior.events' | 'points.ledger', ids: ReadonlySet<string>, timeoutMs = 120_000): Promise<Map<string, number>> {
-  const topic = b.topic(logical);
-  const remaining = new Map((await b.admin.fetchTopicOffsets(topic)).filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n]));
+/** Record timestamps by event id (the memberflow-event-id header), first copy per id, of a whole topic up to its current end. */
+export async function timestampsById(b: BenchNamespace, logical: 'behavior.events' | 'points.ledger', ids: ReadonlySet<string>): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  if (remaining.size === 0) return out;
-  const consumer = b.clients.kafka.consumer({ groupId: `${b.ns}.bench-hops-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`reading ${logical} for the hop latencies took over ${timeoutMs / 1000} s`)), timeoutMs);
-      void consumer.run({
-        eachBatch: async ({ batch }) => {
-          const last = remaining.get(batch.partition);
-          for (const m of batch.messages) {
-            if (last === undefined || BigInt(m.offset) > last) continue;
-            const id = m.headers?.[eventIdHeader]?.toString();
-            if (id !== undefined && ids.has(id) && !out.has(id)) out.set(id, Number(m.timestamp));
-            if (BigInt(m.offset) >= last) remaining.delete(batch.partition);
-          }
-          if (remaining.size === 0) resolve();
-        },
-      });
-    }).finally(() => clearTimeout(timer));
-    return out;
-  } finally {
-    await consumer.disconnect();
+  for (const r of await readTopicToEnd(b, logical)) {
+    if (r.id !== null && ids.has(r.id) && !out.has(r.id)) out.set(r.id, r.timestamp);
   }
+  return out;
 }
 
 /**

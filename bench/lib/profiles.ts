@@ -29,6 +29,9 @@ export const pipelineWorkers = ['behavior-events', 'points-accrual', 'tier-evalu
 /** The workers an activity passes through on its way to a tier change. */
 export const tierPathWorkers = ['behavior-events', 'points-accrual', 'tier-evaluation'] as const;
 
+/** A latency run of the tier-path workers alone (reports written before the worker list ran all six). */
+export const isTierPathRun = (run: { workers?: readonly string[] }): boolean => run.workers?.join() === tierPathWorkers.join();
+
 export const profiles: Record<ProfileName, Profile> = {
   short: {
     events: 60_000,

@@ -1,5 +1,6 @@
 /** The bench report as Markdown: raw figures next to the ratios, and each goal with its measured value. */
 import type { MachineInfo } from './machine.js';
+import { isTierPathRun, tierPathWorkers } from './profiles.js';
 import type { BenchResults, Measured } from './sections.js';
 
 export interface BenchReport extends BenchResults {
@@ -16,8 +17,7 @@ const pct = (x: number) => `${Math.round(x * 100)} %`;
 /** Small ratios (round trips per input) keep three significant digits. */
 const n3 = (x: number) => (Number.isFinite(x) ? (x >= 1 ? x.toFixed(2) : x.toPrecision(3)) : 'n/a');
 
-/** Older reports have no worker list: they always ran all six. */
-const workersLabel = (run: { workers?: string[] }): string => (run.workers === undefined || run.workers.length === 6 ? 'all six' : `tier path (${run.workers.length})`);
+const workersLabel = (run: { workers?: string[] }): string => (isTierPathRun(run) ? `tier path (${tierPathWorkers.length})` : 'all six');
 
 export function renderMarkdown(r: BenchReport): string {
   const lines: string[] = [];
@@ -38,7 +38,7 @@ export function renderMarkdown(r: BenchReport): string {
   goal('points-accrual vs read-and-write ceiling', '≥ 50 %', `${pct(r.ratios.pointsVsReadWriteCeiling)} (${n0(points?.throughput.perSecond ?? NaN)} / ${n0(r.ceiling.readWrite.throughput.perSecond)} records/s)`, r.ratios.pointsVsReadWriteCeiling >= 0.5);
   goal('points-accrual vs naive baseline', '≥ 10 ×', `${n2(r.ratios.pointsVsNaive)} × (${n0(points?.throughput.perSecond ?? NaN)} / ${n0(r.naive.throughput.perSecond)} records/s)`, r.ratios.pointsVsNaive >= 10);
   goal('exactly-once after the run (replay comparison)', '0 mismatches', `${r.replayCheck.mismatches} (${n0(r.replayCheck.statesCompared)} states, ${n0(r.replayCheck.outputsCompared)} outputs)`, r.replayCheck.mismatches === 0);
-  const tierPath = (r.latencyAlso ?? []).find((run) => run.workers?.length === 3 && run.targetPerSecond === r.latency.targetPerSecond);
+  const tierPath = (r.latencyAlso ?? []).find((run) => isTierPathRun(run) && run.targetPerSecond === r.latency.targetPerSecond);
   const tierPathNote = tierPath ? `; with only the three tier-path workers running: ${n0(tierPath.latency.p99)} ms` : '';
   goal(`p99 activity → tier change at ${n0(r.latency.targetPerSecond)} events/s`, '< 100 ms', `${n0(r.latency.latency.p99)} ms (achieved ${n0(r.latency.achievedPerSecond)} events/s, all six workers${tierPathNote})`, r.latency.latency.p99 < 100);
   const maxTrips = Math.max(...r.alone.map((m) => m.redis.roundTripsPerInput));
