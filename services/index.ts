@@ -28,3 +28,10 @@ export const workers: Record<string, WorkerEntry> = {
 export function workerNames(): string[] {
   return Object.keys(workers);
 }
+
+/** A worker's definition by name (its state codec included, for stores that read its state). */
+export function workerDefinition(name: string): WorkerEntry['definition'] {
+  const entry = workers[name];
+  if (!entry) throw new Error(`unknown worker ${name}: expected one of ${workerNames().join(', ')}`);
+  return entry.definition;
+}

@@ -5,7 +5,7 @@
  * expects must be on its topic with the same value, and no other.
  */
 import { randomUUID } from 'node:crypto';
-import { workers } from '../../services/index.js';
+import { workers, workerDefinition } from '../../services/index.js';
 import { eventIdHeader } from '../../shared/kafka/client.js';
 import type { LogicalTopic } from '../../shared/kafka/topics.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
@@ -80,7 +80,7 @@ export async function checkAgainstReference(b: BenchNamespace, workerName: strin
     result.mismatches++;
     if (result.samples.length < 10) result.samples.push(what);
   };
-  const store = new MemberStore<unknown>(b.clients.redis, b.ns, workerName);
+  const store = new MemberStore<unknown>(b.clients.redis, b.ns, workerDefinition(workerName));
   const ids = [...reference.states.keys()];
   for (let i = 0; i < ids.length; i += 2000) {
     const loaded = await store.load(ids.slice(i, i + 2000));

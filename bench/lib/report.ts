@@ -85,7 +85,7 @@ export function renderMarkdown(r: BenchReport): string {
   }
   push('', '## Redis memory per member', '', '| run | members | keys | bytes | bytes / member (all keys) | by worker: bytes per member of that worker (reco-items: per item) |', '| --- | ---: | ---: | ---: | ---: | --- |');
   const memRow = (name: string, m: typeof mem) =>
-    push(`| ${name} | ${n0(m.members)} | ${n0(m.keys)} | ${n0(m.bytes)} | ${n0(m.bytesPerMember)} | ${Object.entries(m.byWorker).map(([w, x]) => `${w} ${n0(x.bytesPerMember)}`).join(', ')} |`);
+    push(`| ${name} | ${n0(m.members)} | ${n0(m.keys)} | ${n0(m.bytes)} | ${n0(m.bytesPerMember)} | ${Object.entries(m.byWorker).map(([w, x]) => `${w} ${n0(x.bytesPerRecord)}`).join(', ')} |`);
   memRow('latency run (generated)', r.latency.memory);
   if (r.endToEnd) memRow('end to end (generated)', r.endToEnd.memory);
   if (r.onlineRetail) memRow('Online Retail', r.onlineRetail.memory);

@@ -400,7 +400,7 @@ async function measureScale(d: BenchDeps, members: number, redis: Redis): Promis
     const be = await measureWorkerAlone(b, 'behavior-events', redis);
     const pa = await measureWorkerAlone(b, 'points-accrual', redis);
     const memory = await memoryOfNamespace(b.clients.redis, b.ns);
-    return { members, events, states: memory.byWorker['points-accrual']?.members ?? 0, behaviorEvents: be.throughput, pointsAccrual: pa.throughput, memory };
+    return { members, events, states: memory.byWorker['points-accrual']?.records ?? 0, behaviorEvents: be.throughput, pointsAccrual: pa.throughput, memory };
   } finally {
     await b.close();
   }

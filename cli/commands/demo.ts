@@ -1,9 +1,11 @@
+import { workerDefinition } from '../../services/index.js';
 import { fileURLToPath } from 'node:url';
 import { connectClients } from '../../shared/clients.js';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
 import { availableOf, initialPointsState, pendingOf, type PointsState } from '../../services/points-accrual/state.js';
 import { qualifyingPoints } from '../../services/points-accrual/ledger.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
+import { memoryOfNamespace } from '../../shared/redis/usage.js';
 import type { CommandContext } from '../context.js';
 import { produceCommand } from './produce.js';
 import { runCommand } from './run.js';
@@ -112,8 +114,26 @@ export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promi
   out('');
   await printRecommendations(ctx, shown[0]!, out);
   out('');
+  await printMemory(ctx, out);
+  out('');
   out(`read the output:  MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail behavior.events --from-beginning --max 3`);
   out(`dead letters:     MEMBERFLOW_NAMESPACE=${ns} npx memberflow tail activity.dlq --from-beginning --max 5`);
+}
+
+/** What the namespace costs Redis now that every worker has stopped (MEMORY USAGE of every key). */
+async function printMemory(ctx: CommandContext, out: (s: string) => void): Promise<void> {
+  const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
+  try {
+    const m = await memoryOfNamespace(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE);
+    out(`Redis at rest (MEMORY USAGE of the namespace's ${m.keys} keys): ${Math.round(m.memberWorkersBytesPerMember)} bytes per member in the five member workers, ${Math.round(m.bytesPerMember)} with everything`);
+    out('  worker             records  bytes/record  state  kernel  outboxes  other keys');
+    for (const [worker, w] of Object.entries(m.byWorker).sort()) {
+      const per = (x: number) => String(w.records > 0 ? Math.round(x / w.records) : 0);
+      out(`  ${worker.padEnd(18)} ${String(w.records).padStart(7)} ${String(Math.round(w.bytesPerRecord)).padStart(13)} ${per(w.stateBytes).padStart(6)} ${per(w.kernelBytes).padStart(7)} ${String(w.outboxes).padStart(9)} ${String(w.otherKeys).padStart(11)}`);
+    }
+  } finally {
+    await clients.close();
+  }
 }
 
 async function printRecommendations(ctx: CommandContext, memberId: string, out: (s: string) => void): Promise<void> {
@@ -149,7 +169,7 @@ async function allStates<S>(ctx: CommandContext, worker: string): Promise<[strin
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
   const states: [string, S][] = [];
   try {
-    for await (const entry of new MemberStore<S>(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, worker).scanStates()) states.push(entry);
+    for await (const entry of new MemberStore<S>(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, workerDefinition(worker)).scanStates()) states.push(entry);
   } finally {
     await clients.close();
   }
@@ -166,7 +186,7 @@ async function printBalances(ctx: CommandContext, memberIds: string[], out: (s: 
 async function readPointBalances(ctx: CommandContext, memberIds: string[]) {
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
   try {
-    const store = new MemberStore<PointsState>(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, 'points-accrual');
+    const store = new MemberStore<PointsState>(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, workerDefinition('points-accrual'));
     const loaded = await store.load(memberIds);
     return memberIds.map((memberId) => {
       const st = loaded.get(memberId)?.record.state ?? initialPointsState();

@@ -14,8 +14,8 @@ import { itemStateFromJson, type ItemState } from '../../shared/reco/cooccurrenc
 import { recentItems, recoItemOf } from '../../shared/reco/member.js';
 import type { PopularityState, TopEntry } from '../../shared/reco/popularity.js';
 import type { RecoInput } from './inputs.js';
-import { categoryProjection, popularityProjection, recoItemsName, type RecoItemState } from './item-logic.js';
-import { membersProjection, recoMembersName, type RecoMemberState } from './member-logic.js';
+import { categoryProjection, popularityProjection, recoItemsLogic, recoItemsName, type RecoItemState } from './item-logic.js';
+import { membersProjection, recoMembersLogic, recoMembersName, type RecoMemberState } from './member-logic.js';
 import { categoriesOfBenefits, type RecoView } from './model.js';
 
 export interface RecoModelReader {
@@ -24,8 +24,8 @@ export interface RecoModelReader {
 }
 
 export function recoModelReader(redis: Redis, namespace: string, rules: () => Rules): RecoModelReader {
-  const items = new MemberStore<RecoItemState>(redis, namespace, recoItemsName);
-  const members = new MemberStore<RecoMemberState>(redis, namespace, recoMembersName);
+  const items = new MemberStore<RecoItemState>(redis, namespace, recoItemsLogic);
+  const members = new MemberStore<RecoMemberState>(redis, namespace, recoMembersLogic);
   const popularityKey = items.projectionKey(popularityProjection);
   return {
     async load(states, events) {

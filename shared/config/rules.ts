@@ -176,6 +176,16 @@ const recoSchema = z
   })
   .refine((r) => r.recentItems <= r.ownedItems, { message: 'recentItems must not exceed ownedItems' });
 
+/**
+ * Bounds every worker's kernel applies to a member's (or item's) state: an input that would
+ * take the encoded state past `maxBytes` is refused with `state_too_large` (live and reference
+ * runs alike). The default is four times the largest state the full-year Online Retail
+ * replay produces (docs/BENCHMARKS.md, "State size cap").
+ */
+const stateSchema = z.object({
+  maxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(262_144),
+});
+
 export const rulesSchema = z
   .object({
     version: z.string().min(1),
@@ -185,6 +195,7 @@ export const rulesSchema = z
     tiers: tiersSchema,
     churn: churnSchema,
     reco: recoSchema.default(() => recoSchema.parse({})),
+    state: stateSchema.default(() => stateSchema.parse({})),
   })
   .strict();
 

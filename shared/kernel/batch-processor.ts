@@ -5,7 +5,7 @@ import { FencedWriteError, PointerMovedError, type LoadedMember, type MemberStor
 import { deadLetter } from './dead-letter.js';
 import { StateLostError } from './live-pointer.js';
 import type { Failpoint } from './failpoints.js';
-import { dueMembers, stepMember, stepTick, trimOutbox, type StepLimits, type StepOutcome } from './member-record.js';
+import { dueMembers, stepMember, stepTick, trimOutbox, type MemberRecord, type StepLimits, type StepOutcome } from './member-record.js';
 import { forwardedTick, tickId } from './ticks.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';
 import type { DecideContext, Decoded, InputDecoder, InputRecord, OutputEvent, Projection, ViewLoader, WorkerLogic } from './types.js';
@@ -28,6 +28,11 @@ export interface BatchReport {
   pointerMoved: boolean;
   /** The batch was refused because Redis lost the worker's data: the worker must stop (rebuild). */
   stateLost: StateLostError | null;
+  /**
+   * Per topic-partition, what to drop once the batch's offsets are committed: members whose
+   * outbox holds entries of it (this batch's, or left over from before), and the ticks journaled.
+   */
+  settle: Map<string, { members: string[]; tickOffsets: string[] }>;
 }
 
 export interface Publisher {
@@ -75,6 +80,7 @@ export class BatchProcessor<S, E, V = unknown> {
       aborted: false,
       pointerMoved: false,
       stateLost: null,
+      settle: new Map(),
     };
     if (records.length === 0) return report;
     const decoded: Item<E>[] = await Promise.all(
@@ -89,9 +95,9 @@ export class BatchProcessor<S, E, V = unknown> {
       const ticks = timed ? await this.store.tickCandidates(tickQueries(records)) : { due: new Map(), journals: new Map() };
       const memberIds = [...new Set([...eventMembers, ...[...ticks.due.values()].flat(), ...[...ticks.journals.values()].flat()])];
       report.members = memberIds.length;
-      const loaded = await this.store.load(memberIds);
+      const { members: loaded, leftovers } = await this.store.loadBatch(memberIds, firstOffsets);
       const view = this.loadView ? await this.loadView(viewRequest(loaded, decoded)) : undefined;
-      const { outputs, writes, tally, journals, timers } = this.applyAll(records, decoded, loaded, firstOffsets, ticks, view);
+      const { outputs, writes, tally, journals, timers, working } = this.applyAll(records, decoded, loaded, firstOffsets, ticks, view);
       await hooks.heartbeat();
       if (!hooks.isActive()) {
         report.aborted = true;
@@ -127,6 +133,7 @@ export class BatchProcessor<S, E, V = unknown> {
       await this.publisher.publish(outputs);
       if (writes.length > 0) await this.failpoint('after-publish');
       report.outputs = outputs.length;
+      report.settle = settleList(records, working, leftovers);
       return report;
     }
   }
@@ -196,7 +203,7 @@ export class BatchProcessor<S, E, V = unknown> {
     const writes: MemberWrite<S>[] = [];
     for (const [memberId, m] of working) {
       if (!m.changed) continue;
-      const write: MemberWrite<S> = { memberId, expectedVersion: m.version, record: m.record };
+      const write: MemberWrite<S> = { memberId, expectedVersion: m.version, record: m.record, loadedOutbox: loaded.get(memberId)?.record.outbox ?? [] };
       if (this.logic.projections) write.projections = projectionChanges(this.logic, memberId, loaded.get(memberId)?.record.state ?? null, m.record.state);
       writes.push(write);
     }
@@ -209,11 +216,37 @@ export class BatchProcessor<S, E, V = unknown> {
         for (const tp of tps) timers.push({ tp, memberId, due });
       }
     }
-    return { outputs, writes, tally, journals, timers };
+    return { outputs, writes, tally, journals, timers, working };
   }
 }
 
 type Item<E> = Decoded<E> | { kind: 'tick'; time: number };
+
+/** What the runtime drops after the offsets are committed (BatchReport.settle). */
+function settleList<S>(records: readonly InputRecord[], held: Iterable<[string, { record: MemberRecord<S> }]>, leftovers: ReadonlyMap<string, string[]>): BatchReport['settle'] {
+  const settle: BatchReport['settle'] = new Map();
+  const of = (tp: string) => {
+    let s = settle.get(tp);
+    if (!s) settle.set(tp, (s = { members: [], tickOffsets: [] }));
+    return s;
+  };
+  const members = new Map<string, Set<string>>();
+  for (const [memberId, { record }] of held) {
+    for (const e of record.outbox) {
+      let set = members.get(e.tp);
+      if (!set) members.set(e.tp, (set = new Set()));
+      set.add(memberId);
+    }
+  }
+  for (const [tp, ids] of leftovers) {
+    let set = members.get(tp);
+    if (!set) members.set(tp, (set = new Set()));
+    for (const id of ids) set.add(id);
+  }
+  for (const [tp, ids] of members) of(tp).members.push(...ids);
+  for (const r of records) if (r.tick !== undefined) of(topicPartitionId(r.topic, r.partition)).tickOffsets.push(r.offset);
+  return settle;
+}
 
 /** What a decision may read: rules, the carrying record's time and position, the batch's view. */
 export function decideContext<V>(rules: Rules, record: InputRecord, view: V | undefined): DecideContext<V> {

@@ -7,15 +7,16 @@
  *   publish, a GC pause), so a test can stop the worker or move its pointer meanwhile.
  * Points:
  * - `after-state-write`: state written to Redis, outputs not yet published;
- * - `after-publish`: outputs published, offsets not yet committed.
+ * - `after-publish`: outputs published, offsets not yet committed;
+ * - `after-commit`: offsets committed, the batch's outputs not yet dropped from the outboxes.
  * Only batches that changed state count.
  */
-export type FailpointName = 'after-state-write' | 'after-publish';
+export type FailpointName = 'after-state-write' | 'after-publish' | 'after-commit';
 
 export type Failpoint = (point: FailpointName) => void | Promise<void>;
 
 export function failpointFromSpec(spec: string | undefined): Failpoint {
-  const match = /^(kill|pause)-(after-state-write|after-publish):(\d+)(?::(\d+))?$/.exec(spec ?? '');
+  const match = /^(kill|pause)-(after-state-write|after-publish|after-commit):(\d+)(?::(\d+))?$/.exec(spec ?? '');
   if (!match || (match[1] === 'pause') !== (match[4] !== undefined)) return () => undefined;
   const action = match[1] as 'kill' | 'pause';
   const target = match[2] as FailpointName;

@@ -1,23 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { Rules } from '../config/rules.js';
 import { avroType } from '../registry/codec.js';
 import { deadLetter } from './dead-letter.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';
-import type { DecideContext, Decision, InputRecord, OutputEvent, Rejection, TickContext, WorkerLogic } from './types.js';
+import type { DecideContext, Decision, InputRecord, OutputEvent, Rejection, StateCodec, TickContext, WorkerLogic } from './types.js';
 
 /**
  * What the kernel keeps per member next to the worker's own state, so that
  * every input is applied exactly once:
  * - `watermarks`: the last applied offset per input topic-partition; an input
  *   at or below it was applied already (redelivery after a crash or reset);
- * - `recentIds`: the last N applied event ids, to recognise upstream
- *   duplicates that arrive at a new offset;
- * - `outbox`: the outputs of recently applied inputs, re-published verbatim on
- *   redelivery instead of being recomputed.
+ * - `recentIds`: fingerprints (eventFingerprint) of the last N applied event ids,
+ *   to recognise upstream duplicates that arrive at a new offset;
+ * - `outbox`: the outputs of applied inputs whose offsets are not committed yet,
+ *   re-published verbatim on redelivery instead of being recomputed. The runtime
+ *   drops them once the offsets are committed (MemberStore.dropCommitted).
  */
 export interface MemberRecord<S> {
   state: S | null;
   watermarks: Record<string, string>;
   recentIds: string[];
   outbox: OutboxEntry[];
+}
+
+/** Bytes of one recent-id fingerprint. */
+export const fingerprintBytes = 8;
+
+/**
+ * A fixed-size stand-in for an event id in the recent-id list: the first 8 bytes of its
+ * SHA-256, as 11 base64url characters. Fixed size keeps a member's bookkeeping bounded
+ * whatever the ids' length; a cryptographic hash keeps a producer from crafting an id that
+ * passes for another member's recent one (a false duplicate needs a 64-bit preimage).
+ */
+export function eventFingerprint(eventId: string): string {
+  return createHash('sha256').update(eventId).digest().subarray(0, fingerprintBytes).toString('base64url');
+}
+
+/** Rejection code of an input that would take a member's state over `StepLimits.maxStateBytes`. */
+export const stateTooLarge = 'state_too_large';
+
+const jsonCodec: StateCodec<never> = { encode: (s) => JSON.stringify(s), decode: (t) => JSON.parse(t) as never };
+
+/** The worker's storage encoding of its state (JSON unless it has its own). */
+export function stateCodecOf<S>(logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec'>): StateCodec<S> {
+  return logic.stateCodec ?? (jsonCodec as StateCodec<S>);
+}
+
+/**
+ * The last encoding of each state object the kernel sized: the store writes it without
+ * encoding again. Keyed by the object a decision returned (states are values: a decision
+ * returns a new object or the same unchanged one).
+ */
+const encodedStates = new WeakMap<object, string>();
+
+/** A state's storage text, from the cache when the kernel already sized it. */
+export function encodeState<S>(logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec'>, state: S): string {
+  if (typeof state === 'object' && state !== null) {
+    const cached = encodedStates.get(state);
+    if (cached !== undefined) return cached;
+  }
+  const text = stateCodecOf(logic).encode(state);
+  if (typeof state === 'object' && state !== null) encodedStates.set(state, text);
+  return text;
+}
+
+/** Refuses a decision whose state would be larger than the cap: the same input is refused in every run. */
+function capState<S>(decision: Decision<S>, logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec' | 'name'>, maxBytes: number): Decision<S> {
+  if (decision.kind !== 'applied') return decision;
+  const text = stateCodecOf(logic).encode(decision.state);
+  if (typeof decision.state === 'object' && decision.state !== null) encodedStates.set(decision.state, text);
+  // Most states are far below the cap: a UTF-8 length is needed only near it.
+  const bytes = text.length * 3 <= maxBytes ? text.length : Buffer.byteLength(text);
+  if (bytes <= maxBytes) return decision;
+  return {
+    kind: 'rejected',
+    rejection: { reason: stateTooLarge, message: `${logic.name} refused the input: the member's state would exceed the state size cap (state.maxBytes, ${maxBytes} bytes)` },
+  };
 }
 
 export interface OutboxEntry {
@@ -60,6 +118,12 @@ export interface StepResult<S> {
 export interface StepLimits {
   recentIds: number;
   outboxEntries: number;
+  /** Largest encoded state a member may have (bytes); an input that would pass it is refused. */
+  maxStateBytes: number;
+}
+
+export function defaultLimits(rules: Rules): StepLimits {
+  return { recentIds: rules.behavior.recentEventIdsPerMember, outboxEntries: 50_000, maxStateBytes: rules.state.maxBytes };
 }
 
 /**
@@ -80,11 +144,12 @@ export function stepMember<S, E, V>(
     return { record: current, outputs: stored?.outputs ?? [], outcome: 'redelivered', changed: false };
   }
   const watermarks = { ...current.watermarks, [tp]: input.record.offset };
-  if (current.recentIds.includes(input.eventId)) {
+  const fingerprint = eventFingerprint(input.eventId);
+  if (current.recentIds.includes(fingerprint)) {
     return { record: { ...current, watermarks }, outputs: [], outcome: 'duplicate', changed: true };
   }
   const state = current.state ?? logic.initialState(input.memberId);
-  const decision = checkOutputs(decideSafely(logic, state, input.event, ctx), logic.name);
+  const decision = capState(checkOutputs(decideSafely(logic, state, input.event, ctx), logic.name), logic, limits.maxStateBytes);
   let outputs: OutputEvent[];
   let next: MemberRecord<S>;
   if (decision.kind === 'rejected') {
@@ -93,7 +158,7 @@ export function stepMember<S, E, V>(
     next = { ...current, watermarks };
   } else {
     outputs = decision.outputs;
-    const recentIds = [...current.recentIds, input.eventId];
+    const recentIds = [...current.recentIds, fingerprint];
     if (recentIds.length > limits.recentIds) recentIds.splice(0, recentIds.length - limits.recentIds);
     next = { state: decision.state, watermarks, recentIds, outbox: current.outbox };
   }
@@ -139,7 +204,7 @@ export function stepTick<S, E, V>(
   }
   if (current.state === null || !logic.onTick) return { record: current, outputs: [], outcome: 'duplicate', changed: false };
   const state = current.state;
-  const decision = checkOutputs(safely(logic.name, () => logic.onTick!(state, memberId, tick)), logic.name);
+  const decision = capState(checkOutputs(safely(logic.name, () => logic.onTick!(state, memberId, tick)), logic.name), logic, limits.maxStateBytes);
   const watermarks = { ...current.watermarks, [tp]: record.offset };
   if (decision.kind === 'rejected') {
     // Nothing to park: a tick has no payload. Keep the state, move on, say why in the log.

@@ -10,8 +10,8 @@ import { BatchProcessor, type BatchReport } from './batch-processor.js';
 import { failpointFromSpec } from './failpoints.js';
 import { claimLivePointer, livePointerKey, readLivePointer, readLivePointerIfAny, rulesOf, StateLostError, type LivePointer } from './live-pointer.js';
 import { tickHeader, tickTimeFromHeader } from './ticks.js';
-import type { StepLimits } from './member-record.js';
-import { compareOffsets, nextOffset } from './offsets.js';
+import { defaultLimits, type StepLimits } from './member-record.js';
+import { compareOffsets, nextOffset, topicPartitionId } from './offsets.js';
 import type { InputDecoder, InputRecord, WorkerDefinition } from './types.js';
 
 export interface WorkerRuntimeOptions<S, E, V = unknown> {
@@ -92,9 +92,7 @@ export interface WorkerTotals {
   generations: number;
 }
 
-export function defaultLimits(rules: Rules): StepLimits {
-  return { recentIds: rules.behavior.recentEventIdsPerMember, outboxEntries: 50_000 };
-}
+export { defaultLimits };
 
 /** Where one generation of a worker reads, keeps state and writes. */
 interface Placement {
@@ -207,7 +205,7 @@ async function startGeneration<S, E, V>(
   const wlog = log.child({ worker: worker.name, namespace: place.outputNamespace, state: place.stateNamespace });
   const producer = createProducer(kafka);
   await producer.connect();
-  const store = new MemberStore<S>(opts.redis, place.stateNamespace, worker.name, place.fence);
+  const store = new MemberStore<S>(opts.redis, place.stateNamespace, worker, place.fence);
   const publisher = new OutputPublisher(producer, opts.codec, place.outputNamespace);
   const limits = { ...defaultLimits(place.rules), ...opts.limits };
   const failpoint = failpointFromSpec(opts.failpoint ?? process.env.MEMBERFLOW_FAILPOINT);
@@ -242,6 +240,8 @@ async function startGeneration<S, E, V>(
   });
   const inputs = worker.inputs.map((t) => physicalTopic(place.inputNamespace, t));
   await consumer.subscribe(inputs);
+  // A process that died between an offset commit and the drop after it left outputs behind.
+  void sweepCommittedOutboxes(kafka, store, group, inputs).catch((err: Error) => wlog.warn({ err }, 'could not sweep committed outboxes; the partitions\' next batches retry'));
 
   // End offsets: a partition at its end is paused; the run has reached its end when all are.
   const stopAt = opts.stopAt ?? new Map<string, string>();
@@ -251,9 +251,19 @@ async function startGeneration<S, E, V>(
   const atEnd = (topic: string, partition: number): void => {
     const k = `${topic}#${partition}`;
     if (!stopAt.has(k)) return;
-    consumer.pause([{ topic, partitions: [partition] }]);
     pending.delete(k);
     if (pending.size === 0) resolveEnd();
+    pauseAtEnd(topic, partition);
+  };
+  // Pausing only saves fetches (a batch never goes past its end): the group-join check may come
+  // before the client accepts a pause, so a refused pause is tried again shortly.
+  const pauseAtEnd = (topic: string, partition: number, attempt = 1): void => {
+    try {
+      consumer.pause([{ topic, partitions: [partition] }]);
+    } catch (err) {
+      if (attempt < 20) setTimeout(() => pauseAtEnd(topic, partition, attempt + 1), 100 * attempt).unref();
+      else wlog.warn({ err, topic, partition }, 'could not pause a partition at its end');
+    }
   };
   if (stopAt.size > 0 && pending.size === 0) resolveEnd();
 
@@ -283,7 +293,7 @@ async function startGeneration<S, E, V>(
       .commitOffsets([{ topic, partition, offset: next }])
       .then(() => {
         // A batch of no records, committed: positions (a replay's progress) and ends move as with any other.
-        opts.onBatch?.({ records: 0, outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {}, outputs: 0, members: 0, fencedRetries: 0, aborted: false, pointerMoved: false, stateLost: null }, partition, topic, next);
+        opts.onBatch?.({ records: 0, outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {}, outputs: 0, members: 0, fencedRetries: 0, aborted: false, pointerMoved: false, stateLost: null, settle: new Map() }, partition, topic, next);
         if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
       })
       .catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'));
@@ -345,6 +355,8 @@ async function startGeneration<S, E, V>(
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]).catch((err: unknown) => {
       throw membershipError(err);
     });
+    if (report.outcomes.applied + report.outcomes.rejected > 0) await failpoint('after-commit');
+    await dropCommitted(store, report, batch.topic, batch.partition, nextOffset(last), plog);
     await heartbeat();
     accumulate(totals, report);
     totals.lastBatchEndedAt = Date.now();
@@ -364,6 +376,36 @@ async function startGeneration<S, E, V>(
       wlog.info({ ...totals }, 'worker stopped');
     },
   };
+}
+
+/**
+ * Once a batch's offsets are committed its outputs are never re-published: drop them from the
+ * members' outboxes, with the batch's tick journals. A failure here loses nothing (the next
+ * batch of the partition finds what was left through the outbox index): log it and go on.
+ */
+async function dropCommitted<S>(store: MemberStore<S>, report: BatchReport, topic: string, partition: number, position: string, log: Logger): Promise<void> {
+  const tp = topicPartitionId(topic, partition);
+  const settle = report.settle.get(tp);
+  if (!settle) return;
+  await store.dropCommitted({ tp, position, members: settle.members, tickOffsets: settle.tickOffsets }).catch((err: Error) => log.warn({ err }, 'could not drop committed outputs; the next batch retries'));
+}
+
+/** Drops outbox entries below the group's committed offsets (any partition: committed means published). */
+async function sweepCommittedOutboxes<S>(kafka: Kafka, store: MemberStore<S>, group: string, topics: readonly string[]): Promise<number> {
+  const admin = createWorkerAdmin(kafka);
+  await admin.connect();
+  const positions = new Map<string, string>();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length === 0) return 0;
+    for (const t of await admin.fetchOffsets({ groupId: group, topics: present })) {
+      for (const p of t.partitions) if (compareOffsets(p.offset, '0') > 0) positions.set(topicPartitionId(t.topic, p.partition), p.offset);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  return store.sweepCommitted(positions);
 }
 
 /** Group errors after which the consumer must re-join: this member left the group while it worked. */

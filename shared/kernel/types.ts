@@ -68,10 +68,23 @@ export type Decision<S> =
   | { kind: 'applied'; state: S; outputs: OutputEvent[] }
   | { kind: 'rejected'; rejection: Rejection };
 
+/**
+ * How a worker's state is stored: a compact text encoding where plain JSON costs most.
+ * `decode(encode(s))` must equal `s` (deep equality), and `encode` must be deterministic:
+ * the kernel's state size cap is measured on its output, in the live run and in the
+ * reference run alike. Workers without one are stored as JSON.
+ */
+export interface StateCodec<S> {
+  encode(state: S): string;
+  decode(text: string): S;
+}
+
 /** The pure part of a worker: no clock, no randomness, no I/O. */
 export interface WorkerLogic<S, E, V = unknown> {
   name: string;
   initialState(memberId: string): S;
+  /** Storage encoding of the state (JSON when absent). */
+  stateCodec?: StateCodec<S>;
   decide(state: S, event: E, ctx: DecideContext<V>): Decision<S>;
   /**
    * Sorted-set rows this state puts in its worker's projections. The kernel writes the

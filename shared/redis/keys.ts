@@ -30,3 +30,13 @@ export function projectionKey(namespace: string, worker: string, name: string): 
 export function appliedMarksKey(namespace: string, worker: string): string {
   return `mf:${namespace}:${worker}:applied`;
 }
+
+/** A member's outbox: outputs of its applied inputs until their offsets are committed. Same slot as the record. */
+export function outboxKey(namespace: string, worker: string, memberId: string): string {
+  return `mf:${namespace}:${worker}:out:{u:${memberId}}`;
+}
+
+/** Per input partition: members whose outbox may hold entries of it, scored by their latest entry's offset. */
+export function outboxIndexKey(namespace: string, worker: string, tp: string): string {
+  return `mf:${namespace}:${worker}:outboxes:{tp:${tp}}`;
+}

@@ -1,21 +1,29 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { emptyRecord, type MemberRecord } from '../kernel/member-record.js';
+import { emptyRecord, encodeState, stateCodecOf, type MemberRecord, type OutboxEntry } from '../kernel/member-record.js';
 import { StateLostError } from '../kernel/live-pointer.js';
+import { compareOffsets } from '../kernel/offsets.js';
 import { fromJson, toJson } from '../util/json.js';
-import type { Projection } from '../kernel/types.js';
-import { appliedMarksKey, memberKey, projectionKey, tickJournalKey, timersKey } from './keys.js';
+import type { OutputEvent, Projection, StateCodec } from '../kernel/types.js';
+import { appliedMarksKey, memberKey, outboxIndexKey, outboxKey, projectionKey, tickJournalKey, timersKey } from './keys.js';
+import { decodeRecord, encodeRecordBody, type StateEncoding, type StoredRecord } from './record-codec.js';
 
 const commitScript = readFileSync(new URL('./lua/commit-member.lua', import.meta.url), 'utf8');
 const markScript = readFileSync(new URL('./lua/mark-applied.lua', import.meta.url), 'utf8');
+const dropScript = readFileSync(new URL('./lua/drop-outbox.lua', import.meta.url), 'utf8');
 /** Versioned command names: a changed script never collides with an older one loaded in Redis. */
-const commitCommand = 'mfCommitMemberV3';
+const commitCommand = 'mfCommitMemberV4';
 const markCommand = 'mfMarkAppliedV1';
+const dropCommand = 'mfDropOutboxV1';
 
 type RedisWithCommands = Redis & {
-  [commitCommand]: (key: string, expectedVersion: string, record: string, ...projectionChanges: Array<string | number>) => Promise<number>;
+  [commitCommand]: (record: string, outbox: string, expectedVersion: string, body: Buffer, ...rest: Array<string | number>) => Promise<number>;
   [markCommand]: (key: string, ...fenceAndMarks: string[]) => Promise<number>;
+  [dropCommand]: (outbox: string, ...positions: string[]) => Promise<number>;
 };
+
+/** The outbox hash's field for one input: "<topic>:<partition>@<offset>". */
+const outboxField = (e: Pick<OutboxEntry, 'tp' | 'offset'>): string => `${e.tp}@${e.offset}`;
 
 export interface LoadedMember<S> {
   memberId: string;
@@ -27,6 +35,8 @@ export interface MemberWrite<S> {
   memberId: string;
   expectedVersion: number;
   record: MemberRecord<S>;
+  /** The outbox as loaded: entries no longer in `record.outbox` are removed, new ones added. */
+  loadedOutbox?: readonly OutboxEntry[];
   /** Projection rows to add or update, and rows to remove, written atomically with the record. */
   projections?: { upsert: readonly Projection[]; remove: readonly Projection[] };
 }
@@ -77,27 +87,62 @@ export class FencedWriteError extends Error {
   }
 }
 
+/**
+ * What a committed batch leaves to clean up: the outbox entries and tick journals of inputs
+ * whose offsets are now committed (see MemberStore.dropCommitted).
+ */
+export interface CommittedBatch {
+  /** Topic-partition and the committed position (next offset to read). */
+  tp: string;
+  position: string;
+  /** Members whose outbox may hold entries of this topic-partition. */
+  members: readonly string[];
+  /** Offsets of the ticks the batch journaled. */
+  tickOffsets: readonly string[];
+}
+
 /** Loads and writes member records: one round trip per batch in each direction. */
 export class MemberStore<S> {
   private readonly redis: RedisWithCommands;
+  private readonly worker: string;
+  private readonly logic: { stateCodec?: StateCodec<S> };
+  private readonly codec: StateCodec<S>;
+  private readonly encoding: StateEncoding;
 
   constructor(
     redis: Redis,
     private readonly namespace: string,
-    private readonly worker: string,
+    /** The worker, with its state codec (WorkerLogic.stateCodec) when it has one; a name alone means JSON state. */
+    worker: string | { name: string; stateCodec?: StateCodec<S> },
     private readonly fence: PointerFence | null = null,
   ) {
+    this.worker = typeof worker === 'string' ? worker : worker.name;
+    this.logic = typeof worker === 'string' ? {} : worker;
+    this.encoding = this.logic.stateCodec ? 'c' : 'j';
     if (!(commitCommand in redis)) {
-      redis.defineCommand(commitCommand, { numberOfKeys: 1, lua: commitScript });
+      redis.defineCommand(commitCommand, { numberOfKeys: 2, lua: commitScript });
     }
     if (!(markCommand in redis)) {
       redis.defineCommand(markCommand, { numberOfKeys: 1, lua: markScript });
     }
+    if (!(dropCommand in redis)) {
+      redis.defineCommand(dropCommand, { numberOfKeys: 1, lua: dropScript });
+    }
     this.redis = redis as RedisWithCommands;
+    this.codec = stateCodecOf(this.logic);
   }
 
   key(memberId: string): string {
     return memberKey(this.namespace, this.worker, memberId);
+  }
+
+  outboxKey(memberId: string): string {
+    return outboxKey(this.namespace, this.worker, memberId);
+  }
+
+  /** Per input partition: members whose outbox may hold entries of it, by their latest entry's offset. */
+  outboxIndexKey(tp: string): string {
+    return outboxIndexKey(this.namespace, this.worker, tp);
   }
 
   timersKey(tp: string): string {
@@ -135,22 +180,74 @@ export class MemberStore<S> {
   }
 
   async load(memberIds: readonly string[]): Promise<Map<string, LoadedMember<S>>> {
+    return (await this.loadBatch(memberIds, new Map())).members;
+  }
+
+  /**
+   * One round trip: the members' records and outboxes, and per topic-partition the members
+   * whose outbox still holds entries below the given positions (inputs the consumer has moved
+   * past), left by a process that died between an offset commit and the drop that follows it,
+   * or by the partition's previous owner.
+   */
+  async loadBatch(memberIds: readonly string[], positions: ReadonlyMap<string, string>, leftoverLimit = 1000): Promise<{ members: Map<string, LoadedMember<S>>; leftovers: Map<string, string[]> }> {
     const result = new Map<string, LoadedMember<S>>();
-    if (memberIds.length === 0) return result;
+    const leftovers = new Map<string, string[]>();
+    if (memberIds.length === 0 && positions.size === 0) return { members: result, leftovers };
     const pipeline = this.redis.pipeline();
-    for (const id of memberIds) pipeline.hmget(this.key(id), 'v', 'r');
-    const replies = (await pipeline.exec()) ?? [];
-    memberIds.forEach((memberId, i) => {
-      const [err, fields] = replies[i] ?? [new Error('missing reply'), null];
+    for (const [tp, position] of positions) pipeline.zrangebyscore(this.outboxIndexKey(tp), '-inf', `(${position}`, 'LIMIT', 0, leftoverLimit);
+    for (const id of memberIds) {
+      pipeline.getBuffer(this.key(id));
+      pipeline.hgetall(this.outboxKey(id));
+    }
+    const all = (await pipeline.exec()) ?? [];
+    [...positions.keys()].forEach((tp, i) => {
+      const [err, members] = all[i] ?? [new Error('missing reply'), null];
       if (err) throw err;
-      const [v, r] = fields as [string | null, string | null];
+      if ((members as string[]).length > 0) leftovers.set(tp, members as string[]);
+    });
+    const replies = all.slice(positions.size);
+    memberIds.forEach((memberId, i) => {
+      const [err, raw] = replies[2 * i] ?? [new Error('missing reply'), null];
+      const [outboxErr, fields] = replies[2 * i + 1] ?? [new Error('missing reply'), null];
+      if (err) throw err;
+      if (outboxErr) throw outboxErr;
+      const key = this.key(memberId);
+      const stored = this.checked(decodeRecord(raw as Buffer | null, key), key);
+      const outbox = outboxEntries(fields as Record<string, string>);
+      if (stored === null) {
+        result.set(memberId, { memberId, version: 0, record: { ...emptyRecord<S>(), outbox } });
+        return;
+      }
       result.set(memberId, {
         memberId,
-        version: v === null ? 0 : Number(v),
-        record: r === null ? emptyRecord<S>() : fromJson<MemberRecord<S>>(r),
+        version: stored.version,
+        record: { state: stored.state === null ? null : this.codec.decode(stored.state), watermarks: stored.watermarks, recentIds: stored.recentIds, outbox },
       });
     });
-    return result;
+    return { members: result, leftovers };
+  }
+
+  /**
+   * After a batch's offsets are committed: drops the outbox entries of its inputs (and of any
+   * earlier input of the partition, left by a crash between a commit and this drop), its tick
+   * journals, and the index rows that pointed at them. One round trip. Safe to repeat, and
+   * safe to skip: what it leaves is found again by `loadBatch` on the partition's next batch.
+   */
+  async dropCommitted(batch: CommittedBatch): Promise<number> {
+    if (batch.members.length === 0 && batch.tickOffsets.length === 0) return 0;
+    const pipeline = this.redis.pipeline() as unknown as RedisWithCommands & ReturnType<Redis['pipeline']>;
+    for (const m of batch.members) pipeline[dropCommand](this.outboxKey(m), batch.tp, batch.position);
+    // Rows whose latest entry lies below the position: their members' entries were all dropped above.
+    if (batch.members.length > 0) pipeline.zremrangebyscore(this.outboxIndexKey(batch.tp), '-inf', `(${batch.position}`);
+    for (const o of batch.tickOffsets) pipeline.del(this.journalKey(batch.tp, o));
+    const replies = (await pipeline.exec()) ?? [];
+    let dropped = 0;
+    for (let i = 0; i < batch.members.length; i++) {
+      const [err, n] = replies[i] ?? [new Error('missing reply'), null];
+      if (err) throw err;
+      dropped += Number(n);
+    }
+    return dropped;
   }
 
   /**
@@ -171,8 +268,16 @@ export class MemberStore<S> {
     // NX: the first list recorded stands (a zombie that loses its fenced writes cannot replace it).
     for (const j of journals) pipeline.set(this.journalKey(j.tp, j.offset), JSON.stringify(j.members), 'EX', journalTtlSeconds, 'NX');
     if (applied.size > 0) pipeline[markCommand](this.appliedMarksKey(), ...this.fenceArgs(), ...[...applied].flat());
-    const firstWrite = journals.length + (applied.size > 0 ? 1 : 0);
-    for (const w of writes) pipeline[commitCommand](this.key(w.memberId), String(w.expectedVersion), toJson(w.record), ...this.commitArgs(w));
+    // Index rows before the records: a crash mid-pipeline leaves the index a superset of the outboxes.
+    const added = writes.map((w) => this.outboxChanges(w));
+    writes.forEach((w, i) => {
+      for (const [tp, offset] of added[i]!.latest) pipeline.zadd(this.outboxIndexKey(tp), 'GT', Number(offset), w.memberId);
+    });
+    const firstWrite = journals.length + (applied.size > 0 ? 1 : 0) + added.reduce((n, a) => n + a.latest.size, 0);
+    writes.forEach((w, i) => {
+      const body = encodeRecordBody(this.encoding, w.record.state === null ? null : encodeState(this.logic, w.record.state), w.record.watermarks, w.record.recentIds);
+      pipeline[commitCommand](this.key(w.memberId), this.outboxKey(w.memberId), String(w.expectedVersion), body, ...this.commitArgs(w, added[i]!));
+    });
     for (const t of timers) {
       if (t.due === null) pipeline.zrem(this.timersKey(t.tp), t.memberId);
       else pipeline.zadd(this.timersKey(t.tp), t.due, t.memberId);
@@ -190,7 +295,7 @@ export class MemberStore<S> {
         else if (reply === -2) markRefused = true;
         return;
       }
-      const w = i >= firstWrite ? writes[i - firstWrite] : undefined;
+      const w = i >= firstWrite && i < firstWrite + writes.length ? writes[i - firstWrite] : undefined;
       if (w && reply === -3) missingPointer = true;
       else if (w && reply === -2) moved.push(w.memberId);
       else if (w && reply < 0) lost.push(w.memberId);
@@ -198,6 +303,23 @@ export class MemberStore<S> {
     if (missingPointer) throw new StateLostError(this.worker, this.namespace, 'its live pointer is gone: Redis was flushed or restarted empty');
     if (moved.length > 0 || markRefused) throw new PointerMovedError(moved);
     if (lost.length > 0) throw new FencedWriteError(lost);
+  }
+
+  /**
+   * Drops every outbox entry below the given committed positions (per topic-partition), found
+   * through the outbox index: what a process that died between an offset commit and its drop
+   * left behind, for members that may never be touched again. Returns the entries dropped.
+   */
+  async sweepCommitted(positions: ReadonlyMap<string, string>, pageSize = 500): Promise<number> {
+    let dropped = 0;
+    for (const [tp, position] of positions) {
+      for (;;) {
+        const members = await this.redis.zrangebyscore(this.outboxIndexKey(tp), '-inf', `(${position}`, 'LIMIT', 0, pageSize);
+        if (members.length === 0) break;
+        dropped += await this.dropCommitted({ tp, position, members, tickOffsets: [] });
+      }
+    }
+    return dropped;
   }
 
   appliedMarksKey(): string {
@@ -218,14 +340,40 @@ export class MemberStore<S> {
     return this.fence === null ? ['', ''] : [this.fence.key, String(this.fence.epoch)];
   }
 
-  private commitArgs(w: MemberWrite<S>): Array<string | number> {
-    const fence = this.fenceArgs();
-    const p = w.projections;
-    if (!p || p.upsert.length + p.remove.length === 0) return fence;
-    const args: Array<string | number> = [...fence, p.upsert.length + p.remove.length];
+  /** The outbox entries a write adds (not loaded before) and removes (loaded, no longer kept), and per partition the latest entry. */
+  private outboxChanges(w: MemberWrite<S>): { add: OutboxEntry[]; remove: string[]; latest: Map<string, string> } {
+    const before = new Set((w.loadedOutbox ?? []).map(outboxField));
+    const kept = new Set<string>();
+    const add: OutboxEntry[] = [];
+    const latest = new Map<string, string>();
+    for (const e of w.record.outbox) {
+      const field = outboxField(e);
+      kept.add(field);
+      if (before.has(field)) continue;
+      add.push(e);
+      const seen = latest.get(e.tp);
+      if (seen === undefined || compareOffsets(e.offset, seen) > 0) latest.set(e.tp, e.offset);
+    }
+    return { add, remove: [...before].filter((f) => !kept.has(f)), latest };
+  }
+
+  /** The commit script's arguments after the record: the pointer fence, outbox changes, projection changes. */
+  private commitArgs(w: MemberWrite<S>, outbox: { add: OutboxEntry[]; remove: string[] }): Array<string | number> {
+    const p = w.projections ?? { upsert: [], remove: [] };
+    const args: Array<string | number> = [...this.fenceArgs(), outbox.add.length, outbox.remove.length, p.upsert.length + p.remove.length];
+    for (const e of outbox.add) args.push(outboxField(e), toJson(e.outputs));
+    args.push(...outbox.remove);
     for (const r of p.remove) args.push('r', this.projectionKey(r.name), 0, r.member);
     for (const u of p.upsert) args.push('a', this.projectionKey(u.name), u.score, u.member);
     return args;
+  }
+
+  /** A record whose state this store cannot decode (another encoding) is refused, never misread. */
+  private checked(stored: StoredRecord | null, key: string): StoredRecord | null {
+    if (stored !== null && stored.state !== null && stored.encoding !== this.encoding) {
+      throw new Error(`member record at ${key} holds ${stored.encoding === 'c' ? "the worker's own" : 'JSON'} state encoding: build the store with the worker definition (its stateCodec)`);
+    }
+    return stored;
   }
 
   /** Every member of this worker and namespace with a state: for tools and demos, not the hot path. */
@@ -234,13 +382,13 @@ export class MemberStore<S> {
     for await (const keys of stream as AsyncIterable<string[]>) {
       if (keys.length === 0) continue;
       const pipeline = this.redis.pipeline();
-      for (const k of keys) pipeline.hget(k, 'r');
+      for (const k of keys) pipeline.getBuffer(k);
       const replies = (await pipeline.exec()) ?? [];
       for (let i = 0; i < keys.length; i++) {
-        const r = replies[i]?.[1];
-        const memberId = /\{u:(.*)\}$/.exec(keys[i]!)?.[1];
-        const state = typeof r === 'string' ? fromJson<MemberRecord<S>>(r).state : null;
-        if (memberId !== undefined && state !== null) yield [memberId, state];
+        const raw = replies[i]?.[1];
+        const memberId = /\{u:(.*)\}$/s.exec(keys[i]!)?.[1];
+        const stored = Buffer.isBuffer(raw) ? this.checked(decodeRecord(raw, keys[i]!), keys[i]!) : null;
+        if (memberId !== undefined && stored?.state != null) yield [memberId, this.codec.decode(stored.state)];
       }
     }
   }
@@ -249,4 +397,15 @@ export class MemberStore<S> {
     const loaded = await this.load([memberId]);
     return loaded.get(memberId)?.record.state ?? null;
   }
+}
+
+/** The outbox hash's entries, in topic-partition and offset order. */
+function outboxEntries(fields: Record<string, string> | null): OutboxEntry[] {
+  if (!fields) return [];
+  const entries: OutboxEntry[] = [];
+  for (const [field, json] of Object.entries(fields)) {
+    const at = field.lastIndexOf('@');
+    entries.push({ tp: field.slice(0, at), offset: field.slice(at + 1), outputs: fromJson<OutputEvent[]>(json) });
+  }
+  return entries.sort((a, b) => (a.tp === b.tp ? compareOffsets(a.offset, b.offset) : a.tp < b.tp ? -1 : 1));
 }

@@ -1,3 +1,4 @@
+import { workerDefinition } from '../../services/index.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +79,7 @@ describe('e2e: CDNOW through churn-prediction', () => {
     await new Promise((r) => last.once('exit', r));
 
     // 1. Statistics in Redis = the published CDNOW summaries, row for row.
-    const store = new MemberStore<ChurnState>(s.clients.redis, s.ns, 'churn-prediction');
+    const store = new MemberStore<ChurnState>(s.clients.redis, s.ns, workerDefinition('churn-prediction'));
     const ids = Array.from({ length: 2357 }, (_, i) => `cdnow-${i + 1}`);
     const loaded = await store.load(ids);
     const rows: MemberSummary[] = ids.map((m) => {

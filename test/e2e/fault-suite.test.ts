@@ -36,9 +36,22 @@ interface Row {
   restarts: number;
   comparison: Comparison;
   recoverySeconds: number;
+  /** Outbox keys left in Redis once the pipeline settled and stopped (outputs of committed inputs must all be dropped). */
+  outboxesAtRest: number;
   notes: string;
 }
 const rows: Row[] = [];
+
+/** Outbox keys of every worker and generation of the run's namespace (state namespaces of promoted replays start with it). */
+async function outboxKeys(run: PipelineRun): Promise<string[]> {
+  const found: string[] = [];
+  for (let cursor = '0'; ; ) {
+    const [next, keys] = await run.s.clients.redis.scan(cursor, 'MATCH', `mf:${run.s.ns}*:out:{u:*`, 'COUNT', 5000);
+    found.push(...keys);
+    cursor = next;
+    if (cursor === '0') return found;
+  }
+}
 
 /**
  * Settles, compares, records the row and checks it. A worker that died on its own (not by the
@@ -51,9 +64,10 @@ async function finish(run: PipelineRun, name: string, faults: string, lastFaultA
   const restarts = run.restartsBySupervisor;
   await run.stopAll();
   const comparison = await run.compare(compareOpts);
+  const outboxesAtRest = (await outboxKeys(run)).length;
   const fencing = run.fencing;
   if (fencing.lostRace + fencing.pointerMoved + fencing.stateLost > 0) notes.push(`writes refused by the fence: ${fencing.lostRace} lost races, ${fencing.pointerMoved} old epoch, ${fencing.stateLost} state lost`);
-  rows.push({ scenario: name, records: run.produced, faults, restarts, comparison, recoverySeconds: Math.round(recoverySeconds), notes: notes.join('; ') });
+  rows.push({ scenario: name, records: run.produced, faults, restarts, comparison, recoverySeconds: Math.round(recoverySeconds), outboxesAtRest, notes: notes.join('; ') });
   process.stderr.write(`[faults] ${name}: ${JSON.stringify({ ...comparison, samples: comparison.samples.slice(0, 5) })}\n`);
   expect(comparison.samples, 'first mismatches').toEqual([]);
   expect(comparison.mismatches).toBe(0);
@@ -61,6 +75,7 @@ async function finish(run: PipelineRun, name: string, faults: string, lastFaultA
   expect(comparison.outputsCompared).toBeGreaterThan(events);
   expect(comparison.dlq.expected).toBeGreaterThan(0);
   if (!mayDie) expect(restarts, 'workers that died on their own').toBe(0);
+  expect(outboxesAtRest, 'outboxes left once every offset was committed').toBe(0);
   return comparison;
 }
 
@@ -106,6 +121,28 @@ describe('fault-injection suite', () => {
       await fed;
       const total = [...kills.values()].reduce((a, b) => a + b, 0);
       await finish(run, 'SIGKILL, 5× each worker', `${total} SIGKILLs at random moments (${busy} with work in flight) and ${run.failpointKills} at failpoints (after the state write or after publishing)`, lastFaultAt, []);
+    } finally {
+      await run.close();
+    }
+  }, 3_600_000);
+
+  scenario('outbox')('every worker SIGKILLed between an offset commit and the outbox drop after it: members never touched again hold no outputs', async () => {
+    // Many quiet members, each seen a few times: most are never touched again after their last input.
+    const run = await PipelineRun.create('faults-outbox', { events: Math.max(5_000, Math.round(events / 5)), seed: 11, members: 6_000 });
+    try {
+      const rnd = mulberry32(20261206);
+      // Each worker's first process dies at a random batch of its first few, right after committing.
+      for (const w of pipeline) run.start(w, 0, `kill-after-commit:${1 + Math.floor(rnd() * 5)}`);
+      const fed = run.feed();
+      await run.untilAllWorking();
+      await fed;
+      await run.settle();
+      // Every input is committed now: the outboxes must be empty by the time the pipeline is quiet, or within the bound.
+      const committedAt = Date.now();
+      await waitFor(async () => (await outboxKeys(run)).length === 0, 10_000, 'outboxes of committed inputs to be dropped');
+      const emptyAfter = (Date.now() - committedAt) / 1000;
+      expect(run.failpointKills, 'workers killed between a commit and the drop after it').toBeGreaterThanOrEqual(pipeline.length);
+      await finish(run, 'SIGKILL between offset commit and outbox drop', `${run.failpointKills} SIGKILLs right after an offset commit, before the outbox drop`, committedAt, [`outboxes empty ${emptyAfter.toFixed(1)} s after the last commit (bound 10 s)`]);
     } finally {
       await run.close();
     }
@@ -367,11 +404,11 @@ async function busyOrTimeout(run: PipelineRun, w: PipelineWorker, ms: number): P
 
 function formatTable(r: readonly Row[]): string {
   const head =
-    '| scenario | input records | faults injected | restarts by supervisor | states compared | output ids compared | mismatches | copies downstream → conflicting after dedupe by id | dead letters (expected = found) | catch-up after last fault (s) | notes |\n' +
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
+    '| scenario | input records | faults injected | restarts by supervisor | states compared | output ids compared | mismatches | copies downstream → conflicting after dedupe by id | dead letters (expected = found) | catch-up after last fault (s) | outboxes at rest | notes |\n' +
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
   const line = (x: Row) => {
     const c = x.comparison;
-    return `| ${x.scenario} | ${x.records.toLocaleString('en')} | ${x.faults} | ${x.restarts} | ${c.statesCompared.toLocaleString('en')} | ${c.outputsCompared.toLocaleString('en')} | ${c.mismatches} | ${(c.published - c.outputsCompared).toLocaleString('en')} → ${c.conflicting} | ${c.dlq.expected.toLocaleString('en')} = ${c.dlq.distinct.toLocaleString('en')} | ${x.recoverySeconds} | ${x.notes} |`;
+    return `| ${x.scenario} | ${x.records.toLocaleString('en')} | ${x.faults} | ${x.restarts} | ${c.statesCompared.toLocaleString('en')} | ${c.outputsCompared.toLocaleString('en')} | ${c.mismatches} | ${(c.published - c.outputsCompared).toLocaleString('en')} → ${c.conflicting} | ${c.dlq.expected.toLocaleString('en')} = ${c.dlq.distinct.toLocaleString('en')} | ${x.recoverySeconds} | ${x.outboxesAtRest} | ${x.notes} |`;
   };
   return [head, ...r.map(line)].join('\n');
 }
@@ -386,6 +423,7 @@ Each scenario drives ${events.toLocaleString('en')} generated activity records (
 - *copies downstream*: records on the output topics beyond one per id (re-published after crashes, rebalances and redeliveries, all with deterministic ids); *conflicting after dedupe*: ids whose copies differ (a consumer deduplicating by id would see two versions). Must be 0.
 - *restarts by supervisor*: workers that died on their own and were restarted by the suite, as a process manager would (kills the suite injects are not counted).
 - *catch-up after last fault*: from the end of the last fault until every worker had consumed all its input.
+- *outboxes at rest*: members (and items) still holding outputs once every worker had committed all its input and stopped. Must be 0: a batch's outputs leave the outbox right after its offsets are committed, and what a crash between the commit and that drop leaves is swept when the worker starts again (the *committed outboxes* scenario kills every worker exactly there).
 
 ${table}
 `;

@@ -1,3 +1,4 @@
+import { workerDefinition } from '../../services/index.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +72,7 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
     const expected = new Map<string, OutputEvent>(reference.outputs.filter((o) => !o.tick).map((o) => [o.id, o]));
     expect(firstById.size).toBe(expected.size);
     for (const [id, o] of expected) expect(firstById.get(id)?.decoded, id).toEqual(o.value);
-    const store = new MemberStore<S>(s.clients.redis, s.ns, worker);
+    const store = new MemberStore<S>(s.clients.redis, s.ns, workerDefinition(worker));
     const loaded = await store.load([...reference.states.keys()]);
     for (const [m, state] of reference.states) expect(loaded.get(m)?.record.state, m).toEqual(state);
     return { reference, published, memberCount: reference.states.size };
@@ -96,7 +97,7 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
     const inputs = await s.readAll('behavior.events');
     const { published, memberCount } = await compare(pointsLogic, inputs, asEvent<BehaviorEventValue>, s.rules, ['points.ledger'], 'points-accrual');
     Object.assign(stats, { inputs: produced.sent, behaviorEvents: inputs.length, ledgerRecords: published.length, members: memberCount });
-    const store = new MemberStore<PointsState>(s.clients.redis, s.ns, 'points-accrual');
+    const store = new MemberStore<PointsState>(s.clients.redis, s.ns, workerDefinition('points-accrual'));
     const sample = inputs.filter((_, i) => i % 400 === 0).map((r) => r.key?.toString() ?? '');
     const bytes = await Promise.all([...new Set(sample)].map((m) => s.clients.redis.memory('USAGE', store.key(m)) as Promise<number>));
     stats.pointsRedisBytesPerMember = Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length);

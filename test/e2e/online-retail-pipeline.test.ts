@@ -1,3 +1,4 @@
+import { workerDefinition } from '../../services/index.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +45,7 @@ describe('e2e: Online Retail (December 2010) through behavior-events', () => {
     // The real slice is clean; each hand-written broken record has its own reason.
     expect(reasons).toEqual(['invalid_amount', 'malformed_json', 'missing_user_id', 'occurred_in_future', 'refund_exceeds_original', 'schema_mismatch', 'unknown_type']);
 
-    const store = new MemberStore<MemberProfile>(s.clients.redis, s.ns, worker);
+    const store = new MemberStore<MemberProfile>(s.clients.redis, s.ns, workerDefinition(worker));
     const loaded = await store.load([...reference.states.keys()]);
     expect(reference.states.size).toBeGreaterThan(800);
     for (const [member, state] of reference.states) expect(loaded.get(member)?.record.state).toEqual(state);

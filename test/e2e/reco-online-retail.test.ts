@@ -1,3 +1,4 @@
+import { workerDefinition } from '../../services/index.js';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { produceCommand } from '../../cli/commands/produce.js';
@@ -90,7 +91,7 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     }));
     // Whether an event goes out never depends on the model, so any view gives the reference ids and states.
     const reference = referenceRun(recoMembersLogic, log, s.rules, defaultLimits(s.rules), { view: () => emptyView });
-    const memberStore = new MemberStore<RecoMemberState>(s.clients.redis, s.ns, recoMembersName);
+    const memberStore = new MemberStore<RecoMemberState>(s.clients.redis, s.ns, workerDefinition(recoMembersName));
     const memberStates = await memberStore.load([...reference.states.keys()]);
     for (const [m, st] of reference.states) expect(memberStates.get(m)?.record.state, m).toEqual(st);
 
@@ -127,7 +128,7 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     }
     const itemLog = updates.map((record) => ({ record, decoded: { kind: 'event', memberId: (record.decoded as ItemUpdateValue).itemId, eventId: record.id!, event: record.decoded as ItemUpdateValue } as const }));
     const itemReference = referenceRun(recoItemsLogic, itemLog, s.rules, defaultLimits(s.rules));
-    const itemStore = new MemberStore<RecoItemState>(s.clients.redis, s.ns, recoItemsName);
+    const itemStore = new MemberStore<RecoItemState>(s.clients.redis, s.ns, workerDefinition(recoItemsName));
     const itemStates = await itemStore.load([...exact.keys()]);
     let itemsExact = 0;
     let itemsEvicting = 0;
@@ -184,7 +185,7 @@ describe('e2e: Online Retail through the recommendation workers', () => {
   }, 1_200_000);
 
   it('a member turning high risk gets win_back, an upgrade gets what the tier unlocks, a poison record goes to the DLQ', async () => {
-    const memberStore = new MemberStore<RecoMemberState>(s.clients.redis, s.ns, recoMembersName);
+    const memberStore = new MemberStore<RecoMemberState>(s.clients.redis, s.ns, workerDefinition(recoMembersName));
     const [m1, m2] = ['12347', '12748'];
     const churn = (eventId: string, userId: string, previousBand: string | null, band: string, occurredAt: number) => ({
       eventId, sourceEventId: `src-${eventId}`, userId, reason: 'band_changed', previousBand, band, pAlive: 0.1, expectedPurchases: 0.2, horizonDays: 90,
@@ -223,7 +224,7 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     expect(up[0]!.unlocks).toEqual(['member_discounts', 'free_trials', 'member_only_courses']);
     const category = s.rules.reco.benefitCategories.member_only_courses![0]!;
     const owned2 = new Set((await memberStore.state(m2))!.items);
-    const itemStore = new MemberStore<RecoItemState>(s.clients.redis, s.ns, recoItemsName);
+    const itemStore = new MemberStore<RecoItemState>(s.clients.redis, s.ns, workerDefinition(recoItemsName));
     const inCategory = pairs(await s.clients.redis.zrange(itemStore.projectionKey(categoryProjection(category)), 0, -1, 'WITHSCORES')).filter(([id]) => !owned2.has(id));
     expect(inCategory.length).toBeGreaterThan(0);
     const unlocked = up[0]!.items.filter((i) => i.source === 'unlocked');

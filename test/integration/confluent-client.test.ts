@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
-import { workers } from '../../services/index.js';
+import { workers, workerDefinition } from '../../services/index.js';
 import { createKafka, createProducer, kafkaClientOf, type KafkaClientKind } from '../../shared/kafka/client.js';
 import { runWorker, type RunningWorker, type WorkerRuntimeOptions } from '../../shared/kernel/run-worker.js';
 import type { Decoded, InputDecoder, InputRecord, WorkerDefinition } from '../../shared/kernel/types.js';
@@ -104,7 +104,7 @@ describe('the worker runtime on the confluent client (librdkafka)', () => {
     expect(out).toHaveLength(42);
     expect(new Set(out.map((r) => r.id)).size).toBe(42);
     for (const r of out) expect(r.id).toBe(`bhv:${(r.decoded as { sourceEventId: string }).sourceEventId}`);
-    const store = new MemberStore<MemberProfile>(s.clients.redis, s.ns, 'behavior-events');
+    const store = new MemberStore<MemberProfile>(s.clients.redis, s.ns, workerDefinition('behavior-events'));
     expect((await store.state('ann'))?.purchaseCount).toBe(6);
     expect(w.totals).toMatchObject({ records: 42, applied: 42 });
   });

@@ -1,3 +1,4 @@
+import { workerDefinition } from '../../services/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
@@ -75,7 +76,7 @@ describe('behavior-events survives SIGKILL mid-stream', () => {
     const orderWant = orderPerKey(reference.outputs.filter((o) => own(o.id)).map((o) => ({ key: o.key, id: o.id })));
     expect(orderGot).toEqual(orderWant);
 
-    const store = new MemberStore<MemberProfile>(s.clients.redis, s.ns, worker);
+    const store = new MemberStore<MemberProfile>(s.clients.redis, s.ns, workerDefinition(worker));
     const loaded = await store.load([...reference.states.keys()]);
     for (const [member, state] of reference.states) expect(loaded.get(member)?.record.state, member).toEqual(state);
     const outcome = { kills, outputs: published.length, distinct: byId.size };

@@ -2,9 +2,10 @@ import { StateLostError } from '../../shared/kernel/live-pointer.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { emptyRecord } from '../../shared/kernel/member-record.js';
+import { emptyRecord, type OutboxEntry } from '../../shared/kernel/member-record.js';
 import { FencedWriteError, MemberStore, PointerMovedError } from '../../shared/redis/member-store.js';
-import { memberKey } from '../../shared/redis/keys.js';
+import { memberKey, outboxKey } from '../../shared/redis/keys.js';
+import type { OutputEvent } from '../../shared/kernel/types.js';
 
 describe('member store: fenced writes in real Redis', () => {
   let redis: Redis;
@@ -111,5 +112,65 @@ describe('member store: fenced writes in real Redis', () => {
 
   it('keeps every key of a member in one cluster hash slot', () => {
     expect(memberKey(ns, 'w', 'abc')).toMatch(/\{u:abc\}$/);
+    expect(outboxKey(ns, 'w', 'abc')).toMatch(/\{u:abc\}$/);
+  });
+
+  const out = (id: string): OutputEvent => ({ topic: 'behavior.events', key: 'm', id, value: { id } });
+  const entry = (tp: string, offset: string): OutboxEntry => ({ tp, offset, outputs: [out(`${tp}@${offset}`)] });
+
+  it('keeps outputs in the outbox until their offsets are committed, then drops exactly those', async () => {
+    const store = new MemberStore<{ n: number }>(redis, ns, 'outbox');
+    const first = { ...emptyRecord<{ n: number }>(), state: { n: 1 }, outbox: [entry('t:0', '5'), entry('t:0', '6'), entry('t:1', '3')] };
+    await store.commit([{ memberId: 'o1', expectedVersion: 0, record: first, loadedOutbox: [] }]);
+    const loaded = (await store.load(['o1'])).get('o1')!;
+    expect(loaded.record.outbox).toEqual(first.outbox);
+    // The partition index knows o1 holds entries of t:0 up to offset 6 and of t:1 up to 3.
+    expect(await redis.zscore(store.outboxIndexKey('t:0'), 'o1')).toBe('6');
+    // A later batch adds offset 9 (kept) while the commit of position 7 settles.
+    const later = { ...loaded.record, outbox: [...loaded.record.outbox, entry('t:0', '9')] };
+    await store.commit([{ memberId: 'o1', expectedVersion: loaded.version, record: later, loadedOutbox: loaded.record.outbox }]);
+    expect(await store.dropCommitted({ tp: 't:0', position: '7', members: ['o1'], tickOffsets: [] })).toBe(2);
+    expect((await store.load(['o1'])).get('o1')!.record.outbox.map((e) => `${e.tp}@${e.offset}`)).toEqual(['t:0@9', 't:1@3']);
+    expect(await redis.zscore(store.outboxIndexKey('t:0'), 'o1')).toBe('9');
+    await store.dropCommitted({ tp: 't:0', position: '10', members: ['o1'], tickOffsets: [] });
+    await store.dropCommitted({ tp: 't:1', position: '4', members: ['o1'], tickOffsets: [] });
+    expect(await redis.exists(store.outboxKey('o1'))).toBe(0);
+    expect(await redis.zcard(store.outboxIndexKey('t:0'))).toBe(0);
+    expect(await store.state('o1')).toEqual({ n: 1 });
+  });
+
+  it('finds outboxes a crash left behind (committed, never dropped) with the next batch\'s load', async () => {
+    const store = new MemberStore<{ n: number }>(redis, ns, 'leftover');
+    await store.commit([
+      { memberId: 'l1', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 1 }, outbox: [entry('t:0', '4')] }, loadedOutbox: [] },
+      { memberId: 'l2', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 2 }, outbox: [entry('t:0', '8')] }, loadedOutbox: [] },
+    ]);
+    const { leftovers } = await store.loadBatch(['x'], new Map([['t:0', '8']]));
+    expect(leftovers.get('t:0')).toEqual(['l1']);
+    await store.dropCommitted({ tp: 't:0', position: '8', members: leftovers.get('t:0')!, tickOffsets: [] });
+    expect(await redis.exists(store.outboxKey('l1'))).toBe(0);
+    expect(await redis.exists(store.outboxKey('l2'))).toBe(1);
+  });
+
+  it('a record removes the outbox entries it no longer holds, and deletes committed tick journals', async () => {
+    const store = new MemberStore<{ n: number }>(redis, ns, 'trim');
+    await store.commit([{ memberId: 'r1', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 1 }, outbox: [entry('t:0', '1'), entry('t:0', '2')] }, loadedOutbox: [] }], {
+      journals: [{ tp: 't:0', offset: '3', members: ['r1'] }],
+    });
+    const loaded = (await store.load(['r1'])).get('r1')!;
+    await store.commit([{ memberId: 'r1', expectedVersion: 1, record: { ...loaded.record, outbox: [entry('t:0', '2')] }, loadedOutbox: loaded.record.outbox }]);
+    expect((await store.load(['r1'])).get('r1')!.record.outbox.map((e) => e.offset)).toEqual(['2']);
+    expect(await redis.exists(store.journalKey('t:0', '3'))).toBe(1);
+    await store.dropCommitted({ tp: 't:0', position: '4', members: [], tickOffsets: ['3'] });
+    expect(await redis.exists(store.journalKey('t:0', '3'))).toBe(0);
+  });
+
+  it('stores a state through the worker\'s codec, and refuses to read it without that codec', async () => {
+    const codec = { encode: (s: { n: number }) => `n=${s.n}`, decode: (t: string) => ({ n: Number(t.slice(2)) }) };
+    const store = new MemberStore<{ n: number }>(redis, ns, { name: 'codec', stateCodec: codec });
+    await store.commit([{ memberId: 'c1', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 42 } } }]);
+    expect((await redis.getBuffer(store.key('c1')))!.toString('utf8')).toMatch(/^1 4 2 c\nn=42\{\}$/);
+    expect(await store.state('c1')).toEqual({ n: 42 });
+    await expect(new MemberStore<{ n: number }>(redis, ns, 'codec').state('c1')).rejects.toThrow(/stateCodec/);
   });
 });

@@ -1,3 +1,4 @@
+import { workerDefinition } from '../../services/index.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +65,7 @@ describe('promote after the live worker died between publishing and committing',
     const topic = s.topic('behavior.events');
     const [offsets] = await rc.admin.fetchOffsets({ groupId: consumerGroup(s.ns, 'points-accrual'), topics: [topic] });
     const committedAt = BigInt(offsets!.partitions[0]!.offset);
-    const mark = (await new MemberStore(s.clients.redis, s.ns, 'points-accrual').appliedMarks()).get(topicPartitionId(topic, 0));
+    const mark = (await new MemberStore(s.clients.redis, s.ns, workerDefinition('points-accrual')).appliedMarks()).get(topicPartitionId(topic, 0));
     // The moment this test is about: outputs published for inputs past the committed offset.
     expect(mark).toBeDefined();
     expect(BigInt(mark!)).toBeGreaterThanOrEqual(committedAt);

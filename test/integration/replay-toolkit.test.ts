@@ -1,3 +1,4 @@
+import { workerDefinition } from '../../services/index.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,7 +93,7 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     const ends = new Map(meta.ranges.map((r) => [r.partition, BigInt(r.end)]));
     const planned = input.filter((r) => BigInt(r.offset) < ends.get(r.partition)!);
     const refDoubled = referenceRun(points, behaviorLog(planned), doubled, defaultLimits(doubled));
-    const shadowStore = new MemberStore<PointsState>(s.clients.redis, shadow(), 'points-accrual');
+    const shadowStore = new MemberStore<PointsState>(s.clients.redis, shadow(), workerDefinition('points-accrual'));
     for (const [m, st] of refDoubled.states) expect(await shadowStore.state(m), m).toEqual(st);
 
     // Diff: every member's balance differs, and so do the ledger entries.

@@ -1,3 +1,4 @@
+import { workerDefinition } from '../../services/index.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { generateActivity } from '../support/activity-generator.js';
@@ -48,7 +49,7 @@ describe('Redis loses a live worker\'s data', () => {
 
       const activity = await s.readAll('activity.events');
       const reference = await s.behaviorReference(activity);
-      const store = new MemberStore<unknown>(s.clients.redis, s.ns, 'behavior-events');
+      const store = new MemberStore<unknown>(s.clients.redis, s.ns, workerDefinition('behavior-events'));
       for (const [m, st] of reference.states) expect(await store.state(m), m).toEqual(st);
       const published = (await s.readAll('behavior.events')).filter((r) => r.tick === undefined);
       const expected = new Map(reference.outputs.filter((o) => o.topic === 'behavior.events').map((o) => [o.id, o.value]));

@@ -6,7 +6,7 @@
  * topic with the pure reference runs over the logs as they ended up in Kafka.
  */
 import { spawn } from 'node:child_process';
-import { workers } from '../../services/index.js';
+import { workers, workerDefinition } from '../../services/index.js';
 import type { Rules } from '../../shared/config/rules.js';
 import { consumerGroup, type LogicalTopic } from '../../shared/kafka/topics.js';
 import { readLivePointer } from '../../shared/kernel/live-pointer.js';
@@ -265,7 +265,7 @@ export class PipelineRun {
       }
       // States: every key the reference has, with its value, and no key it lacks.
       const pointer = await readLivePointer(this.s.clients.redis, this.s.ns, w);
-      const store = new MemberStore<unknown>(this.s.clients.redis, pointer.namespace, w);
+      const store = new MemberStore<unknown>(this.s.clients.redis, pointer.namespace, workerDefinition(w));
       const ids = [...reference.states.keys()];
       for (let i = 0; i < ids.length; i += 2000) {
         const loaded = await store.load(ids.slice(i, i + 2000));

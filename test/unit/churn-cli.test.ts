@@ -13,7 +13,8 @@ const dir = mkdtempSync(join(tmpdir(), 'churn-cli-'));
 const memberflow = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
 const published = gunzipSync(readFileSync(data('cdnow_customers_summary.csv.gz'))).toString('utf8');
 
-describe('memberflow churn on CDNOW', () => {
+// Each test starts the real binary (tsx compiles on start): seconds on a busy 2-core machine.
+describe('memberflow churn on CDNOW', { timeout: 60_000 }, () => {
   it('summarize reproduces the published summary row for row', () => {
     const out = memberflow('churn', 'summarize', '--format', 'cdnow', '--file', data('CDNOW_sample.txt.gz'), '--calibration-end', '1997-09-30');
     expect(out).toBe(published);

@@ -19,7 +19,7 @@ import { dayMs, ev, member, purchase, rules, sh } from './points-helpers.js';
 
 const model = scoringModel(rules.churn.model, 'days');
 const tz = rules.timeZone;
-const limits = { recentIds: 256, outboxEntries: 10_000 };
+const limits = { recentIds: 256, outboxEntries: 10_000, maxStateBytes: 1_048_576 };
 
 type Step = ReturnType<typeof ev> | { tick: number };
 const isTick = (s: Step): s is { tick: number } => 'tick' in s;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { emptyRecord, stepMember, trimOutbox, type MemberRecord } from '../../shared/kernel/member-record.js';
+import { emptyRecord, eventFingerprint, stepMember, stepTick, trimOutbox, type MemberRecord } from '../../shared/kernel/member-record.js';
+import { decodeRecord, encodeRecordBody, RecordFormatError } from '../../shared/redis/record-codec.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { deadLetter, deadLetterMaxValueBytes } from '../../shared/kernel/dead-letter.js';
 import { avroType } from '../../shared/registry/codec.js';
@@ -19,7 +20,7 @@ const summing: WorkerLogic<{ total: number }, Ev> = {
     return { kind: 'applied', state: { total }, outputs: [{ topic: 'behavior.events', key: e.member, id: `out:${e.id}`, value: behaviorValue(`out:${e.id}`, e.member, total) }] };
   },
 };
-const limits = { recentIds: 4, outboxEntries: 100 };
+const limits = { recentIds: 4, outboxEntries: 100, maxStateBytes: 1_048_576 };
 
 /** A schema-valid behavior.events value carrying the running total. */
 function behaviorValue(id: string, member: string, total: number): Record<string, unknown> {
@@ -54,9 +55,67 @@ describe('member record: exactly-once bookkeeping', () => {
   it('forgets ids beyond the configured window', () => {
     let rec = emptyRecord<{ total: number }>();
     for (let i = 0; i < 5; i++) rec = step(rec, i, { id: `e${i}`, member: 'm', amount: 1 }).record;
-    expect(rec.recentIds).toEqual(['e1', 'e2', 'e3', 'e4']);
+    expect(rec.recentIds).toEqual(['e1', 'e2', 'e3', 'e4'].map(eventFingerprint));
     expect(step(rec, 10, { id: 'e0', member: 'm', amount: 1 }).outcome).toBe('applied');
     expect(step(rec, 10, { id: 'e1', member: 'm', amount: 1 }).outcome).toBe('duplicate');
+  });
+
+  it('keeps recent ids as fixed-size fingerprints, whatever the id length', () => {
+    const long = 'x'.repeat(60_000);
+    const r = step(emptyRecord(), 1, { id: long, member: 'm', amount: 1 });
+    expect(r.record.recentIds).toHaveLength(1);
+    expect(r.record.recentIds[0]).toHaveLength(11);
+    expect(step(r.record, 2, { id: long, member: 'm', amount: 1 }).outcome).toBe('duplicate');
+    expect(step(r.record, 2, { id: `${long}y`, member: 'm', amount: 1 }).outcome).toBe('applied');
+    expect(eventFingerprint('a')).not.toBe(eventFingerprint('b'));
+  });
+
+  it('refuses, with state_too_large, an event that would take the state past the cap; the state stays as it was', () => {
+    // Each event appends to a list: the JSON state grows by about 8 bytes per event.
+    const growing: WorkerLogic<{ xs: number[] }, Ev> = {
+      name: 'grow',
+      initialState: () => ({ xs: [] }),
+      decide: (state, e) => ({ kind: 'applied', state: { xs: [...state.xs, e.amount] }, outputs: [] }),
+    };
+    const capped = { recentIds: 4, outboxEntries: 100, maxStateBytes: 64 };
+    let rec = emptyRecord<{ xs: number[] }>();
+    let refused = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = stepMember(growing, rec, { record: inputRecord(i, {}, 'm'), eventId: `e${i}`, memberId: 'm', event: { id: `e${i}`, member: 'm', amount: 1_000_000 + i } }, ctx, capped);
+      if (r.outcome === 'rejected') {
+        refused++;
+        expect(r.rejection?.reason).toBe('state_too_large');
+        expect(r.rejection?.message).toContain('state.maxBytes');
+        expect(r.record.state).toEqual(rec.state);
+        expect(r.outputs.map((o) => o.value.reason)).toEqual(['state_too_large']);
+      }
+      rec = r.record;
+    }
+    expect(refused).toBeGreaterThan(10);
+    expect(JSON.stringify(rec.state).length).toBeLessThanOrEqual(64);
+    // The reference run refuses the same inputs.
+    const log = Array.from({ length: 20 }, (_, i) => ({ record: inputRecord(i, {}, 'm'), decoded: { kind: 'event', memberId: 'm', eventId: `e${i}`, event: { id: `e${i}`, member: 'm', amount: 1_000_000 + i } } as Decoded<Ev> }));
+    const reference = referenceRun(growing, log, rules, capped);
+    expect(reference.states.get('m')).toEqual(rec.state);
+    expect(reference.outputs.filter((o) => o.value.reason === 'state_too_large')).toHaveLength(refused);
+  });
+
+  it('caps the state on ticks too', () => {
+    const timed: WorkerLogic<{ xs: number[] }, Ev> = {
+      name: 'timed',
+      initialState: () => ({ xs: [] }),
+      decide: (state) => ({ kind: 'applied', state, outputs: [] }),
+      nextDue: () => 0,
+      onTick: (state, _m, t) => ({ kind: 'applied', state: { xs: [...state.xs, t.time] }, outputs: [] }),
+    };
+    const start: MemberRecord<{ xs: number[] }> = { ...emptyRecord(), state: { xs: [1, 2, 3] } };
+    const tick = { rules, time: 123_456_789_000, tickId: 't' };
+    const ok = stepTick(timed, start, 'm', inputRecord(1, {}, 'm'), tick, { recentIds: 4, outboxEntries: 10, maxStateBytes: 1024 });
+    expect(ok.outcome).toBe('applied');
+    const refused = stepTick(timed, start, 'm', inputRecord(1, {}, 'm'), tick, { recentIds: 4, outboxEntries: 10, maxStateBytes: 16 });
+    expect(refused.outcome).toBe('rejected');
+    expect(refused.rejection?.reason).toBe('state_too_large');
+    expect(refused.record.state).toEqual({ xs: [1, 2, 3] });
   });
 
   it('a refused event goes to the dead-letter topic, does not count as applied, and its redelivery re-publishes the same dead letter', () => {
@@ -94,6 +153,18 @@ describe('member record: exactly-once bookkeeping', () => {
     expect(avroType('activity.dlq').isValid(dl.value)).toBe(true);
   });
 
+  it('stores a record as one string: version, state, watermarks and fingerprints round-trip', () => {
+    const ids = ['a', 'b', 'c'].map(eventFingerprint);
+    const body = encodeRecordBody('c', '[1,"é"]', { 'ns.behavior.events:0': '12' }, ids);
+    const stored = decodeRecord(Buffer.concat([Buffer.from('7 '), body]), 'k');
+    expect(stored).toEqual({ version: 7, encoding: 'c', state: '[1,"é"]', watermarks: { 'ns.behavior.events:0': '12' }, recentIds: ids });
+    const empty = decodeRecord(Buffer.concat([Buffer.from('1 '), encodeRecordBody('j', null, {}, [])]), 'k');
+    expect(empty).toEqual({ version: 1, encoding: 'j', state: null, watermarks: {}, recentIds: [] });
+    expect(decodeRecord(null, 'k')).toBeNull();
+    expect(() => decodeRecord(Buffer.from('{"state":1}'), 'k')).toThrow(RecordFormatError);
+    expect(() => decodeRecord(Buffer.from('1 5 2 j\n{}'), 'k')).toThrow(RecordFormatError);
+  });
+
   it('trims outbox entries below the first offset of a new batch, only for that partition', () => {
     let rec = emptyRecord<{ total: number }>();
     rec = step(rec, 1, { id: 'a', member: 'm', amount: 1 }).record;
@@ -108,7 +179,7 @@ describe('member record: exactly-once bookkeeping', () => {
     fc.assert(
       fc.property(fc.array(event, { maxLength: 40 }), fc.nat(), (events, cut) => {
         const log = events.map((e, i) => ({ record: inputRecord(i, e, e.member), decoded: { kind: 'event', memberId: e.member, eventId: e.id, event: e } as Decoded<Ev> }));
-        const reference = referenceRun(summing, log, rules, { recentIds: 100, outboxEntries: 1000 });
+        const reference = referenceRun(summing, log, rules, { recentIds: 100, outboxEntries: 1000, maxStateBytes: 1_048_576 });
         // Crash after `cut` records were applied, then the consumer restarts from offset 0.
         const crashAt = events.length === 0 ? 0 : cut % (events.length + 1);
         const records = new Map<string, MemberRecord<{ total: number }>>();
@@ -117,7 +188,7 @@ describe('member record: exactly-once bookkeeping', () => {
           for (const { record, decoded } of slice) {
             if (decoded.kind !== 'event') continue;
             const cur = records.get(decoded.memberId) ?? emptyRecord();
-            const r = stepMember(summing, cur, { record, ...decoded }, ctx, { recentIds: 100, outboxEntries: 1000 });
+            const r = stepMember(summing, cur, { record, ...decoded }, ctx, { recentIds: 100, outboxEntries: 1000, maxStateBytes: 1_048_576 });
             records.set(decoded.memberId, r.record);
             published.push(...r.outputs);
           }

@@ -10,7 +10,7 @@ import type { Decoded, InputRecord, OutputEvent } from '../../shared/kernel/type
 import { inputRecord } from './fixtures.js';
 import { cancel, dayMs, ev, purchase, redeem, refund, rules, sh } from './points-helpers.js';
 
-const limits = { recentIds: 256, outboxEntries: 10_000 };
+const limits = { recentIds: 256, outboxEntries: 10_000, maxStateBytes: 1_048_576 };
 type LogItem = { record: InputRecord; decoded: Decoded<BehaviorEventValue> };
 const notAnEvent: Decoded<BehaviorEventValue> = { kind: 'rejected', rejection: { reason: 'tick', message: '' }, eventId: null, memberId: null };
 

@@ -214,7 +214,7 @@ function itemLog(updates: ItemUpdateValue[], dups: Array<[number, number]> = [])
 const fixedView: RecoView = { stats: { state: () => undefined, members: () => 0 }, popularity: emptyPopularity() };
 
 function itemUpdatesOf(log: MemberLogItem[], r: Rules): ItemUpdateValue[] {
-  const run = referenceRun(recoMembersLogic, log, r, { recentIds: 256, outboxEntries: 10_000 }, { view: () => fixedView });
+  const run = referenceRun(recoMembersLogic, log, r, { recentIds: 256, outboxEntries: 10_000, maxStateBytes: 1_048_576 }, { view: () => fixedView });
   expect(run.outputs.filter((o: OutputEvent) => o.topic === 'activity.dlq')).toEqual([]);
   return run.outputs.filter((o) => o.topic === 'reco.item-updates').map((o) => o.value as unknown as ItemUpdateValue);
 }
@@ -261,7 +261,7 @@ describe('reco-members → reco-items: exactly once', () => {
       ['co:6:bhv:e3:i1', 1, 1],
       ['co:6:bhv:e3:i2', 1, 1],
     ]);
-    const noIds = { recentIds: 0, outboxEntries: 10 };
+    const noIds = { recentIds: 0, outboxEntries: 10, maxStateBytes: 1_048_576 };
     const clean = referenceRun(recoItemsLogic, itemLog(updates), r, noIds);
     const dup = referenceRun(recoItemsLogic, itemLog(updates, [[0, 0], [1, 4], [2, 1], [5, 0]]), r, noIds);
     expect(dup.states).toEqual(clean.states);
@@ -291,7 +291,7 @@ describe('reco-members → reco-items: exactly once', () => {
         const r = withReco({ ...b, coItemsPerItem: 100_000 });
         const log = memberLog(ops);
         const updates = itemUpdatesOf(log, r);
-        const limits = { recentIds, outboxEntries: 100 };
+        const limits = { recentIds, outboxEntries: 100, maxStateBytes: 1_048_576 };
         const clean = referenceRun(recoItemsLogic, itemLog(updates), r, limits);
         const dupLog = itemLog(updates, dupSpec);
         if (dupLog.length > updates.length) withDuplicates++;

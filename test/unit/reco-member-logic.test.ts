@@ -398,7 +398,7 @@ describe('reco-members: the decision does not depend on the view', () => {
       const e = input.event;
       return { record: inputRecord(i, e, member), decoded: { kind: 'event' as const, memberId: member, eventId: e.eventId, event: input } };
     });
-    const limits = { recentIds: 256, outboxEntries: 1000 };
+    const limits = { recentIds: 256, outboxEntries: 1000, maxStateBytes: 1_048_576 };
     const a = referenceRun(recoMembersLogic, log, rules, limits, { view: () => emptyView });
     const b = referenceRun(recoMembersLogic, log, rules, limits, { view: (_e, rec) => (Number(rec.offset) % 2 === 0 ? richView : emptyView) });
     expect(a.outputs.map((o) => o.id)).toEqual(b.outputs.map((o) => o.id));

@@ -5,7 +5,7 @@ import type { Decoded, InputRecord } from '../../shared/kernel/types.js';
 import { timedWorker, ttl, type CreditEvent } from '../support/timed-worker.js';
 import { inputRecord, rules } from './fixtures.js';
 
-const limits = { recentIds: 100, outboxEntries: 1000 };
+const limits = { recentIds: 100, outboxEntries: 1000, maxStateBytes: 1_048_576 };
 const ev = (offset: number, id: string, member: string, at: number, partition = 0) => ({
   record: inputRecord(offset, { id, member, at }, member, { partition }),
   decoded: { kind: 'event', memberId: member, eventId: id, event: { id, member, at } } as Decoded<CreditEvent>,

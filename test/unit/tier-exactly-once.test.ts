@@ -9,7 +9,7 @@ import type { Decoded, InputRecord, OutputEvent } from '../../shared/kernel/type
 import { inputRecord } from './fixtures.js';
 import { dayMs, ev, purchase, refund, rules, sh } from './points-helpers.js';
 
-const limits = { recentIds: 256, outboxEntries: 10_000 };
+const limits = { recentIds: 256, outboxEntries: 10_000, maxStateBytes: 1_048_576 };
 type Item<E> = { record: InputRecord; decoded: Decoded<E> };
 
 const op = fc.record({

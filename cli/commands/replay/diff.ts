@@ -1,3 +1,4 @@
+import { workerDefinition } from '../../../services/index.js';
 /**
  * `replay diff`: the shadow's state against the live state, member by member, and its
  * outputs against the live outputs, by event id.
@@ -117,7 +118,7 @@ export async function replayDiff(rc: ReplayContext, namespace: string): Promise<
   const liveState = pointer.namespace === namespace ? (pointer.previous ?? rc.liveNamespace) : pointer.namespace;
   const states = async (ns: string) => {
     const m = new Map<string, unknown>();
-    for await (const [id, s] of new MemberStore<unknown>(rc.clients.redis, ns, worker).scanStates()) m.set(id, s);
+    for await (const [id, s] of new MemberStore<unknown>(rc.clients.redis, ns, workerDefinition(worker)).scanStates()) m.set(id, s);
     return m;
   };
   const state = diffStates(worker, await states(liveState), await states(namespace));

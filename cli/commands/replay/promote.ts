@@ -1,3 +1,4 @@
+import { workerDefinition } from '../../../services/index.js';
 /**
  * `replay promote`: the shadow becomes live, with no gap and no double.
  *
@@ -115,7 +116,7 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
  */
 async function finishOldGeneration(rc: ReplayContext, pointer: LivePointer, epoch: number, worker: string, inputs: readonly string[], timeoutMs: number, progress?: (line: string) => void): Promise<number> {
   const group = consumerGroup(pointer.namespace, worker);
-  const marks = await new MemberStore(rc.clients.redis, pointer.namespace, worker).appliedMarks();
+  const marks = await new MemberStore(rc.clients.redis, pointer.namespace, workerDefinition(worker)).appliedMarks();
   const at = await committed(rc, group, inputs);
   const stopAt = new Map<string, string>();
   let behind = 0n;

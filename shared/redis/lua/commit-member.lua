@@ -1,25 +1,32 @@
 --[[
   Fenced write of one member's record: compare-and-set on its version.
 
-  KEYS[1]  member record hash ({u:<id>} hash tag)
+  KEYS[1]  member record (string: "<version> <stateBytes> <kernelBytes>\n" then the state,
+           the kernel's watermarks and the recent-id fingerprints; see record-codec.ts)
+  KEYS[2]  the member's outbox hash (field "<topic>:<partition>@<offset>", value: the
+           outputs of that input as JSON); same {u:<id>} hash tag as KEYS[1]
   ARGV[1]  version the writer loaded ("0" when the record did not exist)
-  ARGV[2]  new record, JSON (state, watermarks, recent ids, outbox)
+  ARGV[2]  new record without its version (this script prefixes the next version)
   ARGV[3]  live-pointer hash key of the worker ('' when the writer does not follow one)
   ARGV[4]  the pointer epoch the writer runs under: when the pointer has moved on (a replay
            was promoted), the write is refused with -2, so a worker of the old generation can
            neither change state nor publish after the switch; when the pointer is missing
            (live workers create it at start, so Redis lost their data) the write is refused
            with -3, so no worker carries on from empty state
-  ARGV[5]  number of projection changes that follow (default 0), then per change four values:
-           'a' (add or update) or 'r' (remove), sorted-set key, score, member. They are written
-           only with the record, so a projection never disagrees with it.
+  ARGV[5]  number of outbox entries to add (n)
+  ARGV[6]  number of outbox entries to remove (m): dropped because their inputs are behind
+           the consumer's position
+  ARGV[7]  number of projection changes (p)
+  then n pairs (field, outputs JSON), m fields, and p changes of four values each:
+           'a' (add or update) or 'r' (remove), sorted-set key, score, member. Projections
+           are written only with the record, so they never disagree with it.
 
   Returns the new version, or -1 when another writer got there first
   (a zombie consumer after a rebalance, or a concurrent instance): the caller
   must reload and redo its batch, which then finds the inputs applied; -2
   when the live pointer moved (see ARGV[4]); -3 when it is missing.
 ]]
-if ARGV[3] ~= nil and ARGV[3] ~= '' then
+if ARGV[3] ~= '' then
   local epoch = redis.call('HGET', ARGV[3], 'epoch')
   if not epoch then
     return -3
@@ -28,19 +35,33 @@ if ARGV[3] ~= nil and ARGV[3] ~= '' then
     return -2
   end
 end
-local current = redis.call('HGET', KEYS[1], 'v')
-if (current or '0') ~= ARGV[1] then
+-- The version is the record's first word: read only the start of the record.
+local head = redis.call('GETRANGE', KEYS[1], 0, 24)
+local current = string.match(head, '^(%d+) ') or '0'
+if current ~= ARGV[1] then
   return -1
 end
 local nextVersion = tonumber(ARGV[1]) + 1
-redis.call('HSET', KEYS[1], 'v', nextVersion, 'r', ARGV[2])
-local changes = tonumber(ARGV[5] or '0')
+redis.call('SET', KEYS[1], nextVersion .. ' ' .. ARGV[2])
+local adds = tonumber(ARGV[5])
+local removes = tonumber(ARGV[6])
+local changes = tonumber(ARGV[7])
+-- In slices: unpack of thousands of values would overflow Lua's C stack.
+local function each(command, from, count, width)
+  local slice = 500 * width
+  for s = from, from + count * width - 1, slice do
+    redis.call(command, KEYS[2], unpack(ARGV, s, math.min(s + slice, from + count * width) - 1))
+  end
+  return from + count * width
+end
+local at = each('HSET', 8, adds, 2)
+at = each('HDEL', at, removes, 1)
 for i = 0, changes - 1 do
-  local at = 6 + i * 4
-  if ARGV[at] == 'a' then
-    redis.call('ZADD', ARGV[at + 1], ARGV[at + 2], ARGV[at + 3])
+  local c = at + i * 4
+  if ARGV[c] == 'a' then
+    redis.call('ZADD', ARGV[c + 1], ARGV[c + 2], ARGV[c + 3])
   else
-    redis.call('ZREM', ARGV[at + 1], ARGV[at + 3])
+    redis.call('ZREM', ARGV[c + 1], ARGV[c + 3])
   end
 end
 return nextVersion
