@@ -3,6 +3,7 @@ import type { Decoded, InputDecoder, InputRecord } from '../../shared/kernel/typ
 import { avroType, isConfluentFramed } from '../../shared/registry/codec.js';
 import { parseEventTime } from '../../shared/util/time.js';
 import type { ActivityEvent } from '../../shared/contracts/activity-event.js';
+import { exceedsUtf8Bytes, firstOverlongId, idTooLongMessage } from './limits.js';
 import { reasons } from './reasons.js';
 
 /** The part of the registry the decoder needs: Avro bodies from schema ids. */
@@ -12,13 +13,14 @@ export interface AvroDecoder {
 
 type Rejected = Extract<Decoded<ActivityEvent>, { kind: 'rejected' }>;
 
-function reject(reason: string, message: string, ids: { eventId?: unknown; userId?: unknown } = {}): Rejected {
-  return {
-    kind: 'rejected',
-    rejection: { reason, message },
-    eventId: typeof ids.eventId === 'string' && ids.eventId !== '' ? ids.eventId : null,
-    memberId: typeof ids.userId === 'string' && ids.userId !== '' ? ids.userId : null,
-  };
+/**
+ * A refusal, with the ids the dead letter may carry: only non-empty strings within
+ * `behavior.maxIdBytes`: an over-long id is not copied into the dead letter's eventId/userId
+ * (nor used as its key; shared/kernel/dead-letter.ts then falls back to the record key).
+ */
+function reject(reason: string, message: string, ids: { eventId?: unknown; userId?: unknown } = {}, maxIdBytes = Number.POSITIVE_INFINITY): Rejected {
+  const usable = (v: unknown) => (typeof v === 'string' && v !== '' && !exceedsUtf8Bytes(v, maxIdBytes) ? v : null);
+  return { kind: 'rejected', rejection: { reason, message }, eventId: usable(ids.eventId), memberId: usable(ids.userId) };
 }
 
 const timeFields = ['occurredAt', 'periodEnd'] as const;
@@ -60,7 +62,7 @@ export class ActivityDecoder implements InputDecoder<ActivityEvent> {
         return reject(reasons.malformedJson, `value is neither Confluent-framed Avro nor JSON: ${(err as Error).message}`);
       }
     }
-    return validateShape(raw, record.key);
+    return validateShape(raw, record.key, this.rules().behavior.maxIdBytes);
   }
 }
 
@@ -69,12 +71,18 @@ function isNetworkError(err: unknown): boolean {
   return typeof code === 'string' && /^(ECONN|ETIMEDOUT|EAI_AGAIN|EPIPE|ENOTFOUND)/.test(code);
 }
 
-/** Shape checks shared by the JSON and Avro paths; exported for unit tests. */
-export function validateShape(raw: unknown, key: Buffer | null): Decoded<ActivityEvent> {
+/**
+ * Shape checks shared by the JSON and Avro paths; exported for unit tests. `maxIdBytes`
+ * is `behavior.maxIdBytes` (the decoder always passes it; absent, ids are not bounded).
+ * Id lengths are checked here, before the member is known: an over-long userId never
+ * becomes a Redis key, and no member record is touched by the refusal.
+ */
+export function validateShape(raw: unknown, key: Buffer | null, maxIdBytes = Number.POSITIVE_INFINITY): Decoded<ActivityEvent> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return reject(reasons.schemaMismatch, 'value must be a JSON object');
   }
   const input = raw as Record<string, unknown>;
+  const refuse = (reason: string, message: string) => reject(reason, message, input, maxIdBytes);
   const candidate: Record<string, unknown> = {};
   const type = avroType('activity.events') as unknown as { fields: { name: string; defaultValue(): unknown }[] };
   for (const field of type.fields) {
@@ -86,25 +94,27 @@ export function validateShape(raw: unknown, key: Buffer | null): Decoded<Activit
     if (v === null || v === undefined) continue;
     const parsed = parseEventTime(v);
     if (parsed === null) {
-      return reject(reasons.invalidOccurredAt, `${f} must be epoch milliseconds or ISO-8601 with an offset, got ${JSON.stringify(v).slice(0, 40)}`, input);
+      return refuse(reasons.invalidOccurredAt, `${f} must be epoch milliseconds or ISO-8601 with an offset, got ${JSON.stringify(v).slice(0, 40)}`);
     }
     candidate[f] = parsed;
   }
   if (typeof candidate.eventId !== 'string' || candidate.eventId.trim() === '') {
-    return reject(reasons.missingEventId, 'eventId must be a non-empty string', input);
+    return refuse(reasons.missingEventId, 'eventId must be a non-empty string');
   }
   if (typeof candidate.userId !== 'string' || candidate.userId.trim() === '') {
-    return reject(reasons.missingUserId, 'userId must be a non-empty string', input);
+    return refuse(reasons.missingUserId, 'userId must be a non-empty string');
   }
+  const overlong = firstOverlongId(candidate, maxIdBytes);
+  if (overlong) return refuse(reasons.idTooLong, idTooLongMessage(overlong.field, overlong.bytes, maxIdBytes));
   const problems: string[] = [];
   avroType('activity.events').isValid(candidate, {
     errorHook: (path, value, t) => problems.push(`${path.join('.')}: expected ${describeType(t)}, got ${JSON.stringify(value)?.slice(0, 40)}`),
   });
-  if (problems.length > 0) return reject(reasons.schemaMismatch, problems.slice(0, 5).join('; '), input);
+  if (problems.length > 0) return refuse(reasons.schemaMismatch, problems.slice(0, 5).join('; '));
   const userId = candidate.userId;
   const keyText = key?.toString('utf8') ?? null;
   if (keyText !== userId) {
-    return reject(reasons.keyMismatch, `record key must be the userId so a member's events stay in order on one partition (key ${keyText === null ? 'missing' : 'differs'})`, input);
+    return refuse(reasons.keyMismatch, `record key must be the userId so a member's events stay in order on one partition (key ${keyText === null ? 'missing' : 'differs'})`);
   }
   return { kind: 'event', memberId: userId, eventId: candidate.eventId, event: candidate as unknown as ActivityEvent };
 }

@@ -26,9 +26,19 @@ export interface MemberProfile {
   refundableTruncated: boolean;
   stage: LifecycleStage;
   tags: ProfileTag[];
+  /**
+   * Accepted events per local day of event time (rules.timeZone), for
+   * `behavior.maxEventsPerMemberPerDay`: [day, count], ascending by day, at most
+   * `dailyCountDaysKept` entries (the member's most recent days with events); see `eventsOnDay`.
+   * Absent in states written before the limit existed: read as empty.
+   */
+  dailyEvents: [number, number][];
 }
 
 export const recentDaysKept = 120;
+
+/** Local days whose accepted-event counts a profile keeps (the daily limit is exact for these). */
+export const dailyCountDaysKept = 7;
 
 export function newProfile(): MemberProfile {
   return {
@@ -47,7 +57,35 @@ export function newProfile(): MemberProfile {
     refundableTruncated: false,
     stage: 'acquisition',
     tags: [],
+    dailyEvents: [],
   };
+}
+
+/**
+ * Accepted events of this member on local day `day`, or null when that is no longer known.
+ * Days are only ever forgotten oldest first, and only once `dailyCountDaysKept` are kept, so
+ * every forgotten day is older than the oldest kept one. Hence: a kept day has its exact
+ * count; a day not kept but newer than the oldest kept (or any day while fewer are kept) was
+ * never counted: 0; a day older than all kept ones, with the list full, may have been
+ * forgotten: null (the caller accepts such a late event and does not count it).
+ */
+export function eventsOnDay(p: MemberProfile, day: number): number | null {
+  const kept = p.dailyEvents ?? [];
+  const entry = kept.find(([d]) => d === day);
+  if (entry) return entry[1];
+  const oldest = kept[0]?.[0];
+  if (kept.length >= dailyCountDaysKept && oldest !== undefined && day < oldest) return null;
+  return 0;
+}
+
+/** Day counts after one more accepted event on `day` (unchanged when the day is no longer known). Pure. */
+export function countDailyEvent(p: MemberProfile, day: number): [number, number][] {
+  const kept = p.dailyEvents ?? [];
+  const known = eventsOnDay(p, day);
+  if (known === null) return kept;
+  if (known > 0) return kept.map(([d, n]) => (d === day ? [d, n + 1] : [d, n]) as [number, number]);
+  const next = [...kept, [day, 1] as [number, number]].sort((a, b) => a[0] - b[0]);
+  return next.length > dailyCountDaysKept ? next.slice(next.length - dailyCountDaysKept) : next;
 }
 
 /** Events that show a member is using the platform (refunds and cancellations do not). */
@@ -60,6 +98,7 @@ const learningTypes = new Set<ActivityType>(['lesson_complete', 'content_view'])
 export function updateProfile(p: MemberProfile, e: ActivityEvent & { type: ActivityType }, rules: Rules): MemberProfile {
   const b = rules.behavior;
   const next: MemberProfile = { ...p };
+  next.dailyEvents = countDailyEvent(p, localDay(e.occurredAt, rules.timeZone));
   next.firstSeenAt = p.firstSeenAt === null ? e.occurredAt : Math.min(p.firstSeenAt, e.occurredAt);
   if (engagementTypes.has(e.type)) {
     next.lastActivityAt = p.lastActivityAt === null ? e.occurredAt : Math.max(p.lastActivityAt, e.occurredAt);

@@ -13,6 +13,8 @@ export const reasons = {
   missingEventId: 'missing_event_id',
   missingUserId: 'missing_user_id',
   keyMismatch: 'key_mismatch',
+  /** An id-like string over `behavior.maxIdBytes` UTF-8 bytes (limits.ts). */
+  idTooLong: 'id_too_long',
   // meaning (decide)
   unknownType: 'unknown_type',
   missingField: 'missing_field',
@@ -27,6 +29,8 @@ export const reasons = {
   refundExceedsOriginal: 'refund_exceeds_original',
   refundUnknownOriginal: 'refund_unknown_original',
   selfReferral: 'self_referral',
+  /** The member already has `behavior.maxEventsPerMemberPerDay` accepted events on the event's local day. */
+  dailyEventLimit: 'daily_event_limit',
 } as const;
 
 export type ReasonCode = (typeof reasons)[keyof typeof reasons];

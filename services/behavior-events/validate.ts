@@ -1,7 +1,8 @@
 import type { Rules } from '../../shared/config/rules.js';
 import type { Rejection } from '../../shared/kernel/types.js';
 import { isActivityType, type ActivityEvent, type ActivityType } from '../../shared/contracts/activity-event.js';
-import type { MemberProfile } from './profile.js';
+import { localDay } from '../../shared/util/time.js';
+import { eventsOnDay, type MemberProfile } from './profile.js';
 import { reasons } from './reasons.js';
 
 const requiredFields: Record<ActivityType, readonly (keyof ActivityEvent)[]> = {
@@ -72,6 +73,14 @@ export function validateActivity(
     if (remaining !== undefined && (e.amountFen ?? 0) > remaining) {
       return no(reasons.refundExceedsOriginal, `refund of ${e.amountFen} fen exceeds the ${remaining} fen still refundable on ${e.refundOf}`);
     }
+  }
+  // Last, so an event that is wrong for another reason gets that reason. Event time only.
+  const sameDay = eventsOnDay(profile, localDay(e.occurredAt, rules.timeZone));
+  if (sameDay !== null && sameDay >= b.maxEventsPerMemberPerDay) {
+    return no(
+      reasons.dailyEventLimit,
+      `the member already has ${sameDay} accepted events on the local day (${rules.timeZone}) of occurredAt, the limit of behavior.maxEventsPerMemberPerDay (${b.maxEventsPerMemberPerDay})`,
+    );
   }
   return null;
 }

@@ -26,6 +26,18 @@ const behaviorSchema = z.object({
   recentEventIdsPerMember: z.number().int().min(1).max(100_000),
   refundableHistoryPerMember: z.number().int().min(0).max(100_000),
   recentCategoriesPerMember: z.number().int().min(0).max(100),
+  /**
+   * Longest id-like string an activity event may carry (eventId, userId, itemId, category,
+   * referrerId, refundOf, redeemOf, rewardId, source, plan), in UTF-8 bytes; longer is refused
+   * with `id_too_long` (services/behavior-events/README.md). Ids become Kafka and Redis keys.
+   */
+  maxIdBytes: z.number().int().min(16).max(1024).default(128),
+  /**
+   * Accepted events per member per local day (rules.timeZone) of event time; more is refused
+   * with `daily_event_limit`. The default is over 4x the busiest member-day of the full
+   * Online Retail file (541 events).
+   */
+  maxEventsPerMemberPerDay: z.number().int().min(1).max(1_000_000).default(2_500),
   lifecycle: lifecycleSchema,
 });
 

@@ -12,6 +12,13 @@ export function deadLetterId(worker: string, record: Pick<InputRecord, 'topic' |
  */
 export const deadLetterMaxValueBytes = 256 * 1024;
 
+/** Longest record key a dead letter is keyed by; a longer one (hostile, or broken) gives way to an empty key. */
+export const deadLetterMaxKeyBytes = 1024;
+
+function deadLetterKey(key: Buffer | null): string {
+  return key && key.length <= deadLetterMaxKeyBytes ? key.toString('utf8') : '';
+}
+
 /** Wraps a refused input in an `activity.dlq` event, keeping its original bytes (up to the cap). */
 export function deadLetter(
   worker: string,
@@ -22,7 +29,7 @@ export function deadLetter(
   const id = deadLetterId(worker, record);
   return {
     topic: 'activity.dlq',
-    key: ids.memberId ?? record.key?.toString('utf8') ?? '',
+    key: ids.memberId ?? deadLetterKey(record.key),
     id,
     value: {
       id,

@@ -145,6 +145,14 @@ describe('member record: exactly-once bookkeeping', () => {
     expect(r.outputs.map((o) => o.topic)).toEqual(['activity.dlq']);
   });
 
+  it('keys a dead letter without a member id by the record key only while it is short', () => {
+    const short = deadLetter('w', { ...inputRecord(1, 'x', 'k'), key: Buffer.from('m-1') }, { reason: 'r', message: 'm' }, { eventId: null, memberId: null });
+    expect(short.key).toBe('m-1');
+    const huge = deadLetter('w', { ...inputRecord(1, 'x', 'k'), key: Buffer.alloc(60_000, 0x61) }, { reason: 'r', message: 'm' }, { eventId: null, memberId: null });
+    expect(huge.key).toBe('');
+    expect((huge.value.originalKey as Buffer).length).toBe(1024);
+  });
+
   it('keeps at most 256 KiB of the original value in a dead letter, and its full size', () => {
     const big = Buffer.alloc(300 * 1024, 0x61);
     const dl = deadLetter('w', { ...inputRecord(1, 'x', 'k'), value: big }, { reason: 'r', message: 'm' }, { eventId: null, memberId: null });
