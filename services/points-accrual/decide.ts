@@ -1,6 +1,7 @@
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import type { DecideContext, Decision, TickContext, WorkerLogic } from '../../shared/kernel/types.js';
 import { accrue } from './accrual.js';
+import { pointsStateCodec } from './codec.js';
 import { advance, nextDue, runDue } from './due.js';
 import { emptyDraft, toOutput, type Draft, type EntryContext } from './ledger.js';
 import { cancelRedemption, redeem } from './redeem.js';
@@ -48,6 +49,7 @@ export function tickPoints(state: PointsState, memberId: string, tick: TickConte
 export const pointsLogic: WorkerLogic<PointsState, BehaviorEventValue> = {
   name: workerName,
   initialState: () => initialPointsState(),
+  stateCodec: pointsStateCodec,
   decide: decidePoints,
   nextDue,
   onTick: tickPoints,

@@ -10,6 +10,7 @@
 import type { DecideContext, Decision, Projection, WorkerLogic } from '../../shared/kernel/types.js';
 import { applyDeltaInPlace, itemStateFromJson, itemStateToJson, type ItemStateJson } from '../../shared/reco/cooccurrence.js';
 import type { ItemUpdateValue } from './inputs.js';
+import { recoItemStateCodec } from './item-codec.js';
 
 export interface RecoItemState extends ItemStateJson {
   /** behavior.events partition → last source offset applied from it. */
@@ -38,6 +39,7 @@ export function decideRecoItem(state: RecoItemState, u: ItemUpdateValue, ctx: De
 export const recoItemsLogic: WorkerLogic<RecoItemState, ItemUpdateValue> = {
   name: recoItemsName,
   initialState: () => emptyRecoItemState(),
+  stateCodec: recoItemStateCodec,
   decide: decideRecoItem,
   projections(itemId, state): Projection[] {
     if (state.n <= 0) return [];
