@@ -44,12 +44,13 @@ export function renderMarkdown(r: BenchReport): string {
   const maxTrips = Math.max(...r.alone.map((m) => m.redis.roundTripsPerInput));
   goal('Redis round trips per input event, full load', '< 1', `${n3(maxTrips)} at most (${r.alone.map((m) => `${m.name} ${n3(m.redis.roundTripsPerInput)}`).join(', ')})`, maxTrips < 1);
   const mem = r.onlineRetail?.memory ?? r.latency.memory;
-  goal(`Redis memory per member, all workers (${r.onlineRetail ? 'Online Retail' : 'generated stream'})`, 'reported', `${n0(mem.bytesPerMember)} bytes (${n0(mem.members)} members, ${n0(mem.bytes)} bytes)`, true);
+  const items = mem.byWorker['reco-items'];
+  goal(`Redis memory per member at rest (${r.onlineRetail ? 'Online Retail, full year' : 'generated stream'})`, 'reported', `${n0(mem.memberWorkersBytesPerMember)} bytes in the five member workers, ${n0(mem.bytesPerMember)} with all keys (${n0(mem.members)} members); reco-items ${n0(items?.bytesPerRecord ?? 0)} bytes per item`, true);
   if (r.scale.length > 0) {
     // The two largest runs: the smallest is over in seconds, start-up weighs on it.
     const first = r.scale[Math.max(0, r.scale.length - 2)]!;
     const last = r.scale[r.scale.length - 1]!;
-    goal('linear cost: throughput and memory per member across member counts', 'flat', `points-accrual ${r.scale.map((s) => n0(s.pointsAccrual.perSecond)).join(' / ')} records/s; ${r.scale.map((s) => n0(s.memory.bytesPerMember)).join(' / ')} bytes per member at ${r.scale.map((s) => n0(s.members)).join(' / ')} members`, last.pointsAccrual.perSecond >= 0.7 * first.pointsAccrual.perSecond && last.memory.bytesPerMember <= 1.3 * first.memory.bytesPerMember);
+    goal('linear cost: throughput and memory per member across member counts', 'flat', `points-accrual ${r.scale.map((s) => n0(s.pointsAccrual.perSecond)).join(' / ')} records/s; ${r.scale.map((s) => n0(s.memory.memberWorkersBytesPerMember)).join(' / ')} bytes per member at ${r.scale.map((s) => n0(s.members)).join(' / ')} members`, last.pointsAccrual.perSecond >= 0.7 * first.pointsAccrual.perSecond && last.memory.memberWorkersBytesPerMember <= 1.3 * first.memory.memberWorkersBytesPerMember);
   }
   push('', '## One process at a time over the same input', '', 'Each process reads a full topic with the machine to itself; throughput from the start of its first batch to the end of its last (its own clock); CPU and peak RSS over its whole life, start-up included. The ceiling and the naive baseline read points-accrual\'s input (behavior.events).', '');
   push('| process | records | records/s | vs read+write ceiling (same input) | vs naive (same input) | CPU s | peak RSS MiB | Redis round trips / input | Redis commands / input |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -83,15 +84,15 @@ export function renderMarkdown(r: BenchReport): string {
     push('| worker | CPU s | peak RSS MiB | Redis round trips |', '| --- | ---: | ---: | ---: |');
     for (const p of run.processes) push(`| ${p.name} | ${n2(p.cpuSeconds)} | ${n0(p.peakRssMiB)} | ${n0(p.redisRoundTrips)} |`);
   }
-  push('', '## Redis memory per member', '', '| run | members | keys | bytes | bytes / member (all keys) | by worker: bytes per member of that worker (reco-items: per item) |', '| --- | ---: | ---: | ---: | ---: | --- |');
+  push('', '## Redis memory per member', '', 'MEMORY USAGE of every key once the workers stopped. *Member workers*: the keys of behavior-events, points-accrual, tier-evaluation, churn-prediction and reco-members per member; *all keys* adds reco-items (per item below), projections, timers and live pointers. Per worker: all its bytes per record (state / kernel bookkeeping / Redis\'s own overhead and other keys).', '', '| run | members | keys | bytes | bytes / member (member workers) | bytes / member (all keys) | by worker: bytes per record (state / kernel / rest) |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |');
   const memRow = (name: string, m: typeof mem) =>
-    push(`| ${name} | ${n0(m.members)} | ${n0(m.keys)} | ${n0(m.bytes)} | ${n0(m.bytesPerMember)} | ${Object.entries(m.byWorker).map(([w, x]) => `${w} ${n0(x.bytesPerRecord)}`).join(', ')} |`);
+    push(`| ${name} | ${n0(m.members)} | ${n0(m.keys)} | ${n0(m.bytes)} | ${n0(m.memberWorkersBytesPerMember)} | ${n0(m.bytesPerMember)} | ${Object.entries(m.byWorker).filter(([, x]) => x.records > 0).map(([w, x]) => `${w} ${n0(x.bytesPerRecord)} (${n0(x.stateBytes / x.records)} / ${n0(x.kernelBytes / x.records)} / ${n0(x.bytesPerRecord - (x.stateBytes + x.kernelBytes) / x.records)})`).join(', ')} |`);
   memRow('latency run (generated)', r.latency.memory);
   if (r.endToEnd) memRow('end to end (generated)', r.endToEnd.memory);
   if (r.onlineRetail) memRow('Online Retail', r.onlineRetail.memory);
   if (r.scale.length > 0) {
-    push('', '## Scaling with members', '', 'Uniform members, one event per member on average; behavior-events then points-accrual alone.', '', '| members | events | points states | behavior-events records/s | points-accrual records/s | bytes / member (both workers) |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const s of r.scale) push(`| ${n0(s.members)} | ${n0(s.events)} | ${n0(s.states)} | ${n0(s.behaviorEvents.perSecond)} | ${n0(s.pointsAccrual.perSecond)} | ${n0(s.memory.bytesPerMember)} |`);
+    push('', '## Scaling with members', '', 'Uniform members, one event per member on average; behavior-events, points-accrual, tier-evaluation, churn-prediction and reco-members each alone, one after the other, so all five member workers hold state when memory is measured.', '', '| members | events | points states | behavior-events records/s | points-accrual records/s | tier-evaluation records/s | churn-prediction records/s | reco-members records/s | bytes / member (five member workers) | bytes / member (all keys) |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const s of r.scale) push(`| ${n0(s.members)} | ${n0(s.events)} | ${n0(s.states)} | ${n0(s.behaviorEvents.perSecond)} | ${n0(s.pointsAccrual.perSecond)} | ${['tier-evaluation', 'churn-prediction', 'reco-members'].map((w) => n0(s.others?.[w]?.perSecond ?? 0)).join(' | ')} | ${n0(s.memory.memberWorkersBytesPerMember)} | ${n0(s.memory.bytesPerMember)} |`);
   }
   push('', '## Checks', '');
   for (const c of r.checks) push(`- ${c.ok ? 'ok' : 'FAILED'}: ${c.name}: ${c.detail}`);

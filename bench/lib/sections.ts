@@ -72,6 +72,8 @@ export interface ScaleRun {
   states: number;
   behaviorEvents: Throughput;
   pointsAccrual: Throughput;
+  /** The other member workers, run after the two measured ones so that all five hold state. */
+  others: Record<string, Throughput>;
   memory: MemoryUse;
 }
 
@@ -399,8 +401,14 @@ async function measureScale(d: BenchDeps, members: number, redis: Redis): Promis
     await b.produce('activity.events', generateActivity(events, { members, seed: 31, skew: 1, start }));
     const be = await measureWorkerAlone(b, 'behavior-events', redis);
     const pa = await measureWorkerAlone(b, 'points-accrual', redis);
+    // The other member workers too, so bytes per member are those of all five.
+    const others: Record<string, Throughput> = {};
+    for (const w of ['tier-evaluation', 'churn-prediction', 'reco-members']) {
+      d.progress(`scale: ${w} over ${members} members`);
+      others[w] = (await measureWorkerAlone(b, w, redis)).throughput;
+    }
     const memory = await memoryOfNamespace(b.clients.redis, b.ns);
-    return { members, events, states: memory.byWorker['points-accrual']?.records ?? 0, behaviorEvents: be.throughput, pointsAccrual: pa.throughput, memory };
+    return { members, events, states: memory.byWorker['points-accrual']?.records ?? 0, behaviorEvents: be.throughput, pointsAccrual: pa.throughput, others, memory };
   } finally {
     await b.close();
   }

@@ -191,11 +191,13 @@ const recoSchema = z
 /**
  * Bounds every worker's kernel applies to a member's (or item's) state: an input that would
  * take the encoded state past `maxBytes` is refused with `state_too_large` (live and reference
- * runs alike). The default is four times the largest state the full-year Online Retail
- * replay produces (docs/BENCHMARKS.md, "State size cap").
+ * runs alike). The default, 34 KiB, is four times the largest encoded state the full-year
+ * Online Retail replay produces (8,623 bytes, a points state; `npm run bench:state-sizes`,
+ * docs/BENCHMARKS.md "State size cap"), rounded up.
  */
+export const defaultMaxStateBytes = 34_816;
 const stateSchema = z.object({
-  maxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(262_144),
+  maxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(defaultMaxStateBytes),
 });
 
 export const rulesSchema = z
