@@ -14,8 +14,8 @@ import { itemStateFromJson, type ItemState } from '../../shared/reco/cooccurrenc
 import { recentItems, recoItemOf } from '../../shared/reco/member.js';
 import type { PopularityState, TopEntry } from '../../shared/reco/popularity.js';
 import type { RecoInput } from './inputs.js';
-import { categoryProjection, popularityProjection, recoItemsLogic, recoItemsName, type RecoItemState } from './item-logic.js';
-import { membersProjection, recoMembersLogic, recoMembersName, type RecoMemberState } from './member-logic.js';
+import { categoryProjection, popularityProjection, recoItemsLogic, type RecoItemState } from './item-logic.js';
+import { membersProjection, recoMembersLogic, type RecoMemberState } from './member-logic.js';
 import { categoriesOfBenefits, type RecoView } from './model.js';
 
 export interface RecoModelReader {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { expect } from 'vitest';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
@@ -87,3 +88,70 @@ export const last = <T>(xs: T[]): T => {
   if (x === undefined) throw new Error('empty');
   return x;
 };
+
+/** Rule sets the property tests run under: defaults, pending points, short windows and small bounds, a campaign. */
+export const propertyRuleSets: Rules[] = [
+  rules,
+  withPoints({ pendingDays: 7 }),
+  withPoints({ expiryDays: 20, redemptionCancelDays: 15, pendingDays: 3, cancellableRedemptionsPerMember: 3, refundableCreditsPerMember: 4 }),
+  withPoints({ expiryDays: 10, campaigns: [{ id: 'c', startsAt: sh(2026, 2, 1), endsAt: sh(2026, 3, 1), multiplier: 3 }] }),
+];
+
+/** One generated operation of a member's history. */
+export const pointsOp = fc.record({
+  kind: fc.constantFrom('purchase', 'subscription', 'comment', 'share', 'referral', 'checkin', 'refund', 'redeem', 'redeem_cancel', 'tick', 'tick'),
+  gap: fc.oneof(fc.integer({ min: 0, max: 2 * dayMs }), fc.integer({ min: 0, max: 12 * dayMs })),
+  late: fc.integer({ min: 0, max: 40 * dayMs }),
+  amount: fc.oneof(fc.integer({ min: 1, max: 60_000 }), fc.integer({ min: 10_000, max: 300_000 })),
+  points: fc.constantFrom(0, 100, 100, 200, 200, 300, 500, 1000, 150, -100),
+  pick: fc.nat(),
+});
+export type PointsOp = typeof pointsOp extends fc.Arbitrary<infer T> ? T : never;
+
+/** Turns generated ops into steps with ids `<prefix><n>`; refunds and cancels mostly name earlier payments and redemptions. */
+export function stepsFrom(ops: PointsOp[], withLate: boolean, prefix = 'e'): Step[] {
+  let t = sh(2026, 1, 1, 9);
+  const payments: [string, number][] = [];
+  const redemptions: string[] = [];
+  return ops.map((o, i) => {
+    t += o.gap;
+    const at = withLate && o.late > 30 * dayMs ? t - (o.late - 30 * dayMs) * 3 : t;
+    const id = `${prefix}${i}`;
+    switch (o.kind) {
+      case 'tick':
+        return { tick: t, id: `tick:${i}` };
+      case 'purchase':
+        payments.push([id, o.amount]);
+        return purchase(id, o.amount, at);
+      case 'subscription':
+        payments.push([id, o.amount]);
+        return ev(id, 'subscription', at, { amountFen: o.amount, plan: 'monthly', periodEnd: at + 30 * dayMs });
+      case 'refund': {
+        const p = o.pick % 10 === 0 ? undefined : payments[o.pick % Math.max(1, payments.length)];
+        return refund(id, p?.[0] ?? 'unknown', p ? 1 + (o.amount % p[1]) : o.amount, at);
+      }
+      case 'redeem':
+        redemptions.push(id);
+        return redeem(id, o.points, at);
+      case 'redeem_cancel':
+        return cancel(id, (o.pick % 10 === 0 ? undefined : redemptions[o.pick % Math.max(1, redemptions.length)]) ?? 'unknown', at);
+      default:
+        return ev(id, o.kind, at, { itemId: 'i' });
+    }
+  });
+}
+
+/** A very busy member for three years: a purchase, 12 comments and a redemption every day, cancels and refunds. */
+export function busyThreeYears(): Step[] {
+    const steps: Step[] = [];
+    const start = sh(2026, 1, 1, 8);
+    for (let d = 0; d < 3 * 366; d++) {
+      const t = start + d * dayMs;
+      steps.push(purchase(`p${d}`, 123_456, t));
+      for (let i = 0; i < 12; i++) steps.push(ev(`c${d}-${i}`, 'comment', t + (i + 1) * 60_000, { itemId: 'i' }));
+      steps.push(redeem(`x${d}`, 100 * (1 + (d % 5)), t + 3600_000));
+      if (d % 7 === 3) steps.push(cancel(`k${d}`, `x${d - 2}`, t + 7200_000));
+      if (d % 11 === 0) steps.push(refund(`r${d}`, `p${d - 3}`, 50_000, t + 9000_000));
+    }
+  return steps;
+}

@@ -4,57 +4,12 @@ import { pointsLogic } from '../../services/points-accrual/decide.js';
 import type { LedgerEntry } from '../../services/points-accrual/ledger.js';
 import { availableOf, pendingOf, type PointsState } from '../../services/points-accrual/state.js';
 import type { Rules } from '../../shared/config/rules.js';
-import { cancel, dayMs, ev, member, purchase, redeem, refund, rules, run, sh, withPoints, type Step } from './points-helpers.js';
+import { busyThreeYears, member, pointsOp, propertyRuleSets, rules, run, sh, stepsFrom, type PointsOp, type Step } from './points-helpers.js';
 
-const ruleSets: Rules[] = [
-  rules,
-  withPoints({ pendingDays: 7 }),
-  withPoints({ expiryDays: 20, redemptionCancelDays: 15, pendingDays: 3, cancellableRedemptionsPerMember: 3, refundableCreditsPerMember: 4 }),
-  withPoints({ expiryDays: 10, campaigns: [{ id: 'c', startsAt: sh(2026, 2, 1), endsAt: sh(2026, 3, 1), multiplier: 3 }] }),
-];
+const ruleSets = propertyRuleSets;
+const op = pointsOp;
 
-const op = fc.record({
-  kind: fc.constantFrom('purchase', 'subscription', 'comment', 'share', 'referral', 'checkin', 'refund', 'redeem', 'redeem_cancel', 'tick', 'tick'),
-  gap: fc.oneof(fc.integer({ min: 0, max: 2 * dayMs }), fc.integer({ min: 0, max: 12 * dayMs })),
-  late: fc.integer({ min: 0, max: 40 * dayMs }),
-  amount: fc.oneof(fc.integer({ min: 1, max: 60_000 }), fc.integer({ min: 10_000, max: 300_000 })),
-  points: fc.constantFrom(0, 100, 100, 200, 200, 300, 500, 1000, 150, -100),
-  pick: fc.nat(),
-});
-type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
-
-/** Turns generated ops into steps; refunds and cancels mostly name earlier payments and redemptions. */
-function build(ops: Op[], withLate: boolean): Step[] {
-  let t = sh(2026, 1, 1, 9);
-  const payments: [string, number][] = [];
-  const redemptions: string[] = [];
-  return ops.map((o, i) => {
-    t += o.gap;
-    const at = withLate && o.late > 30 * dayMs ? t - (o.late - 30 * dayMs) * 3 : t;
-    const id = `e${i}`;
-    switch (o.kind) {
-      case 'tick':
-        return { tick: t, id: `tick:${i}` };
-      case 'purchase':
-        payments.push([id, o.amount]);
-        return purchase(id, o.amount, at);
-      case 'subscription':
-        payments.push([id, o.amount]);
-        return ev(id, 'subscription', at, { amountFen: o.amount, plan: 'monthly', periodEnd: at + 30 * dayMs });
-      case 'refund': {
-        const p = o.pick % 10 === 0 ? undefined : payments[o.pick % Math.max(1, payments.length)];
-        return refund(id, p?.[0] ?? 'unknown', p ? 1 + (o.amount % p[1]) : o.amount, at);
-      }
-      case 'redeem':
-        redemptions.push(id);
-        return redeem(id, o.points, at);
-      case 'redeem_cancel':
-        return cancel(id, (o.pick % 10 === 0 ? undefined : redemptions[o.pick % Math.max(1, redemptions.length)]) ?? 'unknown', at);
-      default:
-        return ev(id, o.kind, at, { itemId: 'i' });
-    }
-  });
-}
+const build = (ops: PointsOp[], withLate: boolean): Step[] => stepsFrom(ops, withLate);
 
 const net = (s: PointsState) => availableOf(s) + pendingOf(s) - s.debt;
 
@@ -142,16 +97,7 @@ describe('points: properties over random event and tick sequences', () => {
 
 describe('points: bounded state', () => {
   it('a very busy member for three years stays within the documented bound', () => {
-    const steps: Step[] = [];
-    const start = sh(2026, 1, 1, 8);
-    for (let d = 0; d < 3 * 366; d++) {
-      const t = start + d * dayMs;
-      steps.push(purchase(`p${d}`, 123_456, t));
-      for (let i = 0; i < 12; i++) steps.push(ev(`c${d}-${i}`, 'comment', t + (i + 1) * 60_000, { itemId: 'i' }));
-      steps.push(redeem(`x${d}`, 100 * (1 + (d % 5)), t + 3600_000));
-      if (d % 7 === 3) steps.push(cancel(`k${d}`, `x${d - 2}`, t + 7200_000));
-      if (d % 11 === 0) steps.push(refund(`r${d}`, `p${d - 3}`, 50_000, t + 9000_000));
-    }
+    const steps = busyThreeYears();
     const { state } = run(steps);
     const bytes = JSON.stringify(state).length;
     expect(state.lots.length).toBeLessThanOrEqual(rules.points.expiryDays + 2);

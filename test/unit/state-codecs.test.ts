@@ -11,7 +11,7 @@ import type { ItemUpdateValue } from '../../services/recommendations/inputs.js';
 import { recoItemStateCodec } from '../../services/recommendations/item-codec.js';
 import { decideRecoItem, emptyRecoItemState, recoItemsLogic, type RecoItemState } from '../../services/recommendations/item-logic.js';
 import { recoItemsWorker } from '../../services/recommendations/worker.js';
-import { cancel, dayMs, ev, member, purchase, redeem, refund, rules, sh, withPoints, type Step } from './points-helpers.js';
+import { busyThreeYears, dayMs, ev, member, pointsOp, propertyRuleSets, purchase, redeem, rules, sh, stepsFrom, withPoints, type PointsOp, type Step } from './points-helpers.js';
 
 /** Round trip (deep, strict: null stays null, no undefined appears), determinism, and the text is a fixed point. */
 function checkRoundTrip<S>(codec: StateCodec<S>, s: S): string {
@@ -32,57 +32,15 @@ const nastyIds = ['', '"', '\\', '{', '[1]', '\u0000', '\u2028\u2029', '\ud800',
 // ---------------------------------------------------------------- points-accrual
 
 const pointsRuleSets: Rules[] = [
-  rules,
-  withPoints({ pendingDays: 7 }),
-  withPoints({ expiryDays: 20, redemptionCancelDays: 15, pendingDays: 3, cancellableRedemptionsPerMember: 3, refundableCreditsPerMember: 4 }),
-  withPoints({ expiryDays: 10, campaigns: [{ id: 'c', startsAt: sh(2026, 2, 1), endsAt: sh(2026, 3, 1), multiplier: 3 }] }),
+  ...propertyRuleSets,
   // Day starts at half hours (unit 1 min) and with DST (days of 23 and 25 hours).
   { ...withPoints({ pendingDays: 2 }), timeZone: 'Asia/Kolkata' },
   { ...withPoints({ pendingDays: 1, expiryDays: 30 }), timeZone: 'America/New_York' },
 ];
 
-const pointsOp = fc.record({
-  kind: fc.constantFrom('purchase', 'subscription', 'comment', 'share', 'referral', 'checkin', 'refund', 'redeem', 'redeem_cancel', 'tick', 'tick'),
-  gap: fc.oneof(fc.integer({ min: 0, max: 2 * dayMs }), fc.integer({ min: 0, max: 12 * dayMs })),
-  late: fc.integer({ min: 0, max: 40 * dayMs }),
-  amount: fc.oneof(fc.integer({ min: 1, max: 60_000 }), fc.integer({ min: 10_000, max: 300_000 })),
-  points: fc.constantFrom(0, 100, 100, 200, 200, 300, 500, 1000, 150, -100),
-  pick: fc.nat(),
-});
-type PointsOp = typeof pointsOp extends fc.Arbitrary<infer T> ? T : never;
 
 /** Steps as in points-properties.test.ts, with ids that start with `prefix` (any characters). */
-function pointsSteps(ops: PointsOp[], prefix: string, withLate: boolean): Step[] {
-  let t = sh(2026, 1, 1, 9);
-  const payments: [string, number][] = [];
-  const redemptions: string[] = [];
-  return ops.map((o, i) => {
-    t += o.gap;
-    const at = withLate && o.late > 30 * dayMs ? t - (o.late - 30 * dayMs) * 3 : t;
-    const id = `${prefix}${i}`;
-    switch (o.kind) {
-      case 'tick':
-        return { tick: t, id: `tick:${i}` };
-      case 'purchase':
-        payments.push([id, o.amount]);
-        return purchase(id, o.amount, at);
-      case 'subscription':
-        payments.push([id, o.amount]);
-        return ev(id, 'subscription', at, { amountFen: o.amount, plan: 'monthly', periodEnd: at + 30 * dayMs });
-      case 'refund': {
-        const p = o.pick % 10 === 0 ? undefined : payments[o.pick % Math.max(1, payments.length)];
-        return refund(id, p?.[0] ?? 'unknown', p ? 1 + (o.amount % p[1]) : o.amount, at);
-      }
-      case 'redeem':
-        redemptions.push(id);
-        return redeem(id, o.points, at);
-      case 'redeem_cancel':
-        return cancel(id, (o.pick % 10 === 0 ? undefined : redemptions[o.pick % Math.max(1, redemptions.length)]) ?? 'unknown', at);
-      default:
-        return ev(id, o.kind, at, { itemId: 'i' });
-    }
-  });
-}
+const pointsSteps = (ops: PointsOp[], prefix: string, withLate: boolean): Step[] => stepsFrom(ops, withLate, prefix);
 
 /**
  * The states after each step through pointsLogic (a tick reaches the member only once due,
@@ -319,16 +277,7 @@ const last = <T>(xs: readonly T[]): T => xs[xs.length - 1]!;
 
 describe('state codecs: size against JSON on realistic large states', () => {
   it('points: a very busy member for three years (measured 59.6 KB JSON → 14.0 KB, ratio 0.23)', () => {
-    const steps: Step[] = [];
-    const start = sh(2026, 1, 1, 8);
-    for (let d = 0; d < 3 * 366; d++) {
-      const t = start + d * dayMs;
-      steps.push(purchase(`p${d}`, 123_456, t));
-      for (let i = 0; i < 12; i++) steps.push(ev(`c${d}-${i}`, 'comment', t + (i + 1) * 60_000, { itemId: 'i' }));
-      steps.push(redeem(`x${d}`, 100 * (1 + (d % 5)), t + 3600_000));
-      if (d % 7 === 3) steps.push(cancel(`k${d}`, `x${d - 2}`, t + 7200_000));
-      if (d % 11 === 0) steps.push(refund(`r${d}`, `p${d - 3}`, 50_000, t + 9000_000));
-    }
+    const steps = busyThreeYears();
     const s = last(pointsRun(steps, rules, false).states);
     expect(s.credits.length).toBe(256);
     expect(s.redemptions.length).toBe(64);
