@@ -11,15 +11,18 @@ import { decodeRecord, encodeRecordBody, type StateEncoding, type StoredRecord }
 const commitScript = readFileSync(new URL('./lua/commit-member.lua', import.meta.url), 'utf8');
 const markScript = readFileSync(new URL('./lua/mark-applied.lua', import.meta.url), 'utf8');
 const dropScript = readFileSync(new URL('./lua/drop-outbox.lua', import.meta.url), 'utf8');
+const unindexScript = readFileSync(new URL('./lua/unindex-outboxes.lua', import.meta.url), 'utf8');
 /** Versioned command names: a changed script never collides with an older one loaded in Redis. */
 const commitCommand = 'mfCommitMemberV4';
 const markCommand = 'mfMarkAppliedV1';
 const dropCommand = 'mfDropOutboxV1';
+const unindexCommand = 'mfUnindexOutboxesV1';
 
 type RedisWithCommands = Redis & {
   [commitCommand]: (record: string, outbox: string, expectedVersion: string, body: Buffer, ...rest: Array<string | number>) => Promise<number>;
   [markCommand]: (key: string, ...fenceAndMarks: string[]) => Promise<number>;
   [dropCommand]: (outbox: string, ...positions: string[]) => Promise<number>;
+  [unindexCommand]: (index: string, position: string, ...members: string[]) => Promise<number>;
 };
 
 /** The outbox hash's field for one input: "<topic>:<partition>@<offset>". */
@@ -127,6 +130,9 @@ export class MemberStore<S> {
     }
     if (!(dropCommand in redis)) {
       redis.defineCommand(dropCommand, { numberOfKeys: 1, lua: dropScript });
+    }
+    if (!(unindexCommand in redis)) {
+      redis.defineCommand(unindexCommand, { numberOfKeys: 1, lua: unindexScript });
     }
     this.redis = redis as RedisWithCommands;
     this.codec = stateCodecOf(this.logic);
@@ -237,8 +243,8 @@ export class MemberStore<S> {
     if (batch.members.length === 0 && batch.tickOffsets.length === 0) return 0;
     const pipeline = this.redis.pipeline() as unknown as RedisWithCommands & ReturnType<Redis['pipeline']>;
     for (const m of batch.members) pipeline[dropCommand](this.outboxKey(m), batch.tp, batch.position);
-    // Rows whose latest entry lies below the position: their members' entries were all dropped above.
-    if (batch.members.length > 0) pipeline.zremrangebyscore(this.outboxIndexKey(batch.tp), '-inf', `(${batch.position}`);
+    // Only these members' rows, and only rows below the position: every other row still points at entries to drop.
+    for (let i = 0; i < batch.members.length; i += 1000) pipeline[unindexCommand](this.outboxIndexKey(batch.tp), batch.position, ...batch.members.slice(i, i + 1000));
     for (const o of batch.tickOffsets) pipeline.del(this.journalKey(batch.tp, o));
     const replies = (await pipeline.exec()) ?? [];
     let dropped = 0;

@@ -152,6 +152,16 @@ describe('member store: fenced writes in real Redis', () => {
     expect(await redis.exists(store.outboxKey('l2'))).toBe(1);
   });
 
+  it('settling some members never hides another member\'s outbox from the index (a page of a sweep, a capped leftover list)', async () => {
+    const store = new MemberStore<{ n: number }>(redis, ns, 'pages');
+    await store.commit(['a', 'b', 'c'].map((m, i) => ({ memberId: m, expectedVersion: 0, record: { ...emptyRecord(), state: { n: i }, outbox: [entry('t:0', String(3 + i))] }, loadedOutbox: [] })));
+    await store.dropCommitted({ tp: 't:0', position: '10', members: ['a'], tickOffsets: [] });
+    expect((await store.loadBatch([], new Map([['t:0', '10']]))).leftovers.get('t:0')?.sort()).toEqual(['b', 'c']);
+    expect(await store.sweepCommitted(new Map([['t:0', '10']]), 1)).toBe(2);
+    for (const m of ['a', 'b', 'c']) expect(await redis.exists(store.outboxKey(m))).toBe(0);
+    expect(await redis.zcard(store.outboxIndexKey('t:0'))).toBe(0);
+  });
+
   it('a record removes the outbox entries it no longer holds, and deletes committed tick journals', async () => {
     const store = new MemberStore<{ n: number }>(redis, ns, 'trim');
     await store.commit([{ memberId: 'r1', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 1 }, outbox: [entry('t:0', '1'), entry('t:0', '2')] }, loadedOutbox: [] }], {
