@@ -1,7 +1,7 @@
 import type { Rules } from '../config/rules.js';
 import type { Logger } from '../log.js';
 import type { LogicalTopic } from '../kafka/topics.js';
-import { FencedWriteError, PointerMovedError, type LoadedMember, type MemberStore, type MemberWrite, type TickCandidates, type TickJournal, type TimerUpdate } from '../redis/member-store.js';
+import { FencedWriteError, PointerMovedError, type Unsettled, type LoadedMember, type MemberStore, type MemberWrite, type TickCandidates, type TickJournal, type TimerUpdate } from '../redis/member-store.js';
 import { deadLetter } from './dead-letter.js';
 import { StateLostError } from './live-pointer.js';
 import type { Failpoint } from './failpoints.js';
@@ -29,10 +29,11 @@ export interface BatchReport {
   /** The batch was refused because Redis lost the worker's data: the worker must stop (rebuild). */
   stateLost: StateLostError | null;
   /**
-   * Per topic-partition, what to drop once the batch's offsets are committed: members whose
-   * outbox holds entries of it (this batch's, or left over from before), and the ticks journaled.
+   * Per topic-partition, what to drop once the batch's offsets are committed: the members'
+   * outbox fields of it, members earlier batches left entries to, the journal fields naming
+   * them, and the ticks journaled.
    */
-  settle: Map<string, { members: string[]; tickOffsets: string[] }>;
+  settle: Map<string, Settle>;
 }
 
 export interface Publisher {
@@ -96,6 +97,12 @@ export class BatchProcessor<S, E, V = unknown> {
       const memberIds = [...new Set([...eventMembers, ...[...ticks.due.values()].flat(), ...[...ticks.journals.values()].flat()])];
       report.members = memberIds.length;
       const { members: loaded, leftovers } = await this.store.loadBatch(memberIds, firstOffsets);
+      // Outboxes only where this batch may redeliver (a watermark at or past its first offset): after a crash or rebalance.
+      const redelivering = [...loaded.values()].filter((m) => [...firstOffsets].some(([tp, first]) => m.record.watermarks[tp] !== undefined && compareOffsets(m.record.watermarks[tp]!, first) >= 0));
+      if (redelivering.length > 0) {
+        const outboxes = await this.store.loadOutboxes(redelivering.map((m) => m.memberId));
+        for (const m of redelivering) m.record = { ...m.record, outbox: outboxes.get(m.memberId) ?? [] };
+      }
       const view = this.loadView ? await this.loadView(viewRequest(loaded, decoded)) : undefined;
       const { outputs, writes, tally, journals, timers, working } = this.applyAll(records, decoded, loaded, firstOffsets, ticks, view);
       await hooks.heartbeat();
@@ -103,10 +110,11 @@ export class BatchProcessor<S, E, V = unknown> {
         report.aborted = true;
         return report;
       }
+      let committed: { unsettled: Map<string, string> };
       try {
         // Marks before publishing: whatever this batch publishes lies at or below them (a promote finishes the old generation up to there).
         const applied = writes.length > 0 || outputs.length > 0 ? offsetPerTopicPartition(records, 'last') : undefined;
-        await this.store.commit(writes, { journals, timers, ...(applied ? { applied } : {}) });
+        committed = await this.store.commit(writes, { journals, timers, ...(applied ? { applied } : {}) });
       } catch (err) {
         if (err instanceof StateLostError) {
           this.log.fatal({ err: { message: err.message } }, 'Redis lost this worker\'s data: batch dropped, the worker stops');
@@ -133,7 +141,7 @@ export class BatchProcessor<S, E, V = unknown> {
       await this.publisher.publish(outputs);
       if (writes.length > 0) await this.failpoint('after-publish');
       report.outputs = outputs.length;
-      report.settle = settleList(records, working, leftovers);
+      report.settle = settleList(records, working, leftovers, committed.unsettled);
       return report;
     }
   }
@@ -222,28 +230,35 @@ export class BatchProcessor<S, E, V = unknown> {
 
 type Item<E> = Decoded<E> | { kind: 'tick'; time: number };
 
+export interface Settle {
+  /** Members and their outbox fields of the partition. */
+  entries: Map<string, string[]>;
+  leftovers: string[];
+  journalFields: string[];
+  tickOffsets: string[];
+}
+
 /** What the runtime drops after the offsets are committed (BatchReport.settle). */
-function settleList<S>(records: readonly InputRecord[], held: Iterable<[string, { record: MemberRecord<S> }]>, leftovers: ReadonlyMap<string, string[]>): BatchReport['settle'] {
+function settleList<S>(records: readonly InputRecord[], held: Iterable<[string, { record: MemberRecord<S> }]>, leftovers: Unsettled, written: ReadonlyMap<string, string>): BatchReport['settle'] {
   const settle: BatchReport['settle'] = new Map();
-  const of = (tp: string) => {
+  const of = (tp: string): Settle => {
     let s = settle.get(tp);
-    if (!s) settle.set(tp, (s = { members: [], tickOffsets: [] }));
+    if (!s) settle.set(tp, (s = { entries: new Map(), leftovers: [], journalFields: [], tickOffsets: [] }));
     return s;
   };
-  const members = new Map<string, Set<string>>();
   for (const [memberId, { record }] of held) {
     for (const e of record.outbox) {
-      let set = members.get(e.tp);
-      if (!set) members.set(e.tp, (set = new Set()));
-      set.add(memberId);
+      const entries = of(e.tp).entries;
+      const fields = entries.get(memberId) ?? [];
+      fields.push(`${e.tp}@${e.offset}`);
+      entries.set(memberId, fields);
     }
   }
-  for (const [tp, ids] of leftovers) {
-    let set = members.get(tp);
-    if (!set) members.set(tp, (set = new Set()));
-    for (const id of ids) set.add(id);
+  for (const [tp, u] of leftovers) {
+    of(tp).leftovers.push(...u.members);
+    of(tp).journalFields.push(...u.fields);
   }
-  for (const [tp, ids] of members) of(tp).members.push(...ids);
+  for (const [tp, field] of written) of(tp).journalFields.push(field);
   for (const r of records) if (r.tick !== undefined) of(topicPartitionId(r.topic, r.partition)).tickOffsets.push(r.offset);
   return settle;
 }

@@ -387,18 +387,18 @@ async function dropCommitted<S>(store: MemberStore<S>, report: BatchReport, topi
   const tp = topicPartitionId(topic, partition);
   const settle = report.settle.get(tp);
   if (!settle) return;
-  await store.dropCommitted({ tp, position, members: settle.members, tickOffsets: settle.tickOffsets }).catch((err: Error) => log.warn({ err }, 'could not drop committed outputs; the next batch retries'));
+  await store.dropCommitted({ tp, position, ...settle }).catch((err: Error) => log.warn({ err }, 'could not drop committed outputs; the next batch retries'));
 }
 
 /** Drops outbox entries below the group's committed offsets (any partition: committed means published). */
-async function sweepCommittedOutboxes<S>(kafka: Kafka, store: MemberStore<S>, group: string, topics: readonly string[]): Promise<number> {
+async function sweepCommittedOutboxes<S>(kafka: Kafka, store: MemberStore<S>, group: string, topics: readonly string[]): Promise<void> {
   const admin = createWorkerAdmin(kafka);
   await admin.connect();
   const positions = new Map<string, string>();
   try {
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((t) => existing.has(t));
-    if (present.length === 0) return 0;
+    if (present.length === 0) return;
     for (const t of await admin.fetchOffsets({ groupId: group, topics: present })) {
       for (const p of t.partitions) if (compareOffsets(p.offset, '0') > 0) positions.set(topicPartitionId(t.topic, p.partition), p.offset);
     }

@@ -36,7 +36,7 @@ export function outboxKey(namespace: string, worker: string, memberId: string): 
   return `mf:${namespace}:${worker}:out:{u:${memberId}}`;
 }
 
-/** Per input partition: members whose outbox may hold entries of it, scored by their latest entry's offset. */
-export function outboxIndexKey(namespace: string, worker: string, tp: string): string {
-  return `mf:${namespace}:${worker}:outboxes:{tp:${tp}}`;
+/** Per input partition: batches whose outbox entries are not dropped yet (field: highest offset, value: members). */
+export function unsettledKey(namespace: string, worker: string, tp: string): string {
+  return `mf:${namespace}:${worker}:unsettled:{tp:${tp}}`;
 }

@@ -5,24 +5,21 @@ import { StateLostError } from '../kernel/live-pointer.js';
 import { compareOffsets } from '../kernel/offsets.js';
 import { fromJson, toJson } from '../util/json.js';
 import type { OutputEvent, Projection, StateCodec } from '../kernel/types.js';
-import { appliedMarksKey, memberKey, outboxIndexKey, outboxKey, projectionKey, tickJournalKey, timersKey } from './keys.js';
+import { appliedMarksKey, memberKey, outboxKey, unsettledKey, projectionKey, tickJournalKey, timersKey } from './keys.js';
 import { decodeRecord, encodeRecordBody, type StateEncoding, type StoredRecord } from './record-codec.js';
 
 const commitScript = readFileSync(new URL('./lua/commit-member.lua', import.meta.url), 'utf8');
 const markScript = readFileSync(new URL('./lua/mark-applied.lua', import.meta.url), 'utf8');
 const dropScript = readFileSync(new URL('./lua/drop-outbox.lua', import.meta.url), 'utf8');
-const unindexScript = readFileSync(new URL('./lua/unindex-outboxes.lua', import.meta.url), 'utf8');
 /** Versioned command names: a changed script never collides with an older one loaded in Redis. */
 const commitCommand = 'mfCommitMemberV4';
 const markCommand = 'mfMarkAppliedV1';
 const dropCommand = 'mfDropOutboxV1';
-const unindexCommand = 'mfUnindexOutboxesV1';
 
 type RedisWithCommands = Redis & {
   [commitCommand]: (record: string, outbox: string, expectedVersion: string, body: Buffer, ...rest: Array<string | number>) => Promise<number>;
   [markCommand]: (key: string, ...fenceAndMarks: string[]) => Promise<number>;
   [dropCommand]: (outbox: string, ...positions: string[]) => Promise<number>;
-  [unindexCommand]: (index: string, position: string, ...members: string[]) => Promise<number>;
 };
 
 /** The outbox hash's field for one input: "<topic>:<partition>@<offset>". */
@@ -98,11 +95,23 @@ export interface CommittedBatch {
   /** Topic-partition and the committed position (next offset to read). */
   tp: string;
   position: string;
-  /** Members whose outbox may hold entries of this topic-partition. */
-  members: readonly string[];
+  /** The batch's members and their outbox fields of this partition: deleted by name. */
+  entries: ReadonlyMap<string, readonly string[]>;
+  /** Members an earlier batch left entries to (a crash between a commit and its drop): every entry below the position goes. */
+  leftovers: readonly string[];
+  /** Unsettled-journal fields this drop settles (this batch's, and the earlier batches' whose leftovers it drops). */
+  journalFields: readonly string[];
   /** Offsets of the ticks the batch journaled. */
   tickOffsets: readonly string[];
 }
+
+/** Batches whose outbox entries were not dropped yet: per partition, the journal fields and their members. */
+export type Unsettled = Map<string, { fields: string[]; members: string[] }>;
+
+/** Fields of the unsettled journal: "<batch's highest offset>#<writer>-<n>", unique per write. */
+let unsettledSeq = 0;
+const unsettledField = (offset: string): string => `${offset}#${process.pid}-${++unsettledSeq}`;
+const unsettledOffset = (field: string): string => field.slice(0, field.indexOf('#'));
 
 /** Loads and writes member records: one round trip per batch in each direction. */
 export class MemberStore<S> {
@@ -131,9 +140,6 @@ export class MemberStore<S> {
     if (!(dropCommand in redis)) {
       redis.defineCommand(dropCommand, { numberOfKeys: 1, lua: dropScript });
     }
-    if (!(unindexCommand in redis)) {
-      redis.defineCommand(unindexCommand, { numberOfKeys: 1, lua: unindexScript });
-    }
     this.redis = redis as RedisWithCommands;
     this.codec = stateCodecOf(this.logic);
   }
@@ -146,9 +152,9 @@ export class MemberStore<S> {
     return outboxKey(this.namespace, this.worker, memberId);
   }
 
-  /** Per input partition: members whose outbox may hold entries of it, by their latest entry's offset. */
-  outboxIndexKey(tp: string): string {
-    return outboxIndexKey(this.namespace, this.worker, tp);
+  /** Per input partition: the batches whose outbox entries are not dropped yet, and their members. */
+  unsettledKey(tp: string): string {
+    return unsettledKey(this.namespace, this.worker, tp);
   }
 
   timersKey(tp: string): string {
@@ -185,75 +191,84 @@ export class MemberStore<S> {
     return result;
   }
 
+  /** Members with their outboxes (tools and tests; the batch path loads outboxes only when it needs them). */
   async load(memberIds: readonly string[]): Promise<Map<string, LoadedMember<S>>> {
-    return (await this.loadBatch(memberIds, new Map())).members;
+    const { members } = await this.loadBatch(memberIds, new Map());
+    const outboxes = await this.loadOutboxes(memberIds);
+    for (const [id, m] of members) m.record = { ...m.record, outbox: outboxes.get(id) ?? [] };
+    return members;
   }
 
   /**
-   * One round trip: the members' records and outboxes, and per topic-partition the members
-   * whose outbox still holds entries below the given positions (inputs the consumer has moved
-   * past), left by a process that died between an offset commit and the drop that follows it,
-   * or by the partition's previous owner.
+   * One round trip: the members' records (without outboxes: most batches redeliver nothing), and
+   * per topic-partition the batches below the given positions (inputs the consumer has moved
+   * past) whose outbox entries were never dropped: a process died between an offset commit
+   * and the drop after it, or the partition's previous owner did.
    */
-  async loadBatch(memberIds: readonly string[], positions: ReadonlyMap<string, string>, leftoverLimit = 1000): Promise<{ members: Map<string, LoadedMember<S>>; leftovers: Map<string, string[]> }> {
+  async loadBatch(memberIds: readonly string[], positions: ReadonlyMap<string, string>): Promise<{ members: Map<string, LoadedMember<S>>; leftovers: Unsettled }> {
     const result = new Map<string, LoadedMember<S>>();
-    const leftovers = new Map<string, string[]>();
+    const leftovers: Unsettled = new Map();
     if (memberIds.length === 0 && positions.size === 0) return { members: result, leftovers };
     const pipeline = this.redis.pipeline();
-    for (const [tp, position] of positions) pipeline.zrangebyscore(this.outboxIndexKey(tp), '-inf', `(${position}`, 'LIMIT', 0, leftoverLimit);
-    for (const id of memberIds) {
-      pipeline.getBuffer(this.key(id));
-      pipeline.hgetall(this.outboxKey(id));
-    }
+    for (const tp of positions.keys()) pipeline.hgetall(this.unsettledKey(tp));
+    for (const id of memberIds) pipeline.getBuffer(this.key(id));
     const all = (await pipeline.exec()) ?? [];
-    [...positions.keys()].forEach((tp, i) => {
-      const [err, members] = all[i] ?? [new Error('missing reply'), null];
+    [...positions].forEach(([tp, position], i) => {
+      const [err, journal] = all[i] ?? [new Error('missing reply'), null];
       if (err) throw err;
-      if ((members as string[]).length > 0) leftovers.set(tp, members as string[]);
+      const below = unsettledBelow(journal as Record<string, string>, position);
+      if (below.fields.length > 0) leftovers.set(tp, below);
     });
-    const replies = all.slice(positions.size);
     memberIds.forEach((memberId, i) => {
-      const [err, raw] = replies[2 * i] ?? [new Error('missing reply'), null];
-      const [outboxErr, fields] = replies[2 * i + 1] ?? [new Error('missing reply'), null];
+      const [err, raw] = all[positions.size + i] ?? [new Error('missing reply'), null];
       if (err) throw err;
-      if (outboxErr) throw outboxErr;
       const key = this.key(memberId);
       const stored = this.checked(decodeRecord(raw as Buffer | null, key), key);
-      const outbox = outboxEntries(fields as Record<string, string>);
       if (stored === null) {
-        result.set(memberId, { memberId, version: 0, record: { ...emptyRecord<S>(), outbox } });
+        result.set(memberId, { memberId, version: 0, record: emptyRecord<S>() });
         return;
       }
       result.set(memberId, {
         memberId,
         version: stored.version,
-        record: { state: stored.state === null ? null : this.codec.decode(stored.state), watermarks: stored.watermarks, recentIds: stored.recentIds, outbox },
+        record: { state: stored.state === null ? null : this.codec.decode(stored.state), watermarks: stored.watermarks, recentIds: stored.recentIds, outbox: [] },
       });
     });
     return { members: result, leftovers };
   }
 
+  /** The members' outboxes (one round trip), for a batch that redelivers their inputs. */
+  async loadOutboxes(memberIds: readonly string[]): Promise<Map<string, OutboxEntry[]>> {
+    const result = new Map<string, OutboxEntry[]>();
+    if (memberIds.length === 0) return result;
+    const pipeline = this.redis.pipeline();
+    for (const id of memberIds) pipeline.hgetall(this.outboxKey(id));
+    const replies = (await pipeline.exec()) ?? [];
+    memberIds.forEach((id, i) => {
+      const [err, fields] = replies[i] ?? [new Error('missing reply'), null];
+      if (err) throw err;
+      result.set(id, outboxEntries(fields as Record<string, string>));
+    });
+    return result;
+  }
+
   /**
-   * After a batch's offsets are committed: drops the outbox entries of its inputs (and of any
-   * earlier input of the partition, left by a crash between a commit and this drop), its tick
-   * journals, and the index rows that pointed at them. One round trip. Safe to repeat, and
-   * safe to skip: what it leaves is found again by `loadBatch` on the partition's next batch.
+   * After a batch's offsets are committed: drops the outbox entries of its inputs by name, every
+   * entry below the position of the members earlier batches left (a crash between a commit and
+   * its drop), the journal fields that named them, and the batch's tick journals. One round
+   * trip. Safe to repeat, and safe to skip: what it leaves stays in the unsettled journal, found
+   * again by `loadBatch` on the partition's next batch or by `sweepCommitted` at the next start.
    */
-  async dropCommitted(batch: CommittedBatch): Promise<number> {
-    if (batch.members.length === 0 && batch.tickOffsets.length === 0) return 0;
+  async dropCommitted(batch: CommittedBatch): Promise<void> {
+    if (batch.entries.size + batch.leftovers.length + batch.journalFields.length + batch.tickOffsets.length === 0) return;
     const pipeline = this.redis.pipeline() as unknown as RedisWithCommands & ReturnType<Redis['pipeline']>;
-    for (const m of batch.members) pipeline[dropCommand](this.outboxKey(m), batch.tp, batch.position);
-    // Only these members' rows, and only rows below the position: every other row still points at entries to drop.
-    for (let i = 0; i < batch.members.length; i += 1000) pipeline[unindexCommand](this.outboxIndexKey(batch.tp), batch.position, ...batch.members.slice(i, i + 1000));
+    for (const [m, fields] of batch.entries) if (fields.length > 0) pipeline.hdel(this.outboxKey(m), ...fields);
+    for (const m of batch.leftovers) pipeline[dropCommand](this.outboxKey(m), batch.tp, batch.position);
+    // Last: a drop cut short leaves the journal naming what is still to drop.
+    if (batch.journalFields.length > 0) pipeline.hdel(this.unsettledKey(batch.tp), ...batch.journalFields);
     for (const o of batch.tickOffsets) pipeline.del(this.journalKey(batch.tp, o));
     const replies = (await pipeline.exec()) ?? [];
-    let dropped = 0;
-    for (let i = 0; i < batch.members.length; i++) {
-      const [err, n] = replies[i] ?? [new Error('missing reply'), null];
-      if (err) throw err;
-      dropped += Number(n);
-    }
-    return dropped;
+    for (const [err] of replies) if (err) throw err;
   }
 
   /**
@@ -264,22 +279,34 @@ export class MemberStore<S> {
   async commit(
     writes: readonly MemberWrite<S>[],
     extras: { journals?: readonly TickJournal[]; timers?: readonly TimerUpdate[]; applied?: ReadonlyMap<string, string> } = {},
-  ): Promise<void> {
+  ): Promise<{ unsettled: Map<string, string> }> {
     const journals = extras.journals ?? [];
     const timers = extras.timers ?? [];
     const applied = extras.applied ?? new Map<string, string>();
-    if (writes.length === 0 && journals.length === 0 && timers.length === 0 && applied.size === 0) return;
+    if (writes.length === 0 && journals.length === 0 && timers.length === 0 && applied.size === 0) return { unsettled: new Map() };
     const pipeline = this.redis.pipeline() as unknown as RedisWithCommands & { exec(): Promise<[Error | null, unknown][] | null> } & ReturnType<Redis['pipeline']>;
     // Journals first: if the process dies mid-pipeline, a redelivered tick still finds who it applied to.
     // NX: the first list recorded stands (a zombie that loses its fenced writes cannot replace it).
     for (const j of journals) pipeline.set(this.journalKey(j.tp, j.offset), JSON.stringify(j.members), 'EX', journalTtlSeconds, 'NX');
     if (applied.size > 0) pipeline[markCommand](this.appliedMarksKey(), ...this.fenceArgs(), ...[...applied].flat());
-    // Index rows before the records: a crash mid-pipeline leaves the index a superset of the outboxes.
+    // The unsettled journal before the records: a crash mid-pipeline leaves it naming a superset of the outboxes written.
     const added = writes.map((w) => this.outboxChanges(w));
+    const unsettled = new Map<string, { latest: string; members: string[] }>();
     writes.forEach((w, i) => {
-      for (const [tp, offset] of added[i]!.latest) pipeline.zadd(this.outboxIndexKey(tp), 'GT', Number(offset), w.memberId);
+      for (const [tp, offset] of added[i]!.latest) {
+        const u = unsettled.get(tp) ?? { latest: offset, members: [] };
+        if (compareOffsets(offset, u.latest) > 0) u.latest = offset;
+        u.members.push(w.memberId);
+        unsettled.set(tp, u);
+      }
     });
-    const firstWrite = journals.length + (applied.size > 0 ? 1 : 0) + added.reduce((n, a) => n + a.latest.size, 0);
+    const fields = new Map<string, string>();
+    for (const [tp, u] of unsettled) {
+      const field = unsettledField(u.latest);
+      fields.set(tp, field);
+      pipeline.hset(this.unsettledKey(tp), field, JSON.stringify(u.members));
+    }
+    const firstWrite = journals.length + (applied.size > 0 ? 1 : 0) + unsettled.size;
     writes.forEach((w, i) => {
       const body = encodeRecordBody(this.encoding, w.record.state === null ? null : encodeState(this.logic, w.record.state), w.record.watermarks, w.record.recentIds);
       pipeline[commitCommand](this.key(w.memberId), this.outboxKey(w.memberId), String(w.expectedVersion), body, ...this.commitArgs(w, added[i]!));
@@ -309,23 +336,21 @@ export class MemberStore<S> {
     if (missingPointer) throw new StateLostError(this.worker, this.namespace, 'its live pointer is gone: Redis was flushed or restarted empty');
     if (moved.length > 0 || markRefused) throw new PointerMovedError(moved);
     if (lost.length > 0) throw new FencedWriteError(lost);
+    // Per partition, the unsettled-journal field this write added: the drop after the commit removes it.
+    return { unsettled: fields };
   }
 
   /**
-   * Drops every outbox entry below the given committed positions (per topic-partition), found
-   * through the outbox index: what a process that died between an offset commit and its drop
-   * left behind, for members that may never be touched again. Returns the entries dropped.
+   * Drops every outbox entry below the given committed positions (per topic-partition) that the
+   * unsettled journal names: what a process that died between an offset commit and its drop
+   * left behind, for members that may never be touched again.
    */
-  async sweepCommitted(positions: ReadonlyMap<string, string>, pageSize = 500): Promise<number> {
-    let dropped = 0;
+  async sweepCommitted(positions: ReadonlyMap<string, string>): Promise<void> {
     for (const [tp, position] of positions) {
-      for (;;) {
-        const members = await this.redis.zrangebyscore(this.outboxIndexKey(tp), '-inf', `(${position}`, 'LIMIT', 0, pageSize);
-        if (members.length === 0) break;
-        dropped += await this.dropCommitted({ tp, position, members, tickOffsets: [] });
-      }
+      const below = unsettledBelow(await this.redis.hgetall(this.unsettledKey(tp)), position);
+      if (below.fields.length === 0) continue;
+      await this.dropCommitted({ tp, position, entries: new Map(), leftovers: below.members, journalFields: below.fields, tickOffsets: [] });
     }
-    return dropped;
   }
 
   appliedMarksKey(): string {
@@ -403,6 +428,18 @@ export class MemberStore<S> {
     const loaded = await this.load([memberId]);
     return loaded.get(memberId)?.record.state ?? null;
   }
+}
+
+/** The journal's fields of batches wholly below a position, and the members they name. */
+function unsettledBelow(journal: Record<string, string> | null, position: string): { fields: string[]; members: string[] } {
+  const fields: string[] = [];
+  const members = new Set<string>();
+  for (const [field, list] of Object.entries(journal ?? {})) {
+    if (compareOffsets(unsettledOffset(field), position) >= 0) continue;
+    fields.push(field);
+    for (const m of JSON.parse(list) as string[]) members.add(m);
+  }
+  return { fields, members: [...members] };
 }
 
 /** The outbox hash's entries, in topic-partition and offset order. */

@@ -118,60 +118,59 @@ describe('member store: fenced writes in real Redis', () => {
   const out = (id: string): OutputEvent => ({ topic: 'behavior.events', key: 'm', id, value: { id } });
   const entry = (tp: string, offset: string): OutboxEntry => ({ tp, offset, outputs: [out(`${tp}@${offset}`)] });
 
+  const fieldsOf = (entries: OutboxEntry[]) => entries.map((e) => `${e.tp}@${e.offset}`);
+
   it('keeps outputs in the outbox until their offsets are committed, then drops exactly those', async () => {
     const store = new MemberStore<{ n: number }>(redis, ns, 'outbox');
     const first = { ...emptyRecord<{ n: number }>(), state: { n: 1 }, outbox: [entry('t:0', '5'), entry('t:0', '6'), entry('t:1', '3')] };
-    await store.commit([{ memberId: 'o1', expectedVersion: 0, record: first, loadedOutbox: [] }]);
+    const written = await store.commit([{ memberId: 'o1', expectedVersion: 0, record: first, loadedOutbox: [] }]);
     const loaded = (await store.load(['o1'])).get('o1')!;
     expect(loaded.record.outbox).toEqual(first.outbox);
-    // The partition index knows o1 holds entries of t:0 up to offset 6 and of t:1 up to 3.
-    expect(await redis.zscore(store.outboxIndexKey('t:0'), 'o1')).toBe('6');
+    // The unsettled journal names o1 under each partition's batch, until the drop.
+    expect(Object.values(await redis.hgetall(store.unsettledKey('t:0')))).toEqual(['["o1"]']);
     // A later batch adds offset 9 (kept) while the commit of position 7 settles.
     const later = { ...loaded.record, outbox: [...loaded.record.outbox, entry('t:0', '9')] };
-    await store.commit([{ memberId: 'o1', expectedVersion: loaded.version, record: later, loadedOutbox: loaded.record.outbox }]);
-    expect(await store.dropCommitted({ tp: 't:0', position: '7', members: ['o1'], tickOffsets: [] })).toBe(2);
-    expect((await store.load(['o1'])).get('o1')!.record.outbox.map((e) => `${e.tp}@${e.offset}`)).toEqual(['t:0@9', 't:1@3']);
-    expect(await redis.zscore(store.outboxIndexKey('t:0'), 'o1')).toBe('9');
-    await store.dropCommitted({ tp: 't:0', position: '10', members: ['o1'], tickOffsets: [] });
-    await store.dropCommitted({ tp: 't:1', position: '4', members: ['o1'], tickOffsets: [] });
+    const written2 = await store.commit([{ memberId: 'o1', expectedVersion: loaded.version, record: later, loadedOutbox: loaded.record.outbox }]);
+    await store.dropCommitted({ tp: 't:0', position: '7', entries: new Map([['o1', ['t:0@5', 't:0@6']]]), leftovers: [], journalFields: [written.unsettled.get('t:0')!], tickOffsets: [] });
+    expect(fieldsOf((await store.load(['o1'])).get('o1')!.record.outbox)).toEqual(['t:0@9', 't:1@3']);
+    expect(Object.keys(await redis.hgetall(store.unsettledKey('t:0')))).toEqual([written2.unsettled.get('t:0')]);
+    await store.dropCommitted({ tp: 't:0', position: '10', entries: new Map([['o1', ['t:0@9']]]), leftovers: [], journalFields: [written2.unsettled.get('t:0')!], tickOffsets: [] });
+    await store.dropCommitted({ tp: 't:1', position: '4', entries: new Map([['o1', ['t:1@3']]]), leftovers: [], journalFields: [written.unsettled.get('t:1')!], tickOffsets: [] });
     expect(await redis.exists(store.outboxKey('o1'))).toBe(0);
-    expect(await redis.zcard(store.outboxIndexKey('t:0'))).toBe(0);
+    expect(await redis.exists(store.unsettledKey('t:0'))).toBe(0);
     expect(await store.state('o1')).toEqual({ n: 1 });
   });
 
-  it('finds outboxes a crash left behind (committed, never dropped) with the next batch\'s load', async () => {
+  it('finds the batches a crash left unsettled (committed, never dropped) with the next batch\'s load, and drops them all', async () => {
     const store = new MemberStore<{ n: number }>(redis, ns, 'leftover');
     await store.commit([
       { memberId: 'l1', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 1 }, outbox: [entry('t:0', '4')] }, loadedOutbox: [] },
-      { memberId: 'l2', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 2 }, outbox: [entry('t:0', '8')] }, loadedOutbox: [] },
+      { memberId: 'l3', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 3 }, outbox: [entry('t:0', '5')] }, loadedOutbox: [] },
     ]);
+    await store.commit([{ memberId: 'l2', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 2 }, outbox: [entry('t:0', '8')] }, loadedOutbox: [] }]);
     const { leftovers } = await store.loadBatch(['x'], new Map([['t:0', '8']]));
-    expect(leftovers.get('t:0')).toEqual(['l1']);
-    await store.dropCommitted({ tp: 't:0', position: '8', members: leftovers.get('t:0')!, tickOffsets: [] });
+    expect(leftovers.get('t:0')?.members.sort()).toEqual(['l1', 'l3']);
+    await store.dropCommitted({ tp: 't:0', position: '8', entries: new Map(), leftovers: leftovers.get('t:0')!.members, journalFields: leftovers.get('t:0')!.fields, tickOffsets: [] });
     expect(await redis.exists(store.outboxKey('l1'))).toBe(0);
+    expect(await redis.exists(store.outboxKey('l3'))).toBe(0);
     expect(await redis.exists(store.outboxKey('l2'))).toBe(1);
+    // A restarted worker sweeps what is below the group's committed position.
+    await store.sweepCommitted(new Map([['t:0', '9']]));
+    expect(await redis.exists(store.outboxKey('l2'))).toBe(0);
+    expect(await redis.exists(store.unsettledKey('t:0'))).toBe(0);
   });
 
-  it('settling some members never hides another member\'s outbox from the index (a page of a sweep, a capped leftover list)', async () => {
-    const store = new MemberStore<{ n: number }>(redis, ns, 'pages');
-    await store.commit(['a', 'b', 'c'].map((m, i) => ({ memberId: m, expectedVersion: 0, record: { ...emptyRecord(), state: { n: i }, outbox: [entry('t:0', String(3 + i))] }, loadedOutbox: [] })));
-    await store.dropCommitted({ tp: 't:0', position: '10', members: ['a'], tickOffsets: [] });
-    expect((await store.loadBatch([], new Map([['t:0', '10']]))).leftovers.get('t:0')?.sort()).toEqual(['b', 'c']);
-    expect(await store.sweepCommitted(new Map([['t:0', '10']]), 1)).toBe(2);
-    for (const m of ['a', 'b', 'c']) expect(await redis.exists(store.outboxKey(m))).toBe(0);
-    expect(await redis.zcard(store.outboxIndexKey('t:0'))).toBe(0);
-  });
-
-  it('a record removes the outbox entries it no longer holds, and deletes committed tick journals', async () => {
+  it('a batch loads outboxes only on request, and a record removes the entries it no longer holds; committed tick journals go', async () => {
     const store = new MemberStore<{ n: number }>(redis, ns, 'trim');
     await store.commit([{ memberId: 'r1', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 1 }, outbox: [entry('t:0', '1'), entry('t:0', '2')] }, loadedOutbox: [] }], {
       journals: [{ tp: 't:0', offset: '3', members: ['r1'] }],
     });
+    expect((await store.loadBatch(['r1'], new Map())).members.get('r1')!.record.outbox).toEqual([]);
     const loaded = (await store.load(['r1'])).get('r1')!;
     await store.commit([{ memberId: 'r1', expectedVersion: 1, record: { ...loaded.record, outbox: [entry('t:0', '2')] }, loadedOutbox: loaded.record.outbox }]);
     expect((await store.load(['r1'])).get('r1')!.record.outbox.map((e) => e.offset)).toEqual(['2']);
     expect(await redis.exists(store.journalKey('t:0', '3'))).toBe(1);
-    await store.dropCommitted({ tp: 't:0', position: '4', members: [], tickOffsets: ['3'] });
+    await store.dropCommitted({ tp: 't:0', position: '4', entries: new Map(), leftovers: [], journalFields: [], tickOffsets: ['3'] });
     expect(await redis.exists(store.journalKey('t:0', '3'))).toBe(0);
   });
 
