@@ -381,7 +381,7 @@ async function startGeneration<S, E, V>(
 /**
  * Once a batch's offsets are committed its outputs are never re-published: drop them from the
  * members' outboxes, with the batch's tick journals. A failure here loses nothing (the next
- * batch of the partition finds what was left through the outbox index): log it and go on.
+ * batch of the partition, or the next start, finds what was left through the unsettled journal): log it and go on.
  */
 async function dropCommitted<S>(store: MemberStore<S>, report: BatchReport, topic: string, partition: number, position: string, log: Logger): Promise<void> {
   const tp = topicPartitionId(topic, partition);
@@ -392,20 +392,8 @@ async function dropCommitted<S>(store: MemberStore<S>, report: BatchReport, topi
 
 /** Drops outbox entries below the group's committed offsets (any partition: committed means published). */
 async function sweepCommittedOutboxes<S>(kafka: Kafka, store: MemberStore<S>, group: string, topics: readonly string[]): Promise<void> {
-  const admin = createWorkerAdmin(kafka);
-  await admin.connect();
-  const positions = new Map<string, string>();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const present = topics.filter((t) => existing.has(t));
-    if (present.length === 0) return;
-    for (const t of await admin.fetchOffsets({ groupId: group, topics: present })) {
-      for (const p of t.partitions) if (compareOffsets(p.offset, '0') > 0) positions.set(topicPartitionId(t.topic, p.partition), p.offset);
-    }
-  } finally {
-    await admin.disconnect();
-  }
-  return store.sweepCommitted(positions);
+  const positions = new Map([...(await committedOffsets(kafka, group, topics))].filter(([, offset]) => compareOffsets(offset, '0') > 0));
+  await store.sweepCommitted(positions);
 }
 
 /** Group errors after which the consumer must re-join: this member left the group while it worked. */
@@ -425,14 +413,22 @@ export function membershipError(err: unknown): unknown {
 
 /** Whether a consumer group ever committed an offset on any of these topics. */
 async function groupHasCommitted(kafka: Kafka, group: string, topics: readonly string[]): Promise<boolean> {
+  return (await committedOffsets(kafka, group, topics)).size > 0;
+}
+
+/** A group's committed offsets on those of these topics that exist, keyed topic:partition (partitions never committed left out). */
+async function committedOffsets(kafka: Kafka, group: string, topics: readonly string[]): Promise<Map<string, string>> {
   const admin = createWorkerAdmin(kafka);
   await admin.connect();
+  const found = new Map<string, string>();
   try {
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((t) => existing.has(t));
-    if (present.length === 0) return false;
-    const offsets = await admin.fetchOffsets({ groupId: group, topics: present });
-    return offsets.some((t) => t.partitions.some((p) => compareOffsets(p.offset, '0') >= 0));
+    if (present.length === 0) return found;
+    for (const t of await admin.fetchOffsets({ groupId: group, topics: present })) {
+      for (const p of t.partitions) if (compareOffsets(p.offset, '0') >= 0) found.set(topicPartitionId(t.topic, p.partition), p.offset);
+    }
+    return found;
   } finally {
     await admin.disconnect();
   }
