@@ -21,6 +21,7 @@
  * an integer within ±2^52 is stored as plain JSON instead (an object, so `decode` tells
  * the two apart by the first character). Numbers must be finite, as for JSON.
  */
+import { jsonSizeBound } from '../../shared/kernel/json-size-bound.js';
 import type { StateCodec } from '../../shared/kernel/types.js';
 import type { Credit, Lot, PendingLot, PointsState, Redemption } from './state.js';
 
@@ -148,4 +149,10 @@ export function decodePointsState(text: string): PointsState {
   };
 }
 
-export const pointsStateCodec: StateCodec<PointsState> = { encode: encodePointsState, decode: decodePointsState };
+/**
+ * The packed form holds no value the state does not (plus the unit) and drops the state's
+ * keys and most brackets, so the state's own JSON bound and a little slack bound it.
+ */
+export const pointsStateSizeBound = (s: PointsState, stopAbove: number): number => jsonSizeBound(s, stopAbove) + 32;
+
+export const pointsStateCodec: StateCodec<PointsState> = { encode: encodePointsState, decode: decodePointsState, sizeBound: pointsStateSizeBound };

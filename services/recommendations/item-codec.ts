@@ -17,6 +17,7 @@
  * not an integer within ±2^52 is stored as plain JSON (an object, told apart by its first
  * character). JSON escaping keeps ids and categories exact whatever characters they hold.
  */
+import { jsonSizeBound } from '../../shared/kernel/json-size-bound.js';
 import type { StateCodec } from '../../shared/kernel/types.js';
 import { compareIds, type ItemStateJson } from '../../shared/reco/cooccurrence.js';
 import type { RecoItemState } from './item-logic.js';
@@ -65,4 +66,7 @@ export function decodeRecoItemState(text: string): RecoItemState {
   return { n, category, co: unpackCo(co), evictions, applied: Object.fromEntries(entries) };
 }
 
-export const recoItemStateCodec: StateCodec<RecoItemState> = { encode: encodeRecoItemState, decode: decodeRecoItemState };
+/** The packed form holds the state's values without its keys and inner brackets: the state's JSON bound and slack bound it. */
+export const recoItemStateSizeBound = (s: RecoItemState, stopAbove: number): number => jsonSizeBound(s, stopAbove) + 32;
+
+export const recoItemStateCodec: StateCodec<RecoItemState> = { encode: encodeRecoItemState, decode: decodeRecoItemState, sizeBound: recoItemStateSizeBound };

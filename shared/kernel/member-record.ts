@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Rules } from '../config/rules.js';
 import { avroType } from '../registry/codec.js';
 import { deadLetter } from './dead-letter.js';
+import { jsonSizeBound } from './json-size-bound.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';
 import type { DecideContext, Decision, InputRecord, OutputEvent, Rejection, StateCodec, TickContext, WorkerLogic } from './types.js';
 
@@ -39,7 +40,7 @@ export function eventFingerprint(eventId: string): string {
 /** Rejection code of an input that would take a member's state over `StepLimits.maxStateBytes`. */
 export const stateTooLarge = 'state_too_large';
 
-const jsonCodec: StateCodec<never> = { encode: (s) => JSON.stringify(s), decode: (t) => JSON.parse(t) as never };
+const jsonCodec: StateCodec<never> = { encode: (s) => JSON.stringify(s), decode: (t) => JSON.parse(t) as never, sizeBound: jsonSizeBound };
 
 /** The worker's storage encoding of its state (JSON unless it has its own). */
 export function stateCodecOf<S>(logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec'>): StateCodec<S> {
@@ -67,7 +68,10 @@ export function encodeState<S>(logic: Pick<WorkerLogic<S, unknown, unknown>, 'st
 /** Refuses a decision whose state would be larger than the cap: the same input is refused in every run. */
 function capState<S>(decision: Decision<S>, logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec' | 'name'>, maxBytes: number): Decision<S> {
   if (decision.kind !== 'applied') return decision;
-  const text = stateCodecOf(logic).encode(decision.state);
+  const codec = stateCodecOf(logic);
+  // Nearly every state is far below the cap: a bound settles it without encoding.
+  if (codec.sizeBound && codec.sizeBound(decision.state, maxBytes) <= maxBytes) return decision;
+  const text = codec.encode(decision.state);
   if (typeof decision.state === 'object' && decision.state !== null) encodedStates.set(decision.state, text);
   // Most states are far below the cap: a UTF-8 length is needed only near it.
   const bytes = text.length * 3 <= maxBytes ? text.length : Buffer.byteLength(text);

@@ -77,6 +77,12 @@ export type Decision<S> =
 export interface StateCodec<S> {
   encode(state: S): string;
   decode(text: string): S;
+  /**
+   * A cheap upper bound on the UTF-8 bytes of `encode(state)` (it may stop counting once past
+   * `stopAbove`). The size cap encodes a state only when its bound is over the cap; without a
+   * bound, after every decision.
+   */
+  sizeBound?(state: S, stopAbove: number): number;
 }
 
 /** The pure part of a worker: no clock, no randomness, no I/O. */

@@ -20,6 +20,8 @@ function checkRoundTrip<S>(codec: StateCodec<S>, s: S): string {
   expect(back).toStrictEqual(s);
   expect(codec.encode(s)).toBe(text);
   expect(codec.encode(back)).toBe(text);
+  // The size cap trusts the bound to skip the encoding: it must never be under the real size.
+  if (codec.sizeBound) expect(codec.sizeBound(s, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(Buffer.byteLength(text));
   return text;
 }
 
