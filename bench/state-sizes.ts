@@ -13,7 +13,8 @@ import { runCommand } from '../cli/commands/run.js';
 import { commandContext } from '../cli/context.js';
 import { workerDefinition, workerNames } from '../services/index.js';
 import { connectClients } from '../shared/clients.js';
-import { memberKey } from '../shared/redis/keys.js';
+import { scanKeysByNode } from '../shared/redis/client.js';
+import { memberKeyPattern } from '../shared/redis/keys.js';
 import { decodeRecord } from '../shared/redis/record-codec.js';
 import { stateCodecOf } from '../shared/kernel/member-record.js';
 
@@ -36,9 +37,8 @@ try {
   for (const [index, worker] of workerNames().entries()) {
     const sizes: number[] = [];
     let largest: { key: string; bytes: number } | null = null;
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await clients.redis.scan(cursor, 'MATCH', memberKey(ctx.env.MEMBERFLOW_NAMESPACE, worker, '*'), 'COUNT', 2000);
-      const pipeline = clients.redis.pipeline();
+    for await (const { node, keys } of scanKeysByNode(clients.redis, memberKeyPattern(ctx.env.MEMBERFLOW_NAMESPACE, worker), 2000)) {
+      const pipeline = node.pipeline();
       for (const k of keys) pipeline.getrange(k, 0, 40);
       const replies = (await pipeline.exec()) ?? [];
       keys.forEach((k, i) => {
@@ -48,8 +48,6 @@ try {
         sizes.push(bytes);
         if (!largest || bytes > largest.bytes) largest = { key: k, bytes };
       });
-      cursor = next;
-      if (cursor === '0') break;
     }
     sizes.sort((a, b) => a - b);
     let maxJsonBytes = 0;

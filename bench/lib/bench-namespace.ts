@@ -9,6 +9,7 @@ import type { Env } from '../../shared/config/env.js';
 import { createProducer, ensureTopics } from '../../shared/kafka/client.js';
 import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
 import type { Logger } from '../../shared/log.js';
+import { deleteKeys } from '../../shared/redis/client.js';
 import { namespacePattern } from '../../shared/redis/keys.js';
 
 export class BenchNamespace {
@@ -85,12 +86,7 @@ export class BenchNamespace {
       this.log.warn({ err: { message: (err as Error).message } }, 'could not delete bench topics');
     }
     await this.admin.disconnect().catch(() => undefined);
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await this.clients.redis.scan(cursor, 'MATCH', namespacePattern(this.ns), 'COUNT', 5000);
-      if (keys.length > 0) await this.clients.redis.unlink(...keys);
-      cursor = next;
-      if (cursor === '0') break;
-    }
+    await deleteKeys(this.clients.redis, namespacePattern(this.ns));
     await this.clients.close();
   }
 }

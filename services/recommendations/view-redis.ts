@@ -2,11 +2,12 @@
  * The model view reco-members reads per batch, from what reco-items wrote: the states of
  * the items the batch's members have recently had (and of the batch's new items), the
  * member counts of every item those can recommend, popularity lists and the member total.
- * Two round trips per batch. Popularity lists come from sorted-set projections written
- * atomically with each item's state, ordered exactly as shared/reco/popularity.ts orders
- * its lists (most members first, ties by id), so the view equals the pure model's.
+ * Two round trips per batch (the reads of one go out together). Popularity lists come from
+ * sorted-set projections written atomically with each item's state, in shards merged on
+ * read (MemberStore.projectionTop), ordered exactly as shared/reco/popularity.ts orders its
+ * lists (most members first, ties by id), so the view equals the pure model's.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis/client.js';
 import type { Rules } from '../../shared/config/rules.js';
 import type { ViewLoader } from '../../shared/kernel/types.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
@@ -23,10 +24,9 @@ export interface RecoModelReader {
   load(states: Iterable<RecoMemberState | null>, events: readonly RecoInput[]): Promise<RecoView>;
 }
 
-export function recoModelReader(redis: Redis, namespace: string, rules: () => Rules): RecoModelReader {
+export function recoModelReader(redis: RedisClient, namespace: string, rules: () => Rules): RecoModelReader {
   const items = new MemberStore<RecoItemState>(redis, namespace, recoItemsLogic);
   const members = new MemberStore<RecoMemberState>(redis, namespace, recoMembersLogic);
-  const popularityKey = items.projectionKey(popularityProjection);
   return {
     async load(states, events) {
       const reco = rules().reco;
@@ -47,18 +47,14 @@ export function recoModelReader(redis: Redis, namespace: string, rules: () => Ru
         }
       }
       const cats = [...categories];
-      const pipeline = redis.pipeline();
-      pipeline.zrange(popularityKey, 0, reco.popularity.global - 1, 'WITHSCORES');
-      for (const c of cats) pipeline.zrange(items.projectionKey(categoryProjection(c)), 0, reco.popularity.category - 1, 'WITHSCORES');
-      pipeline.zcard(members.projectionKey(membersProjection));
-      const [loaded, replies] = await Promise.all([items.load([...itemIds]), pipeline.exec()]);
-      const reply = (i: number): unknown => {
-        const [err, value] = replies?.[i] ?? [new Error('missing reply'), null];
-        if (err) throw err;
-        return value;
-      };
-      const popularity: PopularityState = { members: Number(reply(cats.length + 1)), global: topList(reply(0) as string[]), categories: new Map() };
-      cats.forEach((c, i) => popularity.categories.set(c, topList(reply(i + 1) as string[])));
+      const [loaded, global, perCategory, memberCount] = await Promise.all([
+        items.load([...itemIds]),
+        items.projectionTop(popularityProjection, reco.popularity.global),
+        Promise.all(cats.map((c) => items.projectionTop(categoryProjection(c), reco.popularity.category))),
+        members.projectionSize(membersProjection),
+      ]);
+      const popularity: PopularityState = { members: memberCount, global: topList(global), categories: new Map() };
+      cats.forEach((c, i) => popularity.categories.set(c, topList(perCategory[i]!)));
 
       const stateOf = new Map<string, ItemState>();
       for (const [id, m] of loaded) if (m.record.state !== null) stateOf.set(id, itemStateFromJson(m.record.state));
@@ -68,23 +64,20 @@ export function recoModelReader(redis: Redis, namespace: string, rules: () => Ru
       for (const s of stateOf.values()) for (const [j, e] of s.co) if (e.count > e.error && !count.has(j)) candidates.add(j);
       const ids = [...candidates];
       for (let at = 0; at < ids.length; at += 10_000) {
-        const chunk = ids.slice(at, at + 10_000);
-        const scores = (await redis.zmscore(popularityKey, ...chunk)) as Array<string | null>;
-        chunk.forEach((j, k) => count.set(j, scores[k] == null ? 0 : -Number(scores[k])));
+        const scores = await items.projectionScores(popularityProjection, ids.slice(at, at + 10_000));
+        for (const [j, score] of scores) count.set(j, score === null ? 0 : -score);
       }
       return { stats: { state: (id) => stateOf.get(id), members: (id) => count.get(id) ?? 0 }, popularity };
     },
   };
 }
 
-/** ZRANGE … WITHSCORES of a projection (scores −n) as a top list. */
-function topList(flat: readonly string[]): TopEntry[] {
-  const out: TopEntry[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, -Number(flat[i + 1])]);
-  return out;
+/** Projection rows (scores −n) as a top list. */
+function topList(rows: ReadonlyArray<[string, number]>): TopEntry[] {
+  return rows.map(([id, score]): TopEntry => [id, -score]);
 }
 
-export function recoViewLoader(deps: { redis: Redis; namespace: string; rules: Rules }): ViewLoader<RecoMemberState, RecoInput, RecoView> {
+export function recoViewLoader(deps: { redis: RedisClient; namespace: string; rules: Rules }): ViewLoader<RecoMemberState, RecoInput, RecoView> {
   const reader = recoModelReader(deps.redis, deps.namespace, () => deps.rules);
   return ({ states, events }) => reader.load(states.values(), events);
 }

@@ -22,6 +22,24 @@ const envSchema = z.object({
     .string()
     .default('redis://127.0.0.1:6379')
     .refine((s) => /^rediss?:\/\/\S+$/.test(s), { message: 'expected redis://host:port[/db]' }),
+  /**
+   * Redis Cluster mode: a comma-separated list of seed nodes (host:port); the client finds the
+   * rest. Unset: the single node of REDIS_URL.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.split(',').map((n) => n.trim()).filter(Boolean)))
+    .refine((list) => list === undefined || (list.length > 0 && list.every((n) => /^[^\s:]+:\d+$/.test(n))), {
+      message: 'expected a comma-separated list of host:port, e.g. 127.0.0.1:7000,127.0.0.1:7001',
+    }),
+  /**
+   * Replicas that must hold a batch's Redis writes before its offsets are committed (WAIT on
+   * each master written). Unset: 1 on a Redis Cluster, 0 on one node. docs/SCALING.md.
+   */
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
+  /** How long one WAIT may take; fewer replicas by then and the batch is redone. */
+  REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
   MEMBERFLOW_NAMESPACE: z.string().default('mf').refine((s) => namespacePattern.test(s), {
     message: 'expected 1-48 chars of a-z, 0-9, "_" or "-", starting with a letter or digit',
   }),

@@ -1,6 +1,7 @@
 import type { Rules } from '../config/rules.js';
 import type { Logger } from '../log.js';
 import type { LogicalTopic } from '../kafka/topics.js';
+import { ReplicationError } from '../redis/client.js';
 import { FencedWriteError, PointerMovedError, type Unsettled, type LoadedMember, type MemberStore, type MemberWrite, type TickCandidates, type TickJournal, type TimerUpdate } from '../redis/member-store.js';
 import { deadLetter } from './dead-letter.js';
 import { StateLostError } from './live-pointer.js';
@@ -23,6 +24,8 @@ export interface BatchReport {
   outputs: number;
   members: number;
   fencedRetries: number;
+  /** Attempts redone because Redis replicas had not acknowledged the writes in time (REDIS_WAIT_REPLICAS). */
+  replicationRetries: number;
   aborted: boolean;
   /** The batch was refused because the worker's live pointer moved on: the generation must stop. */
   pointerMoved: boolean;
@@ -78,6 +81,7 @@ export class BatchProcessor<S, E, V = unknown> {
       outputs: 0,
       members: 0,
       fencedRetries: 0,
+      replicationRetries: 0,
       aborted: false,
       pointerMoved: false,
       stateLost: null,
@@ -127,6 +131,13 @@ export class BatchProcessor<S, E, V = unknown> {
           report.aborted = true;
           report.pointerMoved = true;
           return report;
+        }
+        if (err instanceof ReplicationError) {
+          // Not durable yet: a failover could lose these writes after the offsets are committed.
+          // Redo the batch once the replica catches up (it then finds the inputs applied, or lost).
+          if (report.replicationRetries++ === 0) this.log.warn({ err: { message: err.message } }, 'Redis replicas behind: redoing the batch until its writes are replicated');
+          await new Promise((r) => setTimeout(r, 250));
+          continue;
         }
         if (err instanceof FencedWriteError && attempt < maxFencedAttempts) {
           report.fencedRetries++;

@@ -8,10 +8,18 @@
  * `memberflow replay promote` moves it (services README "Backfills and recovery"): phase
  * `handover` first (every state write of the old epoch is then refused by the commit script,
  * and live workers stop and wait), then `live` at the shadow's namespace with a new epoch.
+ *
+ * The write scripts check the epoch in a *fence*: a hash with the field `epoch`. On one node
+ * the fence is the pointer itself. A Redis Cluster script may touch one slot only, so there
+ * the pointer's epoch is copied into a fence per slot (16,384 small hashes per worker, about
+ * 1.5 MB), each written before the pointer: a promote bumps every copy before it moves the
+ * pointer, and a worker writes only where the copy of its member's slot agrees. The copies
+ * are created only with the pointer, so a missing copy means that node lost its data.
  */
-import type { Redis } from 'ioredis';
 import { parseRules, type Rules } from '../config/rules.js';
 import { consumerGroup } from '../kafka/topics.js';
+import { awaitReplication, isCluster, pipelineOf, type RedisClient } from '../redis/client.js';
+import { clusterSlots, slotOf, tagOfSlot } from '../redis/keys.js';
 
 export interface LivePointer {
   /** State namespace: Redis keys `mf:<namespace>:<worker>:…` and consumer group `<namespace>.<worker>`. */
@@ -31,6 +39,51 @@ export function livePointerKey(topicNamespace: string, worker: string): string {
   return `mf:${topicNamespace}:live:${worker}`;
 }
 
+/** On a cluster, the fence of one slot: a copy of the pointer's epoch (see above). */
+export function slotFenceKey(topicNamespace: string, worker: string, slot: number): string {
+  return `mf:${topicNamespace}:live:${worker}:fence:{${tagOfSlot(slot)}}`;
+}
+
+/** The fence a write to `key` checks: the pointer itself on one node, the copy in key's slot on a cluster. */
+export function fenceKeyOf(redis: RedisClient, fence: { topicNamespace: string; worker: string }, key: string): string {
+  return isCluster(redis) ? slotFenceKey(fence.topicNamespace, fence.worker, slotOf(key)) : livePointerKey(fence.topicNamespace, fence.worker);
+}
+
+/**
+ * On a cluster, sets every slot's fence to `epoch` (`onlyMissing`: creates the missing ones and
+ * leaves the others alone). One pipeline per node. A no-op on one node.
+ */
+async function writeSlotFences(redis: RedisClient, topicNamespace: string, worker: string, epoch: number, onlyMissing: boolean): Promise<void> {
+  if (!isCluster(redis)) return;
+  const batch = pipelineOf(redis);
+  for (let slot = 0; slot < clusterSlots; slot++) {
+    if (onlyMissing) batch.hsetnx(slotFenceKey(topicNamespace, worker, slot), 'epoch', String(epoch));
+    else batch.hset(slotFenceKey(topicNamespace, worker, slot), 'epoch', String(epoch));
+  }
+  for (const [err] of (await batch.exec()) ?? []) if (err) throw err;
+  // On every master (16,384 slots cover them all): a fence bump lost in a failover would let an old generation write again.
+  await awaitReplication(redis, Array.from({ length: clusterSlots }, (_, slot) => slotFenceKey(topicNamespace, worker, slot)));
+}
+
+/** After a rebuild: on a cluster, the slot fences a node lost, created again at the pointer's epoch. */
+export async function restoreSlotFences(redis: RedisClient, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
+  await writeSlotFences(redis, topicNamespace, worker, p.epoch, true);
+}
+
+/** On a cluster, the slots whose fence is missing (a node lost its data); [] on one node. */
+export async function missingSlotFences(redis: RedisClient, topicNamespace: string, worker: string): Promise<number[]> {
+  if (!isCluster(redis)) return [];
+  const batch = pipelineOf(redis);
+  for (let slot = 0; slot < clusterSlots; slot++) batch.exists(slotFenceKey(topicNamespace, worker, slot));
+  const replies = (await batch.exec()) ?? [];
+  const missing: number[] = [];
+  replies.forEach(([err, n], slot) => {
+    if (err) throw err;
+    if (Number(n) === 0) missing.push(slot);
+  });
+  return missing;
+}
+
 export function defaultPointer(topicNamespace: string): LivePointer {
   return { namespace: topicNamespace, epoch: 0, phase: 'live', rules: null, previous: null, movedAt: null, target: null };
 }
@@ -47,12 +100,12 @@ export class StateLostError extends Error {
   }
 }
 
-export async function readLivePointer(redis: Redis, topicNamespace: string, worker: string): Promise<LivePointer> {
+export async function readLivePointer(redis: RedisClient, topicNamespace: string, worker: string): Promise<LivePointer> {
   return (await readLivePointerIfAny(redis, topicNamespace, worker)) ?? defaultPointer(topicNamespace);
 }
 
 /** The pointer as stored, or null when Redis has none. */
-export async function readLivePointerIfAny(redis: Redis, topicNamespace: string, worker: string): Promise<LivePointer | null> {
+export async function readLivePointerIfAny(redis: RedisClient, topicNamespace: string, worker: string): Promise<LivePointer | null> {
   const h = await redis.hgetall(livePointerKey(topicNamespace, worker));
   if (!h.namespace) return null;
   return {
@@ -66,8 +119,11 @@ export async function readLivePointerIfAny(redis: Redis, topicNamespace: string,
   };
 }
 
-export async function writeLivePointer(redis: Redis, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
+/** Moves the pointer; on a cluster every slot's fence first, so no write of the old epoch passes once the pointer says it moved. */
+export async function writeLivePointer(redis: RedisClient, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
+  await writeSlotFences(redis, topicNamespace, worker, p.epoch, false);
   await redis.hset(livePointerKey(topicNamespace, worker), pointerFields(p));
+  await awaitReplication(redis, [livePointerKey(topicNamespace, worker)]);
 }
 
 const createIfAbsent = `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -79,16 +135,25 @@ return 1`;
  * never committed: the pointer is created, atomically, so two instances starting together
  * agree) or Redis lost its data (the group committed before): StateLostError.
  */
-export async function claimLivePointer(redis: Redis, topicNamespace: string, worker: string, groupHasCommitted: () => Promise<boolean>): Promise<LivePointer> {
+export async function claimLivePointer(redis: RedisClient, topicNamespace: string, worker: string, groupHasCommitted: () => Promise<boolean>): Promise<LivePointer> {
   const stored = await readLivePointerIfAny(redis, topicNamespace, worker);
-  if (stored) return stored;
+  if (stored) {
+    const missing = await missingSlotFences(redis, topicNamespace, worker);
+    if (missing.length > 0) throw new StateLostError(worker, topicNamespace, `the fences of ${missing.length} of ${clusterSlots} slots are gone: a Redis node lost its data`);
+    return stored;
+  }
   if (await groupHasCommitted()) throw new StateLostError(worker, topicNamespace, 'no live pointer, but its consumer group has committed offsets');
   await createLivePointer(redis, topicNamespace, worker, defaultPointer(topicNamespace));
   return (await readLivePointerIfAny(redis, topicNamespace, worker)) ?? defaultPointer(topicNamespace);
 }
 
-/** Writes the pointer unless one exists (then leaves it alone). */
-export async function createLivePointer(redis: Redis, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
+/**
+ * Writes the pointer unless one exists (then leaves it alone). On a cluster the slot fences
+ * come first (created where missing): a worker that sees the pointer finds every fence.
+ */
+export async function createLivePointer(redis: RedisClient, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
+  if (await readLivePointerIfAny(redis, topicNamespace, worker)) return;
+  await writeSlotFences(redis, topicNamespace, worker, p.epoch, true);
   await redis.eval(createIfAbsent, 1, livePointerKey(topicNamespace, worker), ...Object.entries(pointerFields(p)).flat());
 }
 

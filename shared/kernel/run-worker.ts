@@ -3,7 +3,7 @@ import type { Rules } from '../config/rules.js';
 import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, type WorkerBatchPayload } from '../kafka/client.js';
 import { consumerGroup, physicalTopic } from '../kafka/topics.js';
 import type { Logger } from '../log.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { MemberStore, type PointerFence } from '../redis/member-store.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { BatchProcessor, type BatchReport } from './batch-processor.js';
@@ -18,7 +18,7 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
   worker: WorkerDefinition<S, E, V>;
   decoder: InputDecoder<E>;
   kafka: Kafka;
-  redis: Redis;
+  redis: RedisClient;
   codec: AvroCodec;
   /** Where outputs go, and (unless a live pointer says otherwise) where state and the consumer group live. */
   namespace: string;
@@ -128,7 +128,7 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
     outputNamespace: opts.namespace,
     stateNamespace: p.namespace,
     rules: rulesOf(p, opts.rules),
-    fence: { key: livePointerKey(opts.namespace, opts.worker.name), epoch: p.epoch },
+    fence: { topicNamespace: opts.namespace, worker: opts.worker.name, epoch: p.epoch },
   });
   /** The pointer once it is live again; null when this process is stopping meanwhile (a promote may never finish). */
   const waitLive = async (): Promise<LivePointer | null> => {
@@ -293,7 +293,7 @@ async function startGeneration<S, E, V>(
       .commitOffsets([{ topic, partition, offset: next }])
       .then(() => {
         // A batch of no records, committed: positions (a replay's progress) and ends move as with any other.
-        opts.onBatch?.({ records: 0, outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {}, outputs: 0, members: 0, fencedRetries: 0, aborted: false, pointerMoved: false, stateLost: null, settle: new Map() }, partition, topic, next);
+        opts.onBatch?.({ records: 0, outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {}, outputs: 0, members: 0, fencedRetries: 0, replicationRetries: 0, aborted: false, pointerMoved: false, stateLost: null, settle: new Map() }, partition, topic, next);
         if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
       })
       .catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'));

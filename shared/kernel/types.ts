@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Rules } from '../config/rules.js';
 import type { LogicalTopic } from '../kafka/topics.js';
 
@@ -126,7 +126,7 @@ export type ViewLoader<S, E, V> = (batch: { states: ReadonlyMap<string, S | null
 
 export interface WorkerDefinition<S, E, V = unknown> extends WorkerLogic<S, E, V> {
   /** How to load the view `decide` reads (from Redis, for the given namespace). */
-  view?(deps: { redis: Redis; namespace: string; rules: Rules }): ViewLoader<S, E, V>;
+  view?(deps: { redis: RedisClient; namespace: string; rules: Rules }): ViewLoader<S, E, V>;
   inputs: readonly LogicalTopic[];
   outputs: readonly LogicalTopic[];
   /** Copy every tick to the same partition of this topic, so the next worker's log carries time too. */

@@ -1,26 +1,49 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { emptyRecord, encodeState, stateCodecOf, type MemberRecord, type OutboxEntry } from '../kernel/member-record.js';
-import { StateLostError } from '../kernel/live-pointer.js';
+import { fenceKeyOf, StateLostError } from '../kernel/live-pointer.js';
 import { compareOffsets } from '../kernel/offsets.js';
 import { fromJson, toJson } from '../util/json.js';
 import type { OutputEvent, Projection, StateCodec } from '../kernel/types.js';
-import { appliedMarksKey, memberKey, outboxKey, unsettledKey, projectionKey, tickJournalKey, timersKey } from './keys.js';
+import { awaitReplication, pipelineOf, scanKeysByNode, type RedisClient } from './client.js';
+import { appliedMarksKey, bucketOf, memberIdOfKey, memberKey, memberKeyPattern, outboxKey, projectionBuckets, projectionShardKey, tickJournalKey, timersKey, unsettledKey, type KeyLayout } from './keys.js';
 import { decodeRecord, encodeRecordBody, type StateEncoding, type StoredRecord } from './record-codec.js';
 
 const commitScript = readFileSync(new URL('./lua/commit-member.lua', import.meta.url), 'utf8');
 const markScript = readFileSync(new URL('./lua/mark-applied.lua', import.meta.url), 'utf8');
 const dropScript = readFileSync(new URL('./lua/drop-outbox.lua', import.meta.url), 'utf8');
 /** Versioned command names: a changed script never collides with an older one loaded in Redis. */
-const commitCommand = 'mfCommitMemberV4';
-const markCommand = 'mfMarkAppliedV1';
+const commitCommand = 'mfCommitMemberV5';
+const markCommand = 'mfMarkAppliedV2';
 const dropCommand = 'mfDropOutboxV1';
 
-type RedisWithCommands = Redis & {
-  [commitCommand]: (record: string, outbox: string, expectedVersion: string, body: Buffer, ...rest: Array<string | number>) => Promise<number>;
-  [markCommand]: (key: string, ...fenceAndMarks: string[]) => Promise<number>;
-  [dropCommand]: (outbox: string, ...positions: string[]) => Promise<number>;
-};
+/**
+ * A script as a command of a fixed key count (commit and mark vary: with or without the fence,
+ * and the projection shards a write touches). A command's first argument must be a key: a
+ * cluster client routes, and groups a pipeline by, the slot of the first argument.
+ */
+type ScriptCommand = (...keysAndArgs: Array<string | number | Buffer>) => Promise<number>;
+type Batch = ChainableCommander & Record<string, ScriptCommand>;
+
+/**
+ * Most keys one script call takes: record, outbox, fence and the shards of the projections one
+ * member's write changes (a worker's projection names that one state can leave and enter).
+ */
+const maxScriptKeys = 12;
+
+/** Defines `lua` as commands `<name>K<n>` for 1..maxScriptKeys keys (a pipeline knows only the commands defined before it). */
+function defineScript(redis: RedisClient, name: string, lua: string): void {
+  for (let keys = 1; keys <= maxScriptKeys; keys++) {
+    const command = `${name}K${keys}`;
+    if (!(command in redis)) redis.defineCommand(command, { numberOfKeys: keys, lua });
+  }
+}
+
+/** The command of a script defined by defineScript for `keys` keys. */
+function scriptCommand(name: string, keys: number): string {
+  if (keys > maxScriptKeys) throw new Error(`a script call of ${keys} keys: at most ${maxScriptKeys} (record, outbox, fence, projection shards)`);
+  return `${name}K${keys}`;
+}
 
 /** The outbox hash's field for one input: "<topic>:<partition>@<offset>". */
 const outboxField = (e: Pick<OutboxEntry, 'tp' | 'offset'>): string => `${e.tp}@${e.offset}`;
@@ -75,7 +98,9 @@ export class PointerMovedError extends Error {
 
 /** A writer that follows a live pointer: its writes are refused once the pointer's epoch is no longer this one. */
 export interface PointerFence {
-  key: string;
+  /** Whose pointer: the topic namespace and worker it was claimed for (shared/kernel/live-pointer.ts). */
+  topicNamespace: string;
+  worker: string;
   epoch: number;
 }
 
@@ -115,41 +140,45 @@ const unsettledOffset = (field: string): string => field.slice(0, field.indexOf(
 
 /** Loads and writes member records: one round trip per batch in each direction. */
 export class MemberStore<S> {
-  private readonly redis: RedisWithCommands;
+  private readonly redis: RedisClient;
   private readonly worker: string;
   private readonly logic: { stateCodec?: StateCodec<S> };
   private readonly codec: StateCodec<S>;
   private readonly encoding: StateEncoding;
+  /** Workers with projections keep records and projection shards in buckets (keys.ts). */
+  readonly layout: KeyLayout;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly namespace: string,
-    /** The worker, with its state codec (WorkerLogic.stateCodec) when it has one; a name alone means JSON state. */
-    worker: string | { name: string; stateCodec?: StateCodec<S> },
+    /**
+     * The worker, with its state codec (WorkerLogic.stateCodec) when it has one and its
+     * projections when it writes any; a name alone means JSON state and no projections.
+     */
+    worker: string | { name: string; stateCodec?: StateCodec<S>; projections?: unknown },
     private readonly fence: PointerFence | null = null,
   ) {
     this.worker = typeof worker === 'string' ? worker : worker.name;
     this.logic = typeof worker === 'string' ? {} : worker;
+    this.layout = typeof worker !== 'string' && worker.projections ? 'bucketed' : 'per-member';
     this.encoding = this.logic.stateCodec ? 'c' : 'j';
-    if (!(commitCommand in redis)) {
-      redis.defineCommand(commitCommand, { numberOfKeys: 2, lua: commitScript });
-    }
-    if (!(markCommand in redis)) {
-      redis.defineCommand(markCommand, { numberOfKeys: 1, lua: markScript });
-    }
-    if (!(dropCommand in redis)) {
-      redis.defineCommand(dropCommand, { numberOfKeys: 1, lua: dropScript });
-    }
-    this.redis = redis as RedisWithCommands;
+    this.redis = redis;
+    defineScript(redis, commitCommand, commitScript);
+    defineScript(redis, markCommand, markScript);
+    defineScript(redis, dropCommand, dropScript);
     this.codec = stateCodecOf(this.logic);
   }
 
   key(memberId: string): string {
-    return memberKey(this.namespace, this.worker, memberId);
+    return memberKey(this.namespace, this.worker, memberId, this.layout);
   }
 
   outboxKey(memberId: string): string {
-    return outboxKey(this.namespace, this.worker, memberId);
+    return outboxKey(this.namespace, this.worker, memberId, this.layout);
+  }
+
+  private batch(): Batch {
+    return pipelineOf(this.redis) as Batch;
   }
 
   /** Per input partition: the batches whose outbox entries are not dropped yet, and their members. */
@@ -169,7 +198,7 @@ export class MemberStore<S> {
   async tickCandidates(queries: readonly { tp: string; maxTime: number; offsets: string[] }[]): Promise<TickCandidates> {
     const result: TickCandidates = { due: new Map(), journals: new Map() };
     if (queries.length === 0) return result;
-    const pipeline = this.redis.pipeline();
+    const pipeline = this.batch();
     for (const q of queries) {
       pipeline.zrangebyscore(this.timersKey(q.tp), '-inf', q.maxTime);
       for (const o of q.offsets) pipeline.get(this.journalKey(q.tp, o));
@@ -209,7 +238,7 @@ export class MemberStore<S> {
     const result = new Map<string, LoadedMember<S>>();
     const leftovers: Unsettled = new Map();
     if (memberIds.length === 0 && positions.size === 0) return { members: result, leftovers };
-    const pipeline = this.redis.pipeline();
+    const pipeline = this.batch();
     for (const tp of positions.keys()) pipeline.hgetall(this.unsettledKey(tp));
     for (const id of memberIds) pipeline.getBuffer(this.key(id));
     const all = (await pipeline.exec()) ?? [];
@@ -241,7 +270,7 @@ export class MemberStore<S> {
   async loadOutboxes(memberIds: readonly string[]): Promise<Map<string, OutboxEntry[]>> {
     const result = new Map<string, OutboxEntry[]>();
     if (memberIds.length === 0) return result;
-    const pipeline = this.redis.pipeline();
+    const pipeline = this.batch();
     for (const id of memberIds) pipeline.hgetall(this.outboxKey(id));
     const replies = (await pipeline.exec()) ?? [];
     memberIds.forEach((id, i) => {
@@ -261,9 +290,10 @@ export class MemberStore<S> {
    */
   async dropCommitted(batch: CommittedBatch): Promise<void> {
     if (batch.entries.size + batch.leftovers.length + batch.journalFields.length + batch.tickOffsets.length === 0) return;
-    const pipeline = this.redis.pipeline() as unknown as RedisWithCommands & ReturnType<Redis['pipeline']>;
+    const pipeline = this.batch();
     for (const [m, fields] of batch.entries) if (fields.length > 0) pipeline.hdel(this.outboxKey(m), ...fields);
-    for (const m of batch.leftovers) pipeline[dropCommand](this.outboxKey(m), batch.tp, batch.position);
+    const drop = scriptCommand(dropCommand, 1);
+    for (const m of batch.leftovers) pipeline[drop]!(this.outboxKey(m), batch.tp, batch.position);
     // Last: a drop cut short leaves the journal naming what is still to drop.
     if (batch.journalFields.length > 0) pipeline.hdel(this.unsettledKey(batch.tp), ...batch.journalFields);
     for (const o of batch.tickOffsets) pipeline.del(this.journalKey(batch.tp, o));
@@ -284,11 +314,15 @@ export class MemberStore<S> {
     const timers = extras.timers ?? [];
     const applied = extras.applied ?? new Map<string, string>();
     if (writes.length === 0 && journals.length === 0 && timers.length === 0 && applied.size === 0) return { unsettled: new Map() };
-    const pipeline = this.redis.pipeline() as unknown as RedisWithCommands & { exec(): Promise<[Error | null, unknown][] | null> } & ReturnType<Redis['pipeline']>;
+    const pipeline = this.batch();
     // Journals first: if the process dies mid-pipeline, a redelivered tick still finds who it applied to.
     // NX: the first list recorded stands (a zombie that loses its fenced writes cannot replace it).
     for (const j of journals) pipeline.set(this.journalKey(j.tp, j.offset), JSON.stringify(j.members), 'EX', journalTtlSeconds, 'NX');
-    if (applied.size > 0) pipeline[markCommand](this.appliedMarksKey(), ...this.fenceArgs(), ...[...applied].flat());
+    if (applied.size > 0) {
+      const marks = this.appliedMarksKey();
+      const keys = this.fence === null ? [marks] : [marks, fenceKeyOf(this.redis, this.fence, marks)];
+      pipeline[scriptCommand(markCommand, keys.length)]!(...keys, this.fence === null ? '' : String(this.fence.epoch), ...[...applied].flat());
+    }
     // The unsettled journal before the records: a crash mid-pipeline leaves it naming a superset of the outboxes written.
     const added = writes.map((w) => this.outboxChanges(w));
     const unsettled = new Map<string, { latest: string; members: string[] }>();
@@ -309,7 +343,8 @@ export class MemberStore<S> {
     const firstWrite = journals.length + (applied.size > 0 ? 1 : 0) + unsettled.size;
     writes.forEach((w, i) => {
       const body = encodeRecordBody(this.encoding, w.record.state === null ? null : encodeState(this.logic, w.record.state), w.record.watermarks, w.record.recentIds);
-      pipeline[commitCommand](this.key(w.memberId), this.outboxKey(w.memberId), String(w.expectedVersion), body, ...this.commitArgs(w, added[i]!));
+      const { keys, args } = this.commitArgs(w, added[i]!);
+      pipeline[scriptCommand(commitCommand, keys.length)]!(...keys, String(w.expectedVersion), body, ...args);
     });
     for (const t of timers) {
       if (t.due === null) pipeline.zrem(this.timersKey(t.tp), t.memberId);
@@ -336,6 +371,14 @@ export class MemberStore<S> {
     if (missingPointer) throw new StateLostError(this.worker, this.namespace, 'its live pointer is gone: Redis was flushed or restarted empty');
     if (moved.length > 0 || markRefused) throw new PointerMovedError(moved);
     if (lost.length > 0) throw new FencedWriteError(lost);
+    // Before the caller publishes and commits offsets: the writes must survive a failover.
+    await awaitReplication(this.redis, [
+      ...journals.map((j) => this.journalKey(j.tp, j.offset)),
+      ...(applied.size > 0 ? [this.appliedMarksKey()] : []),
+      ...[...unsettled.keys()].map((tp) => this.unsettledKey(tp)),
+      ...writes.map((w) => this.key(w.memberId)),
+      ...timers.map((t) => this.timersKey(t.tp)),
+    ]);
     // Per partition, the unsettled-journal field this write added: the drop after the commit removes it.
     return { unsettled: fields };
   }
@@ -362,13 +405,69 @@ export class MemberStore<S> {
     return new Map(Object.entries(await this.redis.hgetall(this.appliedMarksKey())));
   }
 
-  projectionKey(name: string): string {
-    return projectionKey(this.namespace, this.worker, name);
+  /** The shard of projection `name` that holds `memberId`'s rows (same slot as its record). */
+  projectionShard(name: string, memberId: string): string {
+    if (this.layout !== 'bucketed') throw new Error(`${this.worker}: a store without projections has no projection shards (build it with the worker's definition)`);
+    return projectionShardKey(this.namespace, this.worker, name, bucketOf(memberId, projectionBuckets));
   }
 
-  /** The commit script's arguments after the record: the pointer fence, then projection changes. */
-  private fenceArgs(): [string, string] {
-    return this.fence === null ? ['', ''] : [this.fence.key, String(this.fence.epoch)];
+  /** Every shard of projection `name`. */
+  projectionShards(name: string): string[] {
+    return Array.from({ length: projectionBuckets }, (_, b) => projectionShardKey(this.namespace, this.worker, name, b));
+  }
+
+  /**
+   * The first `count` rows of projection `name` as one sorted set would give them (ascending
+   * score, ties by member in byte order): each shard's first `count`, merged. One round trip.
+   */
+  async projectionTop(name: string, count: number): Promise<Array<[member: string, score: number]>> {
+    if (count <= 0) return [];
+    const pipeline = this.batch();
+    for (const shard of this.projectionShards(name)) pipeline.zrange(shard, 0, count - 1, 'WITHSCORES');
+    const rows: Array<[string, number]> = [];
+    for (const [err, flat] of (await pipeline.exec()) ?? []) {
+      if (err) throw err;
+      const f = flat as string[];
+      for (let i = 0; i + 1 < f.length; i += 2) rows.push([f[i]!, Number(f[i + 1])]);
+    }
+    return rows.sort(([am, as], [bm, bs]) => as - bs || Buffer.compare(Buffer.from(am), Buffer.from(bm))).slice(0, count);
+  }
+
+  /** Rows in projection `name` (the shards' ZCARD summed). One round trip. */
+  async projectionSize(name: string): Promise<number> {
+    const pipeline = this.batch();
+    for (const shard of this.projectionShards(name)) pipeline.zcard(shard);
+    let total = 0;
+    for (const [err, n] of (await pipeline.exec()) ?? []) {
+      if (err) throw err;
+      total += Number(n);
+    }
+    return total;
+  }
+
+  /** Scores of `members` in projection `name` (null: not in it), each read from its own shard. One round trip. */
+  async projectionScores(name: string, members: readonly string[]): Promise<Map<string, number | null>> {
+    const byShard = new Map<string, string[]>();
+    for (const m of members) {
+      const shard = this.projectionShard(name, m);
+      const list = byShard.get(shard);
+      if (list) list.push(m);
+      else byShard.set(shard, [m]);
+    }
+    const shards = [...byShard];
+    const pipeline = this.batch();
+    for (const [shard, list] of shards) pipeline.zmscore(shard, ...list);
+    const replies = (await pipeline.exec()) ?? [];
+    const scores = new Map<string, number | null>();
+    shards.forEach(([, list], i) => {
+      const [err, values] = replies[i] ?? [new Error('missing reply'), null];
+      if (err) throw err;
+      list.forEach((m, k) => {
+        const v = (values as Array<string | null>)[k];
+        scores.set(m, v == null ? null : Number(v));
+      });
+    });
+    return scores;
   }
 
   /** The outbox entries a write adds (not loaded before) and removes (loaded, no longer kept), and per partition the latest entry. */
@@ -388,15 +487,28 @@ export class MemberStore<S> {
     return { add, remove: [...before].filter((f) => !kept.has(f)), latest };
   }
 
-  /** The commit script's arguments after the record: the pointer fence, outbox changes, projection changes. */
-  private commitArgs(w: MemberWrite<S>, outbox: { add: OutboxEntry[]; remove: string[] }): Array<string | number> {
+  /**
+   * The commit script's keys (record, outbox, the fence in their slot, projection shards) and its
+   * arguments after the version and body: the epoch, outbox changes, projection changes.
+   */
+  private commitArgs(w: MemberWrite<S>, outbox: { add: OutboxEntry[]; remove: string[] }): { keys: string[]; args: Array<string | number> } {
+    const record = this.key(w.memberId);
+    const keys = [record, this.outboxKey(w.memberId)];
+    if (this.fence !== null) keys.push(fenceKeyOf(this.redis, this.fence, record));
     const p = w.projections ?? { upsert: [], remove: [] };
-    const args: Array<string | number> = [...this.fenceArgs(), outbox.add.length, outbox.remove.length, p.upsert.length + p.remove.length];
+    const args: Array<string | number> = [this.fence === null ? '' : String(this.fence.epoch), outbox.add.length, outbox.remove.length, p.upsert.length + p.remove.length];
     for (const e of outbox.add) args.push(outboxField(e), toJson(e.outputs));
     args.push(...outbox.remove);
-    for (const r of p.remove) args.push('r', this.projectionKey(r.name), 0, r.member);
-    for (const u of p.upsert) args.push('a', this.projectionKey(u.name), u.score, u.member);
-    return args;
+    const shardIndex = (name: string, member: string): number => {
+      const shard = this.projectionShard(name, member);
+      const at = keys.indexOf(shard);
+      if (at >= 0) return at + 1;
+      keys.push(shard);
+      return keys.length;
+    };
+    for (const r of p.remove) args.push('r', shardIndex(r.name, r.member), 0, r.member);
+    for (const u of p.upsert) args.push('a', shardIndex(u.name, u.member), u.score, u.member);
+    return { keys, args };
   }
 
   /** A record whose state this store cannot decode (another encoding) is refused, never misread. */
@@ -409,15 +521,13 @@ export class MemberStore<S> {
 
   /** Every member of this worker and namespace with a state: for tools and demos, not the hot path. */
   async *scanStates(batch = 1000): AsyncGenerator<[string, S]> {
-    const stream = this.redis.scanStream({ match: this.key('*'), count: batch });
-    for await (const keys of stream as AsyncIterable<string[]>) {
-      if (keys.length === 0) continue;
-      const pipeline = this.redis.pipeline();
+    for await (const { node, keys } of scanKeysByNode(this.redis, memberKeyPattern(this.namespace, this.worker), batch)) {
+      const pipeline = node.pipeline();
       for (const k of keys) pipeline.getBuffer(k);
       const replies = (await pipeline.exec()) ?? [];
       for (let i = 0; i < keys.length; i++) {
         const raw = replies[i]?.[1];
-        const memberId = /\{u:(.*)\}$/s.exec(keys[i]!)?.[1];
+        const memberId = memberIdOfKey(keys[i]!);
         const stored = Buffer.isBuffer(raw) ? this.checked(decodeRecord(raw, keys[i]!), keys[i]!) : null;
         if (memberId !== undefined && stored?.state != null) yield [memberId, this.codec.decode(stored.state)];
       }

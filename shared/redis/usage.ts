@@ -3,7 +3,7 @@
  * byte is for (docs/BENCHMARKS.md, "Redis bytes per member"). Tools and benches only: it
  * scans the whole namespace.
  */
-import type { Redis } from 'ioredis';
+import { scanKeysByNode, type RedisClient } from './client.js';
 import { namespacePattern } from './keys.js';
 
 export interface WorkerMemory {
@@ -41,52 +41,47 @@ export interface MemoryUse {
 const itemKeyedWorkers = new Set(['reco-items']);
 
 /** Sums MEMORY USAGE over the namespace's keys (`mf:<ns>:<worker>:...`). */
-export async function memoryOfNamespace(redis: Redis, ns: string): Promise<MemoryUse> {
+export async function memoryOfNamespace(redis: RedisClient, ns: string): Promise<MemoryUse> {
   const members = new Set<string>();
   const byWorker: Record<string, WorkerMemory> = {};
   let bytes = 0;
   let keys = 0;
   const prefix = `mf:${ns}:`;
-  for (let cursor = '0'; ; ) {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', namespacePattern(ns), 'COUNT', 2000);
-    if (batch.length > 0) {
-      const pipeline = redis.pipeline();
-      for (const k of batch) {
-        pipeline.memory('USAGE', k, 'SAMPLES', '0');
-        pipeline.type(k);
-        pipeline.getrange(k, 0, 40);
-        pipeline.strlen(k);
-      }
-      const replies = (await pipeline.exec()) ?? [];
-      batch.forEach((key, i) => {
-        const size = Number(replies[4 * i]?.[1] ?? 0);
-        const type = String(replies[4 * i + 1]?.[1] ?? '');
-        const rest = key.slice(prefix.length);
-        const worker = rest.split(':')[0] ?? '?';
-        const w = (byWorker[worker] ??= { records: 0, recordBytes: 0, stateBytes: 0, kernelBytes: 0, outboxes: 0, outboxBytes: 0, otherKeys: 0, otherBytes: 0, bytesPerRecord: 0 });
-        // A string record key answers STRLEN; others answer an error, read only for records.
-        const recordId = new RegExp(`^${escape(worker)}:\\{u:(.*)\\}$`, 's').exec(rest)?.[1];
-        const header = type === 'string' ? /^\d+ (\d+) (\d+) [jc]\n/.exec(String(replies[4 * i + 2]?.[1] ?? '')) : null;
-        if (recordId !== undefined && header) {
-          w.records++;
-          w.recordBytes += size;
-          w.stateBytes += Number(header[1]);
-          // The rest of the payload is the kernel's: its header, watermarks and fingerprints.
-          w.kernelBytes += Number(replies[4 * i + 3]?.[1] ?? 0) - Number(header[1]);
-          if (!itemKeyedWorkers.has(worker)) members.add(recordId);
-        } else if (/^[^:]+:out:\{u:/.test(rest)) {
-          w.outboxes++;
-          w.outboxBytes += size;
-        } else {
-          w.otherKeys++;
-          w.otherBytes += size;
-        }
-        bytes += size;
-        keys++;
-      });
+  for await (const { node, keys: batch } of scanKeysByNode(redis, namespacePattern(ns), 2000)) {
+    const pipeline = node.pipeline();
+    for (const k of batch) {
+      pipeline.memory('USAGE', k, 'SAMPLES', '0');
+      pipeline.type(k);
+      pipeline.getrange(k, 0, 40);
+      pipeline.strlen(k);
     }
-    cursor = next;
-    if (cursor === '0') break;
+    const replies = (await pipeline.exec()) ?? [];
+    batch.forEach((key, i) => {
+      const size = Number(replies[4 * i]?.[1] ?? 0);
+      const type = String(replies[4 * i + 1]?.[1] ?? '');
+      const rest = key.slice(prefix.length);
+      const worker = rest.split(':')[0] ?? '?';
+      const w = (byWorker[worker] ??= { records: 0, recordBytes: 0, stateBytes: 0, kernelBytes: 0, outboxes: 0, outboxBytes: 0, otherKeys: 0, otherBytes: 0, bytesPerRecord: 0 });
+      // A string record key answers STRLEN; others answer an error, read only for records.
+      const recordId = new RegExp(`^${escape(worker)}:(?:\\{b\\d+\\})?\\{u:(.*)\\}$`, 's').exec(rest)?.[1];
+      const header = type === 'string' ? /^\d+ (\d+) (\d+) [jc]\n/.exec(String(replies[4 * i + 2]?.[1] ?? '')) : null;
+      if (recordId !== undefined && header) {
+        w.records++;
+        w.recordBytes += size;
+        w.stateBytes += Number(header[1]);
+        // The rest of the payload is the kernel's: its header, watermarks and fingerprints.
+        w.kernelBytes += Number(replies[4 * i + 3]?.[1] ?? 0) - Number(header[1]);
+        if (!itemKeyedWorkers.has(worker)) members.add(recordId);
+      } else if (/^[^:]+:out:(?:\{b\d+\})?\{u:/.test(rest)) {
+        w.outboxes++;
+        w.outboxBytes += size;
+      } else {
+        w.otherKeys++;
+        w.otherBytes += size;
+      }
+      bytes += size;
+      keys++;
+    });
   }
   let memberWorkerBytes = 0;
   for (const [worker, w] of Object.entries(byWorker)) {

@@ -1,5 +1,5 @@
 /** What a replay namespace is: kept in Redis beside its state, so `replay run` can resume and `promote` can check. */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { PartitionRange } from './positions.js';
 
 export type ReplayStatus = 'running' | 'done' | 'promoted';
@@ -24,11 +24,11 @@ export function replayMetaKey(namespace: string): string {
   return `mf:${namespace}:replay:meta`;
 }
 
-export async function readReplayMeta(redis: Redis, namespace: string): Promise<ReplayMeta | null> {
+export async function readReplayMeta(redis: RedisClient, namespace: string): Promise<ReplayMeta | null> {
   const raw = await redis.get(replayMetaKey(namespace));
   return raw === null ? null : (JSON.parse(raw) as ReplayMeta);
 }
 
-export async function writeReplayMeta(redis: Redis, meta: ReplayMeta): Promise<void> {
+export async function writeReplayMeta(redis: RedisClient, meta: ReplayMeta): Promise<void> {
   await redis.set(replayMetaKey(meta.namespace), JSON.stringify(meta));
 }

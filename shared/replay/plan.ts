@@ -4,7 +4,7 @@
  * unit-tested without servers.
  */
 import type { Admin } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import { scanKeys, type RedisClient } from '../redis/client.js';
 import type { Rules } from '../config/rules.js';
 import { consumerGroup, physicalTopic, type LogicalTopic } from '../kafka/topics.js';
 import { readLivePointer } from '../kernel/live-pointer.js';
@@ -82,7 +82,7 @@ export interface PlanRequest {
   liveRules: Rules;
 }
 
-export async function makePlan(admin: Admin, redis: Redis, r: PlanRequest): Promise<ReplayPlan> {
+export async function makePlan(admin: Admin, redis: RedisClient, r: PlanRequest): Promise<ReplayPlan> {
   const pointer = await readLivePointer(redis, r.liveNamespace, r.worker);
   const topics = await admin.listTopics();
   const facts: PlanFacts = {
@@ -124,13 +124,8 @@ export async function groupMembers(admin: Admin, groupId: string): Promise<numbe
   return groups[0]?.members.length ?? 0;
 }
 
-async function anyKey(redis: Redis, pattern: string): Promise<boolean> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length > 0) return true;
-    cursor = next;
-  } while (cursor !== '0');
+async function anyKey(redis: RedisClient, pattern: string): Promise<boolean> {
+  for await (const _ of scanKeys(redis, pattern)) return true;
   return false;
 }
 

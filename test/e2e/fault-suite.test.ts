@@ -10,6 +10,7 @@ import { defaultLimits } from '../../shared/kernel/run-worker.js';
 import { compareOffsets } from '../../shared/kernel/offsets.js';
 import type { OutputEvent } from '../../shared/kernel/types.js';
 import { activityPoison, mulberry32, type GeneratedRecord } from '../support/activity-generator.js';
+import { scanKeys } from '../../shared/redis/client.js';
 import { sleep, waitFor } from '../support/harness.js';
 import { pipeline, PipelineRun, type Comparison, type PipelineWorker } from '../support/pipeline-run.js';
 
@@ -42,7 +43,7 @@ interface Row {
 }
 const rows: Row[] = [];
 
-/** What each left outbox holds (its entries' positions) and the index rows of its partitions, for a failure's message. */
+/** What each left outbox holds (its entries' positions) and the unsettled-journal fields of its partitions, for a failure's message. */
 async function describeOutboxes(run: PipelineRun, keys: readonly string[]): Promise<string> {
   const redis = run.s.clients.redis;
   const lines: string[] = [];
@@ -51,9 +52,8 @@ async function describeOutboxes(run: PipelineRun, keys: readonly string[]): Prom
     const [, , worker] = key.split(':');
     const rows: string[] = [];
     for (const tp of new Set(fields.map((f) => f.slice(0, f.lastIndexOf('@'))))) {
-      const indexKey = key.replace(/:out:\{u:.*$/s, `:outboxes:{tp:${tp}}`);
-      const member = /\{u:(.*)\}$/s.exec(key)?.[1] ?? '';
-      rows.push(`index ${tp}: ${await redis.zscore(indexKey, member)}`);
+      const journalKey = `${key.slice(0, key.indexOf(':out:'))}:unsettled:{tp:${tp}}`;
+      rows.push(`unsettled ${tp}: ${(await redis.hkeys(journalKey)).join(', ') || 'none'}`);
     }
     lines.push(`${worker} ${key}: ${fields.join(', ')} (${rows.join('; ')})`);
   }
@@ -63,12 +63,8 @@ async function describeOutboxes(run: PipelineRun, keys: readonly string[]): Prom
 /** Outbox keys of every worker and generation of the run's namespace (state namespaces of promoted replays start with it). */
 async function outboxKeys(run: PipelineRun): Promise<string[]> {
   const found: string[] = [];
-  for (let cursor = '0'; ; ) {
-    const [next, keys] = await run.s.clients.redis.scan(cursor, 'MATCH', `mf:${run.s.ns}*:out:{u:*`, 'COUNT', 5000);
-    found.push(...keys);
-    cursor = next;
-    if (cursor === '0') return found;
-  }
+  for await (const keys of scanKeys(run.s.clients.redis, `mf:${run.s.ns}*:out:{*`, 5000)) found.push(...keys);
+  return found;
 }
 
 /**

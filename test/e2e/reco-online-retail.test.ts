@@ -146,15 +146,14 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     Object.assign(stats, { items: exact.size, itemsExact, itemsEvicting });
 
     // 3. Projections written with the states: popularity, per category, members with items.
-    const redis = s.clients.redis;
-    const popularity = await redis.zrange(itemStore.projectionKey(popularityProjection), 0, -1, 'WITHSCORES');
+    const popularity = await allRows(itemStore, popularityProjection);
     const byN = [...exact.entries()].sort(([a, x], [b, y]) => y.n - x.n || compareIds(a, b));
-    expect(pairs(popularity)).toEqual(byN.map(([id, st]): TopEntry => [id, st.n]));
+    expect(popularity).toEqual(byN.map(([id, st]): TopEntry => [id, st.n]));
     const someCategory = byN[0]![1].category!;
-    const inCategory = await redis.zrange(itemStore.projectionKey(categoryProjection(someCategory)), 0, -1, 'WITHSCORES');
-    expect(pairs(inCategory)).toEqual(byN.filter(([, st]) => st.category === someCategory).map(([id, st]): TopEntry => [id, st.n]));
+    const inCategory = await allRows(itemStore, categoryProjection(someCategory));
+    expect(inCategory).toEqual(byN.filter(([, st]) => st.category === someCategory).map(([id, st]): TopEntry => [id, st.n]));
     const withItems = [...reference.states.values()].filter((st) => st.items.length > 0).length;
-    expect(await redis.zcard(memberStore.projectionKey(membersProjection))).toBe(withItems);
+    expect(await memberStore.projectionSize(membersProjection)).toBe(withItems);
 
     // 4. The read path (`memberflow recommend`) = the pure ranking over the same statistics.
     const states = new Map([...exact.keys()].map((id) => [id, itemStateFromJson(itemStates.get(id)!.record.state!)]));
@@ -225,7 +224,7 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     const category = s.rules.reco.benefitCategories.member_only_courses![0]!;
     const owned2 = new Set((await memberStore.state(m2))!.items);
     const itemStore = new MemberStore<RecoItemState>(s.clients.redis, s.ns, workerDefinition(recoItemsName));
-    const inCategory = pairs(await s.clients.redis.zrange(itemStore.projectionKey(categoryProjection(category)), 0, -1, 'WITHSCORES')).filter(([id]) => !owned2.has(id));
+    const inCategory = (await allRows(itemStore, categoryProjection(category))).filter(([id]) => !owned2.has(id));
     expect(inCategory.length).toBeGreaterThan(0);
     const unlocked = up[0]!.items.filter((i) => i.source === 'unlocked');
     expect(unlocked.map((i) => [i.itemId, i.score])).toEqual(inCategory.slice(0, s.rules.reco.top));
@@ -241,8 +240,7 @@ function firstById(records: readonly ReadRecord[]): Map<string, ReadRecord> {
   return out;
 }
 
-function pairs(flat: readonly string[]): TopEntry[] {
-  const out: TopEntry[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, -Number(flat[i + 1])]);
-  return out;
+/** Every row of a projection (its shards merged), scores −n as top-list counts. */
+async function allRows<S>(store: MemberStore<S>, name: string): Promise<TopEntry[]> {
+  return (await store.projectionTop(name, Number.MAX_SAFE_INTEGER)).map(([id, score]): TopEntry => [id, -score]);
 }

@@ -1,23 +1,25 @@
-import { StateLostError } from '../../shared/kernel/live-pointer.js';
-import { Redis } from 'ioredis';
+import { createLivePointer, defaultPointer, fenceKeyOf, readLivePointer, StateLostError, writeLivePointer } from '../../shared/kernel/live-pointer.js';
+import { deleteKeys, type RedisClient } from '../../shared/redis/client.js';
+import { stackRedis } from '../support/harness.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { emptyRecord, type OutboxEntry } from '../../shared/kernel/member-record.js';
 import { FencedWriteError, MemberStore, PointerMovedError } from '../../shared/redis/member-store.js';
-import { memberKey, outboxKey } from '../../shared/redis/keys.js';
 import type { OutputEvent } from '../../shared/kernel/types.js';
 
 describe('member store: fenced writes in real Redis', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   const ns = `t-store-${process.pid}`;
   beforeAll(() => {
-    redis = new Redis(inject('stack').REDIS_URL);
+    redis = stackRedis();
   });
   afterAll(async () => {
-    const keys = await redis.keys(`mf:${ns}:*`);
-    if (keys.length) await redis.del(...keys);
+    await deleteKeys(redis, `mf:${ns}:*`);
     redis.disconnect();
   });
+  /** A worker with projections: its records and projection shards are bucketed (shared/redis/keys.ts). */
+  const projecting = (name: string) => ({ name, projections: () => [] });
+  const epochOf = async (worker: string) => (await readLivePointer(redis, ns, worker)).epoch;
+  const movePointer = async (worker: string, epoch: number) => writeLivePointer(redis, ns, worker, { ...(await readLivePointer(redis, ns, worker)), epoch });
 
   it('loads many members in one round trip and writes with compare-and-set on the version', async () => {
     const a = new MemberStore<{ n: number }>(redis, ns, 'w');
@@ -39,50 +41,64 @@ describe('member store: fenced writes in real Redis', () => {
   });
 
   it('writes projection rows with the record, and a fenced-out writer changes none of them', async () => {
-    const owner = new MemberStore<{ n: number }>(redis, ns, 'proj');
-    const zombie = new MemberStore<{ n: number }>(redis, ns, 'proj');
-    const key = owner.projectionKey('popularity');
+    const owner = new MemberStore<{ n: number }>(redis, ns, projecting('proj'));
+    const zombie = new MemberStore<{ n: number }>(redis, ns, projecting('proj'));
     await owner.commit([{ memberId: 'i1', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 2 } }, projections: { upsert: [{ name: 'popularity', member: 'i1', score: -2 }, { name: 'old', member: 'i1', score: 1 }], remove: [] } }]);
-    expect(await redis.zrange(key, 0, -1, 'WITHSCORES')).toEqual(['i1', '-2']);
+    expect(await owner.projectionTop('popularity', 10)).toEqual([['i1', -2]]);
+    expect(await redis.zscore(owner.projectionShard('popularity', 'i1'), 'i1')).toBe('-2');
     const seen = (await zombie.load(['i1'])).get('i1')!.version;
     await owner.commit([{ memberId: 'i1', expectedVersion: seen, record: { ...emptyRecord(), state: { n: 3 } }, projections: { upsert: [{ name: 'popularity', member: 'i1', score: -3 }], remove: [{ name: 'old', member: 'i1', score: 1 }] } }]);
-    expect(await redis.zscore(key, 'i1')).toBe('-3');
-    expect(await redis.zcard(owner.projectionKey('old'))).toBe(0);
+    expect(await owner.projectionScores('popularity', ['i1', 'nobody'])).toEqual(new Map([['i1', -3], ['nobody', null]]));
+    expect(await owner.projectionSize('old')).toBe(0);
     const late = zombie.commit([{ memberId: 'i1', expectedVersion: seen, record: { ...emptyRecord(), state: { n: 9 } }, projections: { upsert: [{ name: 'popularity', member: 'i1', score: -9 }, { name: 'old', member: 'i1', score: 5 }], remove: [] } }]);
     await expect(late).rejects.toBeInstanceOf(FencedWriteError);
-    expect(await redis.zscore(key, 'i1')).toBe('-3');
-    expect(await redis.zcard(owner.projectionKey('old'))).toBe(0);
+    expect(await owner.projectionScores('popularity', ['i1'])).toEqual(new Map([['i1', -3]]));
+    expect(await owner.projectionSize('old')).toBe(0);
+  });
+
+  it('merges projection shards in the order one sorted set keeps: ascending score, ties by member bytes', async () => {
+    const store = new MemberStore<{ n: number }>(redis, ns, projecting('merge'));
+    // Enough members that every shard holds some; ties on purpose, and ids whose UTF-16 and UTF-8 orders differ.
+    const ids = [...Array.from({ length: 60 }, (_, i) => `item-${i}`), 'é', '\uffff', '😀'];
+    const score = (i: number) => (i % 7) - 6;
+    await store.commit(ids.map((id, i) => ({ memberId: id, expectedVersion: 0, record: { ...emptyRecord(), state: { n: i } }, projections: { upsert: [{ name: 'pop', member: id, score: score(i) }], remove: [] } })));
+    const expected = ids.map((id, i): [string, number] => [id, score(i)]).sort(([a, x], [b, y]) => x - y || Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect(await store.projectionTop('pop', 25)).toEqual(expected.slice(0, 25));
+    expect(await store.projectionTop('pop', 1000)).toEqual(expected);
+    expect(await store.projectionSize('pop')).toBe(ids.length);
+    const shards = new Set(ids.map((id) => store.projectionShard('pop', id)));
+    expect(shards.size).toBeGreaterThan(8);
   });
 
   it('a writer of an old live-pointer epoch is refused, and nothing of its write lands', async () => {
-    const pointer = `mf:${ns}:live:w`;
-    const old = new MemberStore<{ n: number }>(redis, ns, 'fenced', { key: pointer, epoch: 0 });
-    await redis.hset(pointer, 'namespace', ns, 'epoch', '0');
+    await createLivePointer(redis, ns, 'fenced', defaultPointer(ns));
+    const old = new MemberStore<{ n: number }>(redis, ns, projecting('fenced'), { topicNamespace: ns, worker: 'fenced', epoch: await epochOf('fenced') });
     await old.commit([{ memberId: 'p', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 1 } } }]);
-    await redis.hset(pointer, 'epoch', '1');
+    await movePointer('fenced', 1);
     const attempt = old.commit([{ memberId: 'p', expectedVersion: 1, record: { ...emptyRecord(), state: { n: 2 } }, projections: { upsert: [{ name: 'x', member: 'p', score: 1 }], remove: [] } }]);
     await expect(attempt).rejects.toBeInstanceOf(PointerMovedError);
     expect(await old.state('p')).toEqual({ n: 1 });
-    expect(await redis.zcard(old.projectionKey('x'))).toBe(0);
-    const current = new MemberStore<{ n: number }>(redis, ns, 'fenced', { key: pointer, epoch: 1 });
+    expect(await old.projectionSize('x')).toBe(0);
+    const current = new MemberStore<{ n: number }>(redis, ns, projecting('fenced'), { topicNamespace: ns, worker: 'fenced', epoch: 1 });
     await current.commit([{ memberId: 'p', expectedVersion: 1, record: { ...emptyRecord(), state: { n: 3 } } }]);
     expect(await current.state('p')).toEqual({ n: 3 });
   });
 
   it('a fenced writer whose live pointer is gone (Redis lost its data) is refused with StateLostError', async () => {
-    const pointer = `mf:${ns}:live:lost`;
-    const store = new MemberStore<{ n: number }>(redis, ns, 'lost', { key: pointer, epoch: 0 });
-    await redis.hset(pointer, 'namespace', ns, 'epoch', '0');
+    await createLivePointer(redis, ns, 'lost', defaultPointer(ns));
+    const fence = { topicNamespace: ns, worker: 'lost', epoch: 0 };
+    const store = new MemberStore<{ n: number }>(redis, ns, 'lost', fence);
     await store.commit([{ memberId: 'q', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 1 } } }]);
-    await redis.del(pointer, store.key('q'));
+    // What a node that restarted empty loses: the fence in the member's slot, and the member.
+    await redis.del(fenceKeyOf(redis, fence, store.key('q')));
+    await redis.del(store.key('q'));
     await expect(store.commit([{ memberId: 'q', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 2 } } }])).rejects.toBeInstanceOf(StateLostError);
     expect(await store.state('q')).toBeNull();
   });
 
   it('raises applied marks per partition, never lowers them, and refuses them for an old epoch', async () => {
-    const pointer = `mf:${ns}:live:marks`;
-    await redis.hset(pointer, 'namespace', ns, 'epoch', '0');
-    const store = new MemberStore<{ n: number }>(redis, ns, 'marks', { key: pointer, epoch: 0 });
+    await createLivePointer(redis, ns, 'marks', defaultPointer(ns));
+    const store = new MemberStore<{ n: number }>(redis, ns, 'marks', { topicNamespace: ns, worker: 'marks', epoch: 0 });
     const write = (v: number, n: number) => [{ memberId: 'r', expectedVersion: v, record: { ...emptyRecord<{ n: number }>(), state: { n } } }];
     await store.commit(write(0, 1), { applied: new Map([['t:0', '99'], ['t:1', '7']]) });
     // Offsets compare as numbers: 100 is past 99 although it sorts before it as text; 5 is not past 7, nor 9 past 10.
@@ -90,12 +106,12 @@ describe('member store: fenced writes in real Redis', () => {
     await store.commit([], { applied: new Map([['t:0', '99'], ['t:2', '10']]) });
     await store.commit([], { applied: new Map([['t:2', '9']]) });
     expect(await store.appliedMarks()).toEqual(new Map([['t:0', '100'], ['t:1', '7'], ['t:2', '10']]));
-    await redis.hset(pointer, 'epoch', '1');
+    await movePointer('marks', 1);
     await expect(store.commit(write(2, 3), { applied: new Map([['t:0', '200']]) })).rejects.toBeInstanceOf(PointerMovedError);
     expect((await store.appliedMarks()).get('t:0')).toBe('100');
     // A batch with outputs and no member write still raises its mark (and is refused like a write).
     await expect(store.commit([], { applied: new Map([['t:1', '9']]) })).rejects.toBeInstanceOf(PointerMovedError);
-    const current = new MemberStore<{ n: number }>(redis, ns, 'marks', { key: pointer, epoch: 1 });
+    const current = new MemberStore<{ n: number }>(redis, ns, 'marks', { topicNamespace: ns, worker: 'marks', epoch: 1 });
     await current.commit([], { applied: new Map([['t:1', '9']]) });
     expect((await current.appliedMarks()).get('t:1')).toBe('9');
   });
@@ -108,11 +124,6 @@ describe('member store: fenced writes in real Redis', () => {
     const seen = [];
     for await (const entry of a.scanStates(2)) seen.push(entry);
     expect(seen.sort()).toEqual([['s1', { n: 1 }], ['s2', { n: 2 }], ['s3', { n: 3 }]]);
-  });
-
-  it('keeps every key of a member in one cluster hash slot', () => {
-    expect(memberKey(ns, 'w', 'abc')).toMatch(/\{u:abc\}$/);
-    expect(outboxKey(ns, 'w', 'abc')).toMatch(/\{u:abc\}$/);
   });
 
   const out = (id: string): OutputEvent => ({ topic: 'behavior.events', key: 'm', id, value: { id } });

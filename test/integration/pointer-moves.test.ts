@@ -38,7 +38,7 @@ describe('live pointer moves under a running worker', () => {
 
   it('a fenced run (rebuild, finishing an old generation) whose epoch ends fails instead of waiting for ever', async () => {
     const pointer = await readLivePointer(s.clients.redis, s.ns, worker);
-    const run = await runWorker({ ...options(), fence: { key: livePointerKey(s.ns, worker), epoch: pointer.epoch } });
+    const run = await runWorker({ ...options(), fence: { topicNamespace: s.ns, worker, epoch: pointer.epoch } });
     await writeLivePointer(s.clients.redis, s.ns, worker, { ...defaultPointer(s.ns), epoch: pointer.epoch + 1 });
     await s.produceJson([purchase('pm-2', 'pia')]);
     const failed = await within(run.failed, 30_000);

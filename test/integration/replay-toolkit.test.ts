@@ -20,7 +20,7 @@ import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { defaultLimits } from '../../shared/kernel/run-worker.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { readReplayMeta } from '../../shared/replay/meta.js';
-import { TestStack, sleep, waitFor } from '../support/harness.js';
+import { allKeys, TestStack, sleep, waitFor } from '../support/harness.js';
 import { behaviorLog, doubledPoints, expectedLedger, pointsDefinition as points, purchases } from '../support/points-fixtures.js';
 
 
@@ -146,11 +146,11 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     await expect(replayDiscard(rc, shadow())).rejects.toBeInstanceOf(ReplayRefused);
     await expect(replayDiscard(rc, s.ns)).rejects.toBeInstanceOf(ReplayRefused);
     await expect(discardOldState(rc, shadow(), 'points-accrual')).rejects.toBeInstanceOf(ReplayRefused);
-    const oldKeys = (await s.clients.redis.keys(`mf:${s.ns}:points-accrual:*`)).length;
+    const oldKeys = (await allKeys(s.clients.redis, `mf:${s.ns}:points-accrual:*`)).length;
     expect(oldKeys).toBeGreaterThanOrEqual(40);
     await expect(discardOldState(rc, s.ns, 'points-accrual')).resolves.toMatchObject({ keys: oldKeys, groups: 1 });
-    expect(await s.clients.redis.keys(`mf:${s.ns}:points-accrual:*`)).toEqual([]);
-    expect((await s.clients.redis.keys(`mf:${s.ns}:behavior-events:*`)).length).toBeGreaterThan(0);
+    expect(await allKeys(s.clients.redis, `mf:${s.ns}:points-accrual:*`)).toEqual([]);
+    expect((await allKeys(s.clients.redis, `mf:${s.ns}:behavior-events:*`)).length).toBeGreaterThan(0);
 
     // Redis loses half of the live state: stop the worker, rebuild, compare again.
     live.kill('SIGTERM');
@@ -174,7 +174,7 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     expect(removed.topics).toBeGreaterThan(0);
     expect(removed.keys).toBeGreaterThan(0);
     expect((await rc.admin.listTopics()).filter((t) => t.startsWith(`${r1}.`))).toEqual([]);
-    expect(await s.clients.redis.keys(`mf:${r1}:*`)).toEqual([]);
+    expect(await allKeys(s.clients.redis, `mf:${r1}:*`)).toEqual([]);
   }, 600_000);
 
   it('dead letters are listed by reason and sent back once each, after a fix', async () => {

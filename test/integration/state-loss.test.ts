@@ -2,7 +2,8 @@ import { workerDefinition } from '../../services/index.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { generateActivity } from '../support/activity-generator.js';
-import { TestStack } from '../support/harness.js';
+import { deleteKeys } from '../../shared/redis/client.js';
+import { allKeys, TestStack } from '../support/harness.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { namespacePattern } from '../../shared/redis/keys.js';
 
@@ -25,9 +26,9 @@ describe('Redis loses a live worker\'s data', () => {
 
       // Everything of this deployment in Redis is gone (its keys only: other suites share the server).
       const exited = exitOf(first);
-      const keys = await s.clients.redis.keys(namespacePattern(s.ns));
+      const keys = await allKeys(s.clients.redis, namespacePattern(s.ns));
       expect(keys.length).toBeGreaterThan(60);
-      await s.clients.redis.del(...keys);
+      await deleteKeys(s.clients.redis, namespacePattern(s.ns));
       expect(await exited).toMatchObject({ code: 1 });
       expect(first.stderrText()).toMatch(/Redis lost the state of behavior-events/);
 
@@ -36,7 +37,7 @@ describe('Redis loses a live worker\'s data', () => {
       const refused = s.spawnWorker('behavior-events');
       expect(await exitOf(refused)).toMatchObject({ code: 1 });
       expect(refused.stderrText()).toMatch(/memberflow rebuild --worker behavior-events/);
-      expect(await s.clients.redis.keys(`mf:${s.ns}:behavior-events:*`)).toEqual([]);
+      expect(await allKeys(s.clients.redis, `mf:${s.ns}:behavior-events:*`)).toEqual([]);
 
       const rebuilt = await cli(s, ['rebuild', '--worker', 'behavior-events']);
       expect(rebuilt.code, rebuilt.stderr).toBe(0);

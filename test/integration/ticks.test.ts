@@ -4,7 +4,7 @@ import { consumerGroup } from '../../shared/kafka/topics.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { defaultLimits } from '../../shared/kernel/run-worker.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
-import { TestStack, type ReadRecord } from '../support/harness.js';
+import { allKeys, TestStack, type ReadRecord } from '../support/harness.js';
 import { timedDecoder, timedWorker, ttl, type Credits } from '../support/timed-worker.js';
 
 describe('ticks against the real stack: time-driven work is exactly once and replays the same', () => {
@@ -54,7 +54,7 @@ describe('ticks against the real stack: time-driven work is exactly once and rep
     const store = new MemberStore<Credits>(s.clients.redis, s.ns, timedWorker);
     const before = await store.load(members);
     for (const m of members) expect(before.get(m)?.record.outbox).toEqual([]);
-    expect(await s.clients.redis.keys(`mf:${s.ns}:${timedWorker.name}:tick:*`)).toEqual([]);
+    expect(await allKeys(s.clients.redis, `mf:${s.ns}:${timedWorker.name}:tick:*`)).toEqual([]);
     const outBefore = await s.readAll('behavior.events');
     await s.admin.resetOffsets({ groupId: consumerGroup(s.ns, timedWorker.name), topic: s.topic('activity.events'), earliest: true });
     await runTimedUntilCaughtUp();

@@ -18,6 +18,7 @@ import type { InputRecord } from '../../shared/kernel/types.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { tickHeader, tickTimeFromHeader } from '../../shared/kernel/ticks.js';
 import type { Decoded, InputDecoder, WorkerDefinition } from '../../shared/kernel/types.js';
+import { connectRedis, deleteKeys, scanKeys, type RedisClient } from '../../shared/redis/client.js';
 import { namespacePattern } from '../../shared/redis/keys.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,6 +49,7 @@ export class TestStack {
       KAFKA_BROKERS: stack.KAFKA_BROKERS,
       SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL,
       REDIS_URL: redisDb === undefined ? stack.REDIS_URL : withDatabase(stack.REDIS_URL, redisDb),
+      ...(stack.REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: stack.REDIS_CLUSTER_NODES } : {}),
       MEMBERFLOW_NAMESPACE: ns,
       MEMBERFLOW_TOPIC_PARTITIONS: String(partitions),
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
@@ -63,6 +65,7 @@ export class TestStack {
   /** `redisDb`: a Redis database of the test's own, for a test that flushes it. */
   static async create(name: string, opts: { partitions?: number; redisDb?: number } = {}): Promise<TestStack> {
     const ns = `t-${name}-${randomBytes(3).toString('hex')}`.toLowerCase().slice(0, 48);
+    if (opts.redisDb !== undefined && inject('stack').REDIS_CLUSTER_NODES) throw new Error(`${name}: a Redis Cluster has only database 0; a test of its own database runs on the single node only`);
     const s = new TestStack(ns, opts.partitions ?? 3, opts.redisDb);
     await s.admin.connect();
     await s.producer.connect();
@@ -200,6 +203,8 @@ export class TestStack {
       KAFKA_BROKERS: this.env.KAFKA_BROKERS.join(','),
       SCHEMA_REGISTRY_URL: this.env.SCHEMA_REGISTRY_URL,
       REDIS_URL: this.env.REDIS_URL,
+      // Empty means the one node of REDIS_URL: a child must not inherit a cluster from the shell.
+      REDIS_CLUSTER_NODES: this.env.REDIS_CLUSTER_NODES?.join(',') ?? '',
       MEMBERFLOW_NAMESPACE: this.ns,
       MEMBERFLOW_TOPIC_PARTITIONS: String(this.env.MEMBERFLOW_TOPIC_PARTITIONS),
       LOG_LEVEL: this.env.LOG_LEVEL,
@@ -241,8 +246,7 @@ export class TestStack {
       this.log.warn({ err }, 'could not delete test topics');
     }
     await this.admin.disconnect();
-    const keys = await this.clients.redis.keys(namespacePattern(this.ns));
-    if (keys.length > 0) await this.clients.redis.del(...keys);
+    await deleteKeys(this.clients.redis, namespacePattern(this.ns));
     await this.clients.close();
   }
 }
@@ -251,6 +255,19 @@ function withDatabase(url: string, db: number): string {
   const u = new URL(url);
   u.pathname = `/${db}`;
   return u.toString();
+}
+
+/** Every key matching a pattern, on every node (KEYS asks one node only). */
+export async function allKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const keys of scanKeys(redis, pattern)) found.push(...keys);
+  return found;
+}
+
+/** A client of the stack's Redis: the cluster in the `cluster` project, else the one node. */
+export function stackRedis(): RedisClient {
+  const stack = inject('stack');
+  return connectRedis(stack.REDIS_CLUSTER_NODES ? { clusterNodes: stack.REDIS_CLUSTER_NODES.split(',') } : { url: stack.REDIS_URL });
 }
 
 export function sleep(ms: number): Promise<void> {

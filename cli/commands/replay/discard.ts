@@ -1,7 +1,7 @@
 /** `replay discard`: removes a replay namespace (topics, groups, Redis keys, registry subjects); never live state. */
-import type { Redis } from 'ioredis';
 import { workerNames } from '../../../services/index.js';
 import { readLivePointer } from '../../../shared/kernel/live-pointer.js';
+import { deleteKeys } from '../../../shared/redis/client.js';
 import { ReplayRefused, type ReplayContext } from './shared.js';
 
 export interface DiscardReport {
@@ -48,16 +48,4 @@ export async function replayDiscard(rc: ReplayContext, namespace: string): Promi
     if ((await fetch(`${registry}/subjects/${encodeURIComponent(s)}`, { method: 'DELETE' }).catch(() => null))?.ok) subjects++;
   }
   return { namespace, topics: topics.length, groups: groups.length, keys, subjects };
-}
-
-/** Deletes every key matching the pattern (SCAN + UNLINK, in pages). */
-export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
-  let n = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length > 0) n += await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return n;
 }

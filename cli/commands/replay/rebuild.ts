@@ -10,12 +10,12 @@
  * published, with the ids they had, as after any crash.
  */
 import { physicalTopic } from '../../../shared/kafka/topics.js';
-import { createLivePointer, defaultPointer, liveGroup, readLivePointer } from '../../../shared/kernel/live-pointer.js';
+import { createLivePointer, defaultPointer, liveGroup, readLivePointer, restoreSlotFences } from '../../../shared/kernel/live-pointer.js';
 import { compareOffsets } from '../../../shared/kernel/offsets.js';
 import { groupMembers } from '../../../shared/replay/plan.js';
 import { rangeKey } from '../../../shared/replay/positions.js';
 import { ReplayRefused, runLiveStateToEnds, workerEntry, type ReplayContext } from './shared.js';
-import { deleteKeys } from './discard.js';
+import { deleteKeys } from '../../../shared/redis/client.js';
 
 export interface RebuildReport {
   worker: string;
@@ -33,6 +33,7 @@ export async function rebuild(rc: ReplayContext, worker: string, progress?: (lin
   await createLivePointer(rc.clients.redis, rc.liveNamespace, worker, defaultPointer(rc.liveNamespace));
   const pointer = await readLivePointer(rc.clients.redis, rc.liveNamespace, worker);
   if (pointer.phase !== 'live') throw new ReplayRefused(`a promote of ${worker} is under way: finish or abort it first`);
+  await restoreSlotFences(rc.clients.redis, rc.liveNamespace, worker, pointer);
   const group = liveGroup(pointer, worker);
   const members = await groupMembers(rc.admin, group);
   if (members > 0) throw new ReplayRefused(`${members} live ${worker} worker(s) are running in ${group}: stop them first; start them again after the rebuild`);

@@ -70,7 +70,7 @@ export async function runLiveStateToEnds(
     codec: rc.clients.codec,
     namespace: rc.liveNamespace,
     stateNamespace: pointer.namespace,
-    fence: { key: livePointerKey(rc.liveNamespace, worker), epoch },
+    fence: { topicNamespace: rc.liveNamespace, worker, epoch },
     stopAt,
     ...(extra.publishFrom ? { publishFrom: extra.publishFrom } : {}),
     rules,

@@ -1,23 +1,25 @@
 --[[
   Raises a worker's applied marks: per input partition, the highest offset a batch of this
   state namespace may have applied and published. Sent in the same pipeline as the batch's
-  member writes and before them, so whatever a worker published is at or below its mark.
-  A promote finishes the old generation up to these marks (cli/commands/replay/promote.ts),
-  so no input the old generation may have published is decided again under new rules.
+  member writes, and the batch publishes only once every reply is in, so whatever a worker
+  published is at or below its mark. A promote finishes the old generation up to these marks
+  (cli/commands/replay/promote.ts), so no input the old generation may have published is
+  decided again under new rules.
 
   KEYS[1]  the marks hash (field: topic:partition, value: offset)
-  ARGV[1]  live-pointer hash key of the worker ('' when the writer does not follow one)
-  ARGV[2]  the pointer epoch the writer runs under (refused like commit-member.lua: -2 moved, -3 missing)
-  ARGV[3..] pairs: topic:partition, offset
+  KEYS[2]  when ARGV[1] is not '': the worker's fence in the marks' slot (as in commit-member.lua)
+  ARGV[1]  the pointer epoch the writer runs under ('' when it follows no pointer; refused like
+           commit-member.lua: -2 moved, -3 missing)
+  ARGV[2..] pairs: topic:partition, offset
 
   Returns 1, or -2 / -3.
 ]]
-if ARGV[1] ~= nil and ARGV[1] ~= '' then
-  local epoch = redis.call('HGET', ARGV[1], 'epoch')
+if ARGV[1] ~= '' then
+  local epoch = redis.call('HGET', KEYS[2], 'epoch')
   if not epoch then
     return -3
   end
-  if epoch ~= ARGV[2] then
+  if epoch ~= ARGV[1] then
     return -2
   end
 end
@@ -28,7 +30,7 @@ local function greater(a, b)
   end
   return a > b
 end
-for i = 3, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   local current = redis.call('HGET', KEYS[1], ARGV[i])
   if not current or greater(ARGV[i + 1], current) then
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])

@@ -1,0 +1,167 @@
+/**
+ * One Redis node or a Redis Cluster behind one type. Cluster mode is chosen by
+ * REDIS_CLUSTER_NODES (shared/config/env.ts); everything else in memberflow talks to a
+ * `RedisClient` and uses the helpers here where the two differ: pipelines (a cluster
+ * pipeline must stay on one node) and key scans (every master holds a share of the keys).
+ */
+import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { slotOf } from './keys.js';
+
+export type RedisClient = Redis | Cluster;
+
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return (redis as Cluster).isCluster === true;
+}
+
+/** Where Redis is: one node's URL, or a cluster's seed nodes (host:port). */
+export type RedisTarget = { url: string } | { clusterNodes: readonly string[] };
+
+/** Options both modes share: a command waits out a reconnect (five tries) rather than failing at once. */
+const nodeOptions: RedisOptions = { maxRetriesPerRequest: 5, enableAutoPipelining: false, lazyConnect: false };
+
+/**
+ * Cluster options. Autopipelining groups the commands of one tick per node, which is how a
+ * batch's writes to members on several nodes go out as one pipeline each. A failover takes
+ * Redis about cluster-node-timeout to notice (the native stack sets 5 s): redirections are
+ * retried for longer than that. Scripts are defined with defineCommand (EVALSHA, then EVAL on
+ * NOSCRIPT), so a promoted replica that never saw SCRIPT LOAD still runs them.
+ */
+function clusterOptions(base: RedisOptions): ClusterOptions {
+  return {
+    redisOptions: { ...base, enableAutoPipelining: false },
+    enableAutoPipelining: true,
+    scaleReads: 'master',
+    maxRedirections: 64,
+    retryDelayOnFailover: 300,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2000,
+    clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+  };
+}
+
+/**
+ * How many replicas must hold a batch's writes before its offsets are committed (WAIT), and how
+ * long to wait for them. Redis replicates asynchronously: a write a master acknowledged can vanish
+ * when a replica takes over, and a write lost after its offsets were committed would never be
+ * redelivered. See docs/SCALING.md.
+ */
+export interface Durability {
+  replicas: number;
+  timeoutMs: number;
+}
+
+const durabilityOf = new WeakMap<RedisClient, Durability>();
+
+export function connectRedis(target: RedisTarget, options: RedisOptions = {}, durability?: Durability): RedisClient {
+  let client: RedisClient;
+  if ('url' in target) client = new Redis(target.url, { ...nodeOptions, ...options });
+  else {
+    const seeds = target.clusterNodes.map((n) => {
+      const at = n.lastIndexOf(':');
+      return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
+    });
+    client = new Cluster(seeds, clusterOptions({ ...nodeOptions, ...options }));
+  }
+  if (durability && durability.replicas > 0) durabilityOf.set(client, durability);
+  return client;
+}
+
+/** Fewer replicas than required acknowledged writes in time: the writes may not survive a failover. */
+export class ReplicationError extends Error {
+  override name = 'ReplicationError';
+  readonly retriable = true;
+  constructor(readonly node: string, readonly acknowledged: number, readonly required: number) {
+    super(`Redis node ${node}: ${acknowledged} of ${required} required replica(s) acknowledged the batch's writes in time`);
+  }
+}
+
+/**
+ * Waits until the required replicas (Durability) hold every write this client sent so far to the
+ * masters of `keys`' slots: WAIT on each such master, on the connection that wrote (WAIT covers
+ * that connection's writes and takes no key, so it is routed here, not by the cluster client).
+ * Throws ReplicationError when a master answers fewer. A no-op without Durability.
+ */
+export async function awaitReplication(redis: RedisClient, keys: Iterable<string>): Promise<void> {
+  const d = durabilityOf.get(redis);
+  if (!d) return;
+  const nodes = new Map<string, Redis>();
+  if (!isCluster(redis)) nodes.set('the node', redis);
+  else {
+    const masters = new Map(redis.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
+    for (const key of keys) {
+      const owner = redis.slots[slotOf(key)]?.[0];
+      const node = owner === undefined ? undefined : masters.get(owner);
+      if (owner !== undefined && node) nodes.set(owner, node);
+      // A slot whose master is not known yet (a failover under way): every master, to be sure.
+      else for (const [k, n] of masters) nodes.set(k, n);
+    }
+  }
+  await Promise.all(
+    [...nodes].map(async ([name, node]) => {
+      const acknowledged = Number(await node.call('WAIT', String(d.replicas), String(d.timeoutMs)));
+      if (acknowledged < d.replicas) throw new ReplicationError(name, acknowledged, d.replicas);
+    }),
+  );
+}
+
+/**
+ * A pipeline for any mix of keys. On one node, the node's own pipeline. On a cluster, each
+ * command is sent on its own and autopipelining gathers those of one node into one write;
+ * `exec` answers like a pipeline, `[error, reply]` per command in order, and each command
+ * follows MOVED/ASK redirections by itself (a cluster pipeline would not, for writes).
+ */
+export function pipelineOf(redis: RedisClient): ChainableCommander {
+  if (!isCluster(redis)) return redis.pipeline();
+  const replies: Array<Promise<[Error | null, unknown]>> = [];
+  const target = redis as unknown as Record<string | symbol, (...args: unknown[]) => Promise<unknown>>;
+  const batch: ChainableCommander = new Proxy({} as ChainableCommander, {
+    get(_, command) {
+      if (command === 'exec') return async () => Promise.all(replies);
+      if (command === 'length') return replies.length;
+      if (command === 'then') return undefined;
+      return (...args: unknown[]) => {
+        // Settled at once: a rejection before exec must not count as unhandled.
+        replies.push(target[command]!.apply(redis, args).then((v): [null, unknown] => [null, v], (e: Error): [Error, null] => [e, null]));
+        return batch;
+      };
+    },
+  });
+  return batch;
+}
+
+/** The nodes that hold keys: the masters of a cluster, or the one node. */
+export function dataNodes(redis: RedisClient): Redis[] {
+  return isCluster(redis) ? redis.nodes('master') : [redis];
+}
+
+/** Every key matching `pattern`, in pages, over every node that holds keys, with the node that holds them (read them there in one pipeline). */
+export async function* scanKeysByNode(redis: RedisClient, pattern: string, count = 1000): AsyncGenerator<{ node: Redis; keys: string[] }> {
+  for (const node of dataNodes(redis)) {
+    for (let cursor = '0'; ; ) {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      if (keys.length > 0) yield { node, keys };
+      cursor = next;
+      if (cursor === '0') break;
+    }
+  }
+}
+
+/** Every key matching `pattern`, in pages, over every node that holds keys. */
+export async function* scanKeys(redis: RedisClient, pattern: string, count = 1000): AsyncGenerator<string[]> {
+  for await (const page of scanKeysByNode(redis, pattern, count)) yield page.keys;
+}
+
+/** Deletes every key matching `pattern` (UNLINK, per node: keys of one page may lie in many slots). */
+export async function deleteKeys(redis: RedisClient, pattern: string): Promise<number> {
+  let deleted = 0;
+  for await (const { node, keys } of scanKeysByNode(redis, pattern, 2000)) {
+    const batch = node.pipeline();
+    for (const k of keys) batch.unlink(k);
+    for (const [err, n] of (await batch.exec()) ?? []) {
+      if (err) throw err;
+      deleted += Number(n);
+    }
+  }
+  return deleted;
+}
