@@ -1,5 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
+/** Files the `cluster` project runs on a Redis Cluster. */
+const clusterFiles = [
+  'test/integration/member-store.test.ts',
+  'test/integration/pointer-moves.test.ts',
+  'test/integration/state-loss.test.ts',
+  'test/integration/kernel-guarantees.test.ts',
+  'test/integration/promote-finish.test.ts',
+  'test/e2e/reco-online-retail.test.ts',
+];
+
 export default defineConfig({
   test: {
     projects: [
@@ -15,6 +25,22 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 300_000,
           // The suites share one broker and one Redis on a 2-core machine: run files one at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        // The same files again on a Redis Cluster (three masters, three replicas): those whose Redis
+        // use differs there (scripts and their fences, projection shards, key scans, lost data, promote).
+        // The rest talk to Redis only through what these cover. See docs/SCALING.md.
+        test: {
+          name: 'cluster',
+          include: clusterFiles,
+          // After the other projects: the suites share one broker on a small machine.
+          sequence: { groupOrder: 1 },
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

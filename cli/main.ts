@@ -29,8 +29,9 @@ program
   .command('stack')
   .description('the local Kafka + schema registry + Redis: up | down | status | env')
   .argument('<action>', 'up, down, status or env')
-  .action((action: string) => {
-    process.exitCode = stackCommand(action);
+  .option('--redis-cluster', 'up: also a local Redis Cluster (three masters, three replicas); env: name it in REDIS_CLUSTER_NODES')
+  .action((action: string, o: { redisCluster?: boolean }) => {
+    process.exitCode = stackCommand(action, { redisCluster: o.redisCluster === true });
   });
 
 program

@@ -2,10 +2,15 @@
 # Local, Docker-free stack for memberflow: Kafka (KRaft, one node), Apicurio Registry
 # (Confluent-compatible API) and Redis.  See stack/README.md.
 #
-#   stack/stack.sh up              start (or reuse) everything, wait until healthy, print env
+#   stack/stack.sh up [--redis-cluster]
+#                                  start (or reuse) everything, wait until healthy, print env;
+#                                  --redis-cluster: also a local Redis Cluster (three masters,
+#                                  three replicas) on ports 7000-7005, named in REDIS_CLUSTER_NODES
 #   stack/stack.sh down            stop only what this script started
 #   stack/stack.sh status          up/down per service, and whether this script started it
-#   stack/stack.sh env             print KAFKA_BROKERS / SCHEMA_REGISTRY_URL / REDIS_URL
+#   stack/stack.sh env [--redis-cluster]
+#                                  print KAFKA_BROKERS / SCHEMA_REGISTRY_URL / REDIS_URL
+#                                  (and REDIS_CLUSTER_NODES)
 #   stack/stack.sh restart-kafka [term|kill]
 #                                  stop the Kafka this script started (SIGTERM, default, or
 #                                  SIGKILL) and start it again on the same data dir
@@ -31,6 +36,11 @@ KAFKA_START_TIMEOUT="${MEMBERFLOW_KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${MEMBERFLOW_KAFKA_STOP_TIMEOUT:-60}"
 REGISTRY_START_TIMEOUT="${MEMBERFLOW_REGISTRY_START_TIMEOUT:-120}"
 REDIS_START_TIMEOUT=15
+# The Redis Cluster: REDIS_CLUSTER_SIZE nodes from REDIS_CLUSTER_BASE_PORT on, one replica per master.
+REDIS_CLUSTER_BASE_PORT="${MEMBERFLOW_REDIS_CLUSTER_PORT:-7000}"
+REDIS_CLUSTER_SIZE=6
+# How long a master may be silent before its replica takes over (Redis's default is 15 s).
+REDIS_CLUSTER_NODE_TIMEOUT_MS=5000
 
 KAFKA_HEAP_OPTS="-Xmx768m -Xms256m"
 REGISTRY_HEAP_OPTS="-Xmx512m"
@@ -59,7 +69,11 @@ print_env() {
   echo "KAFKA_BROKERS=$HOST:$KAFKA_PORT"
   echo "SCHEMA_REGISTRY_URL=http://$HOST:$REGISTRY_PORT$REGISTRY_PATH"
   echo "REDIS_URL=redis://$HOST:$REDIS_PORT"
+  if ((REDIS_CLUSTER)); then echo "REDIS_CLUSTER_NODES=$(redis_cluster_nodes)"; fi
 }
+
+redis_cluster_ports() { seq "$REDIS_CLUSTER_BASE_PORT" $((REDIS_CLUSTER_BASE_PORT + REDIS_CLUSTER_SIZE - 1)); }
+redis_cluster_nodes() { redis_cluster_ports | sed "s/^/$HOST:/" | paste -sd, -; }
 
 # --- probes ----------------------------------------------------------------------------------
 port_open() { # host port
@@ -115,7 +129,7 @@ signature() {
   case "$1" in
     kafka) echo "kafka.Kafka" ;;
     registry) echo "apicurio-registry" ;;
-    redis) echo "redis-server" ;;
+    redis | redis-c*) echo "redis-server" ;;
   esac
 }
 
@@ -474,6 +488,62 @@ up_redis() {
   die "redis not ready after ${REDIS_START_TIMEOUT}s"
 }
 
+# --- redis cluster ---------------------------------------------------------------------------
+node_answers() { [[ "$(timeout 5 redis-cli -h "$HOST" -p "$1" ping 2>/dev/null)" == "PONG" ]]; }
+cluster_ok() { timeout 5 redis-cli -h "$HOST" -p "$1" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
+
+start_cluster_node() { # port
+  local port="$1" name="redis-c$1" dir="$DATA_DIR/redis-cluster/$1"
+  if our_pid "$name" >/dev/null && node_answers "$port"; then return 0; fi
+  port_open "$HOST" "$port" && die "port $HOST:$port is taken by something this script did not start; free it or set MEMBERFLOW_REDIS_CLUSTER_PORT"
+  # A node remembers its cluster in nodes.conf: start from nothing, the cluster is formed below.
+  rm -rf "$dir"; mkdir -p "$dir"
+  local lf; lf="$(log_file "$name")"; [[ -f "$lf" ]] && mv -f "$lf" "$lf.1"
+  redis-server --bind "$HOST" --port "$port" --cluster-enabled yes --cluster-config-file nodes.conf \
+    --cluster-node-timeout "$REDIS_CLUSTER_NODE_TIMEOUT_MS" --save '' --appendonly no --daemonize yes \
+    --dir "$dir" --pidfile "$(pid_file "$name")" --logfile "$lf" >/dev/null 9>&-
+  record_ports "$name" "$port"
+}
+
+up_redis_cluster() {
+  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 ||
+    die "a Redis Cluster needs redis-server and redis-cli (Debian: apt-get install redis-server)"
+  local port first="$REDIS_CLUSTER_BASE_PORT" start
+  if node_answers "$first" && cluster_ok "$first" && [[ "$(redis-cli -h "$HOST" -p "$first" cluster info | tr -d '\r' | sed -n 's/^cluster_known_nodes://p')" == "$REDIS_CLUSTER_SIZE" ]]; then
+    log "redis cluster already running on $(redis_cluster_nodes)"
+    return 0
+  fi
+  log "starting a redis cluster of $REDIS_CLUSTER_SIZE nodes on $(redis_cluster_nodes) (no persistence)"
+  for port in $(redis_cluster_ports); do start_cluster_node "$port"; done
+  start=$SECONDS
+  for port in $(redis_cluster_ports); do
+    until node_answers "$port"; do
+      ((SECONDS - start < REDIS_START_TIMEOUT)) || { tail_log "redis-c$port"; die "redis cluster node $port not ready after ${REDIS_START_TIMEOUT}s"; }
+      sleep 0.2
+    done
+  done
+  # shellcheck disable=SC2046
+  redis-cli --cluster create $(redis_cluster_ports | sed "s/^/$HOST:/") --cluster-replicas 1 --cluster-yes >"$RUN_DIR/redis-cluster-create.log" 2>&1 ||
+    { cat "$RUN_DIR/redis-cluster-create.log" >&2; die "redis-cli --cluster create failed"; }
+  start=$SECONDS
+  for port in $(redis_cluster_ports); do
+    until cluster_ok "$port"; do
+      ((SECONDS - start < 60)) || die "redis cluster not ok on port $port after 60 s"
+      sleep 0.2
+    done
+  done
+  log "redis cluster ready on $(redis_cluster_nodes)"
+}
+
+down_redis_cluster() {
+  local port pid any=0
+  for port in $(redis_cluster_ports); do
+    if pid="$(our_pid "redis-c$port")"; then stop_pid "redis-c$port" "$pid" 15 TERM; any=1; fi
+  done
+  ((any)) && rm -rf "$DATA_DIR/redis-cluster"
+  return 0
+}
+
 # --- commands --------------------------------------------------------------------------------
 with_lock() {
   mkdir -p "$RUN_DIR" "$DATA_DIR" "$DIST_DIR"
@@ -488,6 +558,7 @@ cmd_up() {
   with_lock
   fetch_artifacts
   up_redis
+  if ((REDIS_CLUSTER)); then up_redis_cluster; fi
   up_kafka
   if [[ "${MEMBERFLOW_STACK_PARALLEL:-1}" == 1 ]]; then
     up_registry
@@ -507,6 +578,7 @@ cmd_down() {
   if pid="$(our_pid registry)"; then stop_pid registry "$pid" 30 TERM; any=1; fi
   if pid="$(our_pid kafka)"; then stop_pid kafka "$pid" "$KAFKA_STOP_TIMEOUT" TERM; any=1; fi
   if pid="$(our_pid redis)"; then stop_pid redis "$pid" 15 TERM; any=1; fi
+  down_redis_cluster
   rm -f "$RUN_DIR"/*.pid "$RUN_DIR"/*.ports
   ((any)) || log "nothing started by this script is running"
 }
@@ -524,6 +596,11 @@ cmd_status() {
     else owner="-"; fi
     printf '%-9s %-5s %-45s %s\n' "$name" "$state" "$endpoint" "$owner"
   done
+  if cluster_ok "$REDIS_CLUSTER_BASE_PORT" 2>/dev/null; then state=up; else state=down; fi
+  if our_pid "redis-c$REDIS_CLUSTER_BASE_PORT" >/dev/null; then owner="started by stack.sh (up --redis-cluster)"
+  elif [[ $state == up ]]; then owner="external (not started by stack.sh)"
+  else owner="-"; fi
+  printf '%-9s %-5s %-45s %s\n' "redis-cl" "$state" "$(redis_cluster_nodes | cut -d, -f1)..." "$owner"
 }
 
 cmd_restart_kafka() {
@@ -547,16 +624,26 @@ cmd_restart_kafka() {
 }
 
 usage() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
-case "${1:-}" in
+REDIS_CLUSTER=0
+command="${1:-}"
+[[ $# -gt 0 ]] && shift
+for arg in "$@"; do
+  case "$command:$arg" in
+    up:--redis-cluster | env:--redis-cluster) REDIS_CLUSTER=1 ;;
+    restart-kafka:*) ;;
+    *) usage 2 ;;
+  esac
+done
+case "$command" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   env) print_env ;;
-  restart-kafka) shift; cmd_restart_kafka "$@" ;;
+  restart-kafka) cmd_restart_kafka "$@" ;;
   -h | --help | help) usage 0 ;;
   *) usage 2 ;;
 esac

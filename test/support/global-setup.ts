@@ -8,11 +8,16 @@ import type { TestProject } from 'vitest/node';
  * 2. testcontainers, where a Docker engine answers;
  * 3. the native stack (stack/stack.sh up: Kafka and Apicurio from Maven Central, local Redis).
  * When none can be had the suites fail with the reason; they never skip.
+ *
+ * The `cluster` project runs its files against a Redis Cluster instead of the one node:
+ * REDIS_CLUSTER_NODES from the environment, or the native stack's (`stack.sh up --redis-cluster`).
  */
 export interface StackEndpoints {
   KAFKA_BROKERS: string;
   SCHEMA_REGISTRY_URL: string;
   REDIS_URL: string;
+  /** Set for the `cluster` project: the seed nodes of the Redis Cluster its files use. */
+  REDIS_CLUSTER_NODES?: string;
   source: 'environment' | 'testcontainers' | 'native';
 }
 
@@ -26,8 +31,9 @@ const stackScript = fileURLToPath(new URL('../../stack/stack.sh', import.meta.ur
 let stopContainers: (() => Promise<void>) | undefined;
 
 export default async function setup(project: TestProject) {
-  const stack = await findStack();
-  process.stderr.write(`[integration] stack from ${stack.source}: ${stack.KAFKA_BROKERS} ${stack.SCHEMA_REGISTRY_URL} ${stack.REDIS_URL}\n`);
+  const found = await findStack();
+  const stack = project.name === 'cluster' ? { ...found, REDIS_CLUSTER_NODES: redisCluster() } : found;
+  process.stderr.write(`[${project.name}] stack from ${stack.source}: ${stack.KAFKA_BROKERS} ${stack.SCHEMA_REGISTRY_URL} ${stack.REDIS_CLUSTER_NODES ?? stack.REDIS_URL}\n`);
   Object.assign(process.env, { KAFKA_BROKERS: stack.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL, REDIS_URL: stack.REDIS_URL });
   project.provide('stack', stack);
   return async () => {
@@ -50,6 +56,16 @@ async function findStack(): Promise<StackEndpoints> {
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   ) as Record<string, string>;
   return { KAFKA_BROKERS: env.KAFKA_BROKERS!, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL!, REDIS_URL: env.REDIS_URL!, source: 'native' };
+}
+
+/** The Redis Cluster's seed nodes: REDIS_CLUSTER_NODES, or the native stack's, started here when it is not up. */
+function redisCluster(): string {
+  if (process.env.REDIS_CLUSTER_NODES) return process.env.REDIS_CLUSTER_NODES;
+  const up = spawnSync('bash', [stackScript, 'up', '--redis-cluster'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 15 * 60_000 });
+  if (up.status !== 0) throw new Error(`no Redis Cluster for the cluster suites: stack/stack.sh up --redis-cluster exited ${up.status ?? up.signal}; see its messages above. Set REDIS_CLUSTER_NODES to use your own.`);
+  const line = execFileSync('bash', [stackScript, 'env', '--redis-cluster'], { encoding: 'utf8' }).split('\n').find((l) => l.startsWith('REDIS_CLUSTER_NODES='));
+  if (!line) throw new Error('stack/stack.sh env --redis-cluster printed no REDIS_CLUSTER_NODES');
+  return line.slice('REDIS_CLUSTER_NODES='.length);
 }
 
 function dockerAnswers(): boolean {
