@@ -126,6 +126,7 @@ export async function writeLivePointer(redis: RedisClient, topicNamespace: strin
   await awaitReplication(redis, [livePointerKey(topicNamespace, worker)]);
 }
 
+const createCommand = 'mfCreatePointerV1';
 const createIfAbsent = `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1`;
@@ -154,7 +155,10 @@ export async function claimLivePointer(redis: RedisClient, topicNamespace: strin
 export async function createLivePointer(redis: RedisClient, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
   if (await readLivePointerIfAny(redis, topicNamespace, worker)) return;
   await writeSlotFences(redis, topicNamespace, worker, p.epoch, true);
-  await redis.eval(createIfAbsent, 1, livePointerKey(topicNamespace, worker), ...Object.entries(pointerFields(p)).flat());
+  // A defined command, not EVAL: a cluster client routes (and autopipelines) a command by its first argument, here the key.
+  if (!(createCommand in redis)) redis.defineCommand(createCommand, { numberOfKeys: 1, lua: createIfAbsent });
+  const create = (redis as unknown as Record<string, (...args: string[]) => Promise<number>>)[createCommand]!;
+  await create.call(redis, livePointerKey(topicNamespace, worker), ...Object.entries(pointerFields(p)).flat());
 }
 
 function pointerFields(p: LivePointer): Record<string, string> {
