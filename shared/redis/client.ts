@@ -130,14 +130,27 @@ export function pipelineOf(redis: RedisClient): ChainableCommander {
   return batch;
 }
 
-/** The nodes that hold keys: the masters of a cluster, or the one node. */
-export function dataNodes(redis: RedisClient): Redis[] {
-  return isCluster(redis) ? redis.nodes('master') : [redis];
+/**
+ * The nodes that hold keys: the masters of a cluster, or the one node. A cluster client knows
+ * its nodes only once it has loaded the slot map: wait for that first (a fresh client has none).
+ */
+export async function dataNodes(redis: RedisClient): Promise<Redis[]> {
+  if (!isCluster(redis)) return [redis];
+  if (redis.status !== 'ready') {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('Redis Cluster not ready within 30 s')), 30_000);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+  return redis.nodes('master');
 }
 
 /** Every key matching `pattern`, in pages, over every node that holds keys, with the node that holds them (read them there in one pipeline). */
 export async function* scanKeysByNode(redis: RedisClient, pattern: string, count = 1000): AsyncGenerator<{ node: Redis; keys: string[] }> {
-  for (const node of dataNodes(redis)) {
+  for (const node of await dataNodes(redis)) {
     for (let cursor = '0'; ; ) {
       const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
       if (keys.length > 0) yield { node, keys };

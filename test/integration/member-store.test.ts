@@ -124,6 +124,15 @@ describe('member store: fenced writes in real Redis', () => {
     const seen = [];
     for await (const entry of a.scanStates(2)) seen.push(entry);
     expect(seen.sort()).toEqual([['s1', { n: 1 }], ['s2', { n: 2 }], ['s3', { n: 3 }]]);
+    // A client that has sent nothing yet (a cluster client then knows no node) scans them all too.
+    const fresh = stackRedis();
+    try {
+      const again = [];
+      for await (const entry of new MemberStore<{ n: number }>(fresh, ns, 'scan').scanStates(2)) again.push(entry);
+      expect(again.sort()).toEqual(seen.sort());
+    } finally {
+      fresh.disconnect();
+    }
   });
 
   const out = (id: string): OutputEvent => ({ topic: 'behavior.events', key: 'm', id, value: { id } });
