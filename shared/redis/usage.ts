@@ -40,6 +40,9 @@ export interface MemoryUse {
 /** Workers whose `{u:<id>}` records are items, not members. */
 const itemKeyedWorkers = new Set(['reco-items']);
 
+/** Keys under `mf:<ns>:live:` are the workers' live pointers (and on a cluster their per-slot fences), not a worker's records. */
+const notMemberWorkers = new Set([...itemKeyedWorkers, 'live']);
+
 /** Sums MEMORY USAGE over the namespace's keys (`mf:<ns>:<worker>:...`). */
 export async function memoryOfNamespace(redis: RedisClient, ns: string): Promise<MemoryUse> {
   const members = new Set<string>();
@@ -87,7 +90,7 @@ export async function memoryOfNamespace(redis: RedisClient, ns: string): Promise
   for (const [worker, w] of Object.entries(byWorker)) {
     const all = w.recordBytes + w.outboxBytes + w.otherBytes;
     w.bytesPerRecord = w.records > 0 ? all / w.records : 0;
-    if (!itemKeyedWorkers.has(worker)) memberWorkerBytes += all;
+    if (!notMemberWorkers.has(worker)) memberWorkerBytes += all;
   }
   const n = members.size;
   return { members: n, keys, bytes, bytesPerMember: n > 0 ? bytes / n : 0, memberWorkersBytesPerMember: n > 0 ? memberWorkerBytes / n : 0, byWorker };
