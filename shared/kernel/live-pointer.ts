@@ -62,7 +62,7 @@ async function writeSlotFences(redis: RedisClient, topicNamespace: string, worke
   }
   for (const [err] of (await batch.exec()) ?? []) if (err) throw err;
   // On every master (16,384 slots cover them all): a fence bump lost in a failover would let an old generation write again.
-  await awaitReplication(redis, Array.from({ length: clusterSlots }, (_, slot) => slotFenceKey(topicNamespace, worker, slot)));
+  await awaitReplication(redis, () => Array.from({ length: clusterSlots }, (_, slot) => slotFenceKey(topicNamespace, worker, slot)));
 }
 
 /** After a rebuild: on a cluster, the slot fences a node lost, created again at the pointer's epoch. */
@@ -123,7 +123,7 @@ export async function readLivePointerIfAny(redis: RedisClient, topicNamespace: s
 export async function writeLivePointer(redis: RedisClient, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
   await writeSlotFences(redis, topicNamespace, worker, p.epoch, false);
   await redis.hset(livePointerKey(topicNamespace, worker), pointerFields(p));
-  await awaitReplication(redis, [livePointerKey(topicNamespace, worker)]);
+  await awaitReplication(redis, () => [livePointerKey(topicNamespace, worker)]);
 }
 
 const createCommand = 'mfCreatePointerV1';

@@ -78,18 +78,18 @@ export class ReplicationError extends Error {
 
 /**
  * Waits until the required replicas (Durability) hold every write this client sent so far to the
- * masters of `keys`' slots: WAIT on each such master, on the connection that wrote (WAIT covers
+ * masters of the slots of `keys()` (asked only when replicas are required): WAIT on each such master, on the connection that wrote (WAIT covers
  * that connection's writes and takes no key, so it is routed here, not by the cluster client).
  * Throws ReplicationError when a master answers fewer. A no-op without Durability.
  */
-export async function awaitReplication(redis: RedisClient, keys: Iterable<string>): Promise<void> {
+export async function awaitReplication(redis: RedisClient, keys: () => Iterable<string>): Promise<void> {
   const d = durabilityOf.get(redis);
   if (!d) return;
   const nodes = new Map<string, Redis>();
   if (!isCluster(redis)) nodes.set('the node', redis);
   else {
     const masters = new Map(redis.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
-    for (const key of keys) {
+    for (const key of keys()) {
       const owner = redis.slots[slotOf(key)]?.[0];
       const node = owner === undefined ? undefined : masters.get(owner);
       if (owner !== undefined && node) nodes.set(owner, node);

@@ -372,7 +372,7 @@ export class MemberStore<S> {
     if (moved.length > 0 || markRefused) throw new PointerMovedError(moved);
     if (lost.length > 0) throw new FencedWriteError(lost);
     // Before the caller publishes and commits offsets: the writes must survive a failover.
-    await awaitReplication(this.redis, [
+    await awaitReplication(this.redis, () => [
       ...journals.map((j) => this.journalKey(j.tp, j.offset)),
       ...(applied.size > 0 ? [this.appliedMarksKey()] : []),
       ...[...unsettled.keys()].map((tp) => this.unsettledKey(tp)),
