@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { generateActivity, mulberry32 } from '../support/activity-generator.js';
-import { TestStack, sleep, waitFor, type ReadRecord } from '../support/harness.js';
+import { TestStack, exitOf, sleep, waitFor, type ReadRecord } from '../support/harness.js';
 
 const worker = 'behavior-events';
 const total = 40_000;
@@ -15,7 +15,11 @@ describe('behavior-events survives SIGKILL mid-stream', () => {
   });
   afterAll(async () => s?.close());
 
-  it('ends with state and outputs identical (by event id) to the pure reference run', async () => {
+  // Nine worker starts, each waiting out the killed one's 6 s session: about 70 s alone, more on a busy machine.
+  it('ends with state and outputs identical (by event id) to the pure reference run', { timeout: 360_000 }, async () => {
+    const started = Date.now();
+    // Each phase is printed as it ends, so a run that times out still shows where its time went.
+    const phase = (name: string) => process.stderr.write(`[crash-recovery] ${name} at ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     const stream = generateActivity(total, { seed: 7 });
     // Upstream keeps producing while the worker is killed and restarted.
     let produced = 10_000;
@@ -34,25 +38,30 @@ describe('behavior-events survives SIGKILL mid-stream', () => {
       // Small fetches: many batches, so a kill lands mid-work rather than between backlogs.
       const child = s.spawnWorker(worker, [], { KAFKA_MAX_BYTES_PER_PARTITION: '32768' });
       // Wait until this run has committed a batch, then kill it at a random moment.
-      await waitFor(async () => (await s.committedTotal(worker, 'activity.events')) > before, 120_000, 'the worker to commit a batch');
+      await waitFor(async () => (await s.committedTotal(worker, 'activity.events')) > before, 120_000, 'the worker to commit a batch').catch((err: Error) => {
+        throw new Error(`${err.message}; the worker's stderr ended with:\n${child.stderrText()}`);
+      });
       await sleep(Math.floor(rnd() * 1500));
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exitOf(child, 10_000, 'a SIGKILLed worker');
       kills.push({ lag: await s.lag(worker, 'activity.events'), produced });
+      phase(`kill ${kill + 1}`);
     }
     await producing;
     // Then the worst moments, exactly: killed after writing state but before publishing,
     // and after publishing but before committing offsets.
     for (const failpoint of ['kill-after-state-write:2', 'kill-after-publish:2', 'kill-after-state-write:3']) {
       const child = s.spawnWorker(worker, [], { KAFKA_MAX_BYTES_PER_PARTITION: '32768', MEMBERFLOW_FAILPOINT: failpoint });
-      const signal = await new Promise((r) => child.once('exit', (_c, sig) => r(sig)));
+      const { signal } = await exitOf(child, 90_000, `the worker to reach its failpoint ${failpoint}`);
       expect(signal).toBe('SIGKILL');
+      phase(failpoint);
     }
     expect(kills.filter((k) => k.lag > 0).length).toBeGreaterThanOrEqual(3); // most kills landed mid-stream
     const last = s.spawnWorker(worker, ['--exit-when-idle', '1500']);
-    const code = await new Promise<number | null>((r) => last.once('exit', (c) => r(c)));
+    const { code } = await exitOf(last, 120_000, 'the last worker to catch up and exit when idle');
     expect(code).toBe(0);
     expect(await s.lag(worker, 'activity.events')).toBe(0);
+    phase('caught up');
 
     const inputs = await s.readAll('activity.events', { minRecords: total });
     expect(inputs).toHaveLength(total);

@@ -283,6 +283,21 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
   }
 }
 
+/**
+ * Waits for a spawned worker to exit. A worker still running after `timeoutMs` is SIGKILLed
+ * and the wait fails with the tail of its stderr, so a hang shows where it was, not just a test timeout.
+ */
+export async function exitOf(child: WorkerProcess, timeoutMs: number, what: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode };
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  try {
+    return await withTimeout(exited, timeoutMs, `waiting for ${what}`);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}; the worker's stderr ended with:\n${child.stderrText()}`);
+  }
+}
+
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
