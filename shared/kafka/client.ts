@@ -5,6 +5,7 @@ import { tickHeader } from '../kernel/ticks.js';
 import type { OutputEvent } from '../kernel/types.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { ConfluentClient } from './confluent.js';
+import { isTransientClusterError, restartDelayMs } from './transient.js';
 import { physicalTopic, topicSpecs, type LogicalTopic, type TopicSpec } from './topics.js';
 
 /**
@@ -150,10 +151,39 @@ export function createWorkerAdmin(kafka: Kafka): WorkerAdmin {
 }
 
 class KafkajsWorkerConsumer implements WorkerConsumer {
+  private readonly crashListeners: ((error: Error, restart: boolean) => void)[] = [];
+  private runConfig: WorkerRunConfig | null = null;
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private disconnecting = false;
+
   constructor(
     private readonly consumer: Consumer,
     private readonly fromBeginning: boolean,
-  ) {}
+  ) {
+    // kafkajs restarts itself after retriable errors only; a coordinator or leader that moved to
+    // another broker is "non-retriable" to it (transient.ts). Those restart here, with a backoff.
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      const restartHere = !payload.restart && !this.disconnecting && this.runConfig !== null && isTransientClusterError(payload.error);
+      if (restartHere) this.restartLater();
+      for (const l of this.crashListeners) l(payload.error, payload.restart || restartHere);
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.restarts = 0));
+  }
+
+  private restartLater(): void {
+    const delay = restartDelayMs(++this.restarts);
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this.disconnecting || !this.runConfig) return;
+      // The crash disconnected the consumer; run connects again and keeps the subscriptions.
+      this.consumer.run(this.runConfig).catch((err: Error) => {
+        const restart = !this.disconnecting && isTransientClusterError(err);
+        if (restart) this.restartLater();
+        for (const l of this.crashListeners) l(err, restart);
+      });
+    }, delay);
+  }
 
   connect(): Promise<void> {
     return this.consumer.connect();
@@ -164,7 +194,7 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
   }
 
   onCrash(listener: (error: Error, restart: boolean) => void): void {
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => listener(payload.error, payload.restart));
+    this.crashListeners.push(listener);
   }
 
   onGroupJoin(listener: () => void): void {
@@ -181,6 +211,7 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
   }
 
   run(config: WorkerRunConfig): Promise<void> {
+    this.runConfig = config;
     return this.consumer.run(config);
   }
 
@@ -193,6 +224,8 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
   }
 
   disconnect(): Promise<void> {
+    this.disconnecting = true;
+    clearTimeout(this.restartTimer);
     return this.consumer.disconnect();
   }
 }

@@ -230,9 +230,16 @@ async function startGeneration<S, E, V>(
   });
   totals.generations++;
   await consumer.connect();
+  // A broker failover can fail the consumer many times before the group is back: say so once per outage.
+  let failing = false;
+  consumer.onGroupJoin(() => {
+    if (failing) wlog.info('consumer back in its group');
+    failing = false;
+  });
   consumer.onCrash((error, restart) => {
     if (restart) {
-      wlog.warn({ err: error }, 'consumer failed; the client retries');
+      if (!failing) wlog.warn({ err: error }, 'consumer failed; it restarts with a backoff until the cluster answers');
+      failing = true;
       return;
     }
     wlog.fatal({ err: error }, 'consumer stopped for good');
