@@ -235,7 +235,17 @@ export interface EnsureTopicsResult {
   existing: string[];
 }
 
-/** Creates the namespace's topics when missing; existing topics are left as they are. */
+/**
+ * Replication of new topics on a cluster of `brokers` brokers: three copies where there are three
+ * brokers or more, with writes acknowledged by two (acks -1 then survives one broker down and
+ * never rests on one copy); one copy on a single broker.
+ */
+export function replicationFor(brokers: number): { replicationFactor: number; minInsyncReplicas: number } {
+  const replicationFactor = Math.max(1, Math.min(3, brokers));
+  return { replicationFactor, minInsyncReplicas: replicationFactor >= 3 ? 2 : 1 };
+}
+
+/** Creates the namespace's topics when missing, replicated as the cluster allows; existing topics are left as they are. */
 export async function ensureTopics(
   admin: Admin,
   namespace: string,
@@ -246,13 +256,14 @@ export async function ensureTopics(
   const wanted = specs.map((s) => ({ spec: s, name: physicalTopic(namespace, s.logical) }));
   const missing = wanted.filter((w) => !existing.has(w.name));
   if (missing.length > 0) {
+    const { replicationFactor, minInsyncReplicas } = replicationFor((await admin.describeCluster()).brokers.length);
     await admin.createTopics({
       waitForLeaders: true,
       topics: missing.map((w) => ({
         topic: w.name,
         numPartitions: partitions,
-        replicationFactor: 1,
-        configEntries: Object.entries(w.spec.config).map(([name, value]) => ({ name, value })),
+        replicationFactor,
+        configEntries: [...Object.entries(w.spec.config), ['min.insync.replicas', String(minInsyncReplicas)]].map(([name, value]) => ({ name: name!, value: value! })),
       })),
     });
   }
