@@ -30,8 +30,9 @@ program
   .description('the local Kafka + schema registry + Redis: up | down | status | env')
   .argument('<action>', 'up, down, status or env')
   .option('--redis-cluster', 'up: also a local Redis Cluster (three masters, three replicas); env: name it in REDIS_CLUSTER_NODES')
-  .action((action: string, o: { redisCluster?: boolean }) => {
-    process.exitCode = stackCommand(action, { redisCluster: o.redisCluster === true });
+  .option('--brokers <n>', 'up, env, restart-kafka: 3 for a three-broker Kafka cluster on 9192-9194 instead of the one broker', positiveInt)
+  .action((action: string, o: { redisCluster?: boolean; brokers?: number }) => {
+    process.exitCode = stackCommand(action, { redisCluster: o.redisCluster === true, brokers: o.brokers });
   });
 
 program

@@ -2,18 +2,27 @@
 # Local, Docker-free stack for memberflow: Kafka (KRaft, one node), Apicurio Registry
 # (Confluent-compatible API) and Redis.  See stack/README.md.
 #
-#   stack/stack.sh up [--redis-cluster]
+#   stack/stack.sh up [--redis-cluster] [--brokers 3]
 #                                  start (or reuse) everything, wait until healthy, print env;
 #                                  --redis-cluster: also a local Redis Cluster (three masters,
-#                                  three replicas) on ports 7000-7005, named in REDIS_CLUSTER_NODES
+#                                  three replicas) on ports 7000-7005, named in REDIS_CLUSTER_NODES;
+#                                  --brokers 3: a three-broker KRaft cluster on ports 9192-9194
+#                                  (controllers 9292-9294) instead of the one broker on 9092
 #   stack/stack.sh down            stop only what this script started
 #   stack/stack.sh status          up/down per service, and whether this script started it
-#   stack/stack.sh env [--redis-cluster]
+#   stack/stack.sh env [--redis-cluster] [--brokers 3]
 #                                  print KAFKA_BROKERS / SCHEMA_REGISTRY_URL / REDIS_URL
 #                                  (and REDIS_CLUSTER_NODES)
-#   stack/stack.sh restart-kafka [term|kill]
+#   stack/stack.sh restart-kafka [term|kill] [--brokers 3]
 #                                  stop the Kafka this script started (SIGTERM, default, or
-#                                  SIGKILL) and start it again on the same data dir
+#                                  SIGKILL; with --brokers 3 all three brokers at once) and start
+#                                  it again on the same data dirs
+#   stack/stack.sh stop-broker <1|2|3> [term|kill]   stop one broker of the three-broker cluster
+#   stack/stack.sh start-broker <1|2|3>              start it again on its data dir
+#   stack/stack.sh stop-redis-node <port> [term|kill]
+#                                  stop one node of the Redis Cluster (its replica takes over)
+#   stack/stack.sh start-redis-node <port>
+#                                  start it again: it rejoins the cluster, as a replica
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -41,6 +50,10 @@ REDIS_CLUSTER_BASE_PORT="${MEMBERFLOW_REDIS_CLUSTER_PORT:-7000}"
 REDIS_CLUSTER_SIZE=6
 # How long a master may be silent before its replica takes over (Redis's default is 15 s).
 REDIS_CLUSTER_NODE_TIMEOUT_MS=5000
+# The three-broker Kafka: broker n (1..3) on KAFKA_CLUSTER_BASE_PORT+n-1, its controller 100 ports up.
+KAFKA_CLUSTER_BASE_PORT="${MEMBERFLOW_KAFKA_CLUSTER_PORT:-9192}"
+KAFKA_CLUSTER_SIZE=3
+KAFKA_CLUSTER_HEAP_OPTS="-Xmx512m -Xms128m"
 
 KAFKA_HEAP_OPTS="-Xmx768m -Xms256m"
 REGISTRY_HEAP_OPTS="-Xmx512m"
@@ -66,12 +79,16 @@ APICURIO_DIR="$DIST/apicurio-registry-$APICURIO_VERSION"
 DIST_MARKER="$DIST/.complete"
 
 print_env() {
-  echo "KAFKA_BROKERS=$HOST:$KAFKA_PORT"
+  if ((BROKERS == 3)); then echo "KAFKA_BROKERS=$(kafka_cluster_brokers)"; else echo "KAFKA_BROKERS=$HOST:$KAFKA_PORT"; fi
   echo "SCHEMA_REGISTRY_URL=http://$HOST:$REGISTRY_PORT$REGISTRY_PATH"
   echo "REDIS_URL=redis://$HOST:$REDIS_PORT"
   if ((REDIS_CLUSTER)); then echo "REDIS_CLUSTER_NODES=$(redis_cluster_nodes)"; fi
 }
 
+kafka_cluster_ids() { seq 1 "$KAFKA_CLUSTER_SIZE"; }
+kafka_broker_port() { echo $((KAFKA_CLUSTER_BASE_PORT + $1 - 1)); }
+kafka_controller_port() { echo $((KAFKA_CLUSTER_BASE_PORT + 100 + $1 - 1)); }
+kafka_cluster_brokers() { local n; for n in $(kafka_cluster_ids); do echo "$HOST:$(kafka_broker_port "$n")"; done | paste -sd, -; }
 redis_cluster_ports() { seq "$REDIS_CLUSTER_BASE_PORT" $((REDIS_CLUSTER_BASE_PORT + REDIS_CLUSTER_SIZE - 1)); }
 redis_cluster_nodes() { redis_cluster_ports | sed "s/^/$HOST:/" | paste -sd, -; }
 
@@ -127,7 +144,7 @@ log_file() { echo "$RUN_DIR/$1.log"; }
 # Signature each service's command line must contain (guards against pid reuse).
 signature() {
   case "$1" in
-    kafka) echo "kafka.Kafka" ;;
+    kafka | kafka-b*) echo "kafka.Kafka" ;;
     registry) echo "apicurio-registry" ;;
     redis | redis-c*) echo "redis-server" ;;
   esac
@@ -352,7 +369,7 @@ kafka_find_coordinator() {
     # size=28 | api_key=10 | v1 | corr=9 | client_id "stk" | key "stack-warmup" | key_type
     printf "\x00\x00\x00\x1c\x00\x0a\x00\x01\x00\x00\x00\x09\x00\x03stk\x00\x0cstack-warmup\x$2" >&3
     head -c 14 <&3 | od -An -tx1 | tr -d " \n" | cut -c25-28
-  ' "$HOST" "$KAFKA_PORT" "0$key_type" 2>/dev/null
+  ' "$HOST" "${2:-$KAFKA_PORT}" "0$key_type" 2>/dev/null
 }
 
 # InitProducerId v1 with a null transactional id (what an idempotent producer sends first);
@@ -364,18 +381,18 @@ kafka_init_producer_id() {
     # size=19 | api_key=22 | v1 | corr=11 | client_id "stk" | transactional_id null | timeout 60000
     printf "\x00\x00\x00\x13\x00\x16\x00\x01\x00\x00\x00\x0b\x00\x03stk\xff\xff\x00\x00\xea\x60" >&3
     head -c 14 <&3 | od -An -tx1 | tr -d " \n" | cut -c25-28
-  ' "$HOST" "$KAFKA_PORT" 2>/dev/null
+  ' "$HOST" "${1:-$KAFKA_PORT}" 2>/dev/null
 }
 
 # Without this, the first consumer group / idempotent producer on a fresh data dir gets
 # COORDINATOR_LOAD_IN_PROGRESS / COORDINATOR_NOT_AVAILABLE for a second or two (kafkajs
 # retries, but logs errors and restarts the consumer).
-warm_kafka_coordinators() {
-  local start=$SECONDS g=x t=x p=x
+warm_kafka_coordinators() { # [port]
+  local start=$SECONDS g=x t=x p=x port="${1:-$KAFKA_PORT}"
   while ((SECONDS - start < 60)); do
-    [[ "$g" == "0000" ]] || g="$(kafka_find_coordinator 0 || true)"
-    [[ "$t" == "0000" ]] || t="$(kafka_find_coordinator 1 || true)"
-    [[ "$p" == "0000" ]] || p="$(kafka_init_producer_id || true)"
+    [[ "$g" == "0000" ]] || g="$(kafka_find_coordinator 0 "$port" || true)"
+    [[ "$t" == "0000" ]] || t="$(kafka_find_coordinator 1 "$port" || true)"
+    [[ "$p" == "0000" ]] || p="$(kafka_init_producer_id "$port" || true)"
     [[ "$g" == "0000" && "$t" == "0000" && "$p" == "0000" ]] && return 0
     sleep 0.3
   done
@@ -400,6 +417,116 @@ up_kafka() {
   port_open "$HOST" "$KAFKA_CONTROLLER_PORT" && die "controller port $HOST:$KAFKA_CONTROLLER_PORT is in use; free it or set MEMBERFLOW_KAFKA_CONTROLLER_PORT"
   start_kafka
   WAIT_KAFKA=1
+}
+
+# --- kafka cluster (three brokers) ----------------------------------------------------------
+# Three KRaft nodes, each broker and controller, with a static quorum of the three controllers.
+# Replicated as production would be: three copies, writes acknowledged by two.
+KAFKA_CLUSTER_DATA="$DATA_DIR/kafka-cluster"
+
+kafka_node_conf() { echo "$RUN_DIR/kafka-b$1.properties"; }
+
+write_kafka_node_config() { # n
+  local n="$1" voters="" m
+  for m in $(kafka_cluster_ids); do voters+="${voters:+,}$m@$HOST:$(kafka_controller_port "$m")"; done
+  {
+    echo "# generated by stack/stack.sh - do not edit"
+    echo "process.roles=broker,controller"
+    echo "node.id=$n"
+    echo "controller.quorum.voters=$voters"
+    echo "listeners=PLAINTEXT://$HOST:$(kafka_broker_port "$n"),CONTROLLER://$HOST:$(kafka_controller_port "$n")"
+    echo "advertised.listeners=PLAINTEXT://$HOST:$(kafka_broker_port "$n")"
+    echo "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    echo "controller.listener.names=CONTROLLER"
+    echo "inter.broker.listener.name=PLAINTEXT"
+    echo "log.dirs=$KAFKA_CLUSTER_DATA/$n"
+    echo "num.partitions=1"
+    echo "default.replication.factor=3"
+    echo "min.insync.replicas=2"
+    echo "offsets.topic.replication.factor=3"
+    echo "transaction.state.log.replication.factor=3"
+    echo "transaction.state.log.min.isr=2"
+    echo "share.coordinator.state.topic.replication.factor=3"
+    echo "share.coordinator.state.topic.min.isr=2"
+    echo "group.initial.rebalance.delay.ms=0"
+    echo "broker.heartbeat.interval.ms=500"
+    echo "broker.session.timeout.ms=3000"
+    # A broker that comes back takes its partitions' leadership back soon, as after a rolling restart.
+    echo "leader.imbalance.check.interval.seconds=10"
+    echo "auto.create.topics.enable=false"
+    echo "delete.topic.enable=true"
+    echo "log.retention.hours=168"
+  } >"$(kafka_node_conf "$n").tmp"
+  mv -f "$(kafka_node_conf "$n").tmp" "$(kafka_node_conf "$n")"
+}
+
+format_kafka_cluster() {
+  local n id idf="$KAFKA_CLUSTER_DATA/cluster-id"
+  if [[ -f "$idf" ]]; then
+    local all=1
+    for n in $(kafka_cluster_ids); do [[ -f "$KAFKA_CLUSTER_DATA/$n/meta.properties" ]] || all=0; done
+    ((all)) && return 0
+  fi
+  rm -rf "$KAFKA_CLUSTER_DATA"; mkdir -p "$KAFKA_CLUSTER_DATA"
+  id="$(java -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$LOG4J_CONF" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
+  [[ -n "$id" ]] || die "kafka StorageTool random-uuid failed"
+  log "formatting the three-broker kafka cluster's storage (cluster id $id)"
+  for n in $(kafka_cluster_ids); do
+    mkdir -p "$KAFKA_CLUSTER_DATA/$n"
+    if ! java -Xmx256m -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$LOG4J_CONF" kafka.tools.StorageTool format -t "$id" -c "$(kafka_node_conf "$n")" >"$RUN_DIR/kafka-b$n-format.log" 2>&1; then
+      cat "$RUN_DIR/kafka-b$n-format.log" >&2
+      die "kafka storage format of broker $n failed"
+    fi
+  done
+  echo "$id" >"$idf"
+}
+
+start_kafka_node() { # n
+  local n="$1"
+  port_open "$HOST" "$(kafka_broker_port "$n")" && die "port $HOST:$(kafka_broker_port "$n") is taken; free it or set MEMBERFLOW_KAFKA_CLUSTER_PORT"
+  log "starting kafka broker $n on $HOST:$(kafka_broker_port "$n") (controller $(kafka_controller_port "$n"))"
+  spawn "kafka-b$n" java $KAFKA_CLUSTER_HEAP_OPTS "${KAFKA_JVM_OPTS[@]:2}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$(kafka_node_conf "$n")"
+  record_ports "kafka-b$n" "$(kafka_broker_port "$n") $(kafka_controller_port "$n")"
+}
+
+wait_kafka_node() { # n
+  local n="$1" start=$SECONDS
+  while ((SECONDS - start < KAFKA_START_TIMEOUT)); do
+    our_pid "kafka-b$n" >/dev/null || { tail_log "kafka-b$n"; die "kafka broker $n exited during startup (log: $(log_file "kafka-b$n"))"; }
+    if grep -q "Kafka Server started" "$(log_file "kafka-b$n")" 2>/dev/null && kafka_answers "$(kafka_broker_port "$n")"; then return 0; fi
+    sleep 0.5
+  done
+  tail_log "kafka-b$n"
+  die "kafka broker $n not ready after ${KAFKA_START_TIMEOUT}s (log: $(log_file "kafka-b$n"))"
+}
+
+up_kafka_cluster() {
+  local n started=0
+  for n in $(kafka_cluster_ids); do write_kafka_node_config "$n"; done
+  format_kafka_cluster
+  for n in $(kafka_cluster_ids); do
+    if our_pid "kafka-b$n" >/dev/null; then check_ports "kafka-b$n" "$(kafka_broker_port "$n") $(kafka_controller_port "$n")"; continue; fi
+    start_kafka_node "$n"; started=1
+  done
+  ((started)) || log "kafka cluster already running on $(kafka_cluster_brokers)"
+  WAIT_KAFKA_CLUSTER=1
+}
+
+wait_kafka_cluster() {
+  local n start=$SECONDS
+  for n in $(kafka_cluster_ids); do wait_kafka_node "$n"; done
+  warm_kafka_coordinators "$(kafka_broker_port 1)"
+  log "kafka cluster ready on $(kafka_cluster_brokers) after $((SECONDS - start))s"
+}
+
+stop_kafka_node() { # n signal
+  local pid
+  if pid="$(our_pid "kafka-b$1")"; then stop_pid "kafka-b$1" "$pid" "$KAFKA_STOP_TIMEOUT" "$2"; fi
+  local start=$SECONDS
+  while port_open "$HOST" "$(kafka_broker_port "$1")" || port_open "$HOST" "$(kafka_controller_port "$1")"; do
+    ((SECONDS - start < 30)) || die "ports of kafka broker $1 still in use 30s after stop"
+    sleep 0.2
+  done
 }
 
 # --- registry --------------------------------------------------------------------------------
@@ -492,12 +619,14 @@ up_redis() {
 node_answers() { [[ "$(timeout 5 redis-cli -h "$HOST" -p "$1" ping 2>/dev/null)" == "PONG" ]]; }
 cluster_ok() { timeout 5 redis-cli -h "$HOST" -p "$1" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
 
-start_cluster_node() { # port
+start_cluster_node() { # port [keep]
   local port="$1" name="redis-c$1" dir="$DATA_DIR/redis-cluster/$1"
   if our_pid "$name" >/dev/null && node_answers "$port"; then return 0; fi
   port_open "$HOST" "$port" && die "port $HOST:$port is taken by something this script did not start; free it or set MEMBERFLOW_REDIS_CLUSTER_PORT"
-  # A node remembers its cluster in nodes.conf: start from nothing, the cluster is formed below.
-  rm -rf "$dir"; mkdir -p "$dir"
+  # A node remembers its cluster in nodes.conf: start from nothing, the cluster is formed below;
+  # a node restarted into its cluster ("keep") keeps it, and comes back empty (no persistence).
+  if [[ "${2:-}" != keep ]]; then rm -rf "$dir"; fi
+  mkdir -p "$dir"
   local lf; lf="$(log_file "$name")"; [[ -f "$lf" ]] && mv -f "$lf" "$lf.1"
   redis-server --bind "$HOST" --port "$port" --cluster-enabled yes --cluster-config-file nodes.conf \
     --cluster-node-timeout "$REDIS_CLUSTER_NODE_TIMEOUT_MS" --save '' --appendonly no --daemonize yes \
@@ -544,6 +673,53 @@ down_redis_cluster() {
   return 0
 }
 
+cmd_stop_redis_node() { # port [term|kill]
+  local port="${1:-}" sig pid
+  [[ "$port" =~ ^[0-9]+$ ]] && redis_cluster_ports | grep -qx "$port" || die "usage: stack.sh stop-redis-node <one of $(redis_cluster_ports | paste -sd' ' -)> [term|kill]"
+  sig="$(signal_of "${2:-term}")"
+  with_lock
+  pid="$(our_pid "redis-c$port")" || die "no redis cluster node started by this script runs on port $port"
+  stop_pid "redis-c$port" "$pid" 15 "$sig"
+}
+
+cmd_start_redis_node() { # port
+  local port="${1:-}" start
+  [[ "$port" =~ ^[0-9]+$ ]] && redis_cluster_ports | grep -qx "$port" || die "usage: stack.sh start-redis-node <one of $(redis_cluster_ports | paste -sd' ' -)>"
+  with_lock
+  start_cluster_node "$port" keep
+  start=$SECONDS
+  until node_answers "$port" && cluster_ok "$port"; do
+    ((SECONDS - start < 60)) || { tail_log "redis-c$port"; die "redis cluster node $port not back in its cluster after 60 s"; }
+    sleep 0.2
+  done
+  log "redis cluster node $port is back in its cluster"
+}
+
+signal_of() {
+  case "$1" in term | TERM | sigterm) echo TERM ;; kill | KILL | sigkill) echo KILL ;;
+    *) die "signal '$1': use term or kill" ;; esac
+}
+
+cmd_stop_broker() { # n [term|kill]
+  local n="${1:-}" sig
+  [[ "$n" =~ ^[1-3]$ ]] || die "usage: stack.sh stop-broker <1|2|3> [term|kill]"
+  sig="$(signal_of "${2:-term}")"
+  check_tools; with_lock
+  our_pid "kafka-b$n" >/dev/null || die "kafka broker $n was not started by this script (stack.sh up --brokers 3)"
+  stop_kafka_node "$n" "$sig"
+}
+
+cmd_start_broker() { # n
+  local n="${1:-}"
+  [[ "$n" =~ ^[1-3]$ ]] || die "usage: stack.sh start-broker <1|2|3>"
+  check_tools; with_lock
+  [[ -f "$DIST_MARKER" && -f "$KAFKA_CLUSTER_DATA/cluster-id" ]] || die "no three-broker cluster was set up here; run 'stack.sh up --brokers 3' first"
+  our_pid "kafka-b$n" >/dev/null && { log "kafka broker $n already running"; return 0; }
+  start_kafka_node "$n"
+  wait_kafka_node "$n"
+  log "kafka broker $n ready on $HOST:$(kafka_broker_port "$n")"
+}
+
 # --- commands --------------------------------------------------------------------------------
 with_lock() {
   mkdir -p "$RUN_DIR" "$DATA_DIR" "$DIST_DIR"
@@ -559,15 +735,21 @@ cmd_up() {
   fetch_artifacts
   up_redis
   if ((REDIS_CLUSTER)); then up_redis_cluster; fi
-  up_kafka
-  if [[ "${MEMBERFLOW_STACK_PARALLEL:-1}" == 1 ]]; then
+  if ((BROKERS == 3)); then
+    up_kafka_cluster
     up_registry
-    if ((WAIT_KAFKA)); then wait_kafka; fi
+    wait_kafka_cluster
   else
-    if ((WAIT_KAFKA)); then wait_kafka; fi
-    up_registry
+    up_kafka
+    if [[ "${MEMBERFLOW_STACK_PARALLEL:-1}" == 1 ]]; then
+      up_registry
+      if ((WAIT_KAFKA)); then wait_kafka; fi
+    else
+      if ((WAIT_KAFKA)); then wait_kafka; fi
+      up_registry
+    fi
+    warm_kafka_coordinators
   fi
-  warm_kafka_coordinators
   if ((WAIT_REGISTRY)); then wait_registry; fi
   print_env
 }
@@ -577,6 +759,10 @@ cmd_down() {
   local pid any=0
   if pid="$(our_pid registry)"; then stop_pid registry "$pid" 30 TERM; any=1; fi
   if pid="$(our_pid kafka)"; then stop_pid kafka "$pid" "$KAFKA_STOP_TIMEOUT" TERM; any=1; fi
+  local n
+  for n in $(kafka_cluster_ids); do
+    if pid="$(our_pid "kafka-b$n")"; then stop_pid "kafka-b$n" "$pid" "$KAFKA_STOP_TIMEOUT" TERM; any=1; fi
+  done
   if pid="$(our_pid redis)"; then stop_pid redis "$pid" 15 TERM; any=1; fi
   down_redis_cluster
   rm -f "$RUN_DIR"/*.pid "$RUN_DIR"/*.ports
@@ -601,6 +787,14 @@ cmd_status() {
   elif [[ $state == up ]]; then owner="external (not started by stack.sh)"
   else owner="-"; fi
   printf '%-9s %-5s %-45s %s\n' "redis-cl" "$state" "$(redis_cluster_nodes | cut -d, -f1)..." "$owner"
+  local n
+  for n in $(kafka_cluster_ids); do
+    kafka_answers "$(kafka_broker_port "$n")" && state=up || state=down
+    if pid="$(our_pid "kafka-b$n")"; then owner="started by stack.sh (up --brokers 3, pid $pid)"
+    elif [[ $state == up ]]; then owner="external (not started by stack.sh)"
+    else owner="-"; fi
+    printf '%-9s %-5s %-45s %s\n' "kafka-b$n" "$state" "$HOST:$(kafka_broker_port "$n")" "$owner"
+  done
 }
 
 cmd_restart_kafka() {
@@ -610,6 +804,16 @@ cmd_restart_kafka() {
   check_tools
   with_lock
   [[ -f "$DIST_MARKER" ]] || die "artifacts not fetched yet; run 'stack.sh up' first"
+  if ((BROKERS == 3)); then
+    local n
+    for n in $(kafka_cluster_ids); do our_pid "kafka-b$n" >/dev/null || die "kafka broker $n was not started by this script (stack.sh up --brokers 3)"; done
+    # All at once: SIGKILL (or SIGTERM) to the three, then the three start again together.
+    for n in $(kafka_cluster_ids); do kill "-$sig" "$(our_pid "kafka-b$n")" 2>/dev/null || true; done
+    for n in $(kafka_cluster_ids); do stop_kafka_node "$n" "$sig"; done
+    for n in $(kafka_cluster_ids); do start_kafka_node "$n"; done
+    wait_kafka_cluster
+    return 0
+  fi
   pid="$(our_pid kafka)" || die "no kafka started by this script is running (pid file $(pid_file kafka)); cannot restart"
   stop_pid kafka "$pid" "$KAFKA_STOP_TIMEOUT" "$sig"
   # wait for the ports to be released before starting again
@@ -624,26 +828,36 @@ cmd_restart_kafka() {
 }
 
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
 REDIS_CLUSTER=0
+BROKERS=1
 command="${1:-}"
 [[ $# -gt 0 ]] && shift
-for arg in "$@"; do
-  case "$command:$arg" in
+positional=()
+while [[ $# -gt 0 ]]; do
+  case "$command:$1" in
     up:--redis-cluster | env:--redis-cluster) REDIS_CLUSTER=1 ;;
-    restart-kafka:*) ;;
+    up:--brokers | env:--brokers | restart-kafka:--brokers)
+      [[ "${2:-}" == 1 || "${2:-}" == 3 ]] || die "--brokers takes 1 or 3"
+      BROKERS="$2"; shift ;;
+    restart-kafka:* | stop-broker:* | start-broker:* | stop-redis-node:* | start-redis-node:*) positional+=("$1") ;;
     *) usage 2 ;;
   esac
+  shift
 done
 case "$command" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   env) print_env ;;
-  restart-kafka) cmd_restart_kafka "$@" ;;
+  restart-kafka) cmd_restart_kafka "${positional[@]}" ;;
+  stop-broker) cmd_stop_broker "${positional[@]}" ;;
+  start-broker) cmd_start_broker "${positional[@]}" ;;
+  stop-redis-node) cmd_stop_redis_node "${positional[@]}" ;;
+  start-redis-node) cmd_start_redis_node "${positional[@]}" ;;
   -h | --help | help) usage 0 ;;
   *) usage 2 ;;
 esac
