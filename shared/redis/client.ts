@@ -82,6 +82,11 @@ export class ReplicationError extends Error {
  * that connection's writes and takes no key, so it is routed here, not by the cluster client).
  * Throws ReplicationError when a master answers fewer. A no-op without Durability.
  */
+/** Whether writes through this client must reach replicas (REDIS_WAIT_REPLICAS above 0) before they count. */
+export function requiresReplication(redis: RedisClient): boolean {
+  return durabilityOf.has(redis);
+}
+
 export async function awaitReplication(redis: RedisClient, keys: () => Iterable<string>): Promise<void> {
   const d = durabilityOf.get(redis);
   if (!d) return;

@@ -5,7 +5,7 @@ import { fenceKeyOf, StateLostError } from '../kernel/live-pointer.js';
 import { compareOffsets } from '../kernel/offsets.js';
 import { fromJson, toJson } from '../util/json.js';
 import type { OutputEvent, Projection, StateCodec } from '../kernel/types.js';
-import { awaitReplication, pipelineOf, scanKeysByNode, type RedisClient } from './client.js';
+import { awaitReplication, pipelineOf, requiresReplication, scanKeysByNode, type RedisClient } from './client.js';
 import { appliedMarksKey, bucketOf, memberIdOfKey, memberKey, memberKeyPattern, outboxKey, projectionBuckets, projectionShardKey, tickJournalKey, timersKey, unsettledKey, type KeyLayout } from './keys.js';
 import { decodeRecord, encodeRecordBody, type StateEncoding, type StoredRecord } from './record-codec.js';
 
@@ -285,20 +285,30 @@ export class MemberStore<S> {
    * After a batch's offsets are committed: drops the outbox entries of its inputs by name, every
    * entry below the position of the members earlier batches left (a crash between a commit and
    * its drop), the journal fields that named them, and the batch's tick journals. One round
-   * trip. Safe to repeat, and safe to skip: what it leaves stays in the unsettled journal, found
-   * again by `loadBatch` on the partition's next batch or by `sweepCommitted` at the next start.
+   * trip (two where replicas are required). Safe to repeat, and safe to skip: what it leaves stays
+   * in the unsettled journal, found again by `loadBatch` on the partition's next batch or by
+   * `sweepCommitted` at the next start.
    */
   async dropCommitted(batch: CommittedBatch): Promise<void> {
     if (batch.entries.size + batch.leftovers.length + batch.journalFields.length + batch.tickOffsets.length === 0) return;
-    const pipeline = this.batch();
-    for (const [m, fields] of batch.entries) if (fields.length > 0) pipeline.hdel(this.outboxKey(m), ...fields);
+    const outboxes = this.batch();
+    for (const [m, fields] of batch.entries) if (fields.length > 0) outboxes.hdel(this.outboxKey(m), ...fields);
     const drop = scriptCommand(dropCommand, 1);
-    for (const m of batch.leftovers) pipeline[drop]!(this.outboxKey(m), batch.tp, batch.position);
-    // Last: a drop cut short leaves the journal naming what is still to drop.
-    if (batch.journalFields.length > 0) pipeline.hdel(this.unsettledKey(batch.tp), ...batch.journalFields);
-    for (const o of batch.tickOffsets) pipeline.del(this.journalKey(batch.tp, o));
-    const replies = (await pipeline.exec()) ?? [];
-    for (const [err] of replies) if (err) throw err;
+    for (const m of batch.leftovers) outboxes[drop]!(this.outboxKey(m), batch.tp, batch.position);
+    // Last: a drop cut short leaves the journal naming what is still to drop. Where replicas are
+    // required the journal waits until they hold the drops: the outboxes live on other nodes than
+    // the journal, and a failover that lost a drop after the journal forgot it would strand them.
+    const separate = requiresReplication(this.redis);
+    const journal = separate ? this.batch() : outboxes;
+    if (batch.journalFields.length > 0) journal.hdel(this.unsettledKey(batch.tp), ...batch.journalFields);
+    for (const o of batch.tickOffsets) journal.del(this.journalKey(batch.tp, o));
+    const check = async (p: ReturnType<MemberStore<S>['batch']>) => {
+      for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+    };
+    await check(outboxes);
+    if (!separate) return;
+    await awaitReplication(this.redis, () => [...[...batch.entries.keys()], ...batch.leftovers].map((m) => this.outboxKey(m)));
+    await check(journal);
   }
 
   /**
