@@ -54,19 +54,19 @@ describe('e2e: Online Retail through the recommendation workers', () => {
       ['kill-after-state-write:3', 'kill-after-publish:5'],
       ['kill-after-publish:4', 'kill-after-state-write:7'],
     ];
+    const runUntilKilledOrCaughtUp = async (worker: string, failpoint: string, topic: 'behavior.events' | 'reco.item-updates', after: Promise<unknown>) => {
+      const child = s.spawnWorker(worker, [], { ...small, MEMBERFLOW_FAILPOINT: failpoint });
+      const exited = new Promise<string | null>((r) => child.once('exit', (_c, signal) => r(signal)));
+      const caughtUp = after.then(() => s.waitForLag0(worker, topic, 600_000)).then(() => 'caught-up' as const);
+      const first = await Promise.race([exited, caughtUp]);
+      if (first === 'caught-up') child.kill('SIGTERM');
+      runs.push({ worker, failpoint, killed: (await exited) === 'SIGKILL' });
+    };
     for (const [memberFp, itemFp] of plan) {
-      const round = [
-        { worker: recoMembersName, failpoint: memberFp, topic: 'behavior.events' as const },
-        { worker: recoItemsName, failpoint: itemFp, topic: 'reco.item-updates' as const },
-      ].map(async ({ worker, failpoint, topic }) => {
-        const child = s.spawnWorker(worker, [], { ...small, MEMBERFLOW_FAILPOINT: failpoint });
-        const exited = new Promise<string | null>((r) => child.once('exit', (_c, signal) => r(signal)));
-        const caughtUp = s.waitForLag0(worker, topic, 600_000).then(() => 'caught-up' as const);
-        const first = await Promise.race([exited, caughtUp]);
-        if (first === 'caught-up') child.kill('SIGTERM');
-        runs.push({ worker, failpoint, killed: (await exited) === 'SIGKILL' });
-      });
-      await Promise.all(round);
+      const members = runUntilKilledOrCaughtUp(recoMembersName, memberFp, 'behavior.events', Promise.resolve());
+      // reco-items reads what reco-members writes: it has caught up only once this round's reco-members has stopped
+      // (an empty or momentarily drained input is no end).
+      await Promise.all([members, runUntilKilledOrCaughtUp(recoItemsName, itemFp, 'reco.item-updates', members)]);
     }
     stats.runs = runs;
     expect(runs.filter((r) => r.worker === recoMembersName && r.killed).length, JSON.stringify(runs)).toBe(2);
