@@ -8,6 +8,8 @@ const clusterFiles = [
   'test/integration/kernel-guarantees.test.ts',
   'test/integration/promote-finish.test.ts',
   'test/e2e/reco-online-retail.test.ts',
+  // Only its failover scenarios run there (Redis master, partition leader, whole Kafka cluster).
+  'test/e2e/fault-suite.test.ts',
 ];
 
 export default defineConfig({
@@ -29,7 +31,7 @@ export default defineConfig({
         },
       },
       {
-        // The same files again on a Redis Cluster (three masters, three replicas): those whose Redis
+        // The same files again on a Redis Cluster (three masters, three replicas) and three Kafka brokers: those whose Redis
         // use differs there (scripts and their fences, projection shards, key scans, lost data, promote).
         // The rest talk to Redis only through what these cover. See docs/SCALING.md.
         test: {

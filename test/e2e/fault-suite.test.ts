@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigResourceTypes } from 'kafkajs';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { workers } from '../../services/index.js';
 import type { LogicalTopic } from '../../shared/kafka/topics.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
@@ -25,10 +26,18 @@ import { pipeline, PipelineRun, type Comparison, type PipelineWorker } from '../
  * `npm run faults` runs it and writes the table to docs/FAULTS.md (MEMBERFLOW_FAULT_REPORT).
  * MEMBERFLOW_FAULT_EVENTS sets the stream size (default 100,000), MEMBERFLOW_FAULT_SCENARIOS
  * picks scenarios by name (comma-separated) for a local run.
+ *
+ * The `cluster` project runs this file too, on a Redis Cluster and three Kafka brokers: there only
+ * the failover scenarios run (a Redis master killed, a partition leader killed, the whole Kafka
+ * cluster restarted), over MEMBERFLOW_FAULT_CLUSTER_EVENTS records (default 30,000); the single-node
+ * project runs the others.
  */
-const events = Number(process.env.MEMBERFLOW_FAULT_EVENTS ?? 100_000);
+const onClusters = Boolean(inject('stack').REDIS_CLUSTER_NODES);
+const events = onClusters ? Number(process.env.MEMBERFLOW_FAULT_CLUSTER_EVENTS ?? 30_000) : Number(process.env.MEMBERFLOW_FAULT_EVENTS ?? 100_000);
 const chosen = process.env.MEMBERFLOW_FAULT_SCENARIOS?.split(',').map((x) => x.trim());
-const scenario = (name: string) => (chosen === undefined || chosen.includes(name) ? it : it.skip);
+/** A scenario of this project (others are not registered at all), skipped when MEMBERFLOW_FAULT_SCENARIOS leaves it out. */
+const scenario = (name: string, where: 'single' | 'clusters' = 'single') =>
+  (where === 'clusters') !== onClusters ? (() => undefined) : chosen === undefined || chosen.includes(name) ? it : it.skip;
 
 interface Row {
   scenario: string;
@@ -328,6 +337,69 @@ describe('fault-injection suite', () => {
     }
   }, 3_600_000);
 
+  scenario('redis-failover', 'clusters')('a Redis Cluster master SIGKILLed mid-run: its replica takes over, the node comes back as a replica', async () => {
+    const run = await PipelineRun.create('faults-redisfo', { events, seed: 13 });
+    try {
+      run.startAll();
+      const fed = run.feed({ wave: 3000, maxLag: 3000 });
+      await run.untilAllWorking();
+      await waitFor(() => run.produced >= events * 0.4, 1_200_000, '40 % of the input produced');
+      await busyOrTimeout(run, 'points-accrual', 5000);
+      const master = clusterMasterPorts()[0]!;
+      const killedAt = Date.now();
+      stack(['stop-redis-node', String(master), 'kill']);
+      // The replica is promoted once the node timeout (5 s) passes and the other masters agree.
+      await waitFor(() => clusterMasterPorts(master).length === 3 && clusterCommand(master, 'CLUSTER', 'INFO').includes('cluster_state:ok'), 60_000, 'a replica to take over the killed master\'s slots');
+      const failoverSeconds = (Date.now() - killedAt) / 1000;
+      // Meanwhile writes to those slots waited for a replica to confirm them (REDIS_WAIT_REPLICAS=1): the old master, back as one.
+      stack(['start-redis-node', String(master)]);
+      const lastFaultAt = Date.now();
+      await fed;
+      await finish(run, 'Redis Cluster master SIGKILLed', `master on port ${master} SIGKILLed at 40 % of the input with writes in flight; its replica promoted, the node restarted empty and rejoined as a replica`, lastFaultAt, [`replica took over after ${failoverSeconds.toFixed(1)} s`, `workers redid batches until a replica had them ${run.failover.replicasBehind} times`]);
+    } finally {
+      await run.close();
+    }
+  }, 3_600_000);
+
+  scenario('kafka-leader', 'clusters')('the broker leading the busiest input partition SIGKILLed under load, then restarted', async () => {
+    const run = await PipelineRun.create('faults-leader', { events, seed: 14 });
+    try {
+      run.startAll();
+      const fed = run.feed({ wave: 3000, maxLag: 3000 });
+      await run.untilAllWorking();
+      await waitFor(() => run.produced >= events * 0.4, 1_200_000, '40 % of the input produced');
+      const { broker, partition, replicas, minInsync } = await busiestLeader(run, 'activity.events');
+      // The namespace's topics were created for three brokers: three copies, two to acknowledge a write.
+      expect({ replicas, minInsync }).toEqual({ replicas: 3, minInsync: '2' });
+      const killedAt = Date.now();
+      stack(['stop-broker', String(broker), 'kill']);
+      await sleep(15_000);
+      stack(['start-broker', String(broker)]);
+      const lastFaultAt = Date.now();
+      await fed;
+      await finish(run, 'Kafka partition leader SIGKILLed', `broker ${broker}, leader of activity.events partition ${partition} (the busiest), SIGKILLed at 40 % of the input and restarted 15 s later`, lastFaultAt, [`broker away ${((lastFaultAt - killedAt) / 1000).toFixed(0)} s`, `consumer restarts logged ${run.failover.consumerRestarts}`]);
+    } finally {
+      await run.close();
+    }
+  }, 3_600_000);
+
+  scenario('kafka-cluster-restart', 'clusters')('all three Kafka brokers SIGKILLed at once and restarted', async () => {
+    const run = await PipelineRun.create('faults-kcluster', { events, seed: 15 });
+    try {
+      run.startAll();
+      const fed = run.feed({ wave: 3000, maxLag: 3000 });
+      await run.untilAllWorking();
+      await waitFor(() => run.produced >= events * 0.4, 1_200_000, '40 % of the input produced');
+      const t0 = Date.now();
+      stack(['restart-kafka', 'kill', '--brokers', '3']);
+      const lastFaultAt = Date.now();
+      await fed;
+      await finish(run, 'Kafka cluster restarted', 'all three brokers SIGKILLed at 40 % of the input and started again together', lastFaultAt, [`cluster away ${((lastFaultAt - t0) / 1000).toFixed(0)} s`, `consumer restarts logged ${run.failover.consumerRestarts}`]);
+    } finally {
+      await run.close();
+    }
+  }, 3_600_000);
+
   scenario('rules')('a rule change by replay + promote while live traffic continues', async () => {
     const run = await PipelineRun.create('faults-rules', { events, seed: 12 });
     try {
@@ -397,6 +469,46 @@ describe('fault-injection suite', () => {
     }
   }, 3_600_000);
 });
+
+/** Runs a stack.sh command (the suites need the stack it started); fails with its messages. */
+function stack(args: string[]): void {
+  const r = spawnSync('bash', ['stack/stack.sh', ...args], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`stack/stack.sh ${args.join(' ')} failed (the cluster scenarios need the clusters stack.sh started):\n${r.stderr}`);
+}
+
+/** Asks a node of the Redis Cluster other than `except` (redis-cli: the test's own client may still route to a dead node). */
+function clusterCommand(except: number | undefined, ...args: string[]): string {
+  for (const node of inject('stack').REDIS_CLUSTER_NODES!.split(',')) {
+    const [host, port] = node.split(':');
+    if (Number(port) === except) continue;
+    const r = spawnSync('redis-cli', ['-h', host!, '-p', port!, ...args], { encoding: 'utf8', timeout: 5000 });
+    if (r.status === 0 && r.stdout.trim() !== '') return r.stdout;
+  }
+  throw new Error(`no Redis Cluster node answered ${args.join(' ')}`);
+}
+
+/** Ports of the masters that hold slots and are not failing, as the cluster sees it now (the node on `except` left out). */
+function clusterMasterPorts(except?: number): number[] {
+  return clusterCommand(except, 'CLUSTER', 'NODES')
+    .split('\n')
+    .map((l) => l.trim().split(' '))
+    .filter((f) => f.length > 8 && f[2]!.includes('master') && !f[2]!.includes('fail'))
+    .map((f) => Number(f[1]!.split('@')[0]!.split(':')[1]))
+    .filter((p) => p !== except)
+    .sort((a, b) => a - b);
+}
+
+/** The broker (node id) leading the partition of `logical` with the most records. */
+async function busiestLeader(run: PipelineRun, logical: LogicalTopic): Promise<{ broker: number; partition: number; replicas: number; minInsync: string | undefined }> {
+  const topic = run.s.topic(logical);
+  const ends = await run.s.topicEnds(topic);
+  const busiest = [...ends].sort((a, b) => Number(BigInt(b.high) - BigInt(b.low) - (BigInt(a.high) - BigInt(a.low))))[0]!;
+  const meta = await run.s.admin.fetchTopicMetadata({ topics: [topic] });
+  const { leader, replicas } = meta.topics[0]!.partitions.find((p) => p.partitionId === busiest.partition)!;
+  const configs = await run.s.admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }], includeSynonyms: false });
+  const minInsync = configs.resources[0]?.configEntries.find((c) => c.configName === 'min.insync.replicas')?.configValue;
+  return { broker: leader, partition: busiest.partition, replicas: replicas.length, minInsync };
+}
 
 /** Reasons for records behavior-events cannot read (as opposed to events its rules refuse). */
 const readingReasons = ['empty_value', 'record_too_large', 'malformed_json', 'schema_mismatch', 'unknown_schema', 'invalid_occurred_at', 'missing_event_id', 'missing_user_id', 'key_mismatch', 'unknown_type', 'missing_field'];

@@ -9,8 +9,9 @@ import type { TestProject } from 'vitest/node';
  * 3. the native stack (stack/stack.sh up: Kafka and Apicurio from Maven Central, local Redis).
  * When none can be had the suites fail with the reason; they never skip.
  *
- * The `cluster` project runs its files against a Redis Cluster instead of the one node:
- * REDIS_CLUSTER_NODES from the environment, or the native stack's (`stack.sh up --redis-cluster`).
+ * The `cluster` project runs its files against a Redis Cluster and a three-broker Kafka instead of
+ * the single nodes: REDIS_CLUSTER_NODES and KAFKA_CLUSTER_BROKERS from the environment, or the native
+ * stack's (`stack.sh up --redis-cluster --brokers 3`).
  */
 export interface StackEndpoints {
   KAFKA_BROKERS: string;
@@ -32,9 +33,10 @@ let stopContainers: (() => Promise<void>) | undefined;
 
 export default async function setup(project: TestProject) {
   const found = await findStack();
-  const stack = project.name === 'cluster' ? { ...found, REDIS_CLUSTER_NODES: redisCluster() } : found;
+  const stack = project.name === 'cluster' ? { ...found, ...clusters() } : found;
   process.stderr.write(`[${project.name}] stack from ${stack.source}: ${stack.KAFKA_BROKERS} ${stack.SCHEMA_REGISTRY_URL} ${stack.REDIS_CLUSTER_NODES ?? stack.REDIS_URL}\n`);
-  Object.assign(process.env, { KAFKA_BROKERS: stack.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL, REDIS_URL: stack.REDIS_URL });
+  // The single-node endpoints, for whatever reads them from the environment; the clusters reach tests by inject only.
+  Object.assign(process.env, { KAFKA_BROKERS: found.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: found.SCHEMA_REGISTRY_URL, REDIS_URL: found.REDIS_URL });
   project.provide('stack', stack);
   return async () => {
     await stopContainers?.();
@@ -58,14 +60,23 @@ async function findStack(): Promise<StackEndpoints> {
   return { KAFKA_BROKERS: env.KAFKA_BROKERS!, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL!, REDIS_URL: env.REDIS_URL!, source: 'native' };
 }
 
-/** The Redis Cluster's seed nodes: REDIS_CLUSTER_NODES, or the native stack's, started here when it is not up. */
-function redisCluster(): string {
-  if (process.env.REDIS_CLUSTER_NODES) return process.env.REDIS_CLUSTER_NODES;
-  const up = spawnSync('bash', [stackScript, 'up', '--redis-cluster'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 15 * 60_000 });
-  if (up.status !== 0) throw new Error(`no Redis Cluster for the cluster suites: stack/stack.sh up --redis-cluster exited ${up.status ?? up.signal}; see its messages above. Set REDIS_CLUSTER_NODES to use your own.`);
-  const line = execFileSync('bash', [stackScript, 'env', '--redis-cluster'], { encoding: 'utf8' }).split('\n').find((l) => l.startsWith('REDIS_CLUSTER_NODES='));
-  if (!line) throw new Error('stack/stack.sh env --redis-cluster printed no REDIS_CLUSTER_NODES');
-  return line.slice('REDIS_CLUSTER_NODES='.length);
+/**
+ * The Redis Cluster's seed nodes and the three brokers: REDIS_CLUSTER_NODES and KAFKA_CLUSTER_BROKERS,
+ * or the native stack's, started here when they are not up.
+ */
+function clusters(): { REDIS_CLUSTER_NODES: string; KAFKA_BROKERS: string } {
+  const given = { REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES, KAFKA_BROKERS: process.env.KAFKA_CLUSTER_BROKERS };
+  if (given.REDIS_CLUSTER_NODES && given.KAFKA_BROKERS) return { REDIS_CLUSTER_NODES: given.REDIS_CLUSTER_NODES, KAFKA_BROKERS: given.KAFKA_BROKERS };
+  const args = ['--redis-cluster', '--brokers', '3'];
+  const up = spawnSync('bash', [stackScript, 'up', ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 15 * 60_000 });
+  if (up.status !== 0) throw new Error(`no clusters for the cluster suites: stack/stack.sh up ${args.join(' ')} exited ${up.status ?? up.signal}; see its messages above. Set REDIS_CLUSTER_NODES and KAFKA_CLUSTER_BROKERS to use your own.`);
+  const env = execFileSync('bash', [stackScript, 'env', ...args], { encoding: 'utf8' }).split('\n');
+  const value = (name: string): string => {
+    const line = env.find((l) => l.startsWith(`${name}=`));
+    if (!line) throw new Error(`stack/stack.sh env ${args.join(' ')} printed no ${name}`);
+    return line.slice(name.length + 1);
+  };
+  return { REDIS_CLUSTER_NODES: given.REDIS_CLUSTER_NODES || value('REDIS_CLUSTER_NODES'), KAFKA_BROKERS: given.KAFKA_BROKERS || value('KAFKA_BROKERS') };
 }
 
 function dockerAnswers(): boolean {

@@ -8,6 +8,7 @@ import { connectClients, type Clients } from '../../shared/clients.js';
 import { loadEnv, type Env } from '../../shared/config/env.js';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
 import { createProducer, ensureTopics, eventIdHeader } from '../../shared/kafka/client.js';
+import { isTransientClusterError, restartDelayMs } from '../../shared/kafka/transient.js';
 import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
 import { behaviorLogic } from '../../services/behavior-events/decide.js';
 import { ActivityDecoder } from '../../services/behavior-events/decode.js';
@@ -39,7 +40,7 @@ export class TestStack {
   readonly rules: Rules = defaultRules();
   readonly log: Logger;
   readonly clients: Clients;
-  readonly admin: Admin;
+  private currentAdmin: Admin;
   readonly producer: Producer;
   private readonly children = new Set<ChildProcess>();
 
@@ -58,8 +59,31 @@ export class TestStack {
     });
     this.log = createLogger(this.env.LOG_LEVEL, `test-${ns}`);
     this.clients = connectClients(this.env, this.log, `test-${ns}`);
-    this.admin = this.clients.kafka.admin();
+    this.currentAdmin = this.clients.kafka.admin();
     this.producer = createProducer(this.clients.kafka);
+  }
+
+  get admin(): Admin {
+    return this.currentAdmin;
+  }
+
+  /**
+   * Low and high offsets of a topic's partitions. kafkajs' admin keeps partition leaders for five
+   * minutes and gives up on NOT_LEADER, so after a broker failover a fresh admin asks again.
+   */
+  async topicEnds(topic: string): Promise<{ partition: number; offset: string; high: string; low: string }[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.currentAdmin.fetchTopicOffsets(topic);
+      } catch (err) {
+        if (!isTransientClusterError(err) || attempt >= 20) throw err;
+        const stale = this.currentAdmin;
+        this.currentAdmin = this.clients.kafka.admin();
+        await stale.disconnect().catch(() => undefined);
+        await sleep(restartDelayMs(attempt));
+        await this.currentAdmin.connect().catch(() => undefined);
+      }
+    }
   }
 
   /** `redisDb`: a Redis database of the test's own, for a test that flushes it. */
@@ -106,7 +130,7 @@ export class TestStack {
   }
 
   private async readToEnd(topic: string): Promise<ReadRecord[]> {
-    const ends = await this.admin.fetchTopicOffsets(topic);
+    const ends = await this.topicEnds(topic);
     const remaining = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n]));
     const out: ReadRecord[] = [];
     if (remaining.size === 0) return out;
@@ -216,7 +240,7 @@ export class TestStack {
   /** Committed offsets of a worker's group minus topic ends: 0 when it has consumed everything. */
   async lag(worker: string, logical: LogicalTopic, groupId = `${this.ns}.${worker}`): Promise<number> {
     const topic = this.topic(logical);
-    const ends = await this.admin.fetchTopicOffsets(topic);
+    const ends = await this.topicEnds(topic);
     const [committed] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
     let lag = 0n;
     for (const e of ends) {

@@ -59,6 +59,8 @@ export class PipelineRun {
   failpointKills = 0;
   /** Warnings the workers logged that show fencing at work (old writers refused). */
   readonly fencing = { lostRace: 0, pointerMoved: 0, stateLost: 0 };
+  /** Warnings that show a failover at work: batches redone until a Redis replica had their writes, consumer restarts. */
+  readonly failover = { replicasBehind: 0, consumerRestarts: 0 };
   produced = 0;
 
   private constructor(readonly s: TestStack, readonly opts: RunOptions) {
@@ -84,6 +86,8 @@ export class PipelineRun {
       const text = d.toString();
       this.fencing.lostRace += count(text, 'fenced write lost to another writer');
       this.fencing.pointerMoved += count(text, 'live pointer moved on');
+      this.failover.replicasBehind += count(text, 'Redis replicas behind');
+      this.failover.consumerRestarts += count(text, 'consumer failed; it restarts');
       const lost = count(text, 'Redis lost the state');
       this.fencing.stateLost += lost;
       if (lost > 0) slot.stateLost = true;
