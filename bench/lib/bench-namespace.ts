@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Admin, Producer } from 'kafkajs';
 import { connectClients, type Clients } from '../../shared/clients.js';
 import type { Env } from '../../shared/config/env.js';
-import { createProducer, ensureTopics } from '../../shared/kafka/client.js';
+import { createProducer, ensureTopics, replicationFor } from '../../shared/kafka/client.js';
 import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
 import type { Logger } from '../../shared/log.js';
 import { deleteKeys } from '../../shared/redis/client.js';
@@ -41,7 +41,11 @@ export class BenchNamespace {
   /** A topic outside the catalogue (the ceiling's output), deleted with the namespace. */
   async scratchTopic(name: string): Promise<string> {
     const topic = `${this.ns}.${name}`;
-    await this.admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: this.partitions, replicationFactor: 1 }] });
+    const { replicationFactor, minInsyncReplicas } = replicationFor((await this.admin.describeCluster()).brokers.length);
+    await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: this.partitions, replicationFactor, configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] }],
+    });
     this.scratchTopics.push(topic);
     return topic;
   }
@@ -52,6 +56,9 @@ export class BenchNamespace {
       KAFKA_BROKERS: this.env.KAFKA_BROKERS.join(','),
       SCHEMA_REGISTRY_URL: this.env.SCHEMA_REGISTRY_URL,
       REDIS_URL: this.env.REDIS_URL,
+      ...(this.env.REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: this.env.REDIS_CLUSTER_NODES.join(',') } : {}),
+      ...(this.env.REDIS_WAIT_REPLICAS !== undefined ? { REDIS_WAIT_REPLICAS: String(this.env.REDIS_WAIT_REPLICAS) } : {}),
+      REDIS_WAIT_TIMEOUT_MS: String(this.env.REDIS_WAIT_TIMEOUT_MS),
       MEMBERFLOW_NAMESPACE: this.ns,
       MEMBERFLOW_TOPIC_PARTITIONS: String(this.partitions),
       KAFKA_MAX_BYTES_PER_PARTITION: String(this.env.KAFKA_MAX_BYTES_PER_PARTITION),

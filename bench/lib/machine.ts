@@ -1,9 +1,8 @@
 /** The machine and versions a bench ran on, for the report. */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { Redis } from 'ioredis';
 import type { Env } from '../../shared/config/env.js';
-import { redisVersion } from './redis-usage.js';
+import { redisVersion, statsConnection } from './redis-usage.js';
 
 export interface MachineInfo {
   cores: number;
@@ -12,12 +11,15 @@ export interface MachineInfo {
   node: string;
   kafka: string;
   redis: string;
+  /** Kafka brokers named in KAFKA_BROKERS (the native stack's cluster names all three). */
+  brokers?: number;
   client: string;
 }
 
 export async function machineInfo(env: Env): Promise<MachineInfo> {
-  const redis = new Redis(env.REDIS_URL, { lazyConnect: false });
+  const redis = await statsConnection(env);
   const redisV = await redisVersion(redis);
+  const redisMasters = 'nodes' in redis ? redis.nodes('master').length : 1;
   redis.disconnect();
   return {
     cores: os.cpus().length,
@@ -25,7 +27,8 @@ export async function machineInfo(env: Env): Promise<MachineInfo> {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     kafka: process.env.BENCH_KAFKA_VERSION ?? nativeStackKafkaVersion(),
-    redis: redisV,
+    redis: env.REDIS_CLUSTER_NODES ? `${redisV}, a Redis Cluster of ${redisMasters} masters` : redisV,
+    brokers: env.KAFKA_BROKERS.length,
     client: process.env.MEMBERFLOW_KAFKA_CLIENT ?? 'kafkajs',
   };
 }

@@ -25,7 +25,7 @@ export function renderMarkdown(r: BenchReport): string {
   push(
     '# memberflow benchmarks',
     '',
-    `Produced by \`${r.command}\` on ${r.startedAt.slice(0, 10)} (${r.seconds} s). Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB; Node.js ${r.machine.node}; Kafka ${r.machine.kafka}; Redis ${r.machine.redis}; Kafka client: ${r.machine.client}.`,
+    `Produced by \`${r.command}\` on ${r.startedAt.slice(0, 10)} (${r.seconds} s). Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB; Node.js ${r.machine.node}; Kafka ${r.machine.kafka}${(r.machine.brokers ?? 1) > 1 ? `, ${r.machine.brokers} brokers` : ''}; Redis ${r.machine.redis}; Kafka client: ${r.machine.client}.`,
     `Input: ${n0(r.input.events)} generated activity records (${n0(r.input.members)} members, skewed; every event type, ~2 % upstream duplicates, ~2 % broken), ${r.input.partitions} partitions per topic. What each figure means: bench/README.md.`,
     '',
     '## Goals',

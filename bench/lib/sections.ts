@@ -4,7 +4,7 @@
  * except in the pipeline runs, where all six workers share it as in production.
  */
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { produceCommand } from '../../cli/commands/produce.js';
 import { workers } from '../../services/index.js';
 import type { Env } from '../../shared/config/env.js';
@@ -18,7 +18,7 @@ import { feedAtRate, hopLatencies, summarize, TierChangeLatency, timestampsById,
 import { MeasuredProcess, type ProcessStats } from './processes.js';
 import { pipelineWorkers, tierPathWorkers, type Profile } from './profiles.js';
 import { committedSum, endSum, measureGroup, type Throughput } from './progress.js';
-import { commandCounts, commandsBetween, memoryOfNamespace, type MemoryUse } from './redis-usage.js';
+import { commandCounts, commandsBetween, memoryOfNamespace, statsConnection, type MemoryUse } from './redis-usage.js';
 import { checkAgainstReference, type ReplayCheck } from './replay-check.js';
 
 const onlineRetailFile = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));
@@ -101,7 +101,7 @@ export interface BenchResults {
 
 export async function runBench(d: BenchDeps): Promise<BenchResults> {
   const { profile: p, progress } = d;
-  const redis = new Redis(d.env.REDIS_URL);
+  const redis = await statsConnection(d.env);
   try {
     progress(`generating ${p.events} activity records over ${p.members} members`);
     const input = generateActivity(p.events, { members: p.members, seed: 11 });
@@ -204,7 +204,7 @@ function fmtRate(t: Throughput): string {
   return `${Math.round(t.perSecond)} records/s (${t.records} in ${t.seconds.toFixed(2)} s)`;
 }
 
-async function measureWorkerAlone(b: BenchNamespace, worker: string, redis: Redis): Promise<Measured> {
+async function measureWorkerAlone(b: BenchNamespace, worker: string, redis: Redis | Cluster): Promise<Measured> {
   const topics = workers[worker]!.definition.inputs.map((t) => b.topic(t));
   return measureProcess(b, redis, () => MeasuredProcess.worker(worker, b.envVars()), consumerGroup(b.ns, worker), topics);
 }
@@ -212,7 +212,7 @@ async function measureWorkerAlone(b: BenchNamespace, worker: string, redis: Redi
 /** Runs one process over the whole of `topics` (or for `maxSeconds`), then stops it and reads its probe. */
 async function measureProcess(
   b: BenchNamespace,
-  redis: Redis,
+  redis: Redis | Cluster,
   start: () => MeasuredProcess,
   group: string,
   topics: string[],
@@ -390,7 +390,7 @@ async function measureLatency(d: BenchDeps, perSecond: number, names: readonly s
   }
 }
 
-async function measureScale(d: BenchDeps, members: number, redis: Redis): Promise<ScaleRun> {
+async function measureScale(d: BenchDeps, members: number, redis: Redis | Cluster): Promise<ScaleRun> {
   const b = await BenchNamespace.create(`scale${members}`, d.env, d.profile.partitions, d.log);
   try {
     const events = members;

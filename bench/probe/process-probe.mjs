@@ -6,11 +6,16 @@ import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 
 const file = process.env.MEMBERFLOW_BENCH_PROBE_FILE;
-const redisPort = Number(new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').port || 6379);
+// The Redis ports: the one node's, or the cluster's seed nodes (name them all in REDIS_CLUSTER_NODES).
+const redisPorts = new Set(
+  process.env.REDIS_CLUSTER_NODES
+    ? process.env.REDIS_CLUSTER_NODES.split(',').map((n) => Number(n.trim().split(':')[1]))
+    : [Number(new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').port || 6379)],
+);
 let redisRoundTrips = 0;
 const write = net.Socket.prototype.write;
 net.Socket.prototype.write = function patchedWrite(...args) {
-  if (this.remotePort === redisPort) redisRoundTrips++;
+  if (redisPorts.has(this.remotePort)) redisRoundTrips++;
   return write.apply(this, args);
 };
 if (file) {
