@@ -286,6 +286,8 @@ export class OutputPublisher {
     private readonly producer: Producer,
     private readonly codec: AvroCodec,
     private readonly namespace: string,
+    /** Partitions of an output topic: set, each record's partition is chosen here and every one is checked acknowledged. */
+    private readonly partitionsOf?: (topic: string) => Promise<number>,
     private readonly maxRequestBytes = 512 * 1024,
   ) {}
 
@@ -294,10 +296,19 @@ export class OutputPublisher {
     let bytes = 0;
     const flush = async () => {
       if (byTopic.size === 0) return;
-      await this.producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: physicalTopic(this.namespace, topic), messages })),
-      });
+      const topicMessages = await Promise.all(
+        [...byTopic].map(async ([logical, messages]) => {
+          const topic = physicalTopic(this.namespace, logical);
+          if (!this.partitionsOf) return { topic, messages: messages as { key: string; value: Buffer; headers: Record<string, string>; partition?: number }[] };
+          const count = await this.partitionsOf(topic);
+          return { topic, messages: messages.map((m) => ({ ...m, partition: partitionOfKey(topic, m.key, count) })) };
+        }),
+      );
+      const acknowledged = await this.producer.sendBatch({ acks: -1, topicMessages });
+      if (this.partitionsOf) {
+        const missing = unacknowledgedPartitions(topicMessages, acknowledged);
+        if (missing.length > 0) throw new UnacknowledgedRecordsError(missing);
+      }
       byTopic = new Map();
       bytes = 0;
     };
@@ -322,4 +333,68 @@ export class OutputPublisher {
     }
     await flush();
   }
+}
+
+/**
+ * kafkajs' sendBatch keeps each broker's reply across its retries and, after a leader moved to a broker
+ * that had already replied, sends nothing for that partition yet reports success: a partition leader
+ * killed under load lost a run of outputs that way. So the publisher names each record's partition
+ * and checks that every partition written was acknowledged; if not, the batch fails and is redone
+ * (its outputs go again with the same ids; none is lost).
+ */
+export class UnacknowledgedRecordsError extends Error {
+  override name = 'UnacknowledgedRecordsError';
+  readonly retriable = true;
+  constructor(readonly partitions: string[]) {
+    super(`the producer reported success but no broker acknowledged the records of ${partitions.length} partition(s): ${partitions.slice(0, 5).join(', ')}`);
+  }
+}
+
+const keyPartitioner = Partitioners.DefaultPartitioner();
+
+/** The partition kafkajs' default partitioner (murmur2 of the key) gives a keyed record among `count`. */
+export function partitionOfKey(topic: string, key: string, count: number): number {
+  const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  return keyPartitioner({ topic, partitionMetadata, message: { key, value: null } });
+}
+
+/** "topic#partition" of every partition that records were sent to and that no reply acknowledged. */
+export function unacknowledgedPartitions(
+  sent: ReadonlyArray<{ topic: string; messages: ReadonlyArray<{ partition?: number }> }>,
+  acknowledged: ReadonlyArray<{ topicName: string; partition: number; errorCode?: number }>,
+): string[] {
+  const acked = new Set(acknowledged.filter((a) => !a.errorCode).map((a) => `${a.topicName}#${a.partition}`));
+  const missing = new Set<string>();
+  for (const { topic, messages } of sent) for (const m of messages) if (m.partition !== undefined && !acked.has(`${topic}#${m.partition}`)) missing.add(`${topic}#${m.partition}`);
+  return [...missing];
+}
+
+/** Partition counts of topics, asked once per topic (a running worker's output topics keep theirs). */
+export function partitionCounter(kafka: Kafka): { of(topic: string): Promise<number>; close(): Promise<void> } {
+  const counts = new Map<string, Promise<number>>();
+  let admin: Admin | undefined;
+  const ask = async (topic: string): Promise<number> => {
+    if (!admin) {
+      admin = kafka.admin();
+      await admin.connect();
+    }
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const count = meta.topics[0]?.partitions.length ?? 0;
+    if (count === 0) throw new Error(`topic ${topic} has no partitions the client can see`);
+    return count;
+  };
+  return {
+    of(topic) {
+      let c = counts.get(topic);
+      if (!c) {
+        c = ask(topic);
+        counts.set(topic, c);
+        c.catch(() => counts.delete(topic));
+      }
+      return c;
+    },
+    async close() {
+      await admin?.disconnect();
+    },
+  };
 }

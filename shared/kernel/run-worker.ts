@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
-import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, type WorkerBatchPayload } from '../kafka/client.js';
+import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, partitionCounter, type WorkerBatchPayload } from '../kafka/client.js';
 import { consumerGroup, physicalTopic } from '../kafka/topics.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/client.js';
@@ -206,7 +206,8 @@ async function startGeneration<S, E, V>(
   const producer = createProducer(kafka);
   await producer.connect();
   const store = new MemberStore<S>(opts.redis, place.stateNamespace, worker, place.fence);
-  const publisher = new OutputPublisher(producer, opts.codec, place.outputNamespace);
+  const partitions = partitionCounter(kafka);
+  const publisher = new OutputPublisher(producer, opts.codec, place.outputNamespace, partitions.of);
   const limits = { ...defaultLimits(place.rules), ...opts.limits };
   const failpoint = failpointFromSpec(opts.failpoint ?? process.env.MEMBERFLOW_FAILPOINT);
   const loadView = worker.view?.({ redis: opts.redis, namespace: place.stateNamespace, rules: place.rules });
@@ -380,6 +381,7 @@ async function startGeneration<S, E, V>(
       await Promise.allSettled([...inFlight]);
       await consumer.disconnect();
       await producer.disconnect();
+      await partitions.close();
       wlog.info({ ...totals }, 'worker stopped');
     },
   };

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { partitionOfKey, unacknowledgedPartitions } from '../../shared/kafka/client.js';
+
+describe('publisher: every partition written is acknowledged', () => {
+  const sent = [
+    { topic: 'ns.behavior.events', messages: [{ partition: 0 }, { partition: 2 }, { partition: 2 }] },
+    { topic: 'ns.activity.dlq', messages: [{ partition: 1 }] },
+  ];
+
+  it('names the partitions no reply covers, once each', () => {
+    const replies = [{ topicName: 'ns.behavior.events', partition: 0, errorCode: 0 }];
+    expect(unacknowledgedPartitions(sent, replies).sort()).toEqual(['ns.activity.dlq#1', 'ns.behavior.events#2']);
+  });
+
+  it('counts a reply with an error code as no acknowledgement, and finds nothing missing when all replied', () => {
+    const all = [
+      { topicName: 'ns.behavior.events', partition: 0, errorCode: 0 },
+      { topicName: 'ns.behavior.events', partition: 2, errorCode: 0 },
+      { topicName: 'ns.activity.dlq', partition: 1, errorCode: 0 },
+    ];
+    expect(unacknowledgedPartitions(sent, all)).toEqual([]);
+    expect(unacknowledgedPartitions(sent, all.map((r, i) => (i === 2 ? { ...r, errorCode: 6 } : r)))).toEqual(['ns.activity.dlq#1']);
+  });
+
+  it('places a key as the default partitioner does: the same key, the same partition, spread over all', () => {
+    const seen = new Set<number>();
+    for (let i = 0; i < 200; i++) {
+      const p = partitionOfKey('t', `m${i}`, 6);
+      expect(p).toBe(partitionOfKey('t', `m${i}`, 6));
+      seen.add(p);
+    }
+    expect([...seen].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});
