@@ -283,15 +283,29 @@ export const eventIdHeader = 'memberflow-event-id';
  */
 export class OutputPublisher {
   constructor(
-    private readonly producer: Producer,
+    private producer: Producer,
     private readonly codec: AvroCodec,
     private readonly namespace: string,
     /** Partitions of an output topic: set, each record's partition is chosen here and every one is checked acknowledged. */
     private readonly partitionsOf?: (topic: string) => Promise<number>,
+    /** A fresh, connected producer in place of one whose idempotence state the broker refused. */
+    private readonly renewProducer?: () => Promise<Producer>,
     private readonly maxRequestBytes = 512 * 1024,
   ) {}
 
   async publish(outputs: readonly OutputEvent[]): Promise<void> {
+    try {
+      await this.send(outputs);
+    } catch (err) {
+      if (!this.renewProducer || !isProducerStateError(err)) throw err;
+      // After a whole cluster restart a kafkajs idempotent producer can be refused for good (its sequence numbers
+      // no longer match the broker's): a new producer id starts clean, and the batch is redone with the same ids.
+      this.producer = await this.renewProducer();
+      throw new ProducerRenewedError(err as Error);
+    }
+  }
+
+  private async send(outputs: readonly OutputEvent[]): Promise<void> {
     let byTopic = new Map<LogicalTopic, { key: string; value: Buffer; headers: Record<string, string> }[]>();
     let bytes = 0;
     const flush = async () => {
@@ -397,4 +411,22 @@ export function partitionCounter(kafka: Kafka): { of(topic: string): Promise<num
       await admin?.disconnect();
     },
   };
+}
+
+/** The broker refused the idempotent producer's state: only a new producer id gets past it. */
+export function isProducerStateError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || type === 'UNKNOWN_PRODUCER_ID' || type === 'INVALID_PRODUCER_EPOCH') return true;
+  }
+  return false;
+}
+
+/** The batch's outputs were refused with the old producer's state; a new producer sends them when the batch is redone. */
+export class ProducerRenewedError extends Error {
+  override name = 'ProducerRenewedError';
+  readonly retriable = true;
+  constructor(cause: Error) {
+    super('the broker refused the producer\'s sequence numbers: producer renewed, the batch is redone', { cause });
+  }
 }

@@ -203,11 +203,19 @@ async function startGeneration<S, E, V>(
   const { worker, kafka, log } = opts;
   const group = consumerGroup(place.stateNamespace, worker.name);
   const wlog = log.child({ worker: worker.name, namespace: place.outputNamespace, state: place.stateNamespace });
-  const producer = createProducer(kafka);
+  let producer = createProducer(kafka);
   await producer.connect();
+  const renewProducer = async () => {
+    const stale = producer;
+    producer = createProducer(kafka);
+    await producer.connect();
+    await stale.disconnect().catch(() => undefined);
+    wlog.warn('Kafka refused the producer\'s sequence numbers: a new producer takes over, the batch is redone');
+    return producer;
+  };
   const store = new MemberStore<S>(opts.redis, place.stateNamespace, worker, place.fence);
   const partitions = partitionCounter(kafka);
-  const publisher = new OutputPublisher(producer, opts.codec, place.outputNamespace, partitions.of);
+  const publisher = new OutputPublisher(producer, opts.codec, place.outputNamespace, partitions.of, renewProducer);
   const limits = { ...defaultLimits(place.rules), ...opts.limits };
   const failpoint = failpointFromSpec(opts.failpoint ?? process.env.MEMBERFLOW_FAILPOINT);
   const loadView = worker.view?.({ redis: opts.redis, namespace: place.stateNamespace, rules: place.rules });

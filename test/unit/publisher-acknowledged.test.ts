@@ -32,3 +32,14 @@ describe('publisher: every partition written is acknowledged', () => {
     expect([...seen].sort()).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });
+
+describe('publisher: a refused producer state is recognised', () => {
+  it('finds the broker code anywhere in the cause chain, and nothing else', async () => {
+    const { isProducerStateError } = await import('../../shared/kafka/client.js');
+    const protocol = Object.assign(new Error('out of order'), { type: 'OUT_OF_ORDER_SEQUENCE_NUMBER' });
+    expect(isProducerStateError(Object.assign(new Error('gave up'), { cause: protocol }))).toBe(true);
+    expect(isProducerStateError(Object.assign(new Error('x'), { type: 'UNKNOWN_PRODUCER_ID' }))).toBe(true);
+    expect(isProducerStateError(Object.assign(new Error('x'), { type: 'NOT_LEADER_FOR_PARTITION' }))).toBe(false);
+    expect(isProducerStateError(new Error('plain'))).toBe(false);
+  });
+});
