@@ -8,7 +8,7 @@ const clusterFiles = [
   'test/integration/kernel-guarantees.test.ts',
   'test/integration/promote-finish.test.ts',
   'test/e2e/reco-online-retail.test.ts',
-  // Only its failover scenarios run there (Redis master, partition leader, whole Kafka cluster).
+  // Only its failover scenarios run there (Redis master, partition leader; the whole Kafka cluster on request).
   'test/e2e/fault-suite.test.ts',
 ];
 
