@@ -5,7 +5,7 @@ import { tickHeader } from '../kernel/ticks.js';
 import type { OutputEvent } from '../kernel/types.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { ConfluentClient } from './confluent.js';
-import { isTransientClusterError, restartDelayMs } from './transient.js';
+import { anyInCauseChain, isTransientClusterError, restartDelayMs } from './transient.js';
 import { physicalTopic, topicSpecs, type LogicalTopic, type TopicSpec } from './topics.js';
 
 /**
@@ -365,10 +365,16 @@ export class UnacknowledgedRecordsError extends Error {
 }
 
 const keyPartitioner = Partitioners.DefaultPartitioner();
+// The partitioner reads only the count (and leaders, for keyless records): one list per count, not one per record.
+const metadataByCount = new Map<number, { partitionId: number; leader: number; replicas: number[]; isr: number[]; partitionErrorCode: number }[]>();
 
 /** The partition kafkajs' default partitioner (murmur2 of the key) gives a keyed record among `count`. */
 export function partitionOfKey(topic: string, key: string, count: number): number {
-  const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  let partitionMetadata = metadataByCount.get(count);
+  if (!partitionMetadata) {
+    partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+    metadataByCount.set(count, partitionMetadata);
+  }
   return keyPartitioner({ topic, partitionMetadata, message: { key, value: null } });
 }
 
@@ -414,12 +420,10 @@ export function partitionCounter(kafka: Kafka): { of(topic: string): Promise<num
 }
 
 /** The broker refused the idempotent producer's state: only a new producer id gets past it. */
+const producerStateTypes = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
+
 export function isProducerStateError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const type = (e as { type?: unknown }).type;
-    if (type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || type === 'UNKNOWN_PRODUCER_ID' || type === 'INVALID_PRODUCER_EPOCH') return true;
-  }
-  return false;
+  return anyInCauseChain(err, ({ type }) => typeof type === 'string' && producerStateTypes.has(type));
 }
 
 /** The batch's outputs were refused with the old producer's state; a new producer sends them when the batch is redone. */

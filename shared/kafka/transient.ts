@@ -31,15 +31,22 @@ const transientTypes = new Set([
   'UNKNOWN_LEADER_EPOCH',
 ]);
 
-/** True when the error, or any error in its `cause` chain, means the cluster is failing over. */
-export function isTransientClusterError(err: unknown): boolean {
+type ErrorFields = { name?: unknown; type?: unknown; retriable?: unknown };
+
+/** True when the error or any error in its `cause` chain (kafkajs wraps the broker's) matches. */
+export function anyInCauseChain(err: unknown, matches: (e: ErrorFields) => boolean): boolean {
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const { name, type, retriable } = e as { name?: unknown; type?: unknown; retriable?: unknown };
-    if (typeof name === 'string' && transientNames.has(name)) return true;
-    if (typeof type === 'string' && transientTypes.has(type)) return true;
-    if (retriable === true) return true;
+    if (matches(e as ErrorFields)) return true;
   }
   return false;
+}
+
+/** True when the error, or any error in its `cause` chain, means the cluster is failing over. */
+export function isTransientClusterError(err: unknown): boolean {
+  return anyInCauseChain(
+    err,
+    ({ name, type, retriable }) => (typeof name === 'string' && transientNames.has(name)) || (typeof type === 'string' && transientTypes.has(type)) || retriable === true,
+  );
 }
 
 /** Backoff before the n-th restart in a row (1-based): 0.5 s doubling to 30 s, with jitter. */

@@ -76,17 +76,17 @@ export class ReplicationError extends Error {
   }
 }
 
+/** Whether writes through this client must reach replicas (REDIS_WAIT_REPLICAS above 0) before they count. */
+export function requiresReplication(redis: RedisClient): boolean {
+  return durabilityOf.has(redis);
+}
+
 /**
  * Waits until the required replicas (Durability) hold every write this client sent so far to the
  * masters of the slots of `keys()` (asked only when replicas are required): WAIT on each such master, on the connection that wrote (WAIT covers
  * that connection's writes and takes no key, so it is routed here, not by the cluster client).
  * Throws ReplicationError when a master answers fewer. A no-op without Durability.
  */
-/** Whether writes through this client must reach replicas (REDIS_WAIT_REPLICAS above 0) before they count. */
-export function requiresReplication(redis: RedisClient): boolean {
-  return durabilityOf.has(redis);
-}
-
 export async function awaitReplication(redis: RedisClient, keys: () => Iterable<string>): Promise<void> {
   const d = durabilityOf.get(redis);
   if (!d) return;
