@@ -18,7 +18,7 @@
  */
 import { parseRules, type Rules } from '../config/rules.js';
 import { consumerGroup } from '../kafka/topics.js';
-import { awaitReplication, isCluster, pipelineOf, type RedisClient } from '../redis/client.js';
+import { isCluster, pipelineOf, replicationCheck, type RedisClient } from '../redis/client.js';
 import { clusterSlots, slotOf, tagOfSlot } from '../redis/keys.js';
 
 export interface LivePointer {
@@ -60,9 +60,10 @@ async function writeSlotFences(redis: RedisClient, topicNamespace: string, worke
     if (onlyMissing) batch.hsetnx(slotFenceKey(topicNamespace, worker, slot), 'epoch', String(epoch));
     else batch.hset(slotFenceKey(topicNamespace, worker, slot), 'epoch', String(epoch));
   }
-  for (const [err] of (await batch.exec()) ?? []) if (err) throw err;
   // On every master (16,384 slots cover them all): a fence bump lost in a failover would let an old generation write again.
-  await awaitReplication(redis, () => Array.from({ length: clusterSlots }, (_, slot) => slotFenceKey(topicNamespace, worker, slot)));
+  const replicated = replicationCheck(redis, () => Array.from({ length: clusterSlots }, (_, slot) => slotFenceKey(topicNamespace, worker, slot)));
+  for (const [err] of (await batch.exec()) ?? []) if (err) throw err;
+  await replicated();
 }
 
 /** After a rebuild: on a cluster, the slot fences a node lost, created again at the pointer's epoch. */
@@ -122,8 +123,9 @@ export async function readLivePointerIfAny(redis: RedisClient, topicNamespace: s
 /** Moves the pointer; on a cluster every slot's fence first, so no write of the old epoch passes once the pointer says it moved. */
 export async function writeLivePointer(redis: RedisClient, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
   await writeSlotFences(redis, topicNamespace, worker, p.epoch, false);
+  const replicated = replicationCheck(redis, () => [livePointerKey(topicNamespace, worker)]);
   await redis.hset(livePointerKey(topicNamespace, worker), pointerFields(p));
-  await awaitReplication(redis, () => [livePointerKey(topicNamespace, worker)]);
+  await replicated();
 }
 
 const createCommand = 'mfCreatePointerV1';

@@ -67,12 +67,12 @@ export function connectRedis(target: RedisTarget, options: RedisOptions = {}, du
   return client;
 }
 
-/** Fewer replicas than required acknowledged writes in time: the writes may not survive a failover. */
+/** Writes that cannot be confirmed on enough replicas in time: they may not survive a failover. */
 export class ReplicationError extends Error {
   override name = 'ReplicationError';
   readonly retriable = true;
-  constructor(readonly node: string, readonly acknowledged: number, readonly required: number) {
-    super(`Redis node ${node}: ${acknowledged} of ${required} required replica(s) acknowledged the batch's writes in time`);
+  constructor(readonly node: string, why: string) {
+    super(`Redis node ${node}: ${why}`);
   }
 }
 
@@ -81,33 +81,65 @@ export function requiresReplication(redis: RedisClient): boolean {
   return durabilityOf.has(redis);
 }
 
-/**
- * Waits until the required replicas (Durability) hold every write this client sent so far to the
- * masters of the slots of `keys()` (asked only when replicas are required): WAIT on each such master, on the connection that wrote (WAIT covers
- * that connection's writes and takes no key, so it is routed here, not by the cluster client).
- * Throws ReplicationError when a master answers fewer. A no-op without Durability.
- */
-export async function awaitReplication(redis: RedisClient, keys: () => Iterable<string>): Promise<void> {
-  const d = durabilityOf.get(redis);
-  if (!d) return;
-  const nodes = new Map<string, Redis>();
-  if (!isCluster(redis)) nodes.set('the node', redis);
-  else {
-    const masters = new Map(redis.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
-    for (const key of keys()) {
-      const owner = redis.slots[slotOf(key)]?.[0];
-      const node = owner === undefined ? undefined : masters.get(owner);
-      if (owner !== undefined && node) nodes.set(owner, node);
-      // A slot whose master is not known yet (a failover under way): every master, to be sure.
-      else for (const [k, n] of masters) nodes.set(k, n);
-    }
+/** The connection a write to a key goes out on: the master the client routes the key's slot to, and that connection's socket. */
+interface Route {
+  node: Redis | undefined;
+  stream: unknown;
+}
+
+/** Per master (host:port, or the slot when no master is known), the connection the client would use now. */
+function routesOf(redis: RedisClient, keys: Iterable<string>): Map<string, Route> {
+  const routes = new Map<string, Route>();
+  if (!isCluster(redis)) {
+    routes.set('the node', { node: redis, stream: redis.stream });
+    return routes;
   }
-  await Promise.all(
-    [...nodes].map(async ([name, node]) => {
-      const acknowledged = Number(await node.call('WAIT', String(d.replicas), String(d.timeoutMs)));
-      if (acknowledged < d.replicas) throw new ReplicationError(name, acknowledged, d.replicas);
-    }),
-  );
+  const masters = new Map(redis.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
+  for (const key of keys) {
+    const slot = slotOf(key);
+    const owner = redis.slots[slot]?.[0];
+    const name = owner ?? `of slot ${slot} (no master known)`;
+    if (routes.has(name)) continue;
+    const node = owner === undefined ? undefined : masters.get(owner);
+    routes.set(name, { node, stream: node?.stream });
+  }
+  return routes;
+}
+
+/**
+ * Taken before a batch of writes to `keys`; the returned check, awaited after them, waits until
+ * the required replicas (Durability) hold those writes: WAIT on each master that took them, on
+ * the connection that carried them (WAIT covers that connection's writes only and takes no key,
+ * so it is routed here, not by the cluster client). Throws ReplicationError when a master answers
+ * fewer replicas, and when the route changed in between (a master dropped from the client after a
+ * kill, a slot moved, a reconnect): WAIT elsewhere would confirm nothing about writes that a dead
+ * master acknowledged, so the caller redoes them. A no-op without Durability.
+ */
+export function replicationCheck(redis: RedisClient, keys: () => Iterable<string>): () => Promise<void> {
+  const d = durabilityOf.get(redis);
+  if (!d) return async () => undefined;
+  const list = [...keys()];
+  const before = routesOf(redis, list);
+  return async () => {
+    const now = routesOf(redis, list);
+    for (const [name, route] of now) {
+      const was = before.get(name);
+      if (!route.node || !was || was.node !== route.node || was.stream !== route.stream || route.node.status !== 'ready') {
+        throw new ReplicationError(name, 'the connection that took the writes changed or is gone (a failover or reconnect), so they cannot be confirmed');
+      }
+    }
+    if (now.size !== before.size) throw new ReplicationError([...before.keys()].find((k) => !now.has(k))!, 'the writes\' route changed (a failover under way)');
+    await Promise.all(
+      [...now].map(async ([name, { node }]) => {
+        const acknowledged = Number(
+          await node!.call('WAIT', String(d.replicas), String(d.timeoutMs)).catch(() => {
+            throw new ReplicationError(name, 'the connection that took the writes failed before confirming them');
+          }),
+        );
+        if (acknowledged < d.replicas) throw new ReplicationError(name, `${acknowledged} of ${d.replicas} required replica(s) acknowledged the writes in time`);
+      }),
+    );
+  };
 }
 
 /**

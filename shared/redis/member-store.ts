@@ -5,7 +5,7 @@ import { fenceKeyOf, StateLostError } from '../kernel/live-pointer.js';
 import { compareOffsets } from '../kernel/offsets.js';
 import { fromJson, toJson } from '../util/json.js';
 import type { OutputEvent, Projection, StateCodec } from '../kernel/types.js';
-import { awaitReplication, pipelineOf, requiresReplication, scanKeysByNode, type RedisClient } from './client.js';
+import { pipelineOf, replicationCheck, requiresReplication, scanKeysByNode, type RedisClient } from './client.js';
 import { appliedMarksKey, bucketOf, memberIdOfKey, memberKey, memberKeyPattern, outboxKey, projectionBuckets, projectionShardKey, tickJournalKey, timersKey, unsettledKey, type KeyLayout } from './keys.js';
 import { decodeRecord, encodeRecordBody, type StateEncoding, type StoredRecord } from './record-codec.js';
 
@@ -305,9 +305,10 @@ export class MemberStore<S> {
     const check = async (p: ReturnType<MemberStore<S>['batch']>) => {
       for (const [err] of (await p.exec()) ?? []) if (err) throw err;
     };
+    const replicated = replicationCheck(this.redis, () => [...[...batch.entries.keys()], ...batch.leftovers].map((m) => this.outboxKey(m)));
     await check(outboxes);
     if (!separate) return;
-    await awaitReplication(this.redis, () => [...[...batch.entries.keys()], ...batch.leftovers].map((m) => this.outboxKey(m)));
+    await replicated();
     await check(journal);
   }
 
@@ -360,6 +361,14 @@ export class MemberStore<S> {
       if (t.due === null) pipeline.zrem(this.timersKey(t.tp), t.memberId);
       else pipeline.zadd(this.timersKey(t.tp), t.due, t.memberId);
     }
+    // Before the caller publishes and commits offsets the writes must survive a failover: taken before they go out.
+    const replicated = replicationCheck(this.redis, () => [
+      ...journals.map((j) => this.journalKey(j.tp, j.offset)),
+      ...(applied.size > 0 ? [this.appliedMarksKey()] : []),
+      ...[...unsettled.keys()].map((tp) => this.unsettledKey(tp)),
+      ...writes.map((w) => this.key(w.memberId)),
+      ...timers.map((t) => this.timersKey(t.tp)),
+    ]);
     const replies = (await pipeline.exec()) ?? [];
     const lost: string[] = [];
     const moved: string[] = [];
@@ -381,14 +390,7 @@ export class MemberStore<S> {
     if (missingPointer) throw new StateLostError(this.worker, this.namespace, 'its live pointer is gone: Redis was flushed or restarted empty');
     if (moved.length > 0 || markRefused) throw new PointerMovedError(moved);
     if (lost.length > 0) throw new FencedWriteError(lost);
-    // Before the caller publishes and commits offsets: the writes must survive a failover.
-    await awaitReplication(this.redis, () => [
-      ...journals.map((j) => this.journalKey(j.tp, j.offset)),
-      ...(applied.size > 0 ? [this.appliedMarksKey()] : []),
-      ...[...unsettled.keys()].map((tp) => this.unsettledKey(tp)),
-      ...writes.map((w) => this.key(w.memberId)),
-      ...timers.map((t) => this.timersKey(t.tp)),
-    ]);
+    await replicated();
     // Per partition, the unsettled-journal field this write added: the drop after the commit removes it.
     return { unsettled: fields };
   }

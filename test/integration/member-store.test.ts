@@ -1,7 +1,7 @@
 import { createLivePointer, defaultPointer, fenceKeyOf, readLivePointer, StateLostError, writeLivePointer } from '../../shared/kernel/live-pointer.js';
-import { deleteKeys, type RedisClient } from '../../shared/redis/client.js';
+import { connectRedis, deleteKeys, isCluster, ReplicationError, replicationCheck, type RedisClient } from '../../shared/redis/client.js';
 import { stackRedis } from '../support/harness.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { emptyRecord, type OutboxEntry } from '../../shared/kernel/member-record.js';
 import { FencedWriteError, MemberStore, PointerMovedError } from '../../shared/redis/member-store.js';
 import type { OutputEvent } from '../../shared/kernel/types.js';
@@ -201,5 +201,30 @@ describe('member store: fenced writes in real Redis', () => {
     expect((await redis.getBuffer(store.key('c1')))!.toString('utf8')).toMatch(/^1 4 2 c\nn=42\{\}$/);
     expect(await store.state('c1')).toEqual({ n: 42 });
     await expect(new MemberStore<{ n: number }>(redis, ns, 'codec').state('c1')).rejects.toThrow(/stateCodec/);
+  });
+  it('confirms writes only on the connection that took them: a connection lost in between means redo, not a WAIT elsewhere', async () => {
+    const stack = inject('stack');
+    const target = stack.REDIS_CLUSTER_NODES ? { clusterNodes: stack.REDIS_CLUSTER_NODES.split(',') } : { url: stack.REDIS_URL };
+    // One replica required: the cluster's masters have one each; the single node has none, so WAIT answers 0 there.
+    const durable = connectRedis(target, {}, { replicas: 1, timeoutMs: 200 });
+    try {
+      const key = `mf:${ns}:replicated:{m1}`;
+      await durable.set(key, 'warm');
+      const steady = replicationCheck(durable, () => [key]);
+      await durable.set(key, 'a');
+      if (isCluster(durable)) await expect(steady()).resolves.toBeUndefined();
+      else await expect(steady()).rejects.toThrow(/0 of 1 required replica/);
+
+      const lost = replicationCheck(durable, () => [key]);
+      await durable.set(key, 'b');
+      // What a killed master looks like to the client: the connection that took the write ends, and a later one would WAIT on nothing.
+      const nodes = isCluster(durable) ? durable.nodes('master') : [durable];
+      for (const n of nodes) n.disconnect(true);
+      await durable.set(`mf:${ns}:replicated:{m2}`, 'after');
+      await expect(lost()).rejects.toBeInstanceOf(ReplicationError);
+      await expect(lost()).rejects.toThrow(/changed or is gone/);
+    } finally {
+      durable.disconnect();
+    }
   });
 });
