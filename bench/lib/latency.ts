@@ -53,21 +53,30 @@ export class TierChangeLatency {
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: this.b.topic('member.tier-changes'), fromBeginning: true });
+    // Positions count transaction markers, which no message carries (shared/kafka/read-to-end.ts).
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const { partition, batchSize, lastOffset } = payload as { partition: number; batchSize: number; lastOffset: string | null };
+      if (batchSize === 0 && lastOffset !== null) this.nextOffset.set(partition, BigInt(lastOffset) + 1n);
+    });
     await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        this.nextOffset.set(partition, BigInt(message.offset) + 1n);
-        if (!message.value || message.value[0] !== 0) return;
-        const change = (await this.b.clients.codec.decode(message.value)) as { sourceEventId?: string };
-        const cause = activityIdOfLedgerEntry(change.sourceEventId ?? '');
-        const sent = cause === null ? undefined : this.sentAt.get(cause);
-        if (sent === undefined) {
-          this.unmatched++;
-          return;
-        }
-        this.latencies.push(Number(message.timestamp) - sent);
-        this.matched.push({ ledgerId: change.sourceEventId!, activityId: cause!, at: Number(message.timestamp) });
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) await this.take(message.value, Number(message.timestamp));
+        this.nextOffset.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
       },
     });
+  }
+
+  private async take(value: Buffer | null, appendedAt: number): Promise<void> {
+    if (!value || value[0] !== 0) return;
+    const change = (await this.b.clients.codec.decode(value)) as { sourceEventId?: string };
+    const cause = activityIdOfLedgerEntry(change.sourceEventId ?? '');
+    const sent = cause === null ? undefined : this.sentAt.get(cause);
+    if (sent === undefined) {
+      this.unmatched++;
+      return;
+    }
+    this.latencies.push(appendedAt - sent);
+    this.matched.push({ ledgerId: change.sourceEventId!, activityId: cause!, at: appendedAt });
   }
 
   /** Until every partition has been read up to these ends (fetchTopicOffsets), or the deadline. */

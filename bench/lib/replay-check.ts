@@ -4,9 +4,9 @@
  * fault suite). Every state must equal the reference's, and every output id the reference
  * expects must be on its topic with the same value, and no other.
  */
-import { randomUUID } from 'node:crypto';
 import { workers, workerDefinition } from '../../services/index.js';
 import { eventIdHeader } from '../../shared/kafka/client.js';
+import { readToEnd } from '../../shared/kafka/read-to-end.js';
 import type { LogicalTopic } from '../../shared/kafka/topics.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { defaultLimits } from '../../shared/kernel/run-worker.js';
@@ -33,37 +33,11 @@ const tickPlaceholder: Decoded<never> = { kind: 'rejected', rejection: { reason:
 
 export async function readTopicToEnd(b: BenchNamespace, logical: LogicalTopic): Promise<ReadRecord[]> {
   const topic = b.topic(logical);
-  const remaining = new Map((await b.admin.fetchTopicOffsets(topic)).filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n]));
   const out: ReadRecord[] = [];
-  if (remaining.size === 0) return out;
-  const consumer = b.clients.kafka.consumer({ groupId: `${b.ns}.bench-read-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`reading ${topic} to its end took over 300 s`)), 300_000);
+  await readToEnd(b.clients.kafka, topic, `${b.ns}.bench-read`, (partition, m) => {
+    const tick = tickTimeFromHeader(m.headers?.[tickHeader] as Buffer | undefined);
+    out.push({ topic, partition, offset: m.offset, timestamp: Number(m.timestamp), key: m.key ?? null, value: m.value ?? null, id: m.headers?.[eventIdHeader]?.toString() ?? null, ...(tick === undefined ? {} : { tick }) });
   });
-  const readAll = new Promise<void>((resolve) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        const last = remaining.get(batch.partition);
-        if (last === undefined) return;
-        for (const m of batch.messages) {
-          if (BigInt(m.offset) > last) break;
-          const tick = tickTimeFromHeader(m.headers?.[tickHeader] as Buffer | undefined);
-          out.push({ topic, partition: batch.partition, offset: m.offset, timestamp: Number(m.timestamp), key: m.key ?? null, value: m.value ?? null, id: m.headers?.[eventIdHeader]?.toString() ?? null, ...(tick === undefined ? {} : { tick }) });
-          if (BigInt(m.offset) >= last) remaining.delete(batch.partition);
-        }
-        if (remaining.size === 0) resolve();
-      },
-    });
-  });
-  try {
-    await Promise.race([readAll, timeout]);
-  } finally {
-    clearTimeout(timer);
-    await consumer.disconnect();
-  }
   return out.sort((a, b2) => a.partition - b2.partition || Number(BigInt(a.offset) - BigInt(b2.offset)));
 }
 

@@ -17,6 +17,7 @@ import { referenceRun, type ReferenceResult } from '../../shared/kernel/referenc
 import { defaultLimits, runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
 import type { InputRecord } from '../../shared/kernel/types.js';
 import { createLogger, type Logger } from '../../shared/log.js';
+import { readToEnd } from '../../shared/kafka/read-to-end.js';
 import { tickHeader, tickTimeFromHeader } from '../../shared/kernel/ticks.js';
 import type { Decoded, InputDecoder, WorkerDefinition } from '../../shared/kernel/types.js';
 import { connectRedis, deleteKeys, scanKeys, type RedisClient } from '../../shared/redis/client.js';
@@ -130,38 +131,28 @@ export class TestStack {
   }
 
   private async readToEnd(topic: string): Promise<ReadRecord[]> {
-    const ends = await this.topicEnds(topic);
-    const remaining = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n]));
     const out: ReadRecord[] = [];
-    if (remaining.size === 0) return out;
-    const consumer = this.clients.kafka.consumer({ groupId: `${this.ns}.reader-${randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const done = new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          const last = remaining.get(partition);
-          if (last === undefined || BigInt(message.offset) > last) return;
-          const value = message.value ?? null;
-          const tick = tickTimeFromHeader(message.headers?.[tickHeader] as Buffer | undefined);
-          out.push({
-            ...(tick === undefined ? {} : { tick }),
-            topic,
-            partition,
-            offset: message.offset,
-            timestamp: Number(message.timestamp),
-            key: message.key ?? null,
-            value,
-            id: message.headers?.[eventIdHeader]?.toString() ?? null,
-            decoded: value && value[0] === 0 && tick === undefined ? await this.clients.codec.decode(value).catch(() => value) : value,
-          });
-          if (BigInt(message.offset) >= last) remaining.delete(partition);
-          if (remaining.size === 0) resolve();
-        },
-      });
-    });
-    await withTimeout(done, 120_000, `reading ${topic}`);
-    await consumer.disconnect();
+    await readToEnd(
+      this.clients.kafka,
+      topic,
+      `${this.ns}.reader`,
+      async (partition, message) => {
+        const value = message.value ?? null;
+        const tick = tickTimeFromHeader(message.headers?.[tickHeader] as Buffer | undefined);
+        out.push({
+          ...(tick === undefined ? {} : { tick }),
+          topic,
+          partition,
+          offset: message.offset,
+          timestamp: Number(message.timestamp),
+          key: message.key ?? null,
+          value,
+          id: message.headers?.[eventIdHeader]?.toString() ?? null,
+          decoded: value && value[0] === 0 && tick === undefined ? await this.clients.codec.decode(value).catch(() => value) : value,
+        });
+      },
+      { timeoutMs: 120_000 },
+    );
     return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
   }
 
