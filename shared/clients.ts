@@ -15,7 +15,8 @@ export interface Clients {
 
 export function connectClients(env: Env, log: Logger, clientId: string): Clients {
   // The worker runtime's client follows MEMBERFLOW_KAFKA_CLIENT; admin tooling on `kafka` stays on kafkajs (kafka/client.ts).
-  const kafka = createKafka(env.KAFKA_BROKERS, clientId, log, env.MEMBERFLOW_KAFKA_CLIENT);
+  const transactions = env.MEMBERFLOW_TRANSACTIONS ?? (env.MEMBERFLOW_KAFKA_CLIENT === 'kafkajs' ? 'on' : 'off');
+  const kafka = createKafka(env.KAFKA_BROKERS, clientId, log, env.MEMBERFLOW_KAFKA_CLIENT, transactions === 'on' ? { timeoutMs: env.KAFKA_TRANSACTION_TIMEOUT_MS } : false);
   const redis = connectRedis(redisTarget(env), {}, durability(env));
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
   const codec = new AvroCodec(env.SCHEMA_REGISTRY_URL, env.MEMBERFLOW_NAMESPACE);

@@ -65,6 +65,15 @@ const envSchema = z.object({
    * @confluentinc/kafka-javascript (librdkafka; an optional dependency, see shared/kafka/confluent.ts).
    */
   MEMBERFLOW_KAFKA_CLIENT: z.enum(['kafkajs', 'confluent']).default('kafkajs'),
+  /**
+   * on: each batch's outputs and input offsets are committed in one Kafka transaction, so a
+   * `read_committed` consumer reads every output once (shared/kafka/transactions.ts). off: an
+   * idempotent producer and a plain offset commit; after a crash outputs may be published twice.
+   * Unset: on with kafkajs; the confluent client has no transactions in memberflow yet (off).
+   */
+  MEMBERFLOW_TRANSACTIONS: z.enum(['on', 'off']).optional(),
+  /** How long the broker keeps a worker's open transaction when the worker died mid-batch (at most the broker's transaction.max.timeout.ms). */
+  KAFKA_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(900_000).default(30_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -22,7 +22,12 @@ export type KafkaClientKind = 'kafkajs' | 'confluent';
 
 const confluentClients = new WeakMap<Kafka, ConfluentClient>();
 
-export function createKafka(brokers: string[], clientId: string, log: Logger, client: KafkaClientKind = 'kafkajs'): Kafka {
+/** How workers built on a `Kafka` deliver outputs: in a transaction per batch (with its timeout), or not (`false`). */
+export type Delivery = { timeoutMs: number } | false;
+const deliveries = new WeakMap<Kafka, Delivery>();
+
+export function createKafka(brokers: string[], clientId: string, log: Logger, client: KafkaClientKind = 'kafkajs', delivery?: Delivery): Kafka {
+  if (client === 'confluent' && delivery) throw new Error('MEMBERFLOW_TRANSACTIONS=on is not supported with MEMBERFLOW_KAFKA_CLIENT=confluent yet: use kafkajs, or MEMBERFLOW_TRANSACTIONS=off');
   const kafka = new Kafka({
     clientId,
     brokers,
@@ -31,7 +36,13 @@ export function createKafka(brokers: string[], clientId: string, log: Logger, cl
   });
   // Loaded now, so a missing optional dependency stops the process at start with a message.
   if (client === 'confluent') confluentClients.set(kafka, new ConfluentClient(brokers, clientId, log));
+  deliveries.set(kafka, delivery ?? (client === 'kafkajs' ? { timeoutMs: 30_000 } : false));
   return kafka;
+}
+
+/** Whether workers on this `Kafka` publish in transactions (MEMBERFLOW_TRANSACTIONS; on by default with kafkajs). */
+export function deliveryOf(kafka: Kafka): Delivery {
+  return deliveries.get(kafka) ?? false;
 }
 
 /** Which client the worker runtime gets from this `Kafka`. */
@@ -283,7 +294,8 @@ export const eventIdHeader = 'memberflow-event-id';
  */
 export class OutputPublisher {
   constructor(
-    private producer: Producer,
+    /** A producer, or a transaction (which sends like one). */
+    private producer: Pick<Producer, 'send' | 'sendBatch'>,
     private readonly codec: AvroCodec,
     private readonly namespace: string,
     /** Partitions of an output topic: set, each record's partition is chosen here and every one is checked acknowledged. */

@@ -15,6 +15,8 @@ export interface BatchHooks {
   heartbeat(): Promise<void>;
   /** False once the consumer lost the partition or is stopping: stop before writing. */
   isActive(): boolean;
+  /** This batch's publisher (its Kafka transaction's), in place of the processor's own. */
+  publisher?: Publisher;
 }
 
 export interface BatchReport {
@@ -149,7 +151,7 @@ export class BatchProcessor<S, E, V = unknown> {
       if (writes.length > 0) await this.failpoint('after-state-write');
       Object.assign(report.outcomes, tally.outcomes);
       report.rejections = tally.rejections;
-      await this.publisher.publish(outputs);
+      await (hooks.publisher ?? this.publisher).publish(outputs);
       if (writes.length > 0) await this.failpoint('after-publish');
       report.outputs = outputs.length;
       report.settle = settleList(records, working, leftovers, committed.unsettled);

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
-import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, partitionCounter, type WorkerBatchPayload } from '../kafka/client.js';
+import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, deliveryOf, partitionCounter, type Delivery, type WorkerBatchPayload } from '../kafka/client.js';
+import { PartitionTransactions, type PartitionTransaction } from '../kafka/transactions.js';
 import { consumerGroup, physicalTopic } from '../kafka/topics.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/client.js';
@@ -59,6 +60,13 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
   /** See KAFKA_FETCH_MIN_BYTES and KAFKA_FETCH_MAX_WAIT_MS (config/env.ts); unset: the client's defaults. */
   fetchMinBytes?: number;
   fetchMaxWaitMs?: number;
+  /**
+   * Each batch's outputs and offsets in one Kafka transaction (kafka/transactions.ts), so a
+   * `read_committed` reader sees every output once; `false`: an idempotent producer and a plain
+   * offset commit (after a crash the outbox is published again: duplicates downstream).
+   * Default: what the `Kafka` was created with (MEMBERFLOW_TRANSACTIONS, shared/kafka/client.ts).
+   */
+  transactions?: Delivery;
   /** Failpoint spec (failpoints.ts); MEMBERFLOW_FAILPOINT when not given. */
   failpoint?: string;
   /** After each committed batch: its report, where it was, and the partition's next position. */
@@ -227,6 +235,8 @@ async function startGeneration<S, E, V>(
       }
     : undefined;
   const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => place.rules, limits, wlog, failpoint, worker.forwardTicksTo, loadView, alreadyPublished);
+  const txnOptions = opts.transactions ?? deliveryOf(kafka);
+  const transactions = txnOptions ? new PartitionTransactions(kafka, group, wlog, txnOptions.timeoutMs) : null;
   // kafkajs or confluent (MEMBERFLOW_KAFKA_CLIENT), behind the same interface: kafka/client.ts.
   const consumer = createWorkerConsumer(kafka, {
     groupId: group,
@@ -242,6 +252,7 @@ async function startGeneration<S, E, V>(
   // A broker failover can fail the consumer many times before the group is back: say so once per outage.
   let failing = false;
   consumer.onGroupJoin(() => {
+    transactions?.joined();
     if (failing) wlog.info('consumer back in its group');
     failing = false;
   });
@@ -324,11 +335,33 @@ async function startGeneration<S, E, V>(
       return done.finally(() => inFlight.delete(done));
     },
   });
-  async function processBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: WorkerBatchPayload): Promise<void> {
-    if (batch.messages.length === 0 || moved || closing) return;
+  async function processBatch(payload: WorkerBatchPayload): Promise<void> {
+    if (payload.batch.messages.length === 0 || moved || closing) return;
+    if (!transactions) return processInputs(payload, null);
+    const { topic, partition } = payload.batch;
+    const txn = { ...(await transactions.begin(topic, partition)), open: true };
+    try {
+      await processInputs(payload, txn);
+    } catch (err) {
+      // Failed part-way: ended, and the partition gets a new producer (its sequence state may be off).
+      await transactions.abort(topic, partition, { keepProducer: false });
+      throw err;
+    }
+    // Given up without a commit (skipped, abandoned, the generation stopping): no transaction stays open.
+    if (txn.open) await transactions.abort(topic, partition, { keepProducer: true });
+  }
+  const plogOf = (partition: number) => wlog.child({ partition });
+  async function processInputs({ batch, heartbeat, isRunning, isStale, resolveOffset }: WorkerBatchPayload, txn: (PartitionTransaction & { open: boolean }) | null): Promise<void> {
     const end = stopAt.get(`${batch.topic}#${batch.partition}`);
-    const messages = end === undefined ? batch.messages : batch.messages.filter((m) => compareOffsets(m.offset, end) < 0);
+    // After a takeover: records below the offset the previous owner committed are done (their outputs are in Kafka).
+    const committed = txn?.committed ?? null;
+    const messages = batch.messages.filter((m) => (end === undefined || compareOffsets(m.offset, end) < 0) && (committed === null || compareOffsets(m.offset, committed) >= 0));
     if (messages.length === 0) {
+      if (committed !== null && batch.messages.some((m) => compareOffsets(m.offset, committed) < 0)) {
+        resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+        plogOf(batch.partition).info({ committed }, 'batch already committed by the partition\'s previous owner: skipped');
+        if (end === undefined || compareOffsets(committed, end) < 0) return;
+      }
       atEnd(batch.topic, batch.partition);
       return;
     }
@@ -345,9 +378,13 @@ async function startGeneration<S, E, V>(
       if (tick !== undefined) record.tick = tick;
       return record;
     });
-    const plog = wlog.child({ partition: batch.partition });
+    const plog = plogOf(batch.partition);
     totals.firstBatchStartedAt ??= Date.now();
-    const report = await processor.process(records, { heartbeat, isActive: () => isRunning() && !isStale() && !moved && !closing });
+    const report = await processor.process(records, {
+      heartbeat,
+      isActive: () => isRunning() && !isStale() && !moved && !closing,
+      ...(txn ? { publisher: new OutputPublisher(txn.sender, opts.codec, place.outputNamespace, partitions.of) } : {}),
+    });
     if (report.stateLost) {
       moved = true;
       onFailed(report.stateLost);
@@ -367,10 +404,17 @@ async function startGeneration<S, E, V>(
     const lastProcessed = records[records.length - 1]!.offset;
     const rawLast = batch.lastOffset();
     const last = compareOffsets(rawLast, lastProcessed) > 0 && (end === undefined || compareOffsets(nextOffset(rawLast), end) <= 0) ? rawLast : lastProcessed;
+    if (txn) {
+      await transactions!.commit(batch.topic, batch.partition, nextOffset(last));
+      txn.open = false;
+    } else {
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]).catch((err: unknown) => {
+        throw membershipError(err);
+      });
+    }
+    // Only once committed: after a failed commit kafkajs fetches again from the last resolved offset,
+    // without a rejoin, and a batch resolved before its transaction failed would never come back.
     resolveOffset(last);
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]).catch((err: unknown) => {
-      throw membershipError(err);
-    });
     if (report.outcomes.applied + report.outcomes.rejected > 0) await failpoint('after-commit');
     await dropCommitted(store, report, batch.topic, batch.partition, nextOffset(last), plog);
     await heartbeat();
@@ -389,6 +433,7 @@ async function startGeneration<S, E, V>(
       await Promise.allSettled([...inFlight]);
       await consumer.disconnect();
       await producer.disconnect();
+      await transactions?.close();
       await partitions.close();
       wlog.info({ ...totals }, 'worker stopped');
     },

@@ -13,6 +13,7 @@ import type { OutputEvent } from '../../shared/kernel/types.js';
 import { activityPoison, mulberry32, type GeneratedRecord } from '../support/activity-generator.js';
 import { scanKeys } from '../../shared/redis/client.js';
 import { sleep, waitFor } from '../support/harness.js';
+import { countEventIds } from '../support/kcat.js';
 import { pipeline, PipelineRun, type Comparison, type PipelineWorker } from '../support/pipeline-run.js';
 
 /**
@@ -53,6 +54,8 @@ interface Row {
   recoverySeconds: number;
   /** Outbox keys left in Redis once the pipeline settled and stopped (outputs of committed inputs must all be dropped). */
   outboxesAtRest: number;
+  /** kcat over every output topic: copies beyond one per event id at read_committed, and records of aborted transactions (read_uncommitted minus read_committed). */
+  downstream: { duplicates: number; aborted: number; perTopic: Record<string, { duplicates: number; aborted: number }> };
   notes: string;
 }
 const rows: Row[] = [];
@@ -94,10 +97,20 @@ async function finish(run: PipelineRun, name: string, faults: string, lastFaultA
   const leftOutboxes = await outboxKeys(run);
   const outboxesAtRest = leftOutboxes.length;
   if (outboxesAtRest > 0) process.stderr.write(`[faults] ${name}: outboxes left at rest:\n${await describeOutboxes(run, leftOutboxes)}\n`);
+  // What a notification service reads, through a client that is not memberflow's (librdkafka).
+  const brokers = inject('stack').KAFKA_BROKERS;
+  const downstream: Row['downstream'] = { duplicates: 0, aborted: 0, perTopic: {} };
+  for (const topic of Object.keys(comparison.perTopic) as LogicalTopic[]) {
+    const committed = countEventIds(brokers, run.s.topic(topic), 'read_committed');
+    const all = countEventIds(brokers, run.s.topic(topic), 'read_uncommitted');
+    downstream.perTopic[topic] = { duplicates: committed.duplicates, aborted: all.records - committed.records };
+    downstream.duplicates += committed.duplicates;
+    downstream.aborted += all.records - committed.records;
+  }
   const fencing = run.fencing;
   if (fencing.lostRace + fencing.pointerMoved + fencing.stateLost > 0) notes.push(`writes refused by the fence: ${fencing.lostRace} lost races, ${fencing.pointerMoved} old epoch, ${fencing.stateLost} state lost`);
-  rows.push({ scenario: name, records: run.produced, faults, restarts, comparison, recoverySeconds: Math.round(recoverySeconds), outboxesAtRest, notes: notes.join('; ') });
-  process.stderr.write(`[faults] ${name}: ${JSON.stringify({ ...comparison, samples: comparison.samples.slice(0, 5) })}\n`);
+  rows.push({ scenario: name, records: run.produced, faults, restarts, comparison, recoverySeconds: Math.round(recoverySeconds), outboxesAtRest, downstream, notes: notes.join('; ') });
+  process.stderr.write(`[faults] ${name}: ${JSON.stringify({ ...comparison, samples: comparison.samples.slice(0, 5), downstream })}\n`);
   expect(comparison.samples, 'first mismatches').toEqual([]);
   expect(comparison.mismatches).toBe(0);
   expect(comparison.conflicting).toBe(0);
@@ -105,6 +118,9 @@ async function finish(run: PipelineRun, name: string, faults: string, lastFaultA
   expect(comparison.dlq.expected).toBeGreaterThan(0);
   expect(restarts, 'workers that died on their own').toBe(0);
   expect(outboxesAtRest, 'outboxes left once every offset was committed').toBe(0);
+  // Outputs are transactional: a read_committed reader gets each one once, and memberflow's own reader agrees.
+  expect(downstream.perTopic, 'copies beyond one per event id, read_committed (kcat)').toEqual(Object.fromEntries(Object.entries(downstream.perTopic).map(([t, c]) => [t, { ...c, duplicates: 0 }])));
+  expect(comparison.published - comparison.outputsCompared, 'copies beyond one per event id (memberflow\'s reader)').toBe(0);
   return comparison;
 }
 
@@ -114,7 +130,8 @@ describe('fault-injection suite', () => {
     const table = formatTable(rows);
     process.stderr.write(`\n${table}\n`);
     const target = process.env.MEMBERFLOW_FAULT_REPORT;
-    if (target) writeFileSync(target, report(table));
+    // The cluster project's scenarios go beside the report, not over it (`npm test` runs both projects).
+    if (target) writeFileSync(onClusters ? target.replace(/(\.md)?$/, '-clusters.md') : target, report(table));
   });
 
   scenario('sigkill')(`every worker SIGKILLed at random moments, 5 times each, over ${events.toLocaleString('en')} records`, async () => {
@@ -539,13 +556,19 @@ async function busyOrTimeout(run: PipelineRun, w: PipelineWorker, ms: number): P
 
 function formatTable(r: readonly Row[]): string {
   const head =
-    '| scenario | input records | faults injected | restarts by supervisor | states compared | output ids compared | mismatches | copies downstream → conflicting after dedupe by id | dead letters (expected = found) | catch-up after last fault (s) | outboxes at rest | notes |\n' +
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
+    '| scenario | input records | faults injected | restarts by supervisor | states compared | output ids compared | mismatches | copies downstream, read_committed (kcat) | aborted records, read_uncommitted (kcat) | dead letters (expected = found) | catch-up after last fault (s) | outboxes at rest | notes |\n' +
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
   const line = (x: Row) => {
     const c = x.comparison;
-    return `| ${x.scenario} | ${x.records.toLocaleString('en')} | ${x.faults} | ${x.restarts} | ${c.statesCompared.toLocaleString('en')} | ${c.outputsCompared.toLocaleString('en')} | ${c.mismatches} | ${(c.published - c.outputsCompared).toLocaleString('en')} → ${c.conflicting} | ${c.dlq.expected.toLocaleString('en')} = ${c.dlq.distinct.toLocaleString('en')} | ${x.recoverySeconds} | ${x.outboxesAtRest} | ${x.notes} |`;
+    return `| ${x.scenario} | ${x.records.toLocaleString('en')} | ${x.faults} | ${x.restarts} | ${c.statesCompared.toLocaleString('en')} | ${c.outputsCompared.toLocaleString('en')} | ${c.mismatches} | ${x.downstream.duplicates.toLocaleString('en')} | ${abortedCell(x.downstream)} | ${c.dlq.expected.toLocaleString('en')} = ${c.dlq.distinct.toLocaleString('en')} | ${x.recoverySeconds} | ${x.outboxesAtRest} | ${x.notes} |`;
   };
   return [head, ...r.map(line)].join('\n');
+}
+
+/** Aborted records in total, and per topic where there are any. */
+function abortedCell(d: Row['downstream']): string {
+  const per = Object.entries(d.perTopic).filter(([, c]) => c.aborted > 0).map(([t, c]) => `${t} ${c.aborted.toLocaleString('en')}`);
+  return per.length === 0 ? '0' : `${d.aborted.toLocaleString('en')} (${per.join(', ')})`;
 }
 
 function report(table: string): string {
@@ -555,7 +578,8 @@ Generated by \`npm run faults\` (test/e2e/fault-suite.test.ts, also part of \`np
 
 Each scenario drives ${events.toLocaleString('en')} generated activity records (a few very active members and many quiet ones, every event type, upstream duplicates, broken records) through behavior-events, points-accrual, tier-evaluation, churn-prediction, reco-members and reco-items, each an OS process on the real stack (Kafka, the schema registry, Redis). Upstream produces in waves of 5,000 while the fault happens. After the pipeline settles, every state in Redis (members; items for reco-items) and every output topic, deduplicated by event id, is compared with the pure reference runs over the logs as they are in Kafka; Redis must hold no state the reference lacks. Recommendation events are compared by id (the items inside depend on the model at decision time: services/recommendations/README.md).
 
-- *copies downstream*: records on the output topics beyond one per id (re-published after crashes, rebalances and redeliveries, all with deterministic ids); *conflicting after dedupe*: ids whose copies differ (a consumer deduplicating by id would see two versions). Must be 0.
+- *copies downstream*: records on the output topics beyond one per \`memberflow-event-id\`, as kcat (librdkafka, not memberflow's code) reads them with \`isolation.level=read_committed\`, what a notification service reads. Must be 0: each batch's outputs and offsets are one Kafka transaction. memberflow's own reader must agree, and no id may have two different contents.
+- *aborted records*: what a \`read_uncommitted\` reader sees beyond the committed records: copies of batches whose transactions were aborted (a worker killed mid-batch, a zombie fenced). They show that the transactions do the work.
 - *restarts by supervisor*: workers that died on their own and were restarted by the suite, as a process manager would (kills the suite injects are not counted).
 - *catch-up after last fault*: from the end of the last fault until every worker had consumed all its input.
 - *outboxes at rest*: members (and items) still holding outputs once every worker had committed all its input and stopped. Must be 0: a batch's outputs leave the outbox right after its offsets are committed, and what a crash between the commit and that drop leaves is swept when the worker starts again (the *committed outboxes* scenario kills every worker exactly there).
