@@ -335,8 +335,28 @@ async function startGeneration<S, E, V>(
       return done.finally(() => inFlight.delete(done));
     },
   });
+  // kafkajs may hand a partition's batch to eachBatch again while the first call still runs (after
+  // another partition's batch failed it restarts its fetches from the resolved offsets, no rejoin):
+  // one batch per partition at a time, and records this process already committed are skipped.
+  const inProgress = new Map<string, Promise<void>>();
+  const committedHere = new Map<string, string>();
   async function processBatch(payload: WorkerBatchPayload): Promise<void> {
     if (payload.batch.messages.length === 0 || moved || closing) return;
+    const key = `${payload.batch.topic}#${payload.batch.partition}`;
+    const previous = inProgress.get(key);
+    const work = (async () => {
+      if (previous) await previous.catch(() => undefined);
+      if (moved || closing) return;
+      await processPartitionBatch(payload);
+    })();
+    inProgress.set(key, work);
+    try {
+      await work;
+    } finally {
+      if (inProgress.get(key) === work) inProgress.delete(key);
+    }
+  }
+  async function processPartitionBatch(payload: WorkerBatchPayload): Promise<void> {
     if (!transactions) return processInputs(payload, null);
     const { topic, partition } = payload.batch;
     const txn = { ...(await transactions.begin(topic, partition)), open: true };
@@ -352,14 +372,18 @@ async function startGeneration<S, E, V>(
   }
   const plogOf = (partition: number) => wlog.child({ partition });
   async function processInputs({ batch, heartbeat, isRunning, isStale, resolveOffset }: WorkerBatchPayload, txn: (PartitionTransaction & { open: boolean }) | null): Promise<void> {
-    const end = stopAt.get(`${batch.topic}#${batch.partition}`);
-    // After a takeover: records below the offset the previous owner committed are done (their outputs are in Kafka).
-    const committed = txn?.committed ?? null;
+    const key = `${batch.topic}#${batch.partition}`;
+    const end = stopAt.get(key);
+    // Records below the committed offset are done (their outputs are in Kafka): after a takeover, what the
+    // previous owner committed (read after fencing it); else what this process committed.
+    const here = committedHere.get(key) ?? null;
+    const taken = txn?.committed ?? null;
+    const committed = here === null ? taken : taken === null || compareOffsets(here, taken) > 0 ? here : taken;
     const messages = batch.messages.filter((m) => (end === undefined || compareOffsets(m.offset, end) < 0) && (committed === null || compareOffsets(m.offset, committed) >= 0));
     if (messages.length === 0) {
       if (committed !== null && batch.messages.some((m) => compareOffsets(m.offset, committed) < 0)) {
         resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-        plogOf(batch.partition).info({ committed }, 'batch already committed by the partition\'s previous owner: skipped');
+        plogOf(batch.partition).info({ committed }, 'batch already committed: skipped');
         if (end === undefined || compareOffsets(committed, end) < 0) return;
       }
       atEnd(batch.topic, batch.partition);
@@ -415,6 +439,7 @@ async function startGeneration<S, E, V>(
     // Only once committed: after a failed commit kafkajs fetches again from the last resolved offset,
     // without a rejoin, and a batch resolved before its transaction failed would never come back.
     resolveOffset(last);
+    committedHere.set(key, nextOffset(last));
     if (report.outcomes.applied + report.outcomes.rejected > 0) await failpoint('after-commit');
     await dropCommitted(store, report, batch.topic, batch.partition, nextOffset(last), plog);
     await heartbeat();
