@@ -302,6 +302,8 @@ export class OutputPublisher {
     private readonly partitionsOf?: (topic: string) => Promise<number>,
     /** A fresh, connected producer in place of one whose idempotence state the broker refused. */
     private readonly renewProducer?: () => Promise<Producer>,
+    /** Sending inside a transaction, which a batch written twice fails (it is aborted and redone). */
+    private readonly transactional = false,
     private readonly maxRequestBytes = 512 * 1024,
   ) {}
 
@@ -334,6 +336,11 @@ export class OutputPublisher {
       if (this.partitionsOf) {
         const missing = unacknowledgedPartitions(topicMessages, acknowledged);
         if (missing.length > 0) throw new UnacknowledgedRecordsError(missing);
+      }
+      // In a transaction a partition written twice can still be undone: abort, and the batch is redone.
+      if (this.transactional) {
+        const twice = twiceAcknowledgedPartitions(acknowledged);
+        if (twice.length > 0) throw new RecordsWrittenTwiceError(twice);
       }
       byTopic = new Map();
       bytes = 0;
@@ -374,6 +381,35 @@ export class UnacknowledgedRecordsError extends Error {
   constructor(readonly partitions: string[]) {
     super(`the producer reported success but no broker acknowledged the records of ${partitions.length} partition(s): ${partitions.slice(0, 5).join(', ')}`);
   }
+}
+
+/**
+ * The other side of the same kafkajs retry: a partition whose leader moved from a broker that had
+ * already written and acknowledged it to one that had not replied yet is sent again, with the
+ * sequence numbers already advanced, so the new leader appends it a second time. The replies then
+ * acknowledge that partition twice (seen after all three brokers were SIGKILLed at once: tier
+ * changes committed twice). Inside a transaction the batch fails, its transaction is aborted and
+ * it is redone.
+ */
+export class RecordsWrittenTwiceError extends Error {
+  override name = 'RecordsWrittenTwiceError';
+  readonly retriable = true;
+  constructor(readonly partitions: string[]) {
+    super(`the producer's retry wrote the records of ${partitions.length} partition(s) twice: ${partitions.slice(0, 5).join(', ')}`);
+  }
+}
+
+/** "topic#partition" of every partition more than one reply acknowledged. */
+export function twiceAcknowledgedPartitions(acknowledged: ReadonlyArray<{ topicName: string; partition: number; errorCode?: number }>): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const a of acknowledged) {
+    if (a.errorCode) continue;
+    const k = `${a.topicName}#${a.partition}`;
+    if (seen.has(k)) twice.add(k);
+    seen.add(k);
+  }
+  return [...twice];
 }
 
 const keyPartitioner = Partitioners.DefaultPartitioner();

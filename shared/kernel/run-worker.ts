@@ -407,7 +407,7 @@ async function startGeneration<S, E, V>(
     const report = await processor.process(records, {
       heartbeat,
       isActive: () => isRunning() && !isStale() && !moved && !closing,
-      ...(txn ? { publisher: new OutputPublisher(txn.sender, opts.codec, place.outputNamespace, partitions.of) } : {}),
+      ...(txn ? { publisher: new OutputPublisher(txn.sender, opts.codec, place.outputNamespace, partitions.of, undefined, true) } : {}),
     });
     if (report.stateLost) {
       moved = true;

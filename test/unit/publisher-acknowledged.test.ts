@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { partitionOfKey, unacknowledgedPartitions } from '../../shared/kafka/client.js';
+import { partitionOfKey, twiceAcknowledgedPartitions, unacknowledgedPartitions } from '../../shared/kafka/client.js';
 
 describe('publisher: every partition written is acknowledged', () => {
   const sent = [
@@ -20,6 +20,18 @@ describe('publisher: every partition written is acknowledged', () => {
     ];
     expect(unacknowledgedPartitions(sent, all)).toEqual([]);
     expect(unacknowledgedPartitions(sent, all.map((r, i) => (i === 2 ? { ...r, errorCode: 6 } : r)))).toEqual(['ns.activity.dlq#1']);
+  });
+
+  it('names a partition two replies acknowledged (a retry sent it again to a new leader), and no other', () => {
+    const replies = [
+      { topicName: 'ns.member.tier-changes', partition: 3, errorCode: 0 },
+      { topicName: 'ns.member.tiers', partition: 3, errorCode: 0 },
+      { topicName: 'ns.member.tier-changes', partition: 3, errorCode: 0 },
+      { topicName: 'ns.member.tiers', partition: 4, errorCode: 6 },
+      { topicName: 'ns.member.tiers', partition: 4, errorCode: 0 },
+    ];
+    expect(twiceAcknowledgedPartitions(replies)).toEqual(['ns.member.tier-changes#3']);
+    expect(twiceAcknowledgedPartitions(replies.slice(0, 2))).toEqual([]);
   });
 
   it('places a key as the default partitioner does: the same key, the same partition, spread over all', () => {
