@@ -2,6 +2,7 @@ import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from '../log.js';
 import { compareOffsets } from '../kernel/offsets.js';
+import { anyInCauseChain } from './transient.js';
 
 /**
  * One transactional producer per input partition (kafkajs has no KIP-447, so a zombie is fenced
@@ -148,5 +149,26 @@ export class PartitionTransactions {
     const topics = await this.admin.fetchOffsets({ groupId: this.group, topics: [topic] });
     const offset = topics[0]?.partitions.find((p) => p.partition === partition)?.offset;
     return offset === undefined || compareOffsets(offset, '0') < 0 ? null : offset;
+  }
+}
+
+/** The broker refused the partition's producer: a newer owner initialised its transactional.id (or the transaction expired). */
+const fencedTypes = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
+
+export function isFencedProducerError(err: unknown): boolean {
+  return anyInCauseChain(err, ({ type }) => typeof type === 'string' && fencedTypes.has(type));
+}
+
+/**
+ * This process lost the partition to a newer owner while it worked on a batch (a zombie), or its
+ * transaction expired: the transaction was aborted and nothing of it is visible. Retriable, where
+ * kafkajs' own error is not (it would stop the consumer for good): the consumer fetches again, and
+ * the group's next rebalance takes the partition away, or the next batch fences the other side.
+ */
+export class PartitionFencedError extends Error {
+  override name = 'PartitionFencedError';
+  readonly retriable = true;
+  constructor(readonly topic: string, readonly partition: number, cause: Error) {
+    super(`another owner fenced this process's producer for ${topic}#${partition} (or its transaction expired): batch aborted`, { cause });
   }
 }

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
 import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, deliveryOf, partitionCounter, type Delivery, type WorkerBatchPayload } from '../kafka/client.js';
-import { PartitionTransactions, type PartitionTransaction } from '../kafka/transactions.js';
+import { isFencedProducerError, PartitionFencedError, PartitionTransactions, type PartitionTransaction } from '../kafka/transactions.js';
 import { consumerGroup, physicalTopic } from '../kafka/topics.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/client.js';
@@ -365,6 +365,10 @@ async function startGeneration<S, E, V>(
     } catch (err) {
       // Failed part-way: ended, and the partition gets a new producer (its sequence state may be off).
       await transactions.abort(topic, partition, { keepProducer: false });
+      if (isFencedProducerError(err)) {
+        wlog.warn({ topic, partition }, 'producer fenced by a newer owner of the partition: batch aborted');
+        throw new PartitionFencedError(topic, partition, err as Error);
+      }
       throw err;
     }
     // Given up without a commit (skipped, abandoned, the generation stopping): no transaction stays open.

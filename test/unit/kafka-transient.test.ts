@@ -33,3 +33,16 @@ describe('which consumer failures a worker outlives', () => {
     expect(restartDelayMs(50, () => 1)).toBe(37_500);
   });
 });
+
+describe('a fenced transactional producer', () => {
+  it('is recognised through kafkajs wrapping, and turned into an error kafkajs retries', async () => {
+    const { isFencedProducerError, PartitionFencedError } = await import('../../shared/kafka/transactions.js');
+    const protocol = Object.assign(new Error('Producer attempted an operation with an old epoch'), { type: 'INVALID_PRODUCER_EPOCH', retriable: false });
+    const wrapped = Object.assign(new Error('Producer attempted an operation with an old epoch'), { name: 'KafkaJSNonRetriableError', retriable: false, cause: protocol });
+    expect(isFencedProducerError(wrapped)).toBe(true);
+    expect(isFencedProducerError(Object.assign(new Error('x'), { type: 'OUT_OF_ORDER_SEQUENCE_NUMBER' }))).toBe(false);
+    const fenced = new PartitionFencedError('t', 3, wrapped);
+    expect(fenced.retriable).toBe(true);
+    expect(fenced.message).toContain('t#3');
+  });
+});
