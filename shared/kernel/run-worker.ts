@@ -320,7 +320,7 @@ async function startGeneration<S, E, V>(
       .commitOffsets([{ topic, partition, offset: next }])
       .then(() => {
         // A batch of no records, committed: positions (a replay's progress) and ends move as with any other.
-        opts.onBatch?.({ records: 0, outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {}, outputs: 0, members: 0, fencedRetries: 0, replicationRetries: 0, aborted: false, pointerMoved: false, stateLost: null, settle: new Map() }, partition, topic, next);
+        opts.onBatch?.(noRecords(), partition, topic, next);
         if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
       })
       .catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'));
@@ -390,6 +390,8 @@ async function startGeneration<S, E, V>(
         plogOf(batch.partition).info({ committed }, 'batch already committed: skipped');
         if (end === undefined || compareOffsets(committed, end) < 0) return;
       }
+      // Nothing before the end: what lies between the last record and the end (transaction markers) is passed too.
+      if (end !== undefined) opts.onBatch?.(noRecords(), batch.partition, batch.topic, end);
       atEnd(batch.topic, batch.partition);
       return;
     }
@@ -485,6 +487,11 @@ async function dropCommitted<S>(store: MemberStore<S>, report: BatchReport, topi
 async function sweepCommittedOutboxes<S>(kafka: Kafka, store: MemberStore<S>, group: string, topics: readonly string[]): Promise<void> {
   const positions = new Map([...(await committedOffsets(kafka, group, topics))].filter(([, offset]) => compareOffsets(offset, '0') > 0));
   await store.sweepCommitted(positions);
+}
+
+/** The report of a batch that held no records (only transaction markers, or nothing before a replay's end). */
+function noRecords(): BatchReport {
+  return { records: 0, outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {}, outputs: 0, members: 0, fencedRetries: 0, replicationRetries: 0, aborted: false, pointerMoved: false, stateLost: null, settle: new Map() };
 }
 
 /** Group errors after which the consumer must re-join: this member left the group while it worked. */

@@ -60,6 +60,7 @@ export interface ReplayPlan {
   namespace: string;
   from: string;
   ranges: PartitionRange[];
+  /** Offsets to replay: the records, plus the transaction markers where the input is one of memberflow's own (transactional) topics. */
   records: number;
   state: { redisKeys: string; group: string; liveStateNamespace: string };
   outputs: string[];
@@ -136,7 +137,7 @@ export function formatPlan(p: ReplayPlan): string {
   lines.push(`reads (live topics of ${p.liveNamespace}), up to the high watermark now:`);
   lines.push('  topic                                     partition        start          end    records');
   for (const r of p.ranges) lines.push(`  ${r.topic.padEnd(40)} ${String(r.partition).padStart(10)} ${r.start.padStart(12)} ${r.end.padStart(12)} ${String(r.records).padStart(10)}`);
-  lines.push(`  total records: ${p.records}`);
+  lines.push(`  total records: ${p.records} (offsets: transaction markers on memberflow's own topics count too)`);
   lines.push(`state:   Redis ${p.state.redisKeys}, consumer group ${p.state.group} (live state stays in ${p.state.liveStateNamespace})`);
   lines.push(`outputs: ${p.outputs.join(', ')} (never the live topics)`);
   lines.push(`rules:   ${p.rulesVersion.replay} (live: ${p.rulesVersion.live})`);

@@ -230,7 +230,8 @@ describe('fault-injection suite', () => {
   }, 3_600_000);
 
   scenario('storm')('a rebalance storm: instances of every worker join and leave while the pipeline runs', async () => {
-    const run = await PipelineRun.create('faults-storm', { events, seed: 11 });
+    // Half the stream: the storm's rounds take the same time whatever its size, and CI time is short.
+    const run = await PipelineRun.create('faults-storm', { events: Math.round(events / 2), seed: 11 });
     try {
       const rnd = mulberry32(11);
       run.startAll();
