@@ -34,6 +34,7 @@ export interface BenchDeps {
 /** One process over a full input topic, with nothing else running. */
 export interface Measured {
   name: string;
+  /** Offsets the group committed: the records, plus the transaction markers of memberflow's own topics. */
   inputRecords: number;
   throughput: Throughput;
   /** 'process totals' (its own count and clock), or 'polled offsets' when it wrote none (a failed check). */

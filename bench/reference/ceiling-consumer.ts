@@ -31,6 +31,10 @@ const consumer = createWorkerConsumer(clients.kafka, {
 
 await producer.connect();
 await consumer.connect();
+// A fetch of only transaction markers never reaches eachBatch: commit past it here (as the worker runtime does).
+consumer.onMarkersOnly(({ topic, partition, lastOffset }) => {
+  void consumer.commitOffsets([{ topic, partition, offset: nextOffset(lastOffset) }]).catch(() => undefined);
+});
 await consumer.subscribe([inputTopic]);
 await consumer.run({
   autoCommit: false,
@@ -46,7 +50,8 @@ await consumer.run({
         topicMessages: [{ topic: outputTopic, messages: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: { 'memberflow-event-id': `${batch.partition}:${m.offset}` } })) }],
       });
     }
-    const last = batch.messages[batch.messages.length - 1]!.offset;
+    // Past the batch's transaction markers too (behavior.events is written in transactions), or the group would lag for ever.
+    const last = batch.lastOffset();
     resolveOffset(last);
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
     totals.ended(batch.messages.length);

@@ -64,7 +64,9 @@ describe('e2e: npm run bench -- --short', () => {
       expect(m.process.peakRssMiB).toBeGreaterThan(0);
       // The rate is the process's own count and clock, over all it committed.
       expect(m.rateFrom).toBe('process totals');
-      expect(m.throughput.records).toBe(m.inputRecords);
+      // inputRecords counts committed offsets: on memberflow's own (transactional) topics commit markers too.
+      expect(m.throughput.records).toBeLessThanOrEqual(m.inputRecords);
+      expect(m.inputRecords - m.throughput.records).toBeLessThan(m.inputRecords * 0.02);
       // Batched loads and writes: far fewer Redis round trips than input records, whatever the speed (and the probe saw some).
       expect(m.redis.roundTripsPerInput).toBeGreaterThan(0);
       expect(m.redis.roundTripsPerInput).toBeLessThan(1);
