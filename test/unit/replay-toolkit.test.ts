@@ -154,7 +154,7 @@ describe('formatPlan', () => {
     const lines = s.trimEnd().split('\n');
     expect(lines[0]).toBe('replay of points-accrual from beginning into namespace r1');
     expect(lines).toContain(`  ${'prod.behavior.events'.padEnd(40)} ${'0'.padStart(10)} ${'5'.padStart(12)} ${'105'.padStart(12)} ${'100'.padStart(10)}`);
-    expect(lines).toContain('  total records: 120');
+    expect(lines).toContain("  total records: 120 (offsets: transaction markers on memberflow's own topics count too)");
     expect(lines).toContain('state:   Redis mf:r1:points-accrual:*, consumer group r1.points-accrual (live state stays in prod)');
     expect(lines).toContain('outputs: r1.points.ledger (never the live topics)');
     expect(lines).toContain('rules:   v2 (live: v1)');
