@@ -5,7 +5,7 @@ import { tickHeader } from '../kernel/ticks.js';
 import type { OutputEvent } from '../kernel/types.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { ConfluentClient } from './confluent.js';
-import { anyInCauseChain, isTransientClusterError, restartDelayMs } from './transient.js';
+import { hasBrokerErrorType, isTransientClusterError, restartDelayMs } from './transient.js';
 import { physicalTopic, topicSpecs, type LogicalTopic, type TopicSpec } from './topics.js';
 
 /**
@@ -471,7 +471,7 @@ export function partitionCounter(kafka: Kafka): { of(topic: string): Promise<num
 const producerStateTypes = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
 
 export function isProducerStateError(err: unknown): boolean {
-  return anyInCauseChain(err, ({ type }) => typeof type === 'string' && producerStateTypes.has(type));
+  return hasBrokerErrorType(err, producerStateTypes);
 }
 
 /** The batch's outputs were refused with the old producer's state; a new producer sends them when the batch is redone. */

@@ -2,7 +2,7 @@ import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from '../log.js';
 import { compareOffsets } from '../kernel/offsets.js';
-import { anyInCauseChain } from './transient.js';
+import { hasBrokerErrorType } from './transient.js';
 
 /**
  * One transactional producer per input partition (kafkajs has no KIP-447, so a zombie is fenced
@@ -156,7 +156,7 @@ export class PartitionTransactions {
 const fencedTypes = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
 
 export function isFencedProducerError(err: unknown): boolean {
-  return anyInCauseChain(err, ({ type }) => typeof type === 'string' && fencedTypes.has(type));
+  return hasBrokerErrorType(err, fencedTypes);
 }
 
 /**

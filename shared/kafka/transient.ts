@@ -41,6 +41,11 @@ export function anyInCauseChain(err: unknown, matches: (e: ErrorFields) => boole
   return false;
 }
 
+/** True when the error or any error in its `cause` chain carries one of these broker error types. */
+export function hasBrokerErrorType(err: unknown, types: ReadonlySet<string>): boolean {
+  return anyInCauseChain(err, ({ type }) => typeof type === 'string' && types.has(type));
+}
+
 /** True when the error, or any error in its `cause` chain, means the cluster is failing over. */
 export function isTransientClusterError(err: unknown): boolean {
   return anyInCauseChain(
