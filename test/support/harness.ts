@@ -7,7 +7,7 @@ import { workers } from '../../services/index.js';
 import { connectClients, type Clients } from '../../shared/clients.js';
 import { loadEnv, type Env } from '../../shared/config/env.js';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
-import { createProducer, ensureTopics, eventIdHeader } from '../../shared/kafka/client.js';
+import { createProducer, ensureTopics, eventIdHeader, isProducerStateError } from '../../shared/kafka/client.js';
 import { isTransientClusterError, restartDelayMs } from '../../shared/kafka/transient.js';
 import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
 import { behaviorLogic } from '../../services/behavior-events/decide.js';
@@ -42,7 +42,7 @@ export class TestStack {
   readonly log: Logger;
   readonly clients: Clients;
   private currentAdmin: Admin;
-  readonly producer: Producer;
+  private currentProducer: Producer;
   private readonly children = new Set<ChildProcess>();
 
   private constructor(readonly ns: string, partitions: number, redisDb?: number) {
@@ -61,7 +61,12 @@ export class TestStack {
     this.log = createLogger(this.env.LOG_LEVEL, `test-${ns}`);
     this.clients = connectClients(this.env, this.log, `test-${ns}`);
     this.currentAdmin = this.clients.kafka.admin();
-    this.producer = createProducer(this.clients.kafka);
+    this.currentProducer = createProducer(this.clients.kafka);
+  }
+
+  /** The stack's idempotent producer (a new one after Kafka refused the last one's sequence numbers). */
+  get producer(): Producer {
+    return this.currentProducer;
   }
 
   get admin(): Admin {
@@ -103,15 +108,31 @@ export class TestStack {
     return physicalTopic(this.ns, logical);
   }
 
-  /** Sends records to a topic of the namespace, in order, with an idempotent producer. */
+  /**
+   * Sends records to a topic of the namespace, in order, with an idempotent producer. After a whole
+   * Kafka cluster restart the brokers may refuse its sequence numbers for good (OUT_OF_ORDER_SEQUENCE_NUMBER):
+   * the producer is replaced and the error thrown, so a caller that retries sends with the new one.
+   */
   async produce(logical: LogicalTopic, messages: { key: string | null; value: Buffer | string | null }[]): Promise<void> {
     for (let i = 0; i < messages.length; i += 1000) {
-      await this.producer.send({
-        topic: this.topic(logical),
-        acks: -1,
-        messages: messages.slice(i, i + 1000).map((m) => ({ key: m.key, value: typeof m.value === 'string' ? Buffer.from(m.value) : m.value })),
-      });
+      try {
+        await this.producer.send({
+          topic: this.topic(logical),
+          acks: -1,
+          messages: messages.slice(i, i + 1000).map((m) => ({ key: m.key, value: typeof m.value === 'string' ? Buffer.from(m.value) : m.value })),
+        });
+      } catch (err) {
+        if (isProducerStateError(err)) await this.renewProducer();
+        throw err;
+      }
     }
+  }
+
+  private async renewProducer(): Promise<void> {
+    const stale = this.currentProducer;
+    this.currentProducer = createProducer(this.clients.kafka);
+    await stale.disconnect().catch(() => undefined);
+    await this.currentProducer.connect();
   }
 
   async produceJson(events: Record<string, unknown>[]): Promise<void> {
