@@ -143,23 +143,27 @@ export function replicationCheck(redis: RedisClient, keys: () => Iterable<string
 }
 
 /**
- * A pipeline for any mix of keys. On one node, the node's own pipeline. On a cluster, each
- * command is sent on its own and autopipelining gathers those of one node into one write;
- * `exec` answers like a pipeline, `[error, reply]` per command in order, and each command
- * follows MOVED/ASK redirections by itself (a cluster pipeline would not, for writes).
+ * A pipeline for any mix of keys. On one node, the node's own pipeline. On a cluster, the
+ * commands are held until `exec`, then each is sent on its own and autopipelining gathers those
+ * of one node into one write; `exec` answers like a pipeline, `[error, reply]` per command in
+ * order, and each command follows MOVED/ASK redirections by itself (a cluster pipeline would
+ * not, for writes). Nothing leaves before `exec`, as with a pipeline: callers order batches
+ * (outbox drops before the journal that names them) and take replication snapshots before
+ * sending, and both rely on it.
  */
 export function pipelineOf(redis: RedisClient): ChainableCommander {
   if (!isCluster(redis)) return redis.pipeline();
-  const replies: Array<Promise<[Error | null, unknown]>> = [];
+  const calls: Array<[string | symbol, unknown[]]> = [];
   const target = redis as unknown as Record<string | symbol, (...args: unknown[]) => Promise<unknown>>;
   const batch: ChainableCommander = new Proxy({} as ChainableCommander, {
     get(_, command) {
-      if (command === 'exec') return async () => Promise.all(replies);
-      if (command === 'length') return replies.length;
+      if (command === 'exec') {
+        return async () => Promise.all(calls.map(([c, args]) => target[c]!.apply(redis, args).then((v): [null, unknown] => [null, v], (e: Error): [Error, null] => [e, null])));
+      }
+      if (command === 'length') return calls.length;
       if (command === 'then') return undefined;
       return (...args: unknown[]) => {
-        // Settled at once: a rejection before exec must not count as unhandled.
-        replies.push(target[command]!.apply(redis, args).then((v): [null, unknown] => [null, v], (e: Error): [Error, null] => [e, null]));
+        calls.push([command, args]);
         return batch;
       };
     },

@@ -1,5 +1,5 @@
 import { createLivePointer, defaultPointer, fenceKeyOf, readLivePointer, StateLostError, writeLivePointer } from '../../shared/kernel/live-pointer.js';
-import { connectRedis, deleteKeys, isCluster, ReplicationError, replicationCheck, type RedisClient } from '../../shared/redis/client.js';
+import { connectRedis, deleteKeys, isCluster, pipelineOf, ReplicationError, replicationCheck, type RedisClient } from '../../shared/redis/client.js';
 import { stackRedis } from '../support/harness.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { emptyRecord, type OutboxEntry } from '../../shared/kernel/member-record.js';
@@ -226,5 +226,17 @@ describe('member store: fenced writes in real Redis', () => {
     } finally {
       durable.disconnect();
     }
+  });
+
+  it('a batch sends nothing before exec, on a cluster too: outbox drops land before the journal that names them is cleared', async () => {
+    const keys = [`mf:${ns}:lazy:{a}`, `mf:${ns}:lazy:{b}`, `mf:${ns}:lazy:{c}`];
+    const batch = pipelineOf(redis);
+    for (const k of keys) batch.set(k, 'queued');
+    // Time for anything sent early to land (a cluster client sends on the next tick).
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await Promise.all(keys.map((k) => redis.exists(k)))).toEqual([0, 0, 0]);
+    const replies = (await batch.exec()) ?? [];
+    expect(replies.map(([err, v]) => [err, v])).toEqual([[null, 'OK'], [null, 'OK'], [null, 'OK']]);
+    expect(await Promise.all(keys.map((k) => redis.get(k)))).toEqual(['queued', 'queued', 'queued']);
   });
 });
