@@ -80,4 +80,16 @@ describe('ticks against the real stack: time-driven work is exactly once and rep
       expect(r.id).toBe(`fwd:${value.from}`);
     }
   });
+
+  it('points-accrual forwards ticks to points.ledger; tier-evaluation does not forward them: the tier topics carry none', async () => {
+    const points = await s.startWorker('points-accrual');
+    await s.waitForLag0('points-accrual', 'behavior.events');
+    await points.stop();
+    const ledgerTicks = (await s.readAll('points.ledger', { minRecords: 3 })).filter((r) => r.tick === 123_456);
+    expect(ledgerTicks.map((r) => r.partition).sort()).toEqual([0, 1, 2]);
+    const tiers = await s.startWorker('tier-evaluation');
+    await s.waitForLag0('tier-evaluation', 'points.ledger');
+    await tiers.stop();
+    for (const topic of ['member.tier-changes', 'member.tiers'] as const) expect((await s.readAll(topic)).filter((r) => r.tick !== undefined), topic).toEqual([]);
+  });
 });
