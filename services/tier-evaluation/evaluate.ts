@@ -1,6 +1,6 @@
 import type { Rules } from '../../shared/config/rules.js';
 import type { OutputEvent } from '../../shared/kernel/types.js';
-import { changeId, changeOutputs, reasons, type ChangeKind } from './events.js';
+import { changeId, changeOutputs, reasons, type ChangeKind, type Reason } from './events.js';
 import { floorIndex } from './floors.js';
 import { downgradeTarget, graceOver, needsNewWarning, startGrace } from './grace.js';
 import { indexForPoints, pointsToKeep, pointsToNext, tierAt, tierIndex } from './ladder.js';
@@ -58,6 +58,7 @@ export function evaluate(d: Draft, c: EvalContext, at: number, base: string, cau
       newTier: tier.name,
       newTierLabel: tier.label,
       reason,
+      reasons: reason.split('+') as Reason[],
       qualifyingPoints: sup.points,
       pointsToNextTier: pointsToNext(rules, index, sup.points),
       pointsToKeepTier: grace ? pointsToKeep(rules, index, sup.points) : null,

@@ -15,6 +15,7 @@ export const reasons = {
   ladderChanged: 'ladder_changed',
   timePassed: 'time_passed',
 } as const;
+export type Reason = (typeof reasons)[keyof typeof reasons];
 
 /** A member.tier-changes value (schemas/member.tier-changes.avsc). */
 export interface TierChange {
@@ -24,7 +25,10 @@ export interface TierChange {
   previousTier: string | null;
   newTier: string;
   newTierLabel: string;
+  /** `reasons` joined by '+' (the first schema's field, kept). */
   reason: string;
+  /** The causes, most decisive first; absent in records of the first schema (read as []). */
+  reasons?: Reason[];
   qualifyingPoints: number;
   pointsToNextTier: number | null;
   pointsToKeepTier: number | null;

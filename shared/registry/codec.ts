@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { physicalTopic, topicSpecs, type LogicalTopic } from '../kafka/topics.js';
 
@@ -23,6 +23,16 @@ export function avroType(topic: LogicalTopic): avro.Type {
 
 export function subjectFor(namespace: string, topic: LogicalTopic): string {
   return `${physicalTopic(namespace, topic)}-value`;
+}
+
+/**
+ * What the registry checks each new version of a subject against. memberflow's outputs: both
+ * ways, over every earlier version, so a reader generated from any earlier schema reads new
+ * records (enums carry a default symbol for that) and a new reader reads old ones. The input
+ * activity.events: backward, as its reader memberflow needs (upstream owns that contract).
+ */
+export function compatibilityFor(topic: LogicalTopic): COMPATIBILITY {
+  return topic === 'activity.events' ? COMPATIBILITY.BACKWARD : COMPATIBILITY.FULL_TRANSITIVE;
 }
 
 export class RegistryError extends Error {
@@ -49,12 +59,17 @@ export class AvroCodec {
     this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 5, initialRetryTimeInSecs: 0.2 } });
   }
 
-  /** Registers every topic's schema under `<topic>-value` (BACKWARD compatibility) and caches the ids. */
+  /**
+   * Registers every topic's schema under `<topic>-value` and caches the ids. A new subject gets
+   * the compatibility of `compatibilityFor`; one that exists keeps the level it has (a subject
+   * first registered by an older memberflow stays BACKWARD until its operators raise it).
+   */
   async registerAll(topics: readonly LogicalTopic[] = topicSpecs.map((s) => s.logical)): Promise<Map<LogicalTopic, number>> {
     for (const topic of topics) {
       const subject = subjectFor(this.namespace, topic);
       try {
-        const { id } = await this.registry.register({ type: SchemaType.AVRO, schema: schemaText(topic) }, { subject });
+        const compatibility = (await this.subjectCompatibility(subject)) ?? compatibilityFor(topic);
+        const { id } = await this.registry.register({ type: SchemaType.AVRO, schema: schemaText(topic) }, { subject, compatibility });
         this.ids.set(topic, id);
       } catch (err) {
         throw new RegistryError(`cannot register schema for subject ${subject} at ${this.registryUrl}: ${(err as Error).message}`, {
@@ -64,6 +79,15 @@ export class AvroCodec {
       }
     }
     return new Map(this.ids);
+  }
+
+  /** The compatibility level set on a subject, or null for a subject the registry does not know yet. */
+  async subjectCompatibility(subject: string): Promise<COMPATIBILITY | null> {
+    const res = await fetch(`${this.registryUrl}/config/${encodeURIComponent(subject)}`);
+    if (res.status === 404) return null;
+    if (!res.ok) throw new Error(`the registry answered ${res.status} when asked the compatibility of ${subject}`);
+    const level = ((await res.json()) as { compatibilityLevel?: string }).compatibilityLevel?.toUpperCase();
+    return level === undefined ? null : (level as COMPATIBILITY);
   }
 
   schemaId(topic: LogicalTopic): number {
