@@ -13,9 +13,14 @@ export interface Clients {
   close(): Promise<void>;
 }
 
+/** Whether the workers publish in transactions: MEMBERFLOW_TRANSACTIONS, on by default with kafkajs. */
+export function transactionsSetting(env: Pick<Env, 'MEMBERFLOW_TRANSACTIONS' | 'MEMBERFLOW_KAFKA_CLIENT'>): 'on' | 'off' {
+  return env.MEMBERFLOW_TRANSACTIONS ?? (env.MEMBERFLOW_KAFKA_CLIENT === 'kafkajs' ? 'on' : 'off');
+}
+
 export function connectClients(env: Env, log: Logger, clientId: string): Clients {
   // The worker runtime's client follows MEMBERFLOW_KAFKA_CLIENT; admin tooling on `kafka` stays on kafkajs (kafka/client.ts).
-  const transactions = env.MEMBERFLOW_TRANSACTIONS ?? (env.MEMBERFLOW_KAFKA_CLIENT === 'kafkajs' ? 'on' : 'off');
+  const transactions = transactionsSetting(env);
   const kafka = createKafka(env.KAFKA_BROKERS, clientId, log, env.MEMBERFLOW_KAFKA_CLIENT, transactions === 'on' ? { timeoutMs: env.KAFKA_TRANSACTION_TIMEOUT_MS } : false);
   const redis = connectRedis(redisTarget(env), {}, durability(env));
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Admin, Producer } from 'kafkajs';
-import { connectClients, type Clients } from '../../shared/clients.js';
+import { connectClients, transactionsSetting, type Clients } from '../../shared/clients.js';
 import type { Env } from '../../shared/config/env.js';
 import { createProducer, ensureTopics, replicationFor } from '../../shared/kafka/client.js';
 import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
@@ -65,6 +65,7 @@ export class BenchNamespace {
       KAFKA_SESSION_TIMEOUT_MS: String(this.env.KAFKA_SESSION_TIMEOUT_MS),
       KAFKA_PARTITIONS_CONCURRENTLY: String(this.env.KAFKA_PARTITIONS_CONCURRENTLY),
       MEMBERFLOW_KAFKA_CLIENT: this.env.MEMBERFLOW_KAFKA_CLIENT,
+      MEMBERFLOW_TRANSACTIONS: transactionsSetting(this.env),
       LOG_LEVEL: 'warn',
     };
   }

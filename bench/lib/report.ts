@@ -41,6 +41,20 @@ export function renderMarkdown(r: BenchReport): string {
   const tierPath = (r.latencyAlso ?? []).find((run) => isTierPathRun(run) && run.targetPerSecond === r.latency.targetPerSecond);
   const tierPathNote = tierPath ? `; with only the three tier-path workers running: ${n0(tierPath.latency.p99)} ms` : '';
   goal(`p99 activity → tier change at ${n0(r.latency.targetPerSecond)} events/s`, '< 100 ms', `${n0(r.latency.latency.p99)} ms (achieved ${n0(r.latency.achievedPerSecond)} events/s, all six workers${tierPathNote})`, r.latency.latency.p99 < 100);
+  // Reports written before the comparison existed have no such field.
+  const cost = r.withoutTransactions ?? null;
+  const costPairs = (cost?.alone ?? []).flatMap((off) => {
+    const on = r.alone.find((m) => m.name === off.name);
+    return on ? [{ name: off.name, on, off, ratio: on.throughput.perSecond / off.throughput.perSecond }] : [];
+  });
+  if (costPairs.length > 0) {
+    const worst = Math.min(...costPairs.map((x) => x.ratio));
+    goal('throughput with transactions vs without', '≥ 80 %', `${pct(worst)} at worst (${costPairs.map((x) => `${x.name} ${n0(x.on.throughput.perSecond)} / ${n0(x.off.throughput.perSecond)} records/s`).join(', ')})`, worst >= 0.8);
+  }
+  if (cost?.latency) {
+    const ratio = r.latency.latency.p99 / cost.latency.latency.p99;
+    goal(`p99 activity → tier change with transactions vs without, ${n0(r.latency.targetPerSecond)} events/s`, '≤ 1.2 ×', `${n2(ratio)} × (${n0(r.latency.latency.p99)} / ${n0(cost.latency.latency.p99)} ms, all six workers)`, ratio <= 1.2);
+  }
   const maxTrips = Math.max(...r.alone.map((m) => m.redis.roundTripsPerInput));
   goal('Redis round trips per input event, full load', '< 1', `${n3(maxTrips)} at most (${r.alone.map((m) => `${m.name} ${n3(m.redis.roundTripsPerInput)}`).join(', ')})`, maxTrips < 1);
   const mem = r.onlineRetail?.memory ?? r.latency.memory;
@@ -78,6 +92,20 @@ export function renderMarkdown(r: BenchReport): string {
   push('', `Per worker at ${n0(r.latency.targetPerSecond)} events/s (CPU over each process's life, warm-up included):`, '');
   push('| worker | CPU s | cores used | peak RSS MiB | Redis round trips |', '| --- | ---: | ---: | ---: | ---: |');
   for (const p of r.latency.processes) push(`| ${p.name} | ${n2(p.cpuSeconds)} | ${n2(p.coresUsed)} | ${n0(p.peakRssMiB)} | ${n0(p.redisRoundTrips)} |`);
+  if (cost) {
+    push('', '## Transactions: what exactly-once outputs cost', '', 'The same input and the same latency run once more with `MEMBERFLOW_TRANSACTIONS=off` (an idempotent producer, offsets committed apart: duplicates after crashes), later in the same bench run. *With* is the run above: one transaction per batch and input partition.', '');
+    push('| measure | with transactions | without | with / without |', '| --- | ---: | ---: | ---: |');
+    for (const x of costPairs) {
+      push(`| ${x.name} alone, records/s | ${n0(x.on.throughput.perSecond)} | ${n0(x.off.throughput.perSecond)} | ${pct(x.ratio)} |`);
+      push(`| ${x.name} alone, CPU s | ${n2(x.on.process.cpuSeconds)} | ${n2(x.off.process.cpuSeconds)} | ${pct(x.on.process.cpuSeconds / x.off.process.cpuSeconds)} |`);
+    }
+    if (cost.latency) {
+      const on = r.latency.latency;
+      const off = cost.latency.latency;
+      for (const [q, a, b] of [['p50', on.p50, off.p50], ['p95', on.p95, off.p95], ['p99', on.p99, off.p99]] as const) push(`| ${q} activity → tier change at ${n0(r.latency.targetPerSecond)} events/s, ms | ${n0(a)} | ${n0(b)} | ${n2(a / b)} × |`);
+      push(`| workers CPU s in the latency run | ${n2(r.latency.processes.reduce((t, p) => t + p.cpuSeconds, 0))} | ${n2(cost.latency.processes.reduce((t, p) => t + p.cpuSeconds, 0))} | |`);
+    }
+  }
   for (const [title, run] of [['End to end: all six workers from a full activity topic', r.endToEnd], ['Online Retail through all six workers', r.onlineRetail]] as const) {
     if (!run) continue;
     push('', `## ${title}`, '', `${n0(run.inputRecords)} activity records in ${n2(run.seconds)} s: **${n0(run.perSecond)} input events/s** with all six workers sharing the machine.`, '');

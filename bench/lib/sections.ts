@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 import { produceCommand } from '../../cli/commands/produce.js';
 import { workers } from '../../services/index.js';
+import { transactionsSetting } from '../../shared/clients.js';
 import type { Env } from '../../shared/config/env.js';
 import type { Rules } from '../../shared/config/rules.js';
 import { consumerGroup } from '../../shared/kafka/topics.js';
@@ -97,8 +98,19 @@ export interface BenchResults {
   latencyAlso: LatencyRun[];
   onlineRetail: PipelineRun | null;
   scale: ScaleRun[];
+  /** The same measurements with MEMBERFLOW_TRANSACTIONS=off (null when the run itself had them off): what transactions cost. */
+  withoutTransactions: TransactionsCost | null;
   checks: Check[];
 }
+
+/** behavior-events and points-accrual alone, and the latency at the goal's rate, with transactions off. */
+export interface TransactionsCost {
+  alone: Measured[];
+  latency: LatencyRun | null;
+}
+
+/** The workers measured alone with and without transactions: those of the short profile. */
+export const transactionsCostWorkers = ['behavior-events', 'points-accrual'] as const;
 
 export async function runBench(d: BenchDeps): Promise<BenchResults> {
   const { profile: p, progress } = d;
@@ -187,6 +199,9 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
       }
     }
 
+    // Last, so the runs above are measured as before: the same input and the goal's latency once more, transactions off.
+    const withoutTransactions = transactionsSetting(d.env) === 'on' ? await attempt('without transactions', () => measureWithoutTransactions(d, input, redis)) : null;
+
     const checks: Check[] = [
       { name: 'replay check', ok: replayCheck.mismatches === 0, detail: `${replayCheck.mismatches} mismatches${replayCheck.samples.length ? `: ${replayCheck.samples.join('; ')}` : ''}` },
       { name: 'latency samples', ok: latency.latency.samples > 0, detail: `${latency.latency.samples} tier changes matched to their activity records` },
@@ -195,7 +210,7 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
         .map((m) => ({ name: `${m.name} rate`, ok: false, detail: 'the process wrote no totals: its rate is the polled one' })),
       ...failures,
     ];
-    return { input: { events: p.events, members: p.members, partitions: p.partitions }, alone, ceiling, naive, replayCheck, ratios, endToEnd, latency, latencyAlso, onlineRetail, scale, checks };
+    return { input: { events: p.events, members: p.members, partitions: p.partitions }, alone, ceiling, naive, replayCheck, ratios, endToEnd, latency, latencyAlso, onlineRetail, scale, withoutTransactions, checks };
   } finally {
     redis.disconnect();
   }
@@ -263,8 +278,28 @@ async function pipelineLag(b: BenchNamespace, names: readonly string[]): Promise
   return lag;
 }
 
-function startPipeline(b: BenchNamespace, names: readonly string[] = pipelineWorkers): MeasuredProcess[] {
-  return names.map((w) => MeasuredProcess.worker(w, b.envVars()));
+function startPipeline(b: BenchNamespace, names: readonly string[] = pipelineWorkers, env: Record<string, string> = {}): MeasuredProcess[] {
+  return names.map((w) => MeasuredProcess.worker(w, { ...b.envVars(), ...env }));
+}
+
+/** The cost of transactions: the first workers alone over the same input, and the goal's latency, with MEMBERFLOW_TRANSACTIONS=off. */
+async function measureWithoutTransactions(d: BenchDeps, input: ReturnType<typeof generateActivity>, redis: Redis | Cluster): Promise<TransactionsCost> {
+  const off = { MEMBERFLOW_TRANSACTIONS: 'off' };
+  const b = await BenchNamespace.create('notxn', d.env, d.profile.partitions, d.log);
+  const alone: Measured[] = [];
+  try {
+    await b.produce('activity.events', input);
+    for (const w of transactionsCostWorkers) {
+      const topics = workers[w]!.definition.inputs.map((t) => b.topic(t));
+      alone.push(await measureProcess(b, redis, () => MeasuredProcess.worker(w, { ...b.envVars(), ...off }), consumerGroup(b.ns, w), topics));
+      d.progress(`${w} alone, transactions off: ${fmtRate(alone[alone.length - 1]!.throughput)}`);
+    }
+  } finally {
+    await b.close();
+  }
+  const latency = await measureLatency(d, d.profile.latency.perSecond, pipelineWorkers, off);
+  d.progress(`latency, transactions off: p50 ${latency.latency.p50} ms, p99 ${latency.latency.p99} ms`);
+  return { alone, latency };
 }
 
 function checkAlive(procs: readonly MeasuredProcess[]): void {
@@ -323,11 +358,11 @@ async function measurePipeline(d: BenchDeps, label: string, input: ReturnType<ty
   }
 }
 
-async function measureLatency(d: BenchDeps, perSecond: number, names: readonly string[] = pipelineWorkers): Promise<LatencyRun> {
+async function measureLatency(d: BenchDeps, perSecond: number, names: readonly string[] = pipelineWorkers, env: Record<string, string> = {}): Promise<LatencyRun> {
   const { seconds, warmupSeconds } = d.profile.latency;
   const b = await BenchNamespace.create('latency', d.env, d.profile.partitions, d.log);
   try {
-    const procs = startPipeline(b, names);
+    const procs = startPipeline(b, names, env);
     const started = Date.now();
     let probe: TierChangeLatency | null = null;
     try {

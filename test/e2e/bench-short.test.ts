@@ -54,6 +54,7 @@ describe('e2e: npm run bench -- --short', () => {
       replayCheck: { mismatches: number; statesCompared: number; outputsCompared: number };
       latency: { latency: { samples: number; p50: number; p99: number }; processes: unknown[] };
       latencyAlso: Array<{ workers: string[]; latency: { samples: number }; processes: Array<{ name: string }> }>;
+      withoutTransactions: { alone: Array<{ name: string; throughput: { perSecond: number } }>; latency: { latency: { samples: number } } | null } | null;
       checks: Array<{ ok: boolean }>;
     };
     expect(report.alone.map((m) => m.name)).toEqual(['behavior-events', 'points-accrual']);
@@ -87,6 +88,10 @@ describe('e2e: npm run bench -- --short', () => {
     expect(tierPath?.workers).toEqual(['behavior-events', 'points-accrual', 'tier-evaluation']);
     expect(tierPath?.processes.map((x) => x.name)).toEqual(['behavior-events', 'points-accrual', 'tier-evaluation']);
     expect(tierPath?.latency.samples).toBeGreaterThan(100);
+    // Transactions are on (kafkajs' default): the same is measured once more with them off, for their cost.
+    expect(report.withoutTransactions?.alone.map((m) => m.name)).toEqual(['behavior-events', 'points-accrual']);
+    for (const m of report.withoutTransactions!.alone) expect(m.throughput.perSecond).toBeGreaterThan(0);
+    expect(report.withoutTransactions?.latency?.latency.samples).toBeGreaterThan(100);
     expect(report.checks.every((c) => c.ok)).toBe(true);
   }, 600_000);
 });
