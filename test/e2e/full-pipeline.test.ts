@@ -1,7 +1,7 @@
 import { workerDefinition } from '../../services/index.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { produceCommand } from '../../cli/commands/produce.js';
 import { tickerCommand } from '../../cli/commands/ticker.js';
 import { pointsLogic } from '../../services/points-accrual/decide.js';
@@ -17,6 +17,7 @@ import type { Decoded, OutputEvent, WorkerLogic } from '../../shared/kernel/type
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { mulberry32 } from '../support/activity-generator.js';
 import { TestStack, sleep, waitFor, type ReadRecord } from '../support/harness.js';
+import { buildJavaNotifier, checkNotifier, startExampleNotifier, type ExampleNotifier } from '../support/example-notifiers.js';
 
 const retail = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));
 const tickPlaceholder: Decoded<never> = { kind: 'rejected', rejection: { reason: 'tick', message: 'tick' }, eventId: null, memberId: null };
@@ -34,6 +35,8 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
   const stats: Record<string, unknown> = {};
   beforeAll(async () => {
     s = await TestStack.create('pipeline', { partitions: 3 });
+    // The Java example notifier the tiers test runs (Maven; its jars come from Maven Central once).
+    buildJavaNotifier();
   });
   afterAll(async () => {
     process.stderr.write(`[pipeline] ${JSON.stringify(stats)}\n`);
@@ -42,7 +45,7 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
   const ctx = () => ({ env: s.env, rules: s.rules, log: s.log });
 
   /** Runs a worker as a process, SIGKILLs it `kills` times mid-stream, then lets it finish. */
-  async function runWithKills(worker: string, input: Parameters<TestStack['lag']>[1], kills: number): Promise<number[]> {
+  async function runWithKills(worker: string, input: Parameters<TestStack['lag']>[1], kills: number, afterFirstKill?: () => Promise<void>): Promise<number[]> {
     const lags: number[] = [];
     for (let k = 0; k < kills; k++) {
       const before = await s.committedTotal(worker, input);
@@ -52,6 +55,7 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       lags.push(await s.lag(worker, input));
+      if (k === 0) await afterFirstKill?.();
     }
     const last = s.spawnWorker(worker);
     await s.waitForLag0(worker, input, 900_000);
@@ -120,13 +124,25 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
     await consumer.subscribe({ topic: s.topic('member.tier-changes'), fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void received.push({ key: message.key?.toString() ?? '', id: message.headers?.['memberflow-event-id']?.toString() ?? '' }) });
 
-    stats.tierKills = await runWithKills('tier-evaluation', 'points.ledger', 3);
+    // The example notifiers (examples/node-notifier, examples/java-notifier) start mid-run: they bootstrap from member.tiers as it is then.
+    const notifiers: ExampleNotifier[] = [];
+    const startNotifiers = async () => {
+      const env = { KAFKA_BROKERS: s.env.KAFKA_BROKERS.join(','), SCHEMA_REGISTRY_URL: s.env.SCHEMA_REGISTRY_URL, MEMBERFLOW_NAMESPACE: s.ns };
+      notifiers.push(startExampleNotifier('node-notifier', process.execPath, ['examples/node-notifier/notifier.mjs'], env));
+      notifiers.push(startExampleNotifier('java-notifier', 'java', ['-cp', 'examples/java-notifier/target/classes:examples/java-notifier/target/dependency/*', 'io.memberflow.examples.Notifier'], env));
+    };
+    // Never left running, whatever fails below.
+    onTestFinished(() => notifiers.forEach((n) => n.child.kill('SIGKILL')));
+    stats.tierKills = await runWithKills('tier-evaluation', 'points.ledger', 3, startNotifiers);
     const ledger = await s.readAll('points.ledger');
     const { reference, published } = await compare(tierEvaluationWorker, ledger, asEvent, s.rules, ['member.tier-changes', 'member.tiers'], 'tier-evaluation');
     const changes = reference.outputs.filter((o) => o.topic === 'member.tier-changes');
     expect(changes.length).toBeGreaterThan(1000);
     await waitFor(() => new Set(received.map((r) => r.id)).size >= changes.length, 120_000, 'the notification consumer to catch up');
     await consumer.disconnect();
+
+    // Each notifier acts on exactly the changes after its table, each once, in order, and ends with every member's final tier.
+    for (const n of notifiers) await checkNotifier(n, changes, reference.outputs);
     // Deduplicated by event id: exactly the reference's changes, in the reference's order per member.
     const seen = new Set<string>();
     const perMember = new Map<string, string[]>();
