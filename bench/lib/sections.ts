@@ -220,9 +220,9 @@ function fmtRate(t: Throughput): string {
   return `${Math.round(t.perSecond)} records/s (${t.records} in ${t.seconds.toFixed(2)} s)`;
 }
 
-async function measureWorkerAlone(b: BenchNamespace, worker: string, redis: Redis | Cluster): Promise<Measured> {
+async function measureWorkerAlone(b: BenchNamespace, worker: string, redis: Redis | Cluster, env: Record<string, string> = {}): Promise<Measured> {
   const topics = workers[worker]!.definition.inputs.map((t) => b.topic(t));
-  return measureProcess(b, redis, () => MeasuredProcess.worker(worker, b.envVars()), consumerGroup(b.ns, worker), topics);
+  return measureProcess(b, redis, () => MeasuredProcess.worker(worker, { ...b.envVars(), ...env }), consumerGroup(b.ns, worker), topics);
 }
 
 /** Runs one process over the whole of `topics` (or for `maxSeconds`), then stops it and reads its probe. */
@@ -290,8 +290,7 @@ async function measureWithoutTransactions(d: BenchDeps, input: ReturnType<typeof
   try {
     await b.produce('activity.events', input);
     for (const w of transactionsCostWorkers) {
-      const topics = workers[w]!.definition.inputs.map((t) => b.topic(t));
-      alone.push(await measureProcess(b, redis, () => MeasuredProcess.worker(w, { ...b.envVars(), ...off }), consumerGroup(b.ns, w), topics));
+      alone.push(await measureWorkerAlone(b, w, redis, off));
       d.progress(`${w} alone, transactions off: ${fmtRate(alone[alone.length - 1]!.throughput)}`);
     }
   } finally {
