@@ -86,6 +86,8 @@ export interface WorkerMessage {
   key: Buffer | null;
   value: Buffer | null;
   headers?: IHeaders;
+  /** The record was written in a transaction (kafkajs tells; the confluent client does not, and leaves it unset). */
+  inTransaction?: boolean;
 }
 
 export interface WorkerBatch {
@@ -222,8 +224,16 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
   }
 
   run(config: WorkerRunConfig): Promise<void> {
-    this.runConfig = config;
-    return this.consumer.run(config);
+    const { eachBatch } = config;
+    this.runConfig = {
+      ...config,
+      eachBatch: (payload) => {
+        // kafkajs keeps the record batch's transactional flag on each message as batchContext.
+        for (const m of payload.batch.messages as (WorkerMessage & { batchContext?: { inTransaction?: boolean } })[]) m.inTransaction = m.batchContext?.inTransaction === true;
+        return eachBatch(payload);
+      },
+    };
+    return this.consumer.run(this.runConfig);
   }
 
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {

@@ -18,6 +18,18 @@ export const logicalTopics = [
 
 export type LogicalTopic = (typeof logicalTopics)[number];
 
+/** Topics other systems write: upstream apps (activity.events) and engineers' tools may send an event id twice. */
+export const externallyWrittenTopics: readonly LogicalTopic[] = ['activity.events'];
+
+/**
+ * Whether a record read with read_committed is the only copy of its event id: memberflow wrote
+ * it in a committed transaction (its outputs and its input offsets commit together, so a
+ * re-published output replaces an aborted copy, never adds one). Upstream topics never qualify.
+ */
+export function isOnlyCopy(logical: LogicalTopic | undefined, inTransaction: boolean): boolean {
+  return inTransaction && logical !== undefined && !externallyWrittenTopics.includes(logical);
+}
+
 export interface TopicSpec {
   logical: LogicalTopic;
   /** Kafka topic-level configs. Retention is unlimited where replay must rebuild state. */

@@ -12,7 +12,8 @@ import type { DecideContext, Decision, InputRecord, OutputEvent, Rejection, Stat
  * - `watermarks`: the last applied offset per input topic-partition; an input
  *   at or below it was applied already (redelivery after a crash or reset);
  * - `recentIds`: fingerprints (eventFingerprint) of the last N applied event ids,
- *   to recognise upstream duplicates that arrive at a new offset;
+ *   to recognise upstream duplicates that arrive at a new offset; an input that is the
+ *   only copy of its id (memberflow's own transactional outputs) leaves none;
  * - `outbox`: the outputs of applied inputs whose offsets are not committed yet,
  *   re-published verbatim on redelivery instead of being recomputed. The runtime
  *   drops them once the offsets are committed (MemberStore.dropCommitted).
@@ -148,7 +149,9 @@ export function stepMember<S, E, V>(
     return { record: current, outputs: stored?.outputs ?? [], outcome: 'redelivered', changed: false };
   }
   const watermarks = { ...current.watermarks, [tp]: input.record.offset };
-  const fingerprint = eventFingerprint(input.eventId);
+  // The list is checked even for an only copy: it may be the committed copy of an event whose
+  // first copy came from a producer without transactions (the setting was switched on since).
+  const fingerprint = current.recentIds.length > 0 || !input.record.onlyCopy ? eventFingerprint(input.eventId) : '';
   if (current.recentIds.includes(fingerprint)) {
     return { record: { ...current, watermarks }, outputs: [], outcome: 'duplicate', changed: true };
   }
@@ -162,7 +165,7 @@ export function stepMember<S, E, V>(
     next = { ...current, watermarks };
   } else {
     outputs = decision.outputs;
-    const recentIds = [...current.recentIds, fingerprint];
+    const recentIds = input.record.onlyCopy ? [...current.recentIds] : [...current.recentIds, fingerprint];
     if (recentIds.length > limits.recentIds) recentIds.splice(0, recentIds.length - limits.recentIds);
     next = { state: decision.state, watermarks, recentIds, outbox: current.outbox };
   }

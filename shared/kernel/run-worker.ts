@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
 import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, deliveryOf, partitionCounter, type Delivery, type WorkerBatchPayload } from '../kafka/client.js';
 import { isFencedProducerError, PartitionFencedError, PartitionTransactions, type PartitionTransaction } from '../kafka/transactions.js';
-import { consumerGroup, physicalTopic } from '../kafka/topics.js';
+import { consumerGroup, isOnlyCopy, logicalFromPhysical, physicalTopic } from '../kafka/topics.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/client.js';
 import { MemberStore, type PointerFence } from '../redis/member-store.js';
@@ -266,6 +266,7 @@ async function startGeneration<S, E, V>(
     onFailed(error);
   });
   const inputs = worker.inputs.map((t) => physicalTopic(place.inputNamespace, t));
+  const logicalOf = (topic: string) => logicalFromPhysical(place.inputNamespace, topic);
   await consumer.subscribe(inputs);
   // A process that died between an offset commit and the drop after it left outputs behind.
   void sweepCommittedOutboxes(kafka, store, group, inputs).catch((err: Error) => wlog.warn({ err }, 'could not sweep committed outboxes; the partitions\' next batches retry'));
@@ -406,6 +407,7 @@ async function startGeneration<S, E, V>(
       };
       const tick = tickTimeFromHeader(m.headers?.[tickHeader] as Buffer | string | undefined);
       if (tick !== undefined) record.tick = tick;
+      if (isOnlyCopy(logicalOf(batch.topic), m.inTransaction === true)) record.onlyCopy = true;
       return record;
     });
     const plog = plogOf(batch.partition);

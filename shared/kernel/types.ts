@@ -15,6 +15,11 @@ export interface InputRecord {
   value: Buffer | null;
   /** Set when the record is a tick (see ticks.ts): the event time it carries. */
   tick?: number;
+  /**
+   * Set when no other copy of the record's event id can be read (topics.ts isOnlyCopy): the
+   * kernel then keeps no fingerprint of it, as only an upstream duplicate needs one.
+   */
+  onlyCopy?: boolean;
 }
 
 /** An event a worker emits. `id` is deterministic: replays give the same id. */

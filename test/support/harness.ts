@@ -186,10 +186,11 @@ export class TestStack {
   }
 
   /** Runs a worker inside the test process. */
-  async startWorker(name: string, opts: { rules?: Rules; failpoint?: string } = {}): Promise<RunningWorker> {
+  async startWorker(name: string, opts: { rules?: Rules; failpoint?: string; transactions?: false } = {}): Promise<RunningWorker> {
     const entry = workers[name]!;
     const rules = opts.rules ?? this.rules;
-    return this.startDefinition(entry.definition, entry.decoder(this.clients.codec, () => rules), rules, opts.failpoint ? { failpoint: opts.failpoint } : {});
+    const { rules: _, ...runOpts } = opts;
+    return this.startDefinition(entry.definition, entry.decoder(this.clients.codec, () => rules), rules, runOpts);
   }
 
   /** Runs any worker definition (e.g. a test worker) inside the test process. */
@@ -197,7 +198,7 @@ export class TestStack {
     definition: WorkerDefinition<any, any>, // eslint-disable-line @typescript-eslint/no-explicit-any
     decoder: InputDecoder<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
     rules: Rules = this.rules,
-    opts: { inputNamespace?: string; failpoint?: string } = {},
+    opts: { inputNamespace?: string; failpoint?: string; transactions?: false } = {},
   ): Promise<RunningWorker> {
     return runWorker({
       ...opts,

@@ -60,6 +60,23 @@ describe('member record: exactly-once bookkeeping', () => {
     expect(step(rec, 10, { id: 'e1', member: 'm', amount: 1 }).outcome).toBe('duplicate');
   });
 
+  it('keeps no fingerprint of an only copy (a transactional memberflow output), yet checks it against those it has', () => {
+    const onlyCopy = (rec: MemberRecord<{ total: number }>, offset: number, e: Ev) =>
+      stepMember(summing, rec, { record: { ...inputRecord(offset, e, e.member), onlyCopy: true }, eventId: e.id, memberId: e.member, event: e }, ctx, limits);
+    const a = onlyCopy(emptyRecord(), 1, { id: 'a', member: 'm', amount: 2 });
+    expect(a.outcome).toBe('applied');
+    expect(a.record.recentIds).toEqual([]);
+    // An earlier copy written without transactions left its fingerprint: the only copy is that event again.
+    const b = step(a.record, 2, { id: 'b', member: 'm', amount: 5 });
+    expect(b.record.recentIds).toEqual([eventFingerprint('b')]);
+    const again = onlyCopy(b.record, 3, { id: 'b', member: 'm', amount: 5 });
+    expect(again.outcome).toBe('duplicate');
+    expect(again.record.state).toEqual({ total: 7 });
+    const c = onlyCopy(b.record, 3, { id: 'c', member: 'm', amount: 1 });
+    expect(c.record.recentIds).toEqual([eventFingerprint('b')]);
+    expect(c.record.recentIds).not.toBe(b.record.recentIds);
+  });
+
   it('keeps recent ids as fixed-size fingerprints, whatever the id length', () => {
     const long = 'x'.repeat(60_000);
     const r = step(emptyRecord(), 1, { id: long, member: 'm', amount: 1 });
