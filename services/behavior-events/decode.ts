@@ -46,20 +46,32 @@ export class ActivityDecoder implements InputDecoder<ActivityEvent> {
 
     let raw: unknown;
     if (isConfluentFramed(bytes)) {
+      // The body is read by the writer's schema: its depth is the schema's, bounded by the registry's content.
       try {
         raw = await this.avro.decode(bytes);
       } catch (err) {
         const status = (err as { status?: number }).status;
         if (status === 404) return reject(reasons.unknownSchema, `schema id ${bytes.readUInt32BE(1)} is not in the registry`);
         if (status !== undefined || isNetworkError(err)) throw err; // registry trouble: retry the batch, do not refuse data
-        return reject(reasons.schemaMismatch, `Avro body does not decode: ${(err as Error).message}`);
+        return reject(reasons.schemaMismatch, `Avro body does not decode with its writer schema (id ${bytes.readUInt32BE(1)})`);
       }
     } else {
+      // Before anything recursive (the parser, the schema check, error texts) runs on it.
+      const depth = jsonNestingDepth(bytes, maxJsonDepth);
+      if (depth > maxJsonDepth) return reject(reasons.nestingTooDeep, `JSON value nests deeper than ${maxJsonDepth} levels (the activity schema needs 2)`);
+      let text: string;
       try {
         // JSON text is UTF-8 (RFC 8259): invalid bytes are refused, not silently replaced.
-        raw = JSON.parse(utf8.decode(bytes));
+        text = utf8.decode(bytes);
+      } catch {
+        return reject(reasons.malformedJson, 'value is neither Confluent-framed Avro nor UTF-8 text');
+      }
+      try {
+        raw = JSON.parse(text);
       } catch (err) {
-        return reject(reasons.malformedJson, `value is neither Confluent-framed Avro nor JSON: ${(err as Error).message}`);
+        // The parser's message quotes the text: only its position is kept.
+        const at = /position (\d+)/.exec((err as Error).message)?.[1];
+        return reject(reasons.malformedJson, `value is neither Confluent-framed Avro nor JSON${at === undefined ? '' : ` (syntax error at byte ${at})`}`);
       }
     }
     return validateShape(raw, record.key, this.rules().behavior.maxIdBytes);
@@ -94,7 +106,7 @@ export function validateShape(raw: unknown, key: Buffer | null, maxIdBytes = Num
     if (v === null || v === undefined) continue;
     const parsed = parseEventTime(v);
     if (parsed === null) {
-      return refuse(reasons.invalidOccurredAt, `${f} must be epoch milliseconds or ISO-8601 with an offset, got ${JSON.stringify(v).slice(0, 40)}`);
+      return refuse(reasons.invalidOccurredAt, `${f} must be epoch milliseconds or ISO-8601 with an offset, from 1970 on, got ${kindOf(v)}`);
     }
     candidate[f] = parsed;
   }
@@ -108,7 +120,7 @@ export function validateShape(raw: unknown, key: Buffer | null, maxIdBytes = Num
   if (overlong) return refuse(reasons.idTooLong, idTooLongMessage(overlong.field, overlong.bytes, maxIdBytes));
   const problems: string[] = [];
   avroType('activity.events').isValid(candidate, {
-    errorHook: (path, value, t) => problems.push(`${path.join('.')}: expected ${describeType(t)}, got ${JSON.stringify(value)?.slice(0, 40)}`),
+    errorHook: (path, value, t) => problems.push(`${path.join('.')}: expected ${describeType(t)}, got ${kindOf(value)}`),
   });
   if (problems.length > 0) return refuse(reasons.schemaMismatch, problems.slice(0, 5).join('; '));
   const userId = candidate.userId;
@@ -118,6 +130,40 @@ export function validateShape(raw: unknown, key: Buffer | null, maxIdBytes = Num
   }
   return { kind: 'event', memberId: userId, eventId: candidate.eventId, event: candidate as unknown as ActivityEvent };
 }
+
+/** What a value is, never what it says: error texts must not quote payloads. */
+export function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  switch (typeof v) {
+    case 'string': return 'a string';
+    case 'number': return Number.isInteger(v) ? 'an integer' : 'a number';
+    case 'boolean': return 'a boolean';
+    case 'object': return 'an object';
+    default: return typeof v;
+  }
+}
+
+/** Deepest nesting of arrays and objects in JSON text, counted without parsing; stops once past `limit`. */
+export function jsonNestingDepth(bytes: Uint8Array, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (b === 0x5c) i++; // backslash: the next byte is escaped
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (b === 0x5d || b === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/** Deepest JSON nesting accepted: the activity schema has an object holding arrays of strings. */
+export const maxJsonDepth = 8;
 
 function describeType(t: unknown): string {
   const name = (t as { typeName?: string; branchName?: string }).typeName ?? 'value';

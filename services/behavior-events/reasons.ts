@@ -7,6 +7,8 @@ export const reasons = {
   emptyValue: 'empty_value',
   recordTooLarge: 'record_too_large',
   malformedJson: 'malformed_json',
+  /** JSON nested deeper than decode.ts maxJsonDepth: refused before it is parsed. */
+  nestingTooDeep: 'nesting_too_deep',
   schemaMismatch: 'schema_mismatch',
   unknownSchema: 'unknown_schema',
   invalidOccurredAt: 'invalid_occurred_at',

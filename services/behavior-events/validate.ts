@@ -1,6 +1,6 @@
 import type { Rules } from '../../shared/config/rules.js';
 import type { Rejection } from '../../shared/kernel/types.js';
-import { isActivityType, type ActivityEvent, type ActivityType } from '../../shared/contracts/activity-event.js';
+import { activityTypes, isActivityType, type ActivityEvent, type ActivityType } from '../../shared/contracts/activity-event.js';
 import { localDay } from '../../shared/util/time.js';
 import { eventsOnDay, type MemberProfile } from './profile.js';
 import { reasons } from './reasons.js';
@@ -36,7 +36,7 @@ export function validateActivity(
   rules: Rules,
   recordTimestamp: number,
 ): Rejection | null {
-  if (!isActivityType(e.type)) return no(reasons.unknownType, `unknown event type "${e.type.slice(0, 40)}"`);
+  if (!isActivityType(e.type)) return no(reasons.unknownType, `type must be one of ${activityTypes.join(', ')}`);
   const b = rules.behavior;
   if (e.type === 'refund' && (e.refundOf === null || e.refundOf === '')) {
     return no(reasons.refundWithoutOriginal, 'refund must name the refunded event in refundOf');
@@ -46,20 +46,20 @@ export function validateActivity(
     if (v === null || v === '') return no(reasons.missingField, `${e.type} requires ${field}`);
   }
   if (e.occurredAt > recordTimestamp + b.maxFutureSkewMs) {
-    return no(reasons.occurredInFuture, `occurredAt is ${e.occurredAt - recordTimestamp} ms after the record timestamp (allowed ${b.maxFutureSkewMs})`);
+    return no(reasons.occurredInFuture, `occurredAt must be at most behavior.maxFutureSkewMs (${b.maxFutureSkewMs} ms) after the record timestamp`);
   }
   if (e.amountFen !== null) {
     if (e.amountFen < 0 || (paidTypes.has(e.type) && e.amountFen === 0)) {
-      return no(reasons.invalidAmount, `amountFen must be ${e.type === 'purchase' ? 'a non-negative' : 'a positive'} integer for ${e.type}, got ${e.amountFen}`);
+      return no(reasons.invalidAmount, `amountFen must be ${e.type === 'purchase' ? 'a non-negative' : 'a positive'} integer for ${e.type}`);
     }
-    if (e.amountFen > b.maxAmountFen) return no(reasons.amountAboveCeiling, `amountFen ${e.amountFen} is above the ceiling ${b.maxAmountFen}`);
+    if (e.amountFen > b.maxAmountFen) return no(reasons.amountAboveCeiling, `amountFen must not exceed behavior.maxAmountFen (${b.maxAmountFen})`);
   }
   if (e.type === 'redeem' && e.points !== null && (e.points <= 0 || e.points > b.maxRedeemPoints)) {
-    return no(reasons.invalidPoints, `points must be between 1 and ${b.maxRedeemPoints}, got ${e.points}`);
+    return no(reasons.invalidPoints, `points must be between 1 and behavior.maxRedeemPoints (${b.maxRedeemPoints})`);
   }
-  if (e.seconds !== null && e.seconds < 0) return no(reasons.invalidSeconds, `seconds must not be negative, got ${e.seconds}`);
+  if (e.seconds !== null && e.seconds < 0) return no(reasons.invalidSeconds, 'seconds must not be negative');
   if (e.type === 'subscription') {
-    if (!plans.has(e.plan ?? '')) return no(reasons.invalidPlan, `plan must be monthly or annual, got "${String(e.plan).slice(0, 20)}"`);
+    if (!plans.has(e.plan ?? '')) return no(reasons.invalidPlan, 'plan must be monthly or annual');
     if ((e.periodEnd ?? 0) <= e.occurredAt) return no(reasons.invalidPeriod, 'periodEnd must be after occurredAt');
   }
   if (e.type === 'signup' && e.referrerId !== null && e.referrerId === e.userId) {
@@ -68,10 +68,10 @@ export function validateActivity(
   if (e.type === 'refund') {
     const remaining = profile.refundable.find(([id]) => id === e.refundOf)?.[1];
     if (remaining === undefined && !profile.refundableTruncated) {
-      return no(reasons.refundUnknownOriginal, `refundOf ${e.refundOf} is not a payment of this member`);
+      return no(reasons.refundUnknownOriginal, 'refundOf must name a payment of this member');
     }
     if (remaining !== undefined && (e.amountFen ?? 0) > remaining) {
-      return no(reasons.refundExceedsOriginal, `refund of ${e.amountFen} fen exceeds the ${remaining} fen still refundable on ${e.refundOf}`);
+      return no(reasons.refundExceedsOriginal, 'amountFen must not exceed what is still refundable on the payment refundOf names');
     }
   }
   // Last, so an event that is wrong for another reason gets that reason. Event time only.

@@ -1,3 +1,4 @@
+import { decodeSafely } from './decode-safely.js';
 import type { Rules } from '../config/rules.js';
 import type { Logger } from '../log.js';
 import type { LogicalTopic } from '../kafka/topics.js';
@@ -91,7 +92,11 @@ export class BatchProcessor<S, E, V = unknown> {
     };
     if (records.length === 0) return report;
     const decoded: Item<E>[] = await Promise.all(
-      records.map((r) => (r.tick !== undefined ? ({ kind: 'tick', time: r.tick } as const) : this.decoder.decode(r))),
+      records.map((r) =>
+        r.tick !== undefined
+          ? ({ kind: 'tick', time: r.tick } as const)
+          : decodeSafely(this.decoder, r, (err) => this.log.error({ err: { name: err.name }, offset: r.offset }, 'the decoder threw: the record goes to the dead-letter topic')),
+      ),
     );
     const eventMembers = [...new Set(decoded.flatMap((d) => (d.kind === 'event' ? [d.memberId] : [])))];
     const firstOffsets = offsetPerTopicPartition(records, 'first');

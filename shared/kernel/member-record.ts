@@ -226,11 +226,16 @@ export function stepTick<S, E, V>(
   return { record: next, outputs: decision.outputs, outcome: 'applied', changed: true };
 }
 
+/** The error's class only: its message may quote the input, and dead-letter texts never do. */
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : 'a non-error';
+}
+
 function safely<S>(worker: string, run: () => Decision<S>): Decision<S> {
   try {
     return run();
   } catch (err) {
-    return { kind: 'rejected', rejection: { reason: 'processing_error', message: `${worker} could not apply a tick: ${(err as Error).message}` } };
+    return { kind: 'rejected', rejection: { reason: 'processing_error', message: `${worker} could not apply a tick: its rules threw ${errorName(err)}` } };
   }
 }
 
@@ -245,7 +250,7 @@ function decideSafely<S, E, V>(logic: WorkerLogic<S, E, V>, state: S, event: E, 
   } catch (err) {
     return {
       kind: 'rejected' as const,
-      rejection: { reason: 'processing_error', message: `${logic.name} could not apply the event: ${(err as Error).message}` },
+      rejection: { reason: 'processing_error', message: `${logic.name} could not apply the event: its rules threw ${errorName(err)}` },
     };
   }
 }

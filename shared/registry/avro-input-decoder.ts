@@ -41,7 +41,7 @@ export class AvroInputDecoder<T extends { eventId: string }> implements InputDec
       const status = (err as { status?: number }).status;
       if (status === 404) return reject('unknown_schema', `schema id ${bytes.readUInt32BE(1)} is not in the registry`);
       if (status !== undefined || typeof (err as { code?: unknown }).code === 'string') throw err;
-      return reject('schema_mismatch', `Avro body does not decode: ${(err as Error).message}`);
+      return reject('schema_mismatch', `Avro body does not decode with its writer schema (id ${bytes.readUInt32BE(1)})`);
     }
     const key = record.key?.toString('utf8') ?? null;
     const owner = (value as Record<string, unknown>)[this.keyField];
