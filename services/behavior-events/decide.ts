@@ -1,3 +1,4 @@
+import { profileCodec } from './codec.js';
 import type { Rules } from '../../shared/config/rules.js';
 import type { DecideContext, Decision, OutputEvent, WorkerLogic } from '../../shared/kernel/types.js';
 import type { ActivityEvent, ActivityType } from '../../shared/contracts/activity-event.js';
@@ -96,4 +97,5 @@ export const behaviorLogic: WorkerLogic<MemberProfile, ActivityEvent> = {
   name: workerName,
   initialState: () => newProfile(),
   decide: decideBehavior,
+  stateCodec: profileCodec,
 };

@@ -260,7 +260,7 @@ export class MemberStore<S> {
       result.set(memberId, {
         memberId,
         version: stored.version,
-        record: { state: stored.state === null ? null : this.codec.decode(stored.state), watermarks: stored.watermarks, recentIds: stored.recentIds, outbox: [] },
+        record: { state: this.stateOf(stored), watermarks: stored.watermarks, recentIds: stored.recentIds, outbox: [] },
       });
     });
     return { members: result, leftovers };
@@ -523,12 +523,21 @@ export class MemberStore<S> {
     return { keys, args };
   }
 
-  /** A record whose state this store cannot decode (another encoding) is refused, never misread. */
+  /**
+   * A record in the worker's own encoding read by a store without its codec is refused, never
+   * misread. A JSON record is readable by every store: a worker that gains a codec keeps
+   * reading the states written before, and rewrites each in its codec at its next change.
+   */
   private checked(stored: StoredRecord | null, key: string): StoredRecord | null {
-    if (stored !== null && stored.state !== null && stored.encoding !== this.encoding) {
-      throw new Error(`member record at ${key} holds ${stored.encoding === 'c' ? "the worker's own" : 'JSON'} state encoding: build the store with the worker definition (its stateCodec)`);
+    if (stored !== null && stored.state !== null && stored.encoding === 'c' && this.encoding !== 'c') {
+      throw new Error(`member record at ${key} holds the worker's own state encoding: build the store with the worker definition (its stateCodec)`);
     }
     return stored;
+  }
+
+  private stateOf(stored: StoredRecord): S | null {
+    if (stored.state === null) return null;
+    return stored.encoding === 'j' ? (JSON.parse(stored.state) as S) : this.codec.decode(stored.state);
   }
 
   /** Every member of this worker and namespace with a state: for tools and demos, not the hot path. */
@@ -541,7 +550,7 @@ export class MemberStore<S> {
         const raw = replies[i]?.[1];
         const memberId = memberIdOfKey(keys[i]!);
         const stored = Buffer.isBuffer(raw) ? this.checked(decodeRecord(raw, keys[i]!), keys[i]!) : null;
-        if (memberId !== undefined && stored?.state != null) yield [memberId, this.codec.decode(stored.state)];
+        if (memberId !== undefined && stored?.state != null) yield [memberId, this.stateOf(stored)!];
       }
     }
   }

@@ -202,6 +202,17 @@ describe('member store: fenced writes in real Redis', () => {
     expect(await store.state('c1')).toEqual({ n: 42 });
     await expect(new MemberStore<{ n: number }>(redis, ns, 'codec').state('c1')).rejects.toThrow(/stateCodec/);
   });
+
+  it('a worker that gains a codec reads the JSON states written before it, and writes its own encoding next', async () => {
+    const before = new MemberStore<{ n: number }>(redis, ns, 'gained');
+    await before.commit([{ memberId: 'g1', expectedVersion: 0, record: { ...emptyRecord(), state: { n: 7 } } }]);
+    const codec = { encode: (s: { n: number }) => `n=${s.n}`, decode: (t: string) => ({ n: Number(t.slice(2)) }) };
+    const after = new MemberStore<{ n: number }>(redis, ns, { name: 'gained', stateCodec: codec });
+    const loaded = (await after.load(['g1'])).get('g1')!;
+    expect(loaded.record.state).toEqual({ n: 7 });
+    await after.commit([{ memberId: 'g1', expectedVersion: loaded.version, record: { ...loaded.record, state: { n: 8 } } }]);
+    expect((await redis.getBuffer(after.key('g1')))!.toString('utf8')).toMatch(/^2 3 2 c\nn=8\{\}$/);
+  });
   it('confirms writes only on the connection that took them: a connection lost in between means redo, not a WAIT elsewhere', async () => {
     const stack = inject('stack');
     const target = stack.REDIS_CLUSTER_NODES ? { clusterNodes: stack.REDIS_CLUSTER_NODES.split(',') } : { url: stack.REDIS_URL };

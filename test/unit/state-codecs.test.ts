@@ -11,6 +11,11 @@ import type { ItemUpdateValue } from '../../services/recommendations/inputs.js';
 import { recoItemStateCodec } from '../../services/recommendations/item-codec.js';
 import { decideRecoItem, emptyRecoItemState, recoItemsLogic, type RecoItemState } from '../../services/recommendations/item-logic.js';
 import { recoItemsWorker } from '../../services/recommendations/worker.js';
+import { profileCodec } from '../../services/behavior-events/codec.js';
+import { behaviorLogic, decideBehavior } from '../../services/behavior-events/decide.js';
+import { newProfile, type MemberProfile, type ProfileTag } from '../../services/behavior-events/profile.js';
+import { behaviorEventsWorker } from '../../services/behavior-events/worker.js';
+import { activity } from './fixtures.js';
 import { busyThreeYears, dayMs, ev, member, pointsOp, propertyRuleSets, purchase, redeem, rules, sh, stepsFrom, withPoints, type PointsOp, type Step } from './points-helpers.js';
 
 /** Round trip (deep, strict: null stays null, no undefined appears), determinism, and the text is a fixed point. */
@@ -332,5 +337,63 @@ describe('state codecs: size against JSON on realistic large states', () => {
     expect(s.co.length).toBeGreaterThan(50);
     checkRoundTrip(recoItemStateCodec, s);
     expect(ratio(recoItemStateCodec, s)).toBeLessThan(0.85);
+  });
+});
+
+// ---------------------------------------------------------------- behavior-events
+
+const profileArb: fc.Arbitrary<MemberProfile> = fc.record({
+  firstSeenAt: fc.option(fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), { nil: null }),
+  lastActivityAt: fc.option(fc.integer(), { nil: null }),
+  signedUpAt: fc.option(fc.integer(), { nil: null }),
+  referrerId: fc.option(fc.oneof(anyText, fc.constantFrom(...nastyIds)), { nil: null }),
+  purchaseCount: fc.nat(),
+  totalSpendFen: fc.nat(),
+  learningCount: fc.nat(),
+  activeDays: fc.nat(),
+  recentDays: fc.array(fc.integer({ min: -1_000_000, max: 1_000_000 }), { maxLength: 12 }),
+  recentCategories: fc.array(fc.oneof(anyText, fc.constantFrom(...nastyIds)), { maxLength: 5 }),
+  subscription: fc.option(fc.record({ plan: fc.constantFrom('monthly', 'annual'), periodEnd: fc.integer() }, plain), { nil: null }),
+  // Ids with shared prefixes (one order's lines), arbitrary text and surrogate halves split at the shared point.
+  refundable: fc.array(fc.tuple(fc.oneof(fc.nat({ max: 30 }).map((i) => `or:538053:${i}`), anyText, fc.constantFrom(...nastyIds), fc.constantFrom('😀a', '😀b', '\ud83d')), fc.nat()), { maxLength: 20 }),
+  refundableTruncated: fc.boolean(),
+  stage: fc.constantFrom('acquisition', 'activation', 'retention', 'value_add', 'exit'),
+  tags: fc.subarray(['high_value', 'active', 'dormant'] as ProfileTag[]),
+  dailyEvents: fc.array(fc.tuple(fc.integer({ min: 0, max: 100_000 }), fc.nat({ max: 3000 })), { maxLength: 7 }),
+}, plain) as fc.Arbitrary<MemberProfile>;
+
+describe('behavior-events state codec', () => {
+  it('is the worker’s storage encoding', () => {
+    expect(behaviorLogic.stateCodec).toBe(profileCodec);
+    expect(behaviorEventsWorker.stateCodec).toBe(profileCodec);
+  });
+
+  it('property: any profile round-trips (ids of any characters, shared prefixes split anywhere), smaller than its JSON', () => {
+    fc.assert(
+      fc.property(profileArb, (p) => {
+        const text = checkRoundTrip(profileCodec, p);
+        expect(text.startsWith('[')).toBe(true);
+        expect(Buffer.byteLength(text)).toBeLessThan(Buffer.byteLength(JSON.stringify(p)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads a profile stored as a JSON object before the codec, older fields missing', () => {
+    const { dailyEvents: _, ...older } = { ...newProfile(), purchaseCount: 3, refundable: [['a', 5]] as [string, number][] };
+    expect(profileCodec.decode(JSON.stringify(older))).toEqual(older);
+  });
+
+  it('a profile from decisions (one order of 30 lines paid, as in Online Retail) is about half its JSON', () => {
+    const ctx = { rules, record: { timestamp: Date.UTC(2026, 1, 1), sizeBytes: 100, topic: 't', partition: 0, offset: '0' } };
+    let p = newProfile();
+    for (let i = 0; i < 30; i++) {
+      const d = decideBehavior(p, activity({ eventId: `or:538053:${i}`, userId: 'u', type: 'purchase', itemId: `c${i}`, category: `stock:${i % 5}`, amountFen: 100 * i + 630, occurredAt: Date.UTC(2026, 0, 1 + (i % 3)) }), ctx);
+      if (d.kind !== 'applied') throw new Error(d.rejection.reason);
+      p = d.state;
+    }
+    expect(p.refundable.length).toBe(30);
+    const text = checkRoundTrip(profileCodec, p);
+    expect(Buffer.byteLength(text) / Buffer.byteLength(JSON.stringify(p))).toBeLessThan(0.6);
   });
 });
