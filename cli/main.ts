@@ -1,3 +1,4 @@
+import { redactedError } from '../shared/util/redact.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../shared/config/env.js';
 import { commandContext } from './context.js';
@@ -269,10 +270,7 @@ dlq
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`memberflow: ${err.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`memberflow: ${(err as Error).message}\n`);
-  process.exit(1);
+  const { message } = redactedError(err);
+  process.stderr.write(`memberflow: ${message}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
 }

@@ -1,12 +1,44 @@
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import { redactCredentials, redactedError } from './util/redact.js';
 import { logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
 
 export type { Logger };
 
-/** The root logger: JSON lines on stderr (stdout stays free for CLI output). */
+/**
+ * The root logger: JSON lines on stderr (stdout stays free for CLI output). Credentials in
+ * URLs are redacted from messages and errors, whoever wrote them (a client library quoting
+ * the URL it was given); fields named like secrets are censored.
+ */
 export function createLogger(level: string, name = 'memberflow'): Logger {
-  return pino({ name, level, base: { pid: process.pid } }, pino.destination(2));
+  return pino(loggerOptions(name, level), pino.destination(2));
 }
+
+export function loggerOptions(name: string, level: string): LoggerOptions {
+  return {
+    name,
+    level,
+    base: { pid: process.pid },
+    redact: { paths: secretPaths, censor: '***' },
+    serializers: { err: redactErr },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? redactCredentials(a) : a)) as Parameters<typeof method>);
+      },
+    },
+  };
+}
+
+/** Logged errors (Error objects, or plain `{ message }` objects) with their texts redacted. */
+function redactErr(e: unknown): unknown {
+  if (e instanceof Error) return { ...pino.stdSerializers.err(e), ...redactedError(e) };
+  if (typeof e !== 'object' || e === null) return e;
+  const copy: Record<string, unknown> = { ...(e as Record<string, unknown>) };
+  for (const k of ['message', 'stack']) if (typeof copy[k] === 'string') copy[k] = redactCredentials(copy[k] as string);
+  return copy;
+}
+
+/** Fields that hold secrets wherever they appear in a logged object (one level deep, or two). */
+const secretPaths = ['password', 'sasl.password', 'token', 'authorization', '*.password', '*.sasl.password', '*.token', '*.authorization', 'headers.authorization'];
 
 /** Routes kafkajs' own logs into ours, under a `kafkajs` namespace. */
 export function kafkaLogCreator(log: Logger): logCreator {

@@ -6,22 +6,51 @@ import { z } from 'zod';
  */
 const namespacePattern = /^[a-z0-9][a-z0-9_-]{0,47}$/;
 
+/** host:port with a port Kafka or Redis can listen on (1-65535). */
+function isHostPort(s: string): boolean {
+  const m = /^([^\s:]+):(\d{1,5})$/.exec(s);
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65_535;
+}
+
+function parsedUrl(s: string): URL | null {
+  try {
+    return new URL(s);
+  } catch {
+    return null;
+  }
+}
+
+/** A URL whose port, when given, is 1-65535 (URL itself refuses larger ones; 0 it accepts). */
+const portOk = (u: URL) => u.port === '' || (Number(u.port) >= 1 && Number(u.port) <= 65_535);
+
+/** Redis databases of a default server: 0-15. An index past the server's count makes every command fail, for ever. */
+function redisDbOk(u: URL): boolean {
+  const path = u.pathname.replace(/^\//, '');
+  return path === '' || (/^\d{1,2}$/.test(path) && Number(path) <= 15);
+}
+
 const envSchema = z.object({
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
     .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
-    .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d+$/.test(b)), {
-      message: 'expected a comma-separated list of host:port, e.g. 127.0.0.1:9092',
+    .refine((list) => list.length > 0 && list.every(isHostPort), {
+      message: 'expected a comma-separated list of host:port with ports 1-65535, e.g. 127.0.0.1:9092',
     }),
   SCHEMA_REGISTRY_URL: z
     .string()
     .default('http://127.0.0.1:8081/apis/ccompat/v7')
-    .refine((s) => /^https?:\/\/\S+$/.test(s), { message: 'expected an http(s) URL of a Confluent-compatible registry' }),
+    .refine((s) => {
+      const u = parsedUrl(s);
+      return u !== null && (u.protocol === 'http:' || u.protocol === 'https:') && portOk(u);
+    }, { message: 'expected an http(s) URL of a Confluent-compatible registry, port 1-65535' }),
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .refine((s) => /^rediss?:\/\/\S+$/.test(s), { message: 'expected redis://host:port[/db]' }),
+    .refine((s) => {
+      const u = parsedUrl(s);
+      return u !== null && (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '' && portOk(u) && redisDbOk(u);
+    }, { message: 'expected redis://[user:password@]host:port[/db] (or rediss://), port 1-65535, db 0-15' }),
   /**
    * Redis Cluster mode: a comma-separated list of seed nodes (host:port); the client finds the
    * rest. Unset: the single node of REDIS_URL.
@@ -30,8 +59,8 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.split(',').map((n) => n.trim()).filter(Boolean)))
-    .refine((list) => list === undefined || (list.length > 0 && list.every((n) => /^[^\s:]+:\d+$/.test(n))), {
-      message: 'expected a comma-separated list of host:port, e.g. 127.0.0.1:7000,127.0.0.1:7001',
+    .refine((list) => list === undefined || (list.length > 0 && list.every(isHostPort)), {
+      message: 'expected a comma-separated list of host:port with ports 1-65535, e.g. 127.0.0.1:7000,127.0.0.1:7001',
     }),
   /**
    * Replicas that must hold a batch's Redis writes before its offsets are committed (WAIT on
@@ -85,10 +114,10 @@ export class ConfigError extends Error {
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
+    // The variable and the rule, never the value: a URL may hold a password.
     const lines = parsed.error.issues.map((issue) => {
       const variable = issue.path.join('.') || '(environment)';
-      const given = source[variable];
-      return `  ${variable}=${given === undefined ? '(unset)' : JSON.stringify(given)}: ${issue.message}`;
+      return `  ${variable}${source[variable] === undefined ? ' (unset)' : ''}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }

@@ -1,3 +1,4 @@
+import { redactCredentials } from '../util/redact.js';
 import { readFileSync } from 'node:fs';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
@@ -48,6 +49,17 @@ export class RegistryError extends Error {
  * Confluent-framed Avro through a Confluent-compatible registry. Schema ids
  * are resolved once at start (registering the schemas), never per message.
  */
+/** A registry client error as text: its message, or its status and body (the client may throw a plain object). */
+export function describeRegistryError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'object' && err !== null) {
+    const { status, message } = err as { status?: unknown; message?: unknown };
+    const parts = [status === undefined ? '' : `status ${String(status)}`, typeof message === 'string' ? message : ''].filter(Boolean);
+    if (parts.length > 0) return parts.join(': ');
+  }
+  return 'the registry refused the request';
+}
+
 export class AvroCodec {
   private readonly ids = new Map<LogicalTopic, number>();
   readonly registry: SchemaRegistry;
@@ -72,7 +84,7 @@ export class AvroCodec {
         const { id } = await this.registry.register({ type: SchemaType.AVRO, schema: schemaText(topic) }, { subject, compatibility });
         this.ids.set(topic, id);
       } catch (err) {
-        throw new RegistryError(`cannot register schema for subject ${subject} at ${this.registryUrl}: ${(err as Error).message}`, {
+        throw new RegistryError(redactCredentials(`cannot register schema for subject ${subject} at ${this.registryUrl}: ${describeRegistryError(err)}`), {
           cause: err,
           retriable: false,
         });
