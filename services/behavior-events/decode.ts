@@ -73,6 +73,9 @@ export class ActivityDecoder implements InputDecoder<ActivityEvent> {
         const at = /position (\d+)/.exec((err as Error).message)?.[1];
         return reject(reasons.malformedJson, `value is neither Confluent-framed Avro nor JSON${at === undefined ? '' : ` (syntax error at byte ${at})`}`);
       }
+      // JSON.parse keeps the last of two equal keys: which one an upstream app meant is unknowable.
+      const twice = duplicateKey(text);
+      if (twice !== null) return reject(reasons.duplicateKey, `an object has the key ${schemaFieldNames.has(twice) ? twice : '(not a schema field)'} twice`);
     }
     return validateShape(raw, record.key, this.rules().behavior.maxIdBytes);
   }
@@ -106,7 +109,7 @@ export function validateShape(raw: unknown, key: Buffer | null, maxIdBytes = Num
     if (v === null || v === undefined) continue;
     const parsed = parseEventTime(v);
     if (parsed === null) {
-      return refuse(reasons.invalidOccurredAt, `${f} must be epoch milliseconds or ISO-8601 with an offset, from 1970 on, got ${kindOf(v)}`);
+      return refuse(reasons.invalidOccurredAt, `${f} must be epoch milliseconds or ISO-8601 with an offset, between 1970-01-01 and 9999-12-31, got ${kindOf(v)}`);
     }
     candidate[f] = parsed;
   }
@@ -116,6 +119,9 @@ export function validateShape(raw: unknown, key: Buffer | null, maxIdBytes = Num
   if (typeof candidate.userId !== 'string' || candidate.userId.trim() === '') {
     return refuse(reasons.missingUserId, 'userId must be a non-empty string');
   }
+  // Avro strings are UTF-8: a lone surrogate would be written as U+FFFD, another value than the one sent.
+  const malformed = firstIllFormedString(candidate);
+  if (malformed !== null) return refuse(reasons.schemaMismatch, `${malformed} must be well-formed Unicode (it holds a lone surrogate)`);
   const overlong = firstOverlongId(candidate, maxIdBytes);
   if (overlong) return refuse(reasons.idTooLong, idTooLongMessage(overlong.field, overlong.bytes, maxIdBytes));
   const problems: string[] = [];
@@ -126,7 +132,8 @@ export function validateShape(raw: unknown, key: Buffer | null, maxIdBytes = Num
   const userId = candidate.userId;
   const keyText = key?.toString('utf8') ?? null;
   if (keyText !== userId) {
-    return refuse(reasons.keyMismatch, `record key must be the userId so a member's events stay in order on one partition (key ${keyText === null ? 'missing' : 'differs'})`);
+    // Keyed by the record's own key, not the payload's userId: a record may not place dead letters on another member's partition.
+    return reject(reasons.keyMismatch, `record key must be the userId so a member's events stay in order on one partition (key ${keyText === null ? 'missing' : 'differs'})`, { eventId: candidate.eventId }, maxIdBytes);
   }
   return { kind: 'event', memberId: userId, eventId: candidate.eventId, event: candidate as unknown as ActivityEvent };
 }
@@ -160,6 +167,44 @@ export function jsonNestingDepth(bytes: Uint8Array, limit: number): number {
     } else if (b === 0x5d || b === 0x7d) depth--;
   }
   return deepest;
+}
+
+const schemaFieldNames = new Set((avroType('activity.events') as unknown as { fields: { name: string }[] }).fields.map((f) => f.name));
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const isWellFormed = (s: string) => !loneSurrogate.test(s);
+
+/** The first field whose string is not well-formed UTF-16, or null (the input schema's strings are all top-level). */
+function firstIllFormedString(candidate: Record<string, unknown>): string | null {
+  for (const [field, v] of Object.entries(candidate)) if (typeof v === 'string' && !isWellFormed(v)) return field;
+  return null;
+}
+
+/**
+ * The first key that appears twice in one object of valid JSON text, or null. A scan of the
+ * text (depth already bounded): keys are the strings before a ':'; escapes are resolved by
+ * JSON.parse of the key's own token, so "a" and "\u0061" are the same key.
+ */
+export function duplicateKey(text: string): string | null {
+  const open: (Set<string> | null)[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j]!)) j++;
+      const keys = open[open.length - 1];
+      if (text[j] === ':' && keys) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+    } else if (c === 0x7b) open.push(new Set());
+    else if (c === 0x5b) open.push(null);
+    else if (c === 0x7d || c === 0x5d) open.pop();
+  }
+  return null;
 }
 
 /** Deepest JSON nesting accepted: the activity schema has an object holding arrays of strings. */

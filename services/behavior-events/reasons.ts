@@ -9,6 +9,8 @@ export const reasons = {
   malformedJson: 'malformed_json',
   /** JSON nested deeper than decode.ts maxJsonDepth: refused before it is parsed. */
   nestingTooDeep: 'nesting_too_deep',
+  /** A JSON object with the same key twice (JSON.parse would keep the last silently). */
+  duplicateKey: 'duplicate_key',
   schemaMismatch: 'schema_mismatch',
   unknownSchema: 'unknown_schema',
   invalidOccurredAt: 'invalid_occurred_at',

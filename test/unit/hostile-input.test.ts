@@ -85,3 +85,37 @@ describe('hostile input: dead-letter texts name the field and the rule, never th
     if (d.kind === 'rejected') expect(d.rejection.message).not.toMatch(/4111|111111/);
   });
 });
+
+describe('hostile input: what JSON.parse and Avro would let through silently', () => {
+  it('refuses an object with the same key twice (JSON.parse keeps the last), escapes resolved', async () => {
+    const twice = '{"eventId":"e1","userId":"u1","type":"purchase","occurredAt":1,"amountFen":100,"itemId":"c1","amountFen":1}';
+    const d = await decoder.decode(record(twice));
+    expect(d).toMatchObject({ kind: 'rejected', rejection: { reason: 'duplicate_key' } });
+    if (d.kind === 'rejected') expect(d.rejection.message).toContain('amountFen');
+    const escaped = await decoder.decode(record('{"eventId":"e1","userId":"u1","\\u0075serId":"u2","type":"checkin","occurredAt":1}'));
+    expect(escaped).toMatchObject({ kind: 'rejected', rejection: { reason: 'duplicate_key' } });
+    // Equal keys in different objects, and key-like text inside strings, are fine.
+    const fine = await decoder.decode(record(JSON.stringify({ ...base, source: '"eventId":1', category: '{"x":1}' })));
+    expect(fine.kind).toBe('event');
+  });
+
+  it('refuses a lone surrogate, which Avro would write as U+FFFD', async () => {
+    for (const value of [JSON.stringify({ ...base, category: 'ok\ud800' }), '{"eventId":"e1","userId":"u1","type":"checkin","occurredAt":1,"source":"a\\udfffb"}']) {
+      const d = await decoder.decode(record(value));
+      expect(d).toMatchObject({ kind: 'rejected', rejection: { reason: 'schema_mismatch' } });
+      if (d.kind === 'rejected') expect(d.rejection.message).toMatch(/(category|source) must be well-formed Unicode/);
+    }
+    expect((await decoder.decode(record(JSON.stringify({ ...base, category: 'emoji 😀' })))).kind).toBe('event');
+  });
+
+  it('says what the time rule is for a time before 1970', async () => {
+    const d = await decoder.decode(record(JSON.stringify({ ...base, occurredAt: '1969-12-31T23:59:59Z' })));
+    expect(d).toMatchObject({ kind: 'rejected', rejection: { reason: 'invalid_occurred_at' } });
+    if (d.kind === 'rejected') expect(d.rejection.message).toContain('between 1970-01-01 and 9999-12-31');
+  });
+
+  it('keys a key_mismatch dead letter by the record key, never by the payload\'s userId', async () => {
+    const d = await decoder.decode(record(JSON.stringify({ ...base, userId: 'victim' }), 'attacker'));
+    expect(d).toMatchObject({ kind: 'rejected', rejection: { reason: 'key_mismatch' }, memberId: null, eventId: 'e1' });
+  });
+});
