@@ -3,7 +3,7 @@
  * instants that are local-day starts stored in a coarser unit and as deltas. JSON
  * escaping keeps every id exact whatever characters it holds.
  *
- *   [unit, clock, debt, lots, pending, credits, redemptions, usage, qualifying]
+ *   [unit, clock, debt, lots, pending, credits, redemptions, usage, qualifying(, referredBy, activeSince)]
  *
  * - unit: the largest of 1 h, 1 min, 1 s, 1 ms dividing every day-start instant (lot and
  *   pending instants, credits' availableAt/expiresAt, redemption draws). Day starts are
@@ -16,6 +16,8 @@
  * - redemptions: [id, Δat (ms, from the previous redemption), cancelled 0|1, Δt, points, …],
  *   the draws' instants as deltas within the redemption.
  * - usage: [key, [periodKey, awards, …]] sorted by key, so equal states encode equally.
+ * - referredBy, activeSince (referrals.ts): two more entries, null when absent, only when either
+ *   is present (states written before them have nine).
  *
  * Deltas are exact only between safe integers: a state with an instant or day that is not
  * an integer within ±2^52 is stored as plain JSON instead (an object, so `decode` tells
@@ -29,7 +31,7 @@ type Flat = number[];
 type CreditRow = [id: string, amountFen: number, earned: number, expiresAt: number, refundedFen?: number, reversed?: number, pending?: number, availableAt?: number | null];
 type RedemptionRow = [id: string, at: number, cancelled: number, ...draws: number[]];
 type UsageRow = [key: string, counts: Flat];
-type Packed = [unit: number, clock: number | null, debt: number, lots: Flat, pending: Flat, credits: CreditRow[], redemptions: RedemptionRow[], usage: UsageRow[], qualifying: Flat];
+type Packed = [unit: number, clock: number | null, debt: number, lots: Flat, pending: Flat, credits: CreditRow[], redemptions: RedemptionRow[], usage: UsageRow[], qualifying: Flat, referredBy?: string | null, activeSince?: number | null];
 
 const units = [3_600_000, 60_000, 1_000, 1];
 const deltaSafe = (x: number) => Number.isSafeInteger(x) && Math.abs(x) <= 2 ** 52;
@@ -129,15 +131,16 @@ export function encodePointsState(s: PointsState): string {
     Object.keys(s.usage).sort(compareKeys).map((k): UsageRow => [k, s.usage[k]!.flat()]),
     packPairs(s.qualifying, 1),
   ];
+  if (s.referredBy !== undefined || s.activeSince !== undefined) packed.push(s.referredBy ?? null, s.activeSince ?? null);
   return JSON.stringify(packed);
 }
 
 export function decodePointsState(text: string): PointsState {
   if (text.startsWith('{')) return JSON.parse(text) as PointsState;
   const packed: unknown = JSON.parse(text);
-  if (!Array.isArray(packed) || packed.length !== 9) throw new Error('points-accrual state: not in the expected encoding');
-  const [unit, clock, debt, lots, pending, credits, redemptions, usage, qualifying] = packed as Packed;
-  return {
+  if (!Array.isArray(packed) || (packed.length !== 9 && packed.length !== 11)) throw new Error('points-accrual state: not in the expected encoding');
+  const [unit, clock, debt, lots, pending, credits, redemptions, usage, qualifying, referredBy = null, activeSince = null] = packed as Packed;
+  const state: PointsState = {
     clock,
     lots: unpackPairs(lots, unit).map(([expiresAt, points]): Lot => ({ expiresAt, points })),
     pending: unpackPairs(pending, unit).map(([availableAt, points]): PendingLot => ({ availableAt, points })),
@@ -147,6 +150,9 @@ export function decodePointsState(text: string): PointsState {
     usage: Object.fromEntries(usage.map(([k, flat]) => [k, regroup(flat)])),
     qualifying: unpackPairs(qualifying, 1),
   };
+  if (referredBy !== null) state.referredBy = referredBy;
+  if (activeSince !== null) state.activeSince = activeSince;
+  return state;
 }
 
 /**

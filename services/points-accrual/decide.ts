@@ -5,6 +5,7 @@ import { pointsStateCodec } from './codec.js';
 import { advance, nextDue, runDue } from './due.js';
 import { emptyDraft, toOutput, type Draft, type EntryContext } from './ledger.js';
 import { cancelRedemption, redeem } from './redeem.js';
+import { noteOwnActivity, refuseReferral } from './referrals.js';
 import { refund } from './refunds.js';
 import { initialPointsState, type PointsState } from './state.js';
 
@@ -18,8 +19,10 @@ function applyEvent(d: Draft, c: EntryContext, e: BehaviorEventValue): Draft {
       return cancelRedemption(d, c, e);
     case 'refund':
       return refund(d, c, e);
+    case 'referral':
+      return refuseReferral(d, c, e) ?? accrue(d, c, e);
     default:
-      return accrue(d, c, e);
+      return accrue({ ...d, state: noteOwnActivity(d.state, e) }, c, e);
   }
 }
 

@@ -15,7 +15,8 @@ export function earningRules(p: PointsRules): EarningRule[] {
   return [
     { id: 'base:payment', eventTypes: ['purchase', 'subscription'], fixedPoints: 0, pointsPerYuan: p.pointsPerYuan, limits: [] },
     { id: 'base:interaction', eventTypes: ['comment', 'share'], fixedPoints: p.interactionPoints, pointsPerYuan: 0, limits: [{ period: 'day', maxAwards: p.interactionDailyCap }] },
-    { id: 'base:referral', eventTypes: ['referral'], fixedPoints: p.referralPoints, pointsPerYuan: 0, limits: [] },
+    // Its daily limit is also referral abuse control (referrals.ts): a referral past it is refused with a reason.
+    { id: 'base:referral', eventTypes: ['referral'], fixedPoints: p.referralPoints, pointsPerYuan: 0, limits: [{ period: 'day', maxAwards: p.referrals.paidPerDay }] },
     ...p.earningRules,
   ];
 }

@@ -12,6 +12,12 @@ export const reasons = {
   refundWithoutCredit: 'refund_without_credit',
   refundExceedsOriginal: 'refund_exceeds_original',
   invalidRefundAmount: 'invalid_refund_amount',
+  /** A referral whose new member referred this referrer before (two members paying each other). */
+  referralCycle: 'referral_cycle',
+  /** A referral for a referrer with no activity of its own at or before the referral's time. */
+  referrerInactive: 'referrer_inactive',
+  /** More than points.referrals.paidPerDay paid referrals for this referrer on one local day. */
+  referralDailyCap: 'referral_daily_cap',
   // movements
   redeem: 'redeem',
   redeemCancel: 'redeem_cancel',

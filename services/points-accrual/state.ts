@@ -50,6 +50,10 @@ export interface PointsState {
   usage: Record<string, [number, number][]>;
   /** Qualifying points per local day, [day, net points] ascending, within the qualifying window. */
   qualifying: [number, number][];
+  /** Who referred this member (their first signup's referrerId): a referral back to them is a cycle. Absent: nobody. */
+  referredBy?: string;
+  /** Event time of the member's earliest own activity: a referrer needs one at or before the referral. Absent: none yet. */
+  activeSince?: number;
 }
 
 export function initialPointsState(): PointsState {

@@ -92,6 +92,17 @@ const pointsSchema = z.object({
   cancellableRedemptionsPerMember: z.number().int().min(0).max(10_000).default(64),
   refundableCreditsPerMember: z.number().int().min(0).max(100_000).default(256),
   qualifyingWindowDays: z.number().int().min(1).default(365),
+  /** Referral abuse controls, decided on the referrer's own state (services/points-accrual/referrals.ts). */
+  referrals: z
+    .object({
+      /** Refuse a referral whose new member referred this referrer before. */
+      refuseCycles: z.boolean().default(true),
+      /** Refuse a referral for a referrer with no own activity at or before the referral's time. */
+      requireEarlierActivity: z.boolean().default(true),
+      /** Paid referrals per referrer per local day; more are refused. */
+      paidPerDay: z.number().int().min(0).max(10_000).default(5),
+    })
+    .default({ refuseCycles: true, requireEarlierActivity: true, paidPerDay: 5 }),
 });
 
 const tierSchema = z.object({

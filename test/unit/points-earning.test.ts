@@ -38,7 +38,6 @@ describe('points: base earning', () => {
     ['subscription of 300 yuan → 300', ev('s', 'subscription', at, { amountFen: 30000, plan: 'annual', periodEnd: at + 1 }), [['earn', 300, 'base:payment']]],
     ['comment → 5', ev('c', 'comment', at, { itemId: 'i' }), [['earn', 5, 'base:interaction']]],
     ['share → 5', ev('c', 'share', at, { itemId: 'i' }), [['earn', 5, 'base:interaction']]],
-    ['referral → 50 to the referrer (userId)', ev('r', 'referral', at, { referredUserId: 'new' }), [['earn', 50, 'base:referral']]],
     ['checkin → nothing by default', ev('k', 'checkin', at), []],
     ['lesson_complete → nothing by default', ev('l', 'lesson_complete', at, { itemId: 'i' }), []],
     ['signup → nothing by default', ev('g', 'signup', at), []],
@@ -171,5 +170,51 @@ describe('points: member day and campaigns (event time, Asia/Shanghai)', () => {
     expect(brief(run([ev('c', 'comment', at, { itemId: 'i' }), ev('r', 'referral', at)]).entries)).toEqual([
       ['earn', 5, 'base:interaction'], ['bonus', 5, 'member_day'], ['earn', 50, 'base:referral'], ['bonus', 50, 'member_day'],
     ]);
+  });
+});
+
+describe('points: referral abuse controls, on the referrer\'s own state', () => {
+  const day = sh(2026, 11, 10, 9);
+  const own = ev('own', 'checkin', day - 3_600_000);
+  const referral = (id: string, at: number, referred = `new-${id}`) => ev(id, 'referral', at, { referredUserId: referred });
+  const reasonsOf = (entries: ReturnType<typeof run>['entries']) => entries.map((e) => [e.kind, e.points, e.reason]);
+
+  it('pays a referrer active before the referral: 50 to the referrer (userId)', () => {
+    expect(brief(run([own, referral('r', day)]).entries)).toEqual([['earn', 50, 'base:referral']]);
+  });
+
+  it('refuses, with referrer_inactive, a referral for a referrer with no activity of its own at or before it', () => {
+    expect(reasonsOf(run([referral('r', day)]).entries)).toEqual([['refuse', 0, 'referrer_inactive']]);
+    // Activity only after the referral's time does not count either.
+    expect(reasonsOf(run([ev('later', 'checkin', day + 1), referral('r', day)]).entries)).toEqual([['refuse', 0, 'referrer_inactive']]);
+    const off = { ...rules, points: { ...rules.points, referrals: { ...rules.points.referrals, requireEarlierActivity: false } } };
+    expect(brief(run([referral('r', day)], off).entries)).toEqual([['earn', 50, 'base:referral']]);
+  });
+
+  it('refuses, with referral_cycle, a referral whose new member referred this referrer before', () => {
+    const mySignup = ev('sign', 'signup', day - 86_400_000, { referrerId: 'friend' });
+    const r = run([mySignup, referral('back', day, 'friend'), referral('other', day, 'someone')]);
+    expect(reasonsOf(r.entries)).toEqual([['refuse', 0, 'referral_cycle'], ['earn', 50, 'base:referral']]);
+    expect(r.state.referredBy).toBe('friend');
+    const off = { ...rules, points: { ...rules.points, referrals: { ...rules.points.referrals, refuseCycles: false } } };
+    expect(brief(run([mySignup, referral('back', day, 'friend')], off).entries)).toEqual([['earn', 50, 'base:referral']]);
+  });
+
+  it('pays at most paidPerDay referrals per local day, refused ones not counted; the next local day counts again', () => {
+    const five = Array.from({ length: 5 }, (_, i) => referral(`r${i}`, day + i));
+    const r = run([own, referral('early', day - 7_200_000), ...five, referral('sixth', day + 10), referral('next', sh(2026, 11, 11, 0))]);
+    const kinds = reasonsOf(r.entries);
+    // 'early' predates the referrer's own activity: refused, and not counted against the cap.
+    expect(kinds[0]).toEqual(['refuse', 0, 'referrer_inactive']);
+    expect(kinds.slice(1, 6)).toEqual(Array.from({ length: 5 }, () => ['earn', 50, 'base:referral']));
+    expect(kinds[6]).toEqual(['refuse', 0, 'referral_daily_cap']);
+    expect(kinds[7]).toEqual(['earn', 50, 'base:referral']);
+  });
+
+  it('a refused referral changes nothing but its refuse entry, and names the signup it came from', () => {
+    const before = run([own]).state;
+    const r = run([referral('r', day - 86_400_000)], rules, before);
+    expect(r.state).toEqual(before);
+    expect(r.entries[0]).toMatchObject({ kind: 'refuse', relatedEventId: 'r', availableAfter: 0 });
   });
 });

@@ -53,8 +53,9 @@ describe('points: lots and expiry', () => {
 });
 
 describe('points: redemption', () => {
-  // Lots of three origins and expiries: a referral (Jan), comments (Mar), a purchase (Feb, arriving last).
+  // Lots of three origins and expiries: a referral (Jan; the referrer checked in before it), comments (Mar), a purchase (Feb, arriving last).
   const setup: Step[] = [
+    ev('own', 'checkin', sh(2026, 1, 4)),
     ev('ref', 'referral', sh(2026, 1, 5)),
     ...Array.from({ length: 10 }, (_, i) => ev(`c${i}`, 'comment', sh(2026, 3, 1, 9, i), { itemId: 'i' })),
     purchase('p', 20000, sh(2026, 3, 2)),
