@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { workerDefinition } from '../../services/index.js';
 import { fileURLToPath } from 'node:url';
 import { connectClients } from '../../shared/clients.js';
@@ -33,7 +34,9 @@ export interface DemoOptions {
  */
 const demoWorkers = ['behavior-events', 'points-accrual', 'tier-evaluation', 'churn-prediction', 'reco-members', 'reco-items'];
 
-export async function demoCommand(ctx: CommandContext, opts: DemoOptions): Promise<void> {
+export async function demoCommand(given: CommandContext, opts: DemoOptions): Promise<void> {
+  // The demo is its own ticker: without a key of the operator's, it signs its ticks with one made for this run.
+  const ctx = given.env.MEMBERFLOW_TICK_KEY === undefined ? { ...given, env: { ...given.env, MEMBERFLOW_TICK_KEY: randomBytes(32).toString('hex') } } : given;
   const ns = ctx.env.MEMBERFLOW_NAMESPACE;
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`namespace: ${ns}`);

@@ -38,6 +38,7 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
         rules: ctx.rules,
         log: ctx.log,
         sessionTimeoutMs: ctx.env.KAFKA_SESSION_TIMEOUT_MS,
+        ...(ctx.env.MEMBERFLOW_TICK_KEY !== undefined ? { tickKey: ctx.env.MEMBERFLOW_TICK_KEY } : {}),
         maxBytesPerPartition: ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
         concurrency: ctx.env.KAFKA_PARTITIONS_CONCURRENTLY,
         ...(ctx.env.KAFKA_FETCH_MIN_BYTES !== undefined ? { fetchMinBytes: ctx.env.KAFKA_FETCH_MIN_BYTES } : {}),

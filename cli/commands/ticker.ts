@@ -1,6 +1,8 @@
 import { connectClients } from '../../shared/clients.js';
 import { createProducer } from '../../shared/kafka/client.js';
 import { physicalTopic } from '../../shared/kafka/topics.js';
+import { ConfigError } from '../../shared/config/env.js';
+import { signTick, tickSignatureHeader } from '../../shared/kernel/tick-signature.js';
 import { tickHeader, tickKey } from '../../shared/kernel/ticks.js';
 import type { CommandContext } from '../context.js';
 
@@ -18,6 +20,8 @@ export interface TickerOptions {
  * workers see time as records, so a replay sees the same time at the same place.
  */
 export async function tickerCommand(ctx: CommandContext, opts: TickerOptions): Promise<number> {
+  const key = ctx.env.MEMBERFLOW_TICK_KEY;
+  if (key === undefined) throw new ConfigError('invalid configuration:\n  MEMBERFLOW_TICK_KEY (unset): the ticker signs every tick with it, and workers refuse unsigned ticks on activity.events');
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-ticker');
   const producer = createProducer(clients.kafka);
   const admin = clients.kafka.admin();
@@ -39,7 +43,12 @@ export async function tickerCommand(ctx: CommandContext, opts: TickerOptions): P
       await producer.send({
         topic,
         acks: -1,
-        messages: partitions.map((partition) => ({ key: tickKey, partition, value: JSON.stringify({ tick: time }), headers: { [tickHeader]: String(time) } })),
+        messages: partitions.map((partition) => ({
+          key: tickKey,
+          partition,
+          value: JSON.stringify({ tick: time }),
+          headers: { [tickHeader]: String(time), [tickSignatureHeader]: signTick(key, topic, partition, time) },
+        })),
       });
       rounds++;
       ctx.log.debug({ time, partitions: partitions.length }, 'ticks sent');

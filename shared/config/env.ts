@@ -101,6 +101,12 @@ const envSchema = z.object({
    * Unset: on with kafkajs; the confluent client has no transactions in memberflow yet (off).
    */
   MEMBERFLOW_TRANSACTIONS: z.enum(['on', 'off']).optional(),
+  /**
+   * The key ticks on activity.events are signed with (HMAC-SHA256; shared/kernel/tick-signature.ts):
+   * the ticker needs it, and a worker reading activity.events refuses ticks it cannot check. A
+   * secret: at least 16 characters, never printed.
+   */
+  MEMBERFLOW_TICK_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, { message: 'expected at least 16 characters' }).optional()),
   /** How long the broker keeps a worker's open transaction when the worker died mid-batch (at most the broker's transaction.max.timeout.ms). */
   KAFKA_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(900_000).default(30_000),
 });

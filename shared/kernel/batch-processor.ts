@@ -93,7 +93,9 @@ export class BatchProcessor<S, E, V = unknown> {
     if (records.length === 0) return report;
     const decoded: Item<E>[] = await Promise.all(
       records.map((r) =>
-        r.tick !== undefined
+        r.refusal !== undefined
+          ? ({ kind: 'rejected', rejection: r.refusal, eventId: null, memberId: null } as const)
+          : r.tick !== undefined
           ? ({ kind: 'tick', time: r.tick } as const)
           : decodeSafely(this.decoder, r, (err) => this.log.error({ err: { name: err.name }, offset: r.offset }, 'the decoder threw: the record goes to the dead-letter topic')),
       ),

@@ -2,7 +2,8 @@ import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
 import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, deliveryOf, partitionCounter, type Delivery, type WorkerBatchPayload } from '../kafka/client.js';
 import { isFencedProducerError, PartitionFencedError, PartitionTransactions, type PartitionTransaction } from '../kafka/transactions.js';
-import { consumerGroup, isOnlyCopy, logicalFromPhysical, physicalTopic } from '../kafka/topics.js';
+import { consumerGroup, externallyWrittenTopics, isOnlyCopy, logicalFromPhysical, physicalTopic } from '../kafka/topics.js';
+import { tickRefusal, tickSignatureHeader } from './tick-signature.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/client.js';
 import { MemberStore, type PointerFence } from '../redis/member-store.js';
@@ -67,6 +68,8 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
    * Default: what the `Kafka` was created with (MEMBERFLOW_TRANSACTIONS, shared/kafka/client.ts).
    */
   transactions?: Delivery;
+  /** The key ticks on activity.events must be signed with (tick-signature.ts); MEMBERFLOW_TICK_KEY when not given. */
+  tickKey?: string;
   /** Failpoint spec (failpoints.ts); MEMBERFLOW_FAILPOINT when not given. */
   failpoint?: string;
   /** After each committed batch: its report, where it was, and the partition's next position. */
@@ -267,6 +270,7 @@ async function startGeneration<S, E, V>(
   });
   const inputs = worker.inputs.map((t) => physicalTopic(place.inputNamespace, t));
   const logicalOf = (topic: string) => logicalFromPhysical(place.inputNamespace, topic);
+  const tickKey = opts.tickKey ?? process.env.MEMBERFLOW_TICK_KEY;
   await consumer.subscribe(inputs);
   // A process that died between an offset commit and the drop after it left outputs behind.
   void sweepCommittedOutboxes(kafka, store, group, inputs).catch((err: Error) => wlog.warn({ err }, 'could not sweep committed outboxes; the partitions\' next batches retry'));
@@ -405,8 +409,15 @@ async function startGeneration<S, E, V>(
         key: m.key ?? null,
         value: m.value ?? null,
       };
-      const tick = tickTimeFromHeader(m.headers?.[tickHeader] as Buffer | string | undefined);
-      if (tick !== undefined) record.tick = tick;
+      const tickValue = m.headers?.[tickHeader] as Buffer | string | undefined;
+      if (tickValue !== undefined) {
+        const tick = tickTimeFromHeader(tickValue);
+        const logical = logicalOf(batch.topic);
+        // Forwarded ticks on memberflow's own topics are trusted (only the workers may write those).
+        const refusal = logical !== undefined && !externallyWrittenTopics.includes(logical) ? null : tickRefusal(tickKey, batch.topic, batch.partition, tick, m.headers?.[tickSignatureHeader]?.toString());
+        if (refusal !== null) record.refusal = refusal;
+        else if (tick !== undefined) record.tick = tick;
+      }
       if (isOnlyCopy(logicalOf(batch.topic), m.inTransaction === true)) record.onlyCopy = true;
       return record;
     });

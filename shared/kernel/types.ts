@@ -20,6 +20,8 @@ export interface InputRecord {
    * kernel then keeps no fingerprint of it, as only an upstream duplicate needs one.
    */
   onlyCopy?: boolean;
+  /** Set when the record is refused before decoding (a tick whose signature does not hold): it goes to the dead letters. */
+  refusal?: Rejection;
 }
 
 /** An event a worker emits. `id` is deterministic: replays give the same id. */

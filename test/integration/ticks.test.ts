@@ -3,6 +3,7 @@ import { tickerCommand } from '../../cli/commands/ticker.js';
 import { consumerGroup } from '../../shared/kafka/topics.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { defaultLimits } from '../../shared/kernel/run-worker.js';
+import { signTick } from '../../shared/kernel/tick-signature.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { allKeys, TestStack, type ReadRecord } from '../support/harness.js';
 import { timedDecoder, timedWorker, ttl, type Credits } from '../support/timed-worker.js';
@@ -91,5 +92,28 @@ describe('ticks against the real stack: time-driven work is exactly once and rep
     await s.waitForLag0('tier-evaluation', 'points.ledger');
     await tiers.stop();
     for (const topic of ['member.tier-changes', 'member.tiers'] as const) expect((await s.readAll(topic)).filter((r) => r.tick !== undefined), topic).toEqual([]);
+  });
+
+  it('a tick on activity.events without the ticker\'s signature is a dead letter, not time: nothing is forwarded', async () => {
+    const farFuture = Date.UTC(2100, 0, 1);
+    const topic = s.topic('activity.events');
+    await s.producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: '__tick__', partition: 0, value: JSON.stringify({ tick: farFuture }), headers: { 'memberflow-tick': String(farFuture) } },
+        { key: '__tick__', partition: 1, value: JSON.stringify({ tick: farFuture }), headers: { 'memberflow-tick': String(farFuture), 'memberflow-tick-sig': signTick('not-the-ticker-key!', topic, 1, farFuture) } },
+        // A real tick's signature copied onto another time.
+        { key: '__tick__', partition: 2, value: JSON.stringify({ tick: farFuture }), headers: { 'memberflow-tick': String(farFuture), 'memberflow-tick-sig': signTick(s.env.MEMBERFLOW_TICK_KEY!, topic, 2, 123_456) } },
+      ],
+    });
+    const worker = await s.startWorker('behavior-events');
+    await s.waitForLag0('behavior-events', 'activity.events');
+    await worker.stop();
+    const letters = (await s.readAll('activity.dlq', { minRecords: 3 })).map((r) => r.decoded as { reason: string; sourcePartition: number; worker: string; message: string });
+    const tickLetters = letters.filter((l) => l.reason === 'unsigned_tick' || l.reason === 'forged_tick');
+    expect(tickLetters.map((l) => [l.sourcePartition, l.reason]).sort()).toEqual([[0, 'unsigned_tick'], [1, 'forged_tick'], [2, 'forged_tick']]);
+    for (const l of tickLetters) expect(l.worker).toBe('behavior-events');
+    expect((await s.readAll('behavior.events')).filter((r) => r.tick === farFuture)).toEqual([]);
   });
 });

@@ -55,6 +55,7 @@ export class TestStack {
       MEMBERFLOW_NAMESPACE: ns,
       MEMBERFLOW_TOPIC_PARTITIONS: String(partitions),
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      MEMBERFLOW_TICK_KEY: process.env.MEMBERFLOW_TICK_KEY ?? 'test-tick-key-not-a-secret',
       // The worker runtime's Kafka client, for in-process workers too (spawned ones inherit it).
       ...(process.env.MEMBERFLOW_KAFKA_CLIENT ? { MEMBERFLOW_KAFKA_CLIENT: process.env.MEMBERFLOW_KAFKA_CLIENT } : {}),
     });
@@ -211,6 +212,7 @@ export class TestStack {
       rules,
       log: this.log,
       sessionTimeoutMs: 6000,
+      ...(this.env.MEMBERFLOW_TICK_KEY !== undefined ? { tickKey: this.env.MEMBERFLOW_TICK_KEY } : {}),
     });
   }
 
@@ -245,6 +247,7 @@ export class TestStack {
       MEMBERFLOW_NAMESPACE: this.ns,
       MEMBERFLOW_TOPIC_PARTITIONS: String(this.env.MEMBERFLOW_TOPIC_PARTITIONS),
       LOG_LEVEL: this.env.LOG_LEVEL,
+      MEMBERFLOW_TICK_KEY: this.env.MEMBERFLOW_TICK_KEY ?? '',
       // A SIGKILLed worker never leaves its group: let the broker notice quickly.
       KAFKA_SESSION_TIMEOUT_MS: '6000',
     };
