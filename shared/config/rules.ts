@@ -97,12 +97,17 @@ const pointsSchema = z.object({
     .object({
       /** Refuse a referral whose new member referred this referrer before. */
       refuseCycles: z.boolean().default(true),
-      /** Refuse a referral for a referrer with no own activity at or before the referral's time. */
-      requireEarlierActivity: z.boolean().default(true),
+      /**
+       * Refuse a referral for a referrer with no own activity at or before the referral's time, as far
+       * as it has reached the referrer's state: a referral travels from the new member's partition and
+       * can overtake the referrer's own first events, so this is off by default (on where referrers
+       * are established members).
+       */
+      requireEarlierActivity: z.boolean().default(false),
       /** Paid referrals per referrer per local day; more are refused. */
       paidPerDay: z.number().int().min(0).max(10_000).default(5),
     })
-    .default({ refuseCycles: true, requireEarlierActivity: true, paidPerDay: 5 }),
+    .default({ refuseCycles: true, requireEarlierActivity: false, paidPerDay: 5 }),
 });
 
 const tierSchema = z.object({

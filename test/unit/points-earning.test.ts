@@ -183,12 +183,14 @@ describe('points: referral abuse controls, on the referrer\'s own state', () => 
     expect(brief(run([own, referral('r', day)]).entries)).toEqual([['earn', 50, 'base:referral']]);
   });
 
-  it('refuses, with referrer_inactive, a referral for a referrer with no activity of its own at or before it', () => {
-    expect(reasonsOf(run([referral('r', day)]).entries)).toEqual([['refuse', 0, 'referrer_inactive']]);
+  const strict = { ...rules, points: { ...rules.points, referrals: { ...rules.points.referrals, requireEarlierActivity: true } } };
+
+  it('with requireEarlierActivity (off by default), refuses with referrer_inactive a referrer with no own activity at or before the referral', () => {
+    expect(brief(run([referral('r', day)]).entries)).toEqual([['earn', 50, 'base:referral']]);
+    expect(reasonsOf(run([referral('r', day)], strict).entries)).toEqual([['refuse', 0, 'referrer_inactive']]);
     // Activity only after the referral's time does not count either.
-    expect(reasonsOf(run([ev('later', 'checkin', day + 1), referral('r', day)]).entries)).toEqual([['refuse', 0, 'referrer_inactive']]);
-    const off = { ...rules, points: { ...rules.points, referrals: { ...rules.points.referrals, requireEarlierActivity: false } } };
-    expect(brief(run([referral('r', day)], off).entries)).toEqual([['earn', 50, 'base:referral']]);
+    expect(reasonsOf(run([ev('later', 'checkin', day + 1), referral('r', day)], strict).entries)).toEqual([['refuse', 0, 'referrer_inactive']]);
+    expect(brief(run([own, referral('r', day)], strict).entries)).toEqual([['earn', 50, 'base:referral']]);
   });
 
   it('refuses, with referral_cycle, a referral whose new member referred this referrer before', () => {
@@ -202,7 +204,7 @@ describe('points: referral abuse controls, on the referrer\'s own state', () => 
 
   it('pays at most paidPerDay referrals per local day, refused ones not counted; the next local day counts again', () => {
     const five = Array.from({ length: 5 }, (_, i) => referral(`r${i}`, day + i));
-    const r = run([own, referral('early', day - 7_200_000), ...five, referral('sixth', day + 10), referral('next', sh(2026, 11, 11, 0))]);
+    const r = run([own, referral('early', day - 7_200_000), ...five, referral('sixth', day + 10), referral('next', sh(2026, 11, 11, 0))], strict);
     const kinds = reasonsOf(r.entries);
     // 'early' predates the referrer's own activity: refused, and not counted against the cap.
     expect(kinds[0]).toEqual(['refuse', 0, 'referrer_inactive']);
@@ -212,8 +214,8 @@ describe('points: referral abuse controls, on the referrer\'s own state', () => 
   });
 
   it('a refused referral changes nothing but its refuse entry, and names the signup it came from', () => {
-    const before = run([own]).state;
-    const r = run([referral('r', day - 86_400_000)], rules, before);
+    const before = run([own], strict).state;
+    const r = run([referral('r', day - 86_400_000)], strict, before);
     expect(r.state).toEqual(before);
     expect(r.entries[0]).toMatchObject({ kind: 'refuse', relatedEventId: 'r', availableAfter: 0 });
   });
