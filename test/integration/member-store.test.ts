@@ -116,6 +116,15 @@ describe('member store: fenced writes in real Redis', () => {
     expect((await current.appliedMarks()).get('t:1')).toBe('9');
   });
 
+  it('scans members whose ids hold a newline, a brace or a glob character', async () => {
+    const odd = new MemberStore<{ n: number }>(redis, ns, 'scan-odd');
+    const ids = ['line\nbreak', 'brace}id', 'star*?[x]', ' lead'];
+    await odd.commit(ids.map((memberId, n) => ({ memberId, expectedVersion: 0, record: { ...emptyRecord(), state: { n } } })));
+    const seen: string[] = [];
+    for await (const [id] of odd.scanStates(1)) seen.push(id);
+    expect(seen.sort()).toEqual([...ids].sort());
+  });
+
   it('scans every member with a state, and only this worker\'s', async () => {
     const a = new MemberStore<{ n: number }>(redis, ns, 'scan');
     const other = new MemberStore<{ n: number }>(redis, ns, 'scan-other');
