@@ -155,8 +155,8 @@ describe('the worker runtime on the confluent client (librdkafka)', () => {
       kafka = client === 'confluent' ? ck : createKafka(s.env.KAFKA_BROKERS, `test-${s.ns}-kjs`, s.log);
     });
 
-    function worker(name: string, decoder: InputDecoder<CreditEvent>): Promise<RunningWorker> {
-      const definition: WorkerDefinition<Credits, CreditEvent> = { ...timedWorker, name: `${name}-${client}` };
+    function worker(name: string, decoder: InputDecoder<CreditEvent>, extra: Partial<WorkerDefinition<Credits, CreditEvent>> = {}): Promise<RunningWorker> {
+      const definition: WorkerDefinition<Credits, CreditEvent> = { ...timedWorker, ...extra, name: `${name}-${client}` };
       return runWorker({ worker: definition, decoder, kafka, redis: e.clients.redis, codec: e.clients.codec, namespace: e.ns, rules: e.rules, log: e.log, sessionTimeoutMs: 6000 }).then((w) => {
         running.push(w);
         return w;
@@ -171,7 +171,8 @@ describe('the worker runtime on the confluent client (librdkafka)', () => {
           const now = Date.now();
           if (attempts.length === 0 || now - attempts[0]! < 1500) {
             if (attempts.length === 0 || now - attempts[attempts.length - 1]! > 50) attempts.push(now);
-            throw new Error('registry unreachable');
+            // As an unreachable registry fails: a network error code, which the kernel retries (decode-safely.ts).
+            throw Object.assign(new Error('registry unreachable'), { code: 'ECONNREFUSED' });
           }
           return timedDecoder.decode(record);
         },
@@ -185,15 +186,35 @@ describe('the worker runtime on the confluent client (librdkafka)', () => {
       await w.stop();
     });
 
-    it('stops the worker for good when it is a programmer error (kafkajs: CRASH without restart)', async () => {
-      const poisoned: InputDecoder<CreditEvent> = {
+    it('a decoder that throws on one record: that record is a dead letter (processing_error), the worker goes on', async () => {
+      const throwing: InputDecoder<CreditEvent> = {
         async decode(record: InputRecord): Promise<Decoded<CreditEvent>> {
-          if (record.value?.toString().includes('poison')) throw new TypeError('cannot read properties of undefined');
+          if (record.value?.toString().includes(`"pill-${client}"`)) throw new TypeError('cannot read properties of undefined');
           return timedDecoder.decode(record);
         },
       };
+      await e.produce('activity.events', [
+        { key: 'pp', value: JSON.stringify({ id: `pill-${client}`, member: 'pp', at: t0 }) },
+        { key: 'pp', value: JSON.stringify({ id: `next-${client}`, member: 'pp', at: t0 + 1 }) },
+      ]);
+      const w = await worker('pill', throwing);
+      await e.waitForLag0(`pill-${client}`, 'activity.events', 90_000);
+      expect(await Promise.race([w.failed.then(() => 'failed'), new Promise((r) => setTimeout(() => r('running'), 100))])).toBe('running');
+      await w.stop();
+      const letters = (await e.readAll('activity.dlq')).map((r) => r.decoded as { worker: string; reason: string; message: string });
+      const mine = letters.filter((l) => l.worker === `pill-${client}`);
+      expect(mine.map((l) => l.reason)).toEqual(['processing_error']);
+      expect(mine[0]!.message).not.toContain('undefined');
+    });
+
+    it('stops the worker for good on a programmer error outside one record\'s decoding and rules (kafkajs: CRASH without restart)', async () => {
+      // A view loader that throws: a bug in the batch's wiring, not in one record, so no dead letter can stand for it.
+      const view = () => async (batch: { events: readonly CreditEvent[] }) => {
+        if (batch.events.some((ev) => ev.id.startsWith('poison'))) throw new TypeError('cannot read properties of undefined');
+        return undefined;
+      };
       await e.produce('activity.events', [{ key: 'px', value: JSON.stringify({ id: `poison-${client}`, member: 'px', at: t0 }) }]);
-      const w = await worker('poisoned', poisoned);
+      const w = await worker('poisoned', timedDecoder, { view } as Partial<WorkerDefinition<Credits, CreditEvent>>);
       let err: unknown = await within(w.failed, 90_000, 'the worker to fail');
       while (err instanceof Error && err.cause) err = err.cause; // kafkajs wraps it in KafkaJSNonRetriableError
       expect(err).toBeInstanceOf(TypeError);
