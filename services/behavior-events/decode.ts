@@ -196,7 +196,8 @@ export function duplicateKey(text: string): string | null {
       while (j < text.length && /\s/.test(text[j]!)) j++;
       const keys = open[open.length - 1];
       if (text[j] === ':' && keys) {
-        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        const token = text.slice(start + 1, i);
+        const key = token.includes('\\') ? (JSON.parse(`"${token}"`) as string) : token;
         if (keys.has(key)) return key;
         keys.add(key);
       }

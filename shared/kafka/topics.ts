@@ -27,7 +27,12 @@ export const externallyWrittenTopics: readonly LogicalTopic[] = ['activity.event
  * re-published output replaces an aborted copy, never adds one). Upstream topics never qualify.
  */
 export function isOnlyCopy(logical: LogicalTopic | undefined, inTransaction: boolean): boolean {
-  return inTransaction && logical !== undefined && !externallyWrittenTopics.includes(logical);
+  return inTransaction && writtenByMemberflow(logical);
+}
+
+/** A topic only memberflow's workers write (ACLs keep everyone else out): its forwarded ticks are trusted. */
+export function writtenByMemberflow(logical: LogicalTopic | undefined): boolean {
+  return logical !== undefined && !externallyWrittenTopics.includes(logical);
 }
 
 export interface TopicSpec {

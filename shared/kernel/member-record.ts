@@ -151,8 +151,8 @@ export function stepMember<S, E, V>(
   const watermarks = { ...current.watermarks, [tp]: input.record.offset };
   // The list is checked even for an only copy: it may be the committed copy of an event whose
   // first copy came from a producer without transactions (the setting was switched on since).
-  const fingerprint = current.recentIds.length > 0 || !input.record.onlyCopy ? eventFingerprint(input.eventId) : '';
-  if (current.recentIds.includes(fingerprint)) {
+  const fingerprint = current.recentIds.length > 0 || !input.record.onlyCopy ? eventFingerprint(input.eventId) : null;
+  if (fingerprint !== null && current.recentIds.includes(fingerprint)) {
     return { record: { ...current, watermarks }, outputs: [], outcome: 'duplicate', changed: true };
   }
   const state = current.state ?? logic.initialState(input.memberId);
@@ -165,7 +165,7 @@ export function stepMember<S, E, V>(
     next = { ...current, watermarks };
   } else {
     outputs = decision.outputs;
-    const recentIds = input.record.onlyCopy ? [...current.recentIds] : [...current.recentIds, fingerprint];
+    const recentIds = input.record.onlyCopy || fingerprint === null ? [...current.recentIds] : [...current.recentIds, fingerprint];
     if (recentIds.length > limits.recentIds) recentIds.splice(0, recentIds.length - limits.recentIds);
     next = { state: decision.state, watermarks, recentIds, outbox: current.outbox };
   }

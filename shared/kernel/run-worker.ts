@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
 import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, deliveryOf, partitionCounter, type Delivery, type WorkerBatchPayload } from '../kafka/client.js';
 import { isFencedProducerError, PartitionFencedError, PartitionTransactions, type PartitionTransaction } from '../kafka/transactions.js';
-import { consumerGroup, externallyWrittenTopics, isOnlyCopy, logicalFromPhysical, physicalTopic } from '../kafka/topics.js';
+import { consumerGroup, isOnlyCopy, logicalFromPhysical, physicalTopic, writtenByMemberflow } from '../kafka/topics.js';
 import { tickRefusal, tickSignatureHeader } from './tick-signature.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/client.js';
@@ -269,7 +269,6 @@ async function startGeneration<S, E, V>(
     onFailed(error);
   });
   const inputs = worker.inputs.map((t) => physicalTopic(place.inputNamespace, t));
-  const logicalOf = (topic: string) => logicalFromPhysical(place.inputNamespace, topic);
   const tickKey = opts.tickKey ?? process.env.MEMBERFLOW_TICK_KEY;
   await consumer.subscribe(inputs);
   // A process that died between an offset commit and the drop after it left outputs behind.
@@ -400,6 +399,9 @@ async function startGeneration<S, E, V>(
       atEnd(batch.topic, batch.partition);
       return;
     }
+    // Forwarded ticks on memberflow's own topics are trusted (only the workers may write those); others must be signed.
+    const logical = logicalFromPhysical(place.inputNamespace, batch.topic);
+    const ownTopic = writtenByMemberflow(logical);
     const records: InputRecord[] = messages.map((m) => {
       const record: InputRecord = {
         topic: batch.topic,
@@ -412,13 +414,11 @@ async function startGeneration<S, E, V>(
       const tickValue = m.headers?.[tickHeader] as Buffer | string | undefined;
       if (tickValue !== undefined) {
         const tick = tickTimeFromHeader(tickValue);
-        const logical = logicalOf(batch.topic);
-        // Forwarded ticks on memberflow's own topics are trusted (only the workers may write those).
-        const refusal = logical !== undefined && !externallyWrittenTopics.includes(logical) ? null : tickRefusal(tickKey, batch.topic, batch.partition, tick, m.headers?.[tickSignatureHeader]?.toString());
+        const refusal = ownTopic ? null : tickRefusal(tickKey, batch.topic, batch.partition, tick, m.headers?.[tickSignatureHeader]?.toString());
         if (refusal !== null) record.refusal = refusal;
         else if (tick !== undefined) record.tick = tick;
       }
-      if (isOnlyCopy(logicalOf(batch.topic), m.inTransaction === true)) record.onlyCopy = true;
+      if (isOnlyCopy(logical, m.inTransaction === true)) record.onlyCopy = true;
       return record;
     });
     const plog = plogOf(batch.partition);

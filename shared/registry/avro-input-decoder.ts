@@ -1,3 +1,4 @@
+import { isTransientDecodeError } from '../kernel/decode-safely.js';
 import type { Decoded, InputDecoder, InputRecord } from '../kernel/types.js';
 import { isConfluentFramed } from './codec.js';
 
@@ -40,7 +41,7 @@ export class AvroInputDecoder<T extends { eventId: string }> implements InputDec
     } catch (err) {
       const status = (err as { status?: number }).status;
       if (status === 404) return reject('unknown_schema', `schema id ${bytes.readUInt32BE(1)} is not in the registry`);
-      if (status !== undefined || typeof (err as { code?: unknown }).code === 'string') throw err;
+      if (isTransientDecodeError(err)) throw err; // registry trouble: retried, never a dead letter
       return reject('schema_mismatch', `Avro body does not decode with its writer schema (id ${bytes.readUInt32BE(1)})`);
     }
     const key = record.key?.toString('utf8') ?? null;
