@@ -25,8 +25,11 @@ describe('behavior-events survives SIGKILL mid-stream', () => {
     // Upstream keeps producing while the worker is killed and restarted.
     let produced = 10_000;
     await s.produce('activity.events', stream.slice(0, produced));
+    // The last records are held back for the failpoint runs: each needs a backlog of several batches to reach its
+    // failpoint, and after five kills the worker may have caught up with everything produced so far.
+    const heldBack = 6_000;
     const producing = (async () => {
-      while (produced < total) {
+      while (produced < total - heldBack) {
         await s.produce('activity.events', stream.slice(produced, produced + 400));
         produced += 400;
         await sleep(250);
@@ -52,6 +55,8 @@ describe('behavior-events survives SIGKILL mid-stream', () => {
     // Then the worst moments, exactly: killed after writing state but before publishing,
     // and after publishing but before committing offsets.
     for (const failpoint of ['kill-after-state-write:2', 'kill-after-publish:2', 'kill-after-state-write:3']) {
+      await s.produce('activity.events', stream.slice(produced, produced + heldBack / 3));
+      produced += heldBack / 3;
       const child = s.spawnWorker(worker, [], { KAFKA_MAX_BYTES_PER_PARTITION: '32768', MEMBERFLOW_FAILPOINT: failpoint });
       const { signal } = await exitOf(child, 90_000, `the worker to reach its failpoint ${failpoint}`);
       expect(signal).toBe('SIGKILL');
