@@ -258,9 +258,15 @@ export interface Settle {
   tickOffsets: string[];
 }
 
-/** What the runtime drops after the offsets are committed (BatchReport.settle). */
-function settleList<S>(records: readonly InputRecord[], held: Iterable<[string, { record: MemberRecord<S> }]>, leftovers: Unsettled, written: ReadonlyMap<string, string>): BatchReport['settle'] {
+/**
+ * What the runtime drops after the offsets are committed (BatchReport.settle). Only outbox entries
+ * at or below the batch's last offset: a batch redone in smaller pieces (after a crash between state
+ * write and commit) holds members whose later entries belong to the pieces still to come, and those
+ * pieces find their inputs applied and publish exactly what is left in the outbox.
+ */
+export function settleList<S>(records: readonly InputRecord[], held: Iterable<[string, { record: MemberRecord<S> }]>, leftovers: Unsettled, written: ReadonlyMap<string, string>): BatchReport['settle'] {
   const settle: BatchReport['settle'] = new Map();
+  const lastOffsets = offsetPerTopicPartition(records, 'last');
   const of = (tp: string): Settle => {
     let s = settle.get(tp);
     if (!s) settle.set(tp, (s = { entries: new Map(), leftovers: [], journalFields: [], tickOffsets: [] }));
@@ -268,6 +274,8 @@ function settleList<S>(records: readonly InputRecord[], held: Iterable<[string, 
   };
   for (const [memberId, { record }] of held) {
     for (const e of record.outbox) {
+      const last = lastOffsets.get(e.tp);
+      if (last === undefined || compareOffsets(e.offset, last) > 0) continue;
       const entries = of(e.tp).entries;
       const fields = entries.get(memberId) ?? [];
       fields.push(`${e.tp}@${e.offset}`);
