@@ -312,23 +312,44 @@ async function startGeneration<S, E, V>(
   // which would publish its outputs a second time, decided under the new rules).
   let closing = false;
   const inFlight = new Set<Promise<void>>();
+  // One batch per partition at a time (see processBatch), and what this process committed per partition.
+  const inProgress = new Map<string, Promise<void>>();
+  const committedHere = new Map<string, string>();
   // A fetch of only transaction markers or aborted records never reaches eachBatch: the client moves
   // past it by itself. Commit past it here, or the group would lag by the markers for ever (and a
-  // replay whose end is a marker would never reach it).
+  // replay whose end is a marker would never reach it). In turn with the partition's batches and never
+  // backwards: a commit that landed after a later batch's would hand that batch out again.
   consumer.onMarkersOnly(({ topic, partition, lastOffset }) => {
-    if (moved) return;
+    if (moved || closing) return;
     const next = nextOffset(lastOffset);
     const end = stopAt.get(`${topic}#${partition}`);
     if (end !== undefined && compareOffsets(next, end) > 0) return;
-    consumer
-      .commitOffsets([{ topic, partition, offset: next }])
-      .then(() => {
-        // A batch of no records, committed: positions (a replay's progress) and ends move as with any other.
-        opts.onBatch?.(noRecords(), partition, topic, next);
-        if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
-      })
-      .catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'));
+    const done = inTurn(`${topic}#${partition}`, () => commitPastMarkers(topic, partition, next, end));
+    inFlight.add(done);
+    void done
+      .catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'))
+      .finally(() => inFlight.delete(done));
   });
+  async function commitPastMarkers(topic: string, partition: number, next: string, end: string | undefined): Promise<void> {
+    const key = `${topic}#${partition}`;
+    const here = committedHere.get(key);
+    if (here !== undefined && compareOffsets(here, next) >= 0) return;
+    if (transactions) {
+      // Through the partition's transaction: a zombie is fenced, and a position another owner committed since is kept.
+      const { committed } = await transactions.begin(topic, partition);
+      if (committed !== null && compareOffsets(committed, next) >= 0) {
+        await transactions.abort(topic, partition, { keepProducer: true });
+        return;
+      }
+      await transactions.commit(topic, partition, next);
+    } else {
+      await consumer.commitOffsets([{ topic, partition, offset: next }]);
+    }
+    committedHere.set(key, next);
+    // A batch of no records, committed: positions (a replay's progress) and ends move as with any other.
+    opts.onBatch?.(noRecords(), partition, topic, next);
+    if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
+  }
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -342,16 +363,17 @@ async function startGeneration<S, E, V>(
   // kafkajs may hand a partition's batch to eachBatch again while the first call still runs (after
   // another partition's batch failed it restarts its fetches from the resolved offsets, no rejoin):
   // one batch per partition at a time, and records this process already committed are skipped.
-  const inProgress = new Map<string, Promise<void>>();
-  const committedHere = new Map<string, string>();
   async function processBatch(payload: WorkerBatchPayload): Promise<void> {
     if (payload.batch.messages.length === 0 || moved || closing) return;
-    const key = `${payload.batch.topic}#${payload.batch.partition}`;
+    await inTurn(`${payload.batch.topic}#${payload.batch.partition}`, () => processPartitionBatch(payload));
+  }
+  /** Runs `step` after the partition's previous step has ended, unless the generation stops meanwhile. */
+  async function inTurn(key: string, step: () => Promise<void>): Promise<void> {
     const previous = inProgress.get(key);
     const work = (async () => {
       if (previous) await previous.catch(() => undefined);
       if (moved || closing) return;
-      await processPartitionBatch(payload);
+      await step();
     })();
     inProgress.set(key, work);
     try {
