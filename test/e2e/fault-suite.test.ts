@@ -73,6 +73,42 @@ async function describeOutboxes(run: PipelineRun, keys: readonly string[]): Prom
   return lines.join('\n');
 }
 
+/**
+ * Where a missing output or a doubled id lies in Kafka, for the failure message: every copy of the
+ * id at read_uncommitted (partition, offset, time: an aborted copy shows it was published and then
+ * lost), and for a ledger entry the input it came from. A reading aid only; it decides nothing.
+ */
+function traceIds(run: PipelineRun, samples: readonly string[]): string {
+  const brokers = inject('stack').KAFKA_BROKERS;
+  const lines: string[] = [];
+  const copies = (topic: string, id: string) =>
+    spawnSync('kcat', ['-C', '-b', brokers, '-t', run.s.topic(topic as LogicalTopic), '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_uncommitted', '-f', '%p %o %T %k %h\n'], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 })
+      .stdout.split('\n')
+      .filter((l) => l.includes(`memberflow-event-id=${id},`) || l.endsWith(`memberflow-event-id=${id}`))
+      .map((l) => l.split(' ').slice(0, 4).join(' '));
+  for (const sample of samples.slice(0, 5)) {
+    const m = /^([a-z.]+): (\S+) (missing|not in the reference)/.exec(sample);
+    if (!m) continue;
+    const [, topic, id] = m;
+    lines.push(`${sample}: copies (partition offset time key) ${JSON.stringify(copies(topic!, id!))}`);
+    const source = /^pts:(.+):[a-z]+:\d+$/.exec(id!)?.[1];
+    if (topic === 'points.ledger' && source) lines.push(`  its input ${source} in behavior.events: ${JSON.stringify(copies('behavior.events', source))}`);
+  }
+  return lines.join('\n');
+}
+
+/** The first ids a read_committed reader gets more than once on a topic, with where each copy lies (a reading aid). */
+function doubledIds(run: PipelineRun, topic: LogicalTopic): string {
+  const out = spawnSync('kcat', ['-C', '-b', inject('stack').KAFKA_BROKERS, '-t', run.s.topic(topic), '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_committed', '-f', '%p %o %T %h\n'], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 }).stdout;
+  const at = new Map<string, string[]>();
+  for (const line of out.split('\n')) {
+    const id = /memberflow-event-id=([^,]*)/.exec(line)?.[1];
+    if (id === undefined) continue;
+    at.set(id, [...(at.get(id) ?? []), line.split(' ').slice(0, 3).join(' ')]);
+  }
+  return [...at].filter(([, c]) => c.length > 1).slice(0, 5).map(([id, c]) => `${topic} ${id}: ${c.join(' | ')}`).join('\n');
+}
+
 /** Outbox keys of every worker and generation of the run's namespace (state namespaces of promoted replays start with it). */
 async function outboxKeys(run: PipelineRun): Promise<string[]> {
   const found: string[] = [];
@@ -107,6 +143,8 @@ async function finish(run: PipelineRun, name: string, faults: string, lastFaultA
   if (fencing.lostRace + fencing.pointerMoved + fencing.stateLost > 0) notes.push(`writes refused by the fence: ${fencing.lostRace} lost races, ${fencing.pointerMoved} old epoch, ${fencing.stateLost} state lost`);
   rows.push({ scenario: name, records: run.produced, faults, restarts, comparison, recoverySeconds: Math.round(recoverySeconds), outboxesAtRest, downstream, notes: notes.join('; ') });
   process.stderr.write(`[faults] ${name}: ${JSON.stringify({ ...comparison, samples: comparison.samples.slice(0, 5), downstream })}\n`);
+  for (const [topic, c] of Object.entries(downstream.perTopic)) if (c.duplicates > 0) process.stderr.write(`[faults] ${name}: ids read twice (partition offset time):\n${doubledIds(run, topic as LogicalTopic)}\n`);
+  if (comparison.mismatches > 0) process.stderr.write(`[faults] ${name}: where the first mismatches lie:\n${traceIds(run, comparison.samples)}\n`);
   expect(comparison.samples, 'first mismatches').toEqual([]);
   expect(comparison.mismatches).toBe(0);
   expect(comparison.conflicting).toBe(0);
