@@ -13,9 +13,9 @@ export interface Clients {
   close(): Promise<void>;
 }
 
-/** Whether the workers publish in transactions: MEMBERFLOW_TRANSACTIONS, on by default with kafkajs. */
-export function transactionsSetting(env: Pick<Env, 'MEMBERFLOW_TRANSACTIONS' | 'MEMBERFLOW_KAFKA_CLIENT'>): 'on' | 'off' {
-  return env.MEMBERFLOW_TRANSACTIONS ?? (env.MEMBERFLOW_KAFKA_CLIENT === 'kafkajs' ? 'on' : 'off');
+/** Whether the workers publish in transactions: MEMBERFLOW_TRANSACTIONS, on by default with either client. */
+export function transactionsSetting(env: Pick<Env, 'MEMBERFLOW_TRANSACTIONS'>): 'on' | 'off' {
+  return env.MEMBERFLOW_TRANSACTIONS ?? 'on';
 }
 
 export function connectClients(env: Env, log: Logger, clientId: string): Clients {

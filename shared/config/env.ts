@@ -98,7 +98,7 @@ const envSchema = z.object({
    * on: each batch's outputs and input offsets are committed in one Kafka transaction, so a
    * `read_committed` consumer reads every output once (shared/kafka/transactions.ts). off: an
    * idempotent producer and a plain offset commit; after a crash outputs may be published twice.
-   * Unset: on with kafkajs; the confluent client has no transactions in memberflow yet (off).
+   * Unset: on, with either Kafka client.
    */
   MEMBERFLOW_TRANSACTIONS: z.enum(['on', 'off']).optional(),
   /**

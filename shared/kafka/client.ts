@@ -27,7 +27,6 @@ export type Delivery = { timeoutMs: number } | false;
 const deliveries = new WeakMap<Kafka, Delivery>();
 
 export function createKafka(brokers: string[], clientId: string, log: Logger, client: KafkaClientKind = 'kafkajs', delivery?: Delivery): Kafka {
-  if (client === 'confluent' && delivery) throw new Error('MEMBERFLOW_TRANSACTIONS=on is not supported with MEMBERFLOW_KAFKA_CLIENT=confluent yet: use kafkajs, or MEMBERFLOW_TRANSACTIONS=off');
   const kafka = new Kafka({
     clientId,
     brokers,
@@ -36,11 +35,11 @@ export function createKafka(brokers: string[], clientId: string, log: Logger, cl
   });
   // Loaded now, so a missing optional dependency stops the process at start with a message.
   if (client === 'confluent') confluentClients.set(kafka, new ConfluentClient(brokers, clientId, log));
-  deliveries.set(kafka, delivery ?? (client === 'kafkajs' ? { timeoutMs: 30_000 } : false));
+  deliveries.set(kafka, delivery ?? { timeoutMs: 30_000 });
   return kafka;
 }
 
-/** Whether workers on this `Kafka` publish in transactions (MEMBERFLOW_TRANSACTIONS; on by default with kafkajs). */
+/** Whether workers on this `Kafka` publish in transactions (MEMBERFLOW_TRANSACTIONS; on by default). */
 export function deliveryOf(kafka: Kafka): Delivery {
   return deliveries.get(kafka) ?? false;
 }
@@ -62,6 +61,61 @@ export function createProducer(kafka: Kafka): Producer {
     // Idempotence needs unlimited retries: a bounded count could drop a record the broker never saw.
     retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
   });
+}
+
+/** A partition's next offsets for a transaction (kafkajs' TopicOffsets). */
+export interface TransactionOffsets {
+  topic: string;
+  partitions: { partition: number; offset: string }[];
+}
+
+/** One input partition's transactional producer (kafka/transactions.ts), on either client. */
+export interface TransactionalProducer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  /** Begins a transaction; the producer's first initialises its transactional.id, fencing the id's previous owner. */
+  transaction(): Promise<OpenTransaction>;
+}
+
+/** A transaction in progress: sends like a producer, then commits its outputs and the group's offsets together. */
+export interface OpenTransaction extends Pick<Producer, 'send' | 'sendBatch'> {
+  sendOffsets(groupId: string, topics: TransactionOffsets[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  isActive(): boolean;
+}
+
+/**
+ * A transactional producer for `transactionalId`. With the confluent client the offsets go with the
+ * group's consumer metadata (KIP-447: the broker also refuses a commit from an old generation).
+ */
+export function createTransactionalProducer(kafka: Kafka, transactionalId: string, timeoutMs: number): TransactionalProducer {
+  const confluent = confluentClients.get(kafka);
+  if (confluent) return confluent.transactionalProducer(transactionalId, timeoutMs);
+  const producer = kafka.producer({
+    transactionalId,
+    transactionTimeout: timeoutMs,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
+  });
+  return {
+    connect: () => producer.connect(),
+    disconnect: () => producer.disconnect(),
+    async transaction() {
+      const txn = await producer.transaction();
+      return {
+        send: (record) => txn.send(record),
+        sendBatch: (batch) => txn.sendBatch(batch),
+        sendOffsets: (groupId, topics) => txn.sendOffsets({ consumerGroupId: groupId, topics }),
+        commit: () => txn.commit(),
+        abort: () => txn.abort(),
+        isActive: () => txn.isActive(),
+      };
+    },
+  };
 }
 
 /** The worker runtime's consumer settings (kafkajs: consumer config plus subscribe's fromBeginning). */

@@ -2,14 +2,15 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer, ProducerBatch, ProducerRecord, RecordMetadata, Logger as KafkajsLogger } from 'kafkajs';
 import type { Logger } from '../log.js';
-import type { WorkerAdmin, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerRunConfig } from './client.js';
+import type { OpenTransaction, TransactionalProducer, TransactionOffsets, WorkerAdmin, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerRunConfig } from './client.js';
 
 /**
  * The worker runtime on @confluentinc/kafka-javascript (librdkafka underneath), through its
  * KafkaJS-compatible API, selected with MEMBERFLOW_KAFKA_CLIENT=confluent (shared/kafka/client.ts).
  *
  * It covers what runWorker uses: the consumer (eachBatch, resolveOffset, isRunning/isStale, commitOffsets,
- * pause, subscribe), the producer of createProducer (send/sendBatch, idempotent, acks -1) and the admin
+ * pause, subscribe), the producer of createProducer (send/sendBatch, idempotent, acks -1), the
+ * transactional producer of each input partition (its offsets sent with the group's consumer) and the admin
  * calls of run-worker (listTopics, fetchOffsets). Admin tooling, the CLI's own reads and the tests keep
  * kafkajs (kafka.admin(), kafka.consumer() on the kafkajs instance).
  *
@@ -49,6 +50,15 @@ interface ConfluentProducer {
   disconnect(): Promise<void>;
   send(record: { topic: string; messages: ConfluentMessage[] }): Promise<RecordMetadata[]>;
   sendBatch(batch: { topicMessages: { topic: string; messages: ConfluentMessage[] }[] }): Promise<RecordMetadata[]>;
+}
+
+/** The compatible producer with a transactional.id: the producer is its own transaction (one at a time). */
+interface ConfluentTransactionalProducer extends ConfluentProducer {
+  transaction(): Promise<unknown>;
+  sendOffsets(arg: { consumer: ConfluentConsumer; topics: TransactionOffsets[] }): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  isActive(): boolean;
 }
 
 interface ConfluentEachBatchPayload extends WorkerBatchPayload {
@@ -186,6 +196,16 @@ export function confluentProducerConfig(): Config {
     partitioner: 'murmur2_random',
     'message.timeout.ms': 0,
   };
+}
+
+/**
+ * A partition's transactional producer (kafka/transactions.ts): createProducer's settings with a
+ * transactional.id, and delivery bounded by the transaction's timeout instead of retried for ever:
+ * past it the broker has aborted the transaction anyway, so the batch fails and is redone.
+ */
+export function confluentTransactionalProducerConfig(transactionalId: string, timeoutMs: number): Config {
+  const base = confluentProducerConfig();
+  return { ...base, kafkaJS: { ...(base.kafkaJS as Config), transactionalId, transactionTimeout: timeoutMs }, 'message.timeout.ms': timeoutMs };
 }
 
 /**
@@ -357,7 +377,49 @@ export class ConfluentClient {
   }
 
   consumer(config: WorkerConsumerConfig): WorkerConsumer {
-    return new ConfluentWorkerConsumer(this.api, this.kafka, config, this.log);
+    const consumer = new ConfluentWorkerConsumer(this.api, this.kafka, config, this.log);
+    this.groupConsumers.set(config.groupId, consumer.handle);
+    return consumer;
+  }
+
+  /** Each group's worker consumer: a transaction's offsets go with its group metadata (sendOffsets needs it). */
+  private readonly groupConsumers = new Map<string, ConfluentConsumer>();
+
+  transactionalProducer(transactionalId: string, timeoutMs: number): TransactionalProducer {
+    const producer = this.kafka.producer(confluentTransactionalProducerConfig(transactionalId, timeoutMs)) as ConfluentTransactionalProducer;
+    const adapter = new ConfluentProducerAdapter(producer, confluentLogger(this.log)).asKafkajs();
+    const fenced = new Set([this.api.ErrorCodes.ERR__FENCED, this.api.ErrorCodes.ERR_PRODUCER_FENCED, this.api.ErrorCodes.ERR_INVALID_PRODUCER_EPOCH]);
+    // librdkafka says "fenced" by code; the runtime asks by kafkajs' type (transactions.ts isFencedProducerError).
+    const typed = async <T>(call: () => Promise<T>): Promise<T> => {
+      try {
+        return await call();
+      } catch (err) {
+        const e = err as { code?: number; type?: string };
+        if (typeof e === 'object' && e !== null && e.code !== undefined && fenced.has(e.code) && e.type === undefined) e.type = 'PRODUCER_FENCED';
+        throw err;
+      }
+    };
+    const groupConsumer = (groupId: string): ConfluentConsumer => {
+      const consumer = this.groupConsumers.get(groupId);
+      if (!consumer) throw new Error(`no consumer of group ${groupId} in this process: a transaction's offsets need the group's consumer`);
+      return consumer;
+    };
+    const transaction: OpenTransaction = {
+      send: (record) => typed(() => adapter.send(record)),
+      sendBatch: (batch) => typed(() => adapter.sendBatch(batch)),
+      sendOffsets: (groupId, topics) => typed(() => producer.sendOffsets({ consumer: groupConsumer(groupId), topics })),
+      commit: () => typed(() => producer.commit()),
+      abort: () => typed(() => producer.abort()),
+      isActive: () => producer.isActive(),
+    };
+    return {
+      connect: () => typed(() => producer.connect()),
+      disconnect: () => producer.disconnect(),
+      transaction: async () => {
+        await typed(() => producer.transaction());
+        return transaction;
+      },
+    };
   }
 
   admin(): WorkerAdmin {
@@ -474,6 +536,11 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
   ) {
     this.wlog = log.child({ component: 'kafka-javascript', group: config.groupId });
     this.consumer = kafka.consumer(confluentConsumerConfig(config, (err) => this.onRebalance(err.code)));
+  }
+
+  /** The compatible consumer itself, for a transaction's sendOffsets. */
+  get handle(): ConfluentConsumer {
+    return this.consumer;
   }
 
   async connect(): Promise<void> {

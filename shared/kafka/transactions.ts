@@ -1,12 +1,13 @@
-import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '../log.js';
 import { compareOffsets } from '../kernel/offsets.js';
+import { createTransactionalProducer, type OpenTransaction, type TransactionalProducer } from './client.js';
 import { hasBrokerErrorType } from './transient.js';
 
 /**
  * One transactional producer per input partition (kafkajs has no KIP-447, so a zombie is fenced
- * by the partition's transactional.id: whoever initialises it last owns it). A batch's outputs
+ * by the partition's transactional.id: whoever initialises it last owns it; the confluent client
+ * sends the offsets with the group's metadata as well, see client.ts createTransactionalProducer). A batch's outputs
  * and its next offset go in one transaction; a `read_committed` reader sees them once or not at all.
  *
  * The first batch of a partition after this member joined its group (a takeover, or a restart)
@@ -18,7 +19,7 @@ import { hasBrokerErrorType } from './transient.js';
  */
 export interface PartitionTransaction {
   /** Sends like a producer, inside the transaction. */
-  sender: Pick<Producer, 'send' | 'sendBatch'>;
+  sender: Pick<OpenTransaction, 'send' | 'sendBatch'>;
   /** Set on a partition's first batch since the group join: the group's committed offset, read after the fence. */
   committed: string | null;
 }
@@ -29,9 +30,9 @@ export function transactionalIdOf(group: string, topic: string, partition: numbe
 }
 
 interface Entry {
-  producer: Producer;
+  producer: TransactionalProducer;
   joinedAt: number;
-  txn: Transaction | null;
+  txn: OpenTransaction | null;
 }
 
 export class PartitionTransactions {
@@ -67,15 +68,7 @@ export class PartitionTransactions {
       return { sender: current.txn, committed: null };
     }
     if (current) await this.discard(id, current);
-    const producer = this.kafka.producer({
-      transactionalId: id,
-      transactionTimeout: this.timeoutMs,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
-    });
+    const producer = createTransactionalProducer(this.kafka, id, this.timeoutMs);
     const fresh: Entry = { producer, joinedAt: this.joins, txn: null };
     try {
       await producer.connect();
@@ -97,7 +90,7 @@ export class PartitionTransactions {
     const entry = this.entries.get(id);
     if (!entry?.txn) throw new Error(`no transaction is open for ${topic}#${partition}`);
     try {
-      await entry.txn.sendOffsets({ consumerGroupId: this.group, topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
+      await entry.txn.sendOffsets(this.group, [{ topic, partitions: [{ partition, offset: nextOffset }] }]);
       await entry.txn.commit();
       entry.txn = null;
     } catch (err) {

@@ -6,7 +6,9 @@ import { createKafka, createProducer, kafkaClientOf, type KafkaClientKind } from
 import { runWorker, type RunningWorker, type WorkerRuntimeOptions } from '../../shared/kernel/run-worker.js';
 import type { Decoded, InputDecoder, InputRecord, WorkerDefinition } from '../../shared/kernel/types.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
-import { TestStack } from '../support/harness.js';
+import { generateActivity } from '../support/activity-generator.js';
+import { TestStack, exitOf } from '../support/harness.js';
+import { countEventIds } from '../support/kcat.js';
 import { timedDecoder, timedWorker, type CreditEvent, type Credits } from '../support/timed-worker.js';
 
 /**
@@ -147,6 +149,33 @@ describe('the worker runtime on the confluent client (librdkafka)', () => {
     await within(again.reachedEnd, 60_000, 'the resumed replay to see it is done');
     await again.stop();
     expect(again.totals.records).toBe(0);
+  });
+
+  it('publishes in transactions: a worker killed after publishing leaves only aborted copies, a read_committed reader gets each output once', { timeout: 300_000 }, async () => {
+    const k = await TestStack.create('ckjs-k', { partitions: 3 });
+    try {
+      const stream = generateActivity(3_000, { seed: 5 });
+      for (let i = 0; i < stream.length; i += 50) await k.produce('activity.events', stream.slice(i, i + 50));
+      const env = { MEMBERFLOW_KAFKA_CLIENT: 'confluent', KAFKA_MAX_BYTES_PER_PARTITION: '16384' };
+      // Published, then killed before the commit: the transaction stays open until the next owner fences it.
+      const first = k.spawnWorker('behavior-events', [], { ...env, MEMBERFLOW_FAILPOINT: 'kill-after-publish:2' });
+      expect((await exitOf(first, 90_000, 'the worker to reach its failpoint')).signal).toBe('SIGKILL');
+      const second = k.spawnWorker('behavior-events', ['--exit-when-idle', '1500'], env);
+      expect((await exitOf(second, 180_000, 'the second run to catch up and exit when idle')).code).toBe(0);
+
+      const reference = await k.behaviorReference(await k.readAll('activity.events', { minRecords: stream.length }));
+      const published = [...(await k.readAll('behavior.events')), ...(await k.readAll('activity.dlq'))];
+      expect(new Set(published.map((r) => r.id)).size).toBe(published.length);
+      expect(published.map((r) => r.id).sort()).toEqual(reference.outputs.map((o) => o.id).sort());
+      const brokers = k.env.KAFKA_BROKERS.join(',');
+      const committed = countEventIds(brokers, k.topic('behavior.events'), 'read_committed');
+      const everything = countEventIds(brokers, k.topic('behavior.events'), 'read_uncommitted');
+      expect(committed.duplicates).toBe(0);
+      // The killed run's copies are there, aborted: the outputs really went through transactions.
+      expect(everything.records - committed.records).toBeGreaterThan(0);
+    } finally {
+      await k.close();
+    }
   });
 
   describe.each<KafkaClientKind>(['kafkajs', 'confluent'])('an eachBatch error with %s', (client) => {

@@ -41,7 +41,7 @@ describe('recent ids: kept for upstream input only, when memberflow writes its t
   });
 
   it('points-accrual keeps none for behavior.events, written in transactions; tier-evaluation keeps them for a ledger written without', async () => {
-    // points-accrual publishes without transactions here (MEMBERFLOW_TRANSACTIONS=off, or the confluent client):
+    // points-accrual publishes without transactions here (MEMBERFLOW_TRANSACTIONS=off):
     // its ledger entries can then have a second copy, and tier-evaluation, transactional itself, must still guard.
     const points = await s.startWorker('points-accrual', { transactions: false });
     await s.waitForLag0('points-accrual', 'behavior.events');

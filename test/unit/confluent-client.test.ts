@@ -8,6 +8,7 @@ import {
   confluentConsumerConfig,
   confluentLogger,
   confluentProducerConfig,
+  confluentTransactionalProducerConfig,
   isStaleSeekAfterDisconnect,
   MarkerTracker,
   maxBatchRecords,
@@ -43,6 +44,16 @@ describe('confluent client configuration', () => {
     expect(c.kafkaJS).toEqual({ acks: -1, allowAutoTopicCreation: false, retry: { initialRetryTime: 200, maxRetryTime: 30_000, retries: 2_147_483_647 } });
     // The compatible API refuses a custom partitioner and per-send acks.
     expect(c.kafkaJS).not.toHaveProperty('createPartitioner');
+  });
+
+  it('gives a partition\'s transactional producer its id and timeout, and delivery bounded by that timeout', () => {
+    const c = confluentTransactionalProducerConfig('ns.w~topic~3', 30_000);
+    expect(c.kafkaJS).toMatchObject({ acks: -1, transactionalId: 'ns.w~topic~3', transactionTimeout: 30_000 });
+    expect(c['enable.idempotence']).toBe(true);
+    expect(c.partitioner).toBe('murmur2_random');
+    // Not for ever (createProducer's 0): past the transaction's timeout the broker has aborted it anyway.
+    expect(c['message.timeout.ms']).toBe(30_000);
+    expect(confluentProducerConfig()['message.timeout.ms']).toBe(0);
   });
 
   it('moves fromBeginning and autoCommit to the consumer, and sizes batches from the byte bound', () => {
