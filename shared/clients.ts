@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import type { Kafka } from 'kafkajs';
-import type { Env } from './config/env.js';
+import { ConfigError, type Env } from './config/env.js';
 import { createKafka } from './kafka/client.js';
 import type { Logger } from './log.js';
 import { connectRedis, type Durability, type RedisClient, type RedisTarget } from './redis/client.js';
@@ -35,9 +37,33 @@ export function connectClients(env: Env, log: Logger, clientId: string): Clients
   };
 }
 
-/** The Redis a process uses: the cluster of REDIS_CLUSTER_NODES when set, else REDIS_URL's node. */
-export function redisTarget(env: Pick<Env, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>): RedisTarget {
-  return env.REDIS_CLUSTER_NODES ? { clusterNodes: env.REDIS_CLUSTER_NODES } : { url: env.REDIS_URL };
+type RedisEnv = Pick<Env, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_TLS_CA_FILE' | 'REDIS_TLS_CERT_FILE' | 'REDIS_TLS_KEY_FILE' | 'REDIS_USERNAME' | 'REDIS_PASSWORD'>;
+
+/** The Redis a process uses: the cluster of REDIS_CLUSTER_NODES when set, else REDIS_URL's node; TLS and credentials from the environment. */
+export function redisTarget(env: RedisEnv): RedisTarget {
+  const tls = redisTls(env);
+  const security = { ...(tls ? { tls } : {}) };
+  if (!env.REDIS_CLUSTER_NODES) return { url: env.REDIS_URL, ...security };
+  return { clusterNodes: env.REDIS_CLUSTER_NODES, ...security, ...(env.REDIS_USERNAME ? { username: env.REDIS_USERNAME } : {}), ...(env.REDIS_PASSWORD ? { password: env.REDIS_PASSWORD } : {}) };
+}
+
+/** TLS options from the REDIS_TLS_* files, or none when no file is named. */
+function redisTls(env: RedisEnv): ConnectionOptions | undefined {
+  if (env.REDIS_TLS_CA_FILE === undefined && env.REDIS_TLS_CERT_FILE === undefined) return undefined;
+  // The variable and the rule, never the path's contents (a key).
+  const read = (variable: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`invalid configuration:\n  ${variable}: expected a readable PEM file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    }
+  };
+  return {
+    ...(env.REDIS_TLS_CA_FILE !== undefined ? { ca: read('REDIS_TLS_CA_FILE', env.REDIS_TLS_CA_FILE) } : {}),
+    ...(env.REDIS_TLS_CERT_FILE !== undefined && env.REDIS_TLS_KEY_FILE !== undefined
+      ? { cert: read('REDIS_TLS_CERT_FILE', env.REDIS_TLS_CERT_FILE), key: read('REDIS_TLS_KEY_FILE', env.REDIS_TLS_KEY_FILE) }
+      : {}),
+  };
 }
 
 /** Replicas a batch's writes must reach before its offsets are committed (REDIS_WAIT_REPLICAS; 1 on a cluster by default). */

@@ -29,7 +29,7 @@ function redisDbOk(u: URL): boolean {
   return path === '' || (/^\d{1,2}$/.test(path) && Number(path) <= 15);
 }
 
-const envSchema = z.object({
+const fields = z.object({
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
@@ -62,6 +62,17 @@ const envSchema = z.object({
     .refine((list) => list === undefined || (list.length > 0 && list.every(isHostPort)), {
       message: 'expected a comma-separated list of host:port with ports 1-65535, e.g. 127.0.0.1:7000,127.0.0.1:7001',
     }),
+  /**
+   * TLS to Redis: the CA (PEM file) that signed the server's certificate. Set, TLS is on, for
+   * REDIS_URL and REDIS_CLUSTER_NODES alike; a rediss:// URL alone uses the system's CAs.
+   */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+  /** A client certificate and its key (PEM files, both or neither), for a server with tls-auth-clients. */
+  REDIS_TLS_CERT_FILE: z.string().min(1).optional(),
+  REDIS_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** An ACL user and its password for REDIS_CLUSTER_NODES (REDIS_URL carries its own: redis://user:password@host). A secret, never printed. */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
   /**
    * Replicas that must hold a batch's Redis writes before its offsets are committed (WAIT on
    * each master written). Unset: 1 on a Redis Cluster, 0 on one node. docs/SCALING.md.
@@ -109,6 +120,13 @@ const envSchema = z.object({
   MEMBERFLOW_TICK_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, { message: 'expected at least 16 characters' }).optional()),
   /** How long the broker keeps a worker's open transaction when the worker died mid-batch (at most the broker's transaction.max.timeout.ms). */
   KAFKA_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(900_000).default(30_000),
+});
+
+const envSchema = fields.superRefine((env, ctx) => {
+  if ((env.REDIS_TLS_CERT_FILE === undefined) !== (env.REDIS_TLS_KEY_FILE === undefined)) {
+    const missing = env.REDIS_TLS_CERT_FILE === undefined ? 'REDIS_TLS_CERT_FILE' : 'REDIS_TLS_KEY_FILE';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'expected together with REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (a client certificate and its key)' });
+  }
 });
 
 export type Env = z.infer<typeof envSchema>;

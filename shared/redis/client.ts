@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 /**
  * One Redis node or a Redis Cluster behind one type. Cluster mode is chosen by
  * REDIS_CLUSTER_NODES (shared/config/env.ts); everything else in memberflow talks to a
@@ -14,7 +15,15 @@ export function isCluster(redis: RedisClient): redis is Cluster {
 }
 
 /** Where Redis is: one node's URL, or a cluster's seed nodes (host:port). */
-export type RedisTarget = { url: string } | { clusterNodes: readonly string[] };
+/** TLS (the CA, a client certificate) and, for a cluster, the ACL user: beside the address, for either mode. */
+export interface RedisSecurity {
+  tls?: ConnectionOptions;
+  /** For clusterNodes (a URL carries its own credentials). */
+  username?: string;
+  password?: string;
+}
+
+export type RedisTarget = ({ url: string } | { clusterNodes: readonly string[] }) & RedisSecurity;
 
 /** Options both modes share: a command waits out a reconnect (five tries) rather than failing at once. */
 const nodeOptions: RedisOptions = { maxRetriesPerRequest: 5, enableAutoPipelining: false, lazyConnect: false };
@@ -55,13 +64,15 @@ const durabilityOf = new WeakMap<RedisClient, Durability>();
 
 export function connectRedis(target: RedisTarget, options: RedisOptions = {}, durability?: Durability): RedisClient {
   let client: RedisClient;
-  if ('url' in target) client = new Redis(target.url, { ...nodeOptions, ...options });
+  const tls = target.tls ? { tls: target.tls } : {};
+  if ('url' in target) client = new Redis(target.url, { ...nodeOptions, ...tls, ...options });
   else {
     const seeds = target.clusterNodes.map((n) => {
       const at = n.lastIndexOf(':');
       return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
     });
-    client = new Cluster(seeds, clusterOptions({ ...nodeOptions, ...options }));
+    const credentials = { ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) };
+    client = new Cluster(seeds, clusterOptions({ ...nodeOptions, ...tls, ...credentials, ...options }));
   }
   if (durability && durability.replicas > 0) durabilityOf.set(client, durability);
   return client;
