@@ -5,6 +5,7 @@ import { ConfigError, type Env } from './config/env.js';
 import { createKafka } from './kafka/client.js';
 import type { Logger } from './log.js';
 import { connectRedis, type Durability, type RedisClient, type RedisTarget } from './redis/client.js';
+import type { RegistryAccess } from './registry/access.js';
 import { AvroCodec } from './registry/codec.js';
 
 /** The three connections every command and worker needs, built from validated config. */
@@ -26,7 +27,7 @@ export function connectClients(env: Env, log: Logger, clientId: string): Clients
   const kafka = createKafka(env.KAFKA_BROKERS, clientId, log, env.MEMBERFLOW_KAFKA_CLIENT, transactions === 'on' ? { timeoutMs: env.KAFKA_TRANSACTION_TIMEOUT_MS } : false);
   const redis = connectRedis(redisTarget(env), {}, durability(env));
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
-  const codec = new AvroCodec(env.SCHEMA_REGISTRY_URL, env.MEMBERFLOW_NAMESPACE);
+  const codec = new AvroCodec(registryAccessOf(env), env.MEMBERFLOW_NAMESPACE);
   return {
     kafka,
     redis,
@@ -35,6 +36,27 @@ export function connectClients(env: Env, log: Logger, clientId: string): Clients
       redis.disconnect();
     },
   };
+}
+
+type RegistryEnv = Pick<Env, 'SCHEMA_REGISTRY_URL' | 'SCHEMA_REGISTRY_USERNAME' | 'SCHEMA_REGISTRY_PASSWORD' | 'SCHEMA_REGISTRY_TOKEN' | 'SCHEMA_REGISTRY_CA_FILE'>;
+
+/** How to reach the registry: its URL, basic auth or a bearer token, and a private CA, from the environment. */
+export function registryAccessOf(env: RegistryEnv): RegistryAccess {
+  return {
+    url: env.SCHEMA_REGISTRY_URL,
+    ...(env.SCHEMA_REGISTRY_USERNAME !== undefined && env.SCHEMA_REGISTRY_PASSWORD !== undefined ? { basic: { username: env.SCHEMA_REGISTRY_USERNAME, password: env.SCHEMA_REGISTRY_PASSWORD } } : {}),
+    ...(env.SCHEMA_REGISTRY_TOKEN !== undefined ? { token: env.SCHEMA_REGISTRY_TOKEN } : {}),
+    ...(env.SCHEMA_REGISTRY_CA_FILE !== undefined ? { ca: readPem('SCHEMA_REGISTRY_CA_FILE', env.SCHEMA_REGISTRY_CA_FILE) } : {}),
+  };
+}
+
+/** A PEM file named by a variable; unreadable, a config error naming the variable (not the path's contents). */
+function readPem(variable: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  ${variable}: expected a readable PEM file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
 }
 
 type RedisEnv = Pick<Env, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_TLS_CA_FILE' | 'REDIS_TLS_CERT_FILE' | 'REDIS_TLS_KEY_FILE' | 'REDIS_USERNAME' | 'REDIS_PASSWORD'>;
@@ -50,14 +72,7 @@ export function redisTarget(env: RedisEnv): RedisTarget {
 /** TLS options from the REDIS_TLS_* files, or none when no file is named. */
 function redisTls(env: RedisEnv): ConnectionOptions | undefined {
   if (env.REDIS_TLS_CA_FILE === undefined && env.REDIS_TLS_CERT_FILE === undefined) return undefined;
-  // The variable and the rule, never the path's contents (a key).
-  const read = (variable: string, path: string): Buffer => {
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new ConfigError(`invalid configuration:\n  ${variable}: expected a readable PEM file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
-    }
-  };
+  const read = readPem;
   return {
     ...(env.REDIS_TLS_CA_FILE !== undefined ? { ca: read('REDIS_TLS_CA_FILE', env.REDIS_TLS_CA_FILE) } : {}),
     ...(env.REDIS_TLS_CERT_FILE !== undefined && env.REDIS_TLS_KEY_FILE !== undefined

@@ -23,6 +23,8 @@
 #                                  stop one node of the Redis Cluster (its replica takes over)
 #   stack/stack.sh start-redis-node <port>
 #                                  start it again: it rejoins the cluster, as a replica
+#   stack/stack.sh registry-jar      print the path of the registry's runnable jar (fetched on first
+#                                  use), for a test that starts a registry of its own (TLS, basic auth)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -828,7 +830,7 @@ cmd_restart_kafka() {
 }
 
 usage() {
-  sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -858,6 +860,7 @@ case "$command" in
   start-broker) cmd_start_broker "${positional[@]}" ;;
   stop-redis-node) cmd_stop_redis_node "${positional[@]}" ;;
   start-redis-node) cmd_start_redis_node "${positional[@]}" ;;
+  registry-jar) check_tools >&2; fetch_artifacts >&2; registry_jar ;;
   -h | --help | help) usage 0 ;;
   *) usage 2 ;;
 esac

@@ -44,6 +44,13 @@ const fields = z.object({
       const u = parsedUrl(s);
       return u !== null && (u.protocol === 'http:' || u.protocol === 'https:') && portOk(u);
     }, { message: 'expected an http(s) URL of a Confluent-compatible registry, port 1-65535' }),
+  /** Basic auth for the registry: a user and its password, both or neither. The password is a secret, never printed. */
+  SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
+  SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
+  /** A bearer token for the registry instead of basic auth. A secret, never printed. */
+  SCHEMA_REGISTRY_TOKEN: z.string().min(1).optional(),
+  /** The CA (PEM file) that signed an https registry's certificate, when not one the system trusts. */
+  SCHEMA_REGISTRY_CA_FILE: z.string().min(1).optional(),
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
@@ -123,6 +130,13 @@ const fields = z.object({
 });
 
 const envSchema = fields.superRefine((env, ctx) => {
+  if ((env.SCHEMA_REGISTRY_USERNAME === undefined) !== (env.SCHEMA_REGISTRY_PASSWORD === undefined)) {
+    const missing = env.SCHEMA_REGISTRY_USERNAME === undefined ? 'SCHEMA_REGISTRY_USERNAME' : 'SCHEMA_REGISTRY_PASSWORD';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'expected together with SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (basic auth)' });
+  }
+  if (env.SCHEMA_REGISTRY_TOKEN !== undefined && env.SCHEMA_REGISTRY_USERNAME !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['SCHEMA_REGISTRY_TOKEN'], message: 'expected either a bearer token or basic auth (SCHEMA_REGISTRY_USERNAME), not both' });
+  }
   if ((env.REDIS_TLS_CERT_FILE === undefined) !== (env.REDIS_TLS_KEY_FILE === undefined)) {
     const missing = env.REDIS_TLS_CERT_FILE === undefined ? 'REDIS_TLS_CERT_FILE' : 'REDIS_TLS_KEY_FILE';
     ctx.addIssue({ code: 'custom', path: [missing], message: 'expected together with REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (a client certificate and its key)' });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { physicalTopic, topicSpecs, type LogicalTopic } from '../kafka/topics.js';
+import { registryAccess, registryClientArgs, registryRequest, type RegistryAccess } from './access.js';
 
 const schemaDir = new URL('../../schemas/', import.meta.url);
 
@@ -64,11 +65,17 @@ export class AvroCodec {
   private readonly ids = new Map<LogicalTopic, number>();
   readonly registry: SchemaRegistry;
 
+  readonly registryUrl: string;
+  private readonly access: RegistryAccess;
+
   constructor(
-    readonly registryUrl: string,
+    /** The registry's URL, or the URL with credentials and a CA (registry/access.ts). */
+    access: string | RegistryAccess,
     private readonly namespace: string,
   ) {
-    this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 5, initialRetryTimeInSecs: 0.2 } });
+    this.access = registryAccess(access);
+    this.registryUrl = this.access.url;
+    this.registry = new SchemaRegistry({ ...registryClientArgs(this.access), retry: { retries: 5, initialRetryTimeInSecs: 0.2 } });
   }
 
   /**
@@ -95,10 +102,10 @@ export class AvroCodec {
 
   /** The compatibility level set on a subject, or null for a subject the registry does not know yet. */
   async subjectCompatibility(subject: string): Promise<COMPATIBILITY | null> {
-    const res = await fetch(`${this.registryUrl}/config/${encodeURIComponent(subject)}`);
+    const res = await registryRequest(this.access, 'GET', `/config/${encodeURIComponent(subject)}`);
     if (res.status === 404) return null;
-    if (!res.ok) throw new Error(`the registry answered ${res.status} when asked the compatibility of ${subject}`);
-    const level = ((await res.json()) as { compatibilityLevel?: string }).compatibilityLevel?.toUpperCase();
+    if (res.status < 200 || res.status > 299) throw new Error(`the registry answered ${res.status} when asked the compatibility of ${subject}`);
+    const level = (res.body as { compatibilityLevel?: string } | null)?.compatibilityLevel?.toUpperCase();
     return level === undefined ? null : (level as COMPATIBILITY);
   }
 

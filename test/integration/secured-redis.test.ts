@@ -1,6 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,8 @@ import { runWorker, type WorkerRuntimeOptions } from '../../shared/kernel/run-wo
 import { connectRedis, type RedisClient } from '../../shared/redis/client.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { TestStack, waitFor } from '../support/harness.js';
+import { makeCertificates } from '../support/certificates.js';
+import { freePort } from '../support/ports.js';
 
 /**
  * Redis locked down: a native redis-server that speaks only TLS (certificates made with openssl at
@@ -129,28 +130,3 @@ describe('Redis over TLS with an ACL user', () => {
     expect(() => loadEnv({ REDIS_TLS_CERT_FILE: join(dir, 'client.crt') })).toThrow(/REDIS_TLS_KEY_FILE \(unset\): expected together with/);
   });
 });
-
-/** A CA, a server certificate for 127.0.0.1/localhost and a client certificate, all signed by the CA. */
-function makeCertificates(dir: string): void {
-  const run = (...args: string[]) => {
-    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
-  };
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=memberflow test CA', '-keyout', 'ca.key', '-out', 'ca.crt');
-  for (const who of ['server', 'client']) {
-    run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=memberflow test ${who}`, '-keyout', `${who}.key`, '-out', `${who}.csr`);
-    run('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${who}.crt`, ...(who === 'server' ? ['-extfile', 'server.ext'] : []));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}

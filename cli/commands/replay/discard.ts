@@ -1,7 +1,9 @@
 /** `replay discard`: removes a replay namespace (topics, groups, Redis keys, registry subjects); never live state. */
 import { workerNames } from '../../../services/index.js';
 import { readLivePointer } from '../../../shared/kernel/live-pointer.js';
+import { registryAccessOf } from '../../../shared/clients.js';
 import { deleteKeys } from '../../../shared/redis/client.js';
+import { registryRequest } from '../../../shared/registry/access.js';
 import { ReplayRefused, type ReplayContext } from './shared.js';
 
 export interface DiscardReport {
@@ -42,10 +44,11 @@ export async function replayDiscard(rc: ReplayContext, namespace: string): Promi
   if (groups.length > 0) await rc.admin.deleteGroups(groups);
   const keys = await deleteKeys(rc.clients.redis, `mf:${namespace}:*`);
   let subjects = 0;
-  const registry = rc.ctx.env.SCHEMA_REGISTRY_URL.replace(/\/$/, '');
-  const listed = await fetch(`${registry}/subjects`).then((r) => (r.ok ? (r.json() as Promise<string[]>) : []), () => []);
+  const registry = registryAccessOf(rc.ctx.env);
+  const ok = (status: number) => status >= 200 && status < 300;
+  const listed = await registryRequest(registry, 'GET', '/subjects').then((r) => (ok(r.status) && Array.isArray(r.body) ? (r.body as string[]) : []), () => []);
   for (const s of listed.filter((x) => x.startsWith(prefix))) {
-    if ((await fetch(`${registry}/subjects/${encodeURIComponent(s)}`, { method: 'DELETE' }).catch(() => null))?.ok) subjects++;
+    if (ok((await registryRequest(registry, 'DELETE', `/subjects/${encodeURIComponent(s)}`).catch(() => ({ status: 0 }))).status)) subjects++;
   }
   return { namespace, topics: topics.length, groups: groups.length, keys, subjects };
 }

@@ -9,6 +9,7 @@ import { consumerGroup, topicSpecs } from '../../../shared/kafka/topics.js';
 import { runWorker } from '../../../shared/kernel/run-worker.js';
 import { compareOffsets } from '../../../shared/kernel/offsets.js';
 import { parseRules } from '../../../shared/config/rules.js';
+import { registryAccessOf } from '../../../shared/clients.js';
 import { AvroCodec } from '../../../shared/registry/codec.js';
 import { readReplayMeta, writeReplayMeta, type ReplayMeta } from '../../../shared/replay/meta.js';
 import { makePlan, groupMembers, type ReplayPlan } from '../../../shared/replay/plan.js';
@@ -101,7 +102,7 @@ export async function runShadow(
 ): Promise<RunReport> {
   const entry = workerEntry(meta.worker);
   const rules = parseRules(JSON.parse(meta.rules), `replay ${meta.namespace}`);
-  const codec = new AvroCodec(rc.ctx.env.SCHEMA_REGISTRY_URL, meta.namespace);
+  const codec = new AvroCodec(registryAccessOf(rc.ctx.env), meta.namespace);
   await codec.registerAll();
   const follow = o.follow ?? meta.follow;
   const ends = o.ends ?? new Map(meta.ranges.map((r) => [rangeKey(r.topic, r.partition), r.end]));
