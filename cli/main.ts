@@ -8,6 +8,7 @@ import { runCommand } from './commands/run.js';
 import { stackCommand } from './commands/stack.js';
 import { tailCommand } from './commands/tail.js';
 import { createTopics } from './commands/topics.js';
+import { aclsCommand } from './commands/acls.js';
 import { profileCommand } from './commands/profile.js';
 import { tickerCommand } from './commands/ticker.js';
 import { churnFit, churnScore, readParams } from './commands/churn.js';
@@ -32,8 +33,22 @@ program
   .argument('<action>', 'up, down, status or env')
   .option('--redis-cluster', 'up: also a local Redis Cluster (three masters, three replicas); env: name it in REDIS_CLUSTER_NODES')
   .option('--brokers <n>', 'up, env, restart-kafka: 3 for a three-broker Kafka cluster on 9192-9194 instead of the one broker', positiveInt)
-  .action((action: string, o: { redisCluster?: boolean; brokers?: number }) => {
-    process.exitCode = stackCommand(action, { redisCluster: o.redisCluster === true, brokers: o.brokers });
+  .option('--secure', 'up, env: also a secured broker on 9392 (SASL_SSL, SCRAM users admin/app/workers/notifier, client certificates, ACLs enforced)')
+  .action((action: string, o: { redisCluster?: boolean; brokers?: number; secure?: boolean }) => {
+    process.exitCode = stackCommand(action, { redisCluster: o.redisCluster === true, brokers: o.brokers, secure: o.secure === true });
+  });
+
+program
+  .command('acls')
+  .description('Kafka ACLs for a locked-down cluster')
+  .command('apply')
+  .description('allow the namespace\'s three principals what memberflow needs, nothing more (docs/SECURITY.md); run as an admin principal')
+  .option('--app <principal>', 'the upstream app (writes activity.events)', 'User:app')
+  .option('--workers <principal>', 'memberflow\'s workers, ticker and tools', 'User:workers')
+  .option('--notifier <principal>', 'a notification service (reads the outputs)', 'User:notifier')
+  .action(async (o: { app: string; workers: string; notifier: string }) => {
+    const n = await aclsCommand(commandContext(), o);
+    process.stdout.write(`${n} ACLs applied\n`);
   });
 
 program

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Kafka } from 'kafkajs';
 import { ConfigError, type Env } from './config/env.js';
-import { createKafka } from './kafka/client.js';
+import { createKafka, type KafkaSecurity } from './kafka/client.js';
 import type { Logger } from './log.js';
 import { connectRedis, type Durability, type RedisClient, type RedisTarget } from './redis/client.js';
 import type { RegistryAccess } from './registry/access.js';
@@ -24,7 +24,7 @@ export function transactionsSetting(env: Pick<Env, 'MEMBERFLOW_TRANSACTIONS'>): 
 export function connectClients(env: Env, log: Logger, clientId: string): Clients {
   // The worker runtime's client follows MEMBERFLOW_KAFKA_CLIENT; admin tooling on `kafka` stays on kafkajs (kafka/client.ts).
   const transactions = transactionsSetting(env);
-  const kafka = createKafka(env.KAFKA_BROKERS, clientId, log, env.MEMBERFLOW_KAFKA_CLIENT, transactions === 'on' ? { timeoutMs: env.KAFKA_TRANSACTION_TIMEOUT_MS } : false);
+  const kafka = createKafka(env.KAFKA_BROKERS, clientId, log, env.MEMBERFLOW_KAFKA_CLIENT, transactions === 'on' ? { timeoutMs: env.KAFKA_TRANSACTION_TIMEOUT_MS } : false, kafkaSecurityOf(env));
   const redis = connectRedis(redisTarget(env), {}, durability(env));
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
   const codec = new AvroCodec(registryAccessOf(env), env.MEMBERFLOW_NAMESPACE);
@@ -35,6 +35,27 @@ export function connectClients(env: Env, log: Logger, clientId: string): Clients
     async close() {
       redis.disconnect();
     },
+  };
+}
+
+type KafkaEnv = Pick<Env, 'KAFKA_SASL_MECHANISM' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD' | 'KAFKA_TLS' | 'KAFKA_TLS_CA_FILE' | 'KAFKA_TLS_CERT_FILE' | 'KAFKA_TLS_KEY_FILE'>;
+
+/** TLS and SASL for Kafka from the environment: TLS when KAFKA_TLS=on or a TLS file is named (KAFKA_TLS=off wins). */
+export function kafkaSecurityOf(env: KafkaEnv): KafkaSecurity {
+  const files = env.KAFKA_TLS_CA_FILE !== undefined || env.KAFKA_TLS_CERT_FILE !== undefined;
+  const tls = env.KAFKA_TLS === 'on' || (env.KAFKA_TLS !== 'off' && files);
+  return {
+    ...(tls
+      ? {
+          tls: {
+            ...(env.KAFKA_TLS_CA_FILE !== undefined ? { ca: readPem('KAFKA_TLS_CA_FILE', env.KAFKA_TLS_CA_FILE) } : {}),
+            ...(env.KAFKA_TLS_CERT_FILE !== undefined && env.KAFKA_TLS_KEY_FILE !== undefined ? { cert: readPem('KAFKA_TLS_CERT_FILE', env.KAFKA_TLS_CERT_FILE), key: readPem('KAFKA_TLS_KEY_FILE', env.KAFKA_TLS_KEY_FILE) } : {}),
+          },
+        }
+      : {}),
+    ...(env.KAFKA_SASL_MECHANISM !== undefined && env.KAFKA_SASL_USERNAME !== undefined && env.KAFKA_SASL_PASSWORD !== undefined
+      ? { sasl: { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME, password: env.KAFKA_SASL_PASSWORD } }
+      : {}),
   };
 }
 

@@ -37,6 +37,15 @@ const fields = z.object({
     .refine((list) => list.length > 0 && list.every(isHostPort), {
       message: 'expected a comma-separated list of host:port with ports 1-65535, e.g. 127.0.0.1:9092',
     }),
+  /** SASL for Kafka: the mechanism, the user and its password (all three or none). The password is a secret, never printed. */
+  KAFKA_SASL_MECHANISM: z.enum(['scram-sha-512', 'scram-sha-256', 'plain']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /** TLS to Kafka: on with the system's CAs, or set by naming a CA file (PEM); a client certificate and key (both or neither) as an option. */
+  KAFKA_TLS: z.enum(['on', 'off']).optional(),
+  KAFKA_TLS_CA_FILE: z.string().min(1).optional(),
+  KAFKA_TLS_CERT_FILE: z.string().min(1).optional(),
+  KAFKA_TLS_KEY_FILE: z.string().min(1).optional(),
   SCHEMA_REGISTRY_URL: z
     .string()
     .default('http://127.0.0.1:8081/apis/ccompat/v7')
@@ -130,6 +139,15 @@ const fields = z.object({
 });
 
 const envSchema = fields.superRefine((env, ctx) => {
+  const sasl = [env.KAFKA_SASL_MECHANISM, env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD];
+  if (sasl.some((v) => v !== undefined) && sasl.some((v) => v === undefined)) {
+    const missing = (['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const).find((k) => env[k] === undefined)!;
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'expected together with KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD' });
+  }
+  if ((env.KAFKA_TLS_CERT_FILE === undefined) !== (env.KAFKA_TLS_KEY_FILE === undefined)) {
+    const missing = env.KAFKA_TLS_CERT_FILE === undefined ? 'KAFKA_TLS_CERT_FILE' : 'KAFKA_TLS_KEY_FILE';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'expected together with KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE (a client certificate and its key)' });
+  }
   if ((env.SCHEMA_REGISTRY_USERNAME === undefined) !== (env.SCHEMA_REGISTRY_PASSWORD === undefined)) {
     const missing = env.SCHEMA_REGISTRY_USERNAME === undefined ? 'SCHEMA_REGISTRY_USERNAME' : 'SCHEMA_REGISTRY_PASSWORD';
     ctx.addIssue({ code: 'custom', path: [missing], message: 'expected together with SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (basic auth)' });

@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../log.js';
 import { kafkaLogCreator } from '../log.js';
 import { tickHeader } from '../kernel/ticks.js';
@@ -26,15 +26,33 @@ const confluentClients = new WeakMap<Kafka, ConfluentClient>();
 export type Delivery = { timeoutMs: number } | false;
 const deliveries = new WeakMap<Kafka, Delivery>();
 
-export function createKafka(brokers: string[], clientId: string, log: Logger, client: KafkaClientKind = 'kafkajs', delivery?: Delivery): Kafka {
+/** How to reach a locked-down Kafka: TLS (a CA, a client certificate) and SASL. Either, both or neither. */
+export interface KafkaSecurity {
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  sasl?: { mechanism: 'scram-sha-512' | 'scram-sha-256' | 'plain'; username: string; password: string };
+}
+
+/** kafkajs' ssl and sasl settings for a KafkaSecurity. */
+export function kafkajsSecurity(security: KafkaSecurity = {}): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (security.tls) {
+    const { ca, cert, key } = security.tls;
+    out.ssl = ca || cert ? { ...(ca ? { ca: [ca] } : {}), ...(cert && key ? { cert, key } : {}) } : true;
+  }
+  if (security.sasl) out.sasl = { ...security.sasl } as SASLOptions;
+  return out;
+}
+
+export function createKafka(brokers: string[], clientId: string, log: Logger, client: KafkaClientKind = 'kafkajs', delivery?: Delivery, security: KafkaSecurity = {}): Kafka {
   const kafka = new Kafka({
     clientId,
     brokers,
+    ...kafkajsSecurity(security),
     logCreator: kafkaLogCreator(log),
     retry: { initialRetryTime: 200, retries: 8 },
   });
   // Loaded now, so a missing optional dependency stops the process at start with a message.
-  if (client === 'confluent') confluentClients.set(kafka, new ConfluentClient(brokers, clientId, log));
+  if (client === 'confluent') confluentClients.set(kafka, new ConfluentClient(brokers, clientId, log, security));
   deliveries.set(kafka, delivery ?? { timeoutMs: 30_000 });
   return kafka;
 }

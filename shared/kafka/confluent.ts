@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer, ProducerBatch, ProducerRecord, RecordMetadata, Logger as KafkajsLogger } from 'kafkajs';
 import type { Logger } from '../log.js';
-import type { OpenTransaction, TransactionalProducer, TransactionOffsets, WorkerAdmin, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerRunConfig } from './client.js';
+import type { KafkaSecurity, OpenTransaction, TransactionalProducer, TransactionOffsets, WorkerAdmin, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerRunConfig } from './client.js';
 
 /**
  * The worker runtime on @confluentinc/kafka-javascript (librdkafka underneath), through its
@@ -163,7 +163,8 @@ export function confluentLogger(log: Logger): ConfluentLogger {
 }
 
 /** The client-wide block, as createKafka gives kafkajs: brokers, client id, retry backoff, logs. */
-export function confluentCommonConfig(brokers: readonly string[], clientId: string, logger: ConfluentLogger, debug = false): Config {
+export function confluentCommonConfig(brokers: readonly string[], clientId: string, logger: ConfluentLogger, debug = false, security: KafkaSecurity = {}): Config {
+  const { tls, sasl } = security;
   return {
     kafkaJS: {
       brokers: [...brokers],
@@ -172,7 +173,12 @@ export function confluentCommonConfig(brokers: readonly string[], clientId: stri
       retry: { initialRetryTime: 200, maxRetryTime: 30_000 },
       logger,
       logLevel: debug ? logLevels.DEBUG : logLevels.INFO,
+      ...(tls ? { ssl: true } : {}),
+      ...(sasl ? { sasl: { ...sasl } } : {}),
     },
+    // Certificates as PEM text (librdkafka's *.pem properties), not file paths: the same bytes kafkajs gets.
+    ...(tls?.ca ? { 'ssl.ca.pem': tls.ca.toString('utf8') } : {}),
+    ...(tls?.cert && tls.key ? { 'ssl.certificate.pem': tls.cert.toString('utf8'), 'ssl.key.pem': tls.key.toString('utf8') } : {}),
   };
 }
 
@@ -367,9 +373,9 @@ export class ConfluentClient {
   readonly kafka: ConfluentKafka;
   private readonly api: ConfluentKafkaJS;
 
-  constructor(brokers: readonly string[], clientId: string, private readonly log: Logger) {
+  constructor(brokers: readonly string[], clientId: string, private readonly log: Logger, security: KafkaSecurity = {}) {
     this.api = loadConfluent();
-    this.kafka = new this.api.Kafka(confluentCommonConfig(brokers, clientId, confluentLogger(log), log.isLevelEnabled('debug')));
+    this.kafka = new this.api.Kafka(confluentCommonConfig(brokers, clientId, confluentLogger(log), log.isLevelEnabled('debug'), security));
   }
 
   producer(): Producer {

@@ -45,7 +45,7 @@ export class TestStack {
   private currentProducer: Producer;
   private readonly children = new Set<ChildProcess>();
 
-  private constructor(readonly ns: string, partitions: number, redisDb?: number) {
+  private constructor(readonly ns: string, partitions: number, redisDb?: number, envOverrides: Record<string, string> = {}) {
     const stack = inject('stack');
     this.env = loadEnv({
       KAFKA_BROKERS: stack.KAFKA_BROKERS,
@@ -58,6 +58,7 @@ export class TestStack {
       MEMBERFLOW_TICK_KEY: process.env.MEMBERFLOW_TICK_KEY ?? 'test-tick-key-not-a-secret',
       // The worker runtime's Kafka client, for in-process workers too (spawned ones inherit it).
       ...(process.env.MEMBERFLOW_KAFKA_CLIENT ? { MEMBERFLOW_KAFKA_CLIENT: process.env.MEMBERFLOW_KAFKA_CLIENT } : {}),
+      ...envOverrides,
     });
     this.log = createLogger(this.env.LOG_LEVEL, `test-${ns}`);
     this.clients = connectClients(this.env, this.log, `test-${ns}`);
@@ -94,10 +95,11 @@ export class TestStack {
   }
 
   /** `redisDb`: a Redis database of the test's own, for a test that flushes it. */
-  static async create(name: string, opts: { partitions?: number; redisDb?: number } = {}): Promise<TestStack> {
+  /** `env`: settings over the stack's (another broker and its credentials, say). */
+  static async create(name: string, opts: { partitions?: number; redisDb?: number; env?: Record<string, string> } = {}): Promise<TestStack> {
     const ns = `t-${name}-${randomBytes(3).toString('hex')}`.toLowerCase().slice(0, 48);
     if (opts.redisDb !== undefined && inject('stack').REDIS_CLUSTER_NODES) throw new Error(`${name}: a Redis Cluster has only database 0; a test of its own database runs on the single node only`);
-    const s = new TestStack(ns, opts.partitions ?? 3, opts.redisDb);
+    const s = new TestStack(ns, opts.partitions ?? 3, opts.redisDb, opts.env);
     await s.admin.connect();
     await s.producer.connect();
     await ensureTopics(s.admin, ns, opts.partitions ?? 3, topicSpecs);
