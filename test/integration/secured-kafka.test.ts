@@ -3,13 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MemberProfile } from '../../services/behavior-events/profile.js';
-import { workers } from '../../services/index.js';
 import { connectClients, type Clients } from '../../shared/clients.js';
 import { loadEnv } from '../../shared/config/env.js';
 import { createProducer } from '../../shared/kafka/client.js';
 import { readToEnd } from '../../shared/kafka/read-to-end.js';
-import { runWorker, type RunningWorker, type WorkerRuntimeOptions } from '../../shared/kernel/run-worker.js';
+import type { RunningWorker } from '../../shared/kernel/run-worker.js';
 import { TestStack, waitFor } from '../support/harness.js';
 
 /**
@@ -71,23 +69,11 @@ describe('a secured Kafka: SASL/SCRAM over TLS with client certificates, and ACL
     await s?.close();
   });
 
-  function start(name: 'behavior-events' | 'points-accrual', kafka: Kafka): Promise<RunningWorker> {
-    const entry = workers[name]!;
-    return runWorker({
-      worker: entry.definition,
-      decoder: entry.decoder(s.clients.codec, () => s.rules),
-      kafka,
-      redis: s.clients.redis,
-      codec: s.clients.codec,
-      namespace: s.ns,
-      rules: s.rules,
-      log: s.log,
-      sessionTimeoutMs: 6000,
-    } as WorkerRuntimeOptions<MemberProfile, unknown>).then((w) => {
+  const start = (name: 'behavior-events' | 'points-accrual', kafka: Kafka) =>
+    s.startWorker(name, { kafka }).then((w) => {
       running.push(w);
       return w;
     });
-  }
 
   it('runs the pipeline with least privilege: app writes activity, workers (both clients) process, notifier reads', { timeout: 180_000 }, async () => {
     const app = createProducer(kafkaOf('app'));

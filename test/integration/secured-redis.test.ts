@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
-import { workers, workerDefinition } from '../../services/index.js';
+import { workerDefinition } from '../../services/index.js';
 import { redisTarget } from '../../shared/clients.js';
 import { loadEnv } from '../../shared/config/env.js';
-import { runWorker, type WorkerRuntimeOptions } from '../../shared/kernel/run-worker.js';
 import { connectRedis, type RedisClient } from '../../shared/redis/client.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { TestStack, waitFor } from '../support/harness.js';
@@ -73,20 +72,9 @@ describe('Redis over TLS with an ACL user', () => {
   it('runs a worker with its state in the secured Redis', { timeout: 120_000 }, async () => {
     const redis = client({ REDIS_URL: `rediss://memberflow:${password}@127.0.0.1:${port}`, ...files() });
     await redis.connect();
-    const behavior = workers['behavior-events']!;
     const events = ['ann', 'ben', 'cat'].flatMap((m) => [1, 2].map((i) => ({ eventId: `tls-${m}-${i}`, userId: m, type: 'purchase', occurredAt: Date.UTC(2026, 0, 5, i), amountFen: 500, itemId: 'course-1', category: 'cat-1' })));
     await s.produceJson(events);
-    const w = await runWorker({
-      worker: behavior.definition,
-      decoder: behavior.decoder(s.clients.codec, () => s.rules),
-      kafka: s.clients.kafka,
-      redis,
-      codec: s.clients.codec,
-      namespace: s.ns,
-      rules: s.rules,
-      log: s.log,
-      sessionTimeoutMs: 6000,
-    } as WorkerRuntimeOptions<MemberProfile, unknown>);
+    const w = await s.startWorker('behavior-events', { redis });
     try {
       await s.waitForLag0('behavior-events', 'activity.events', 60_000);
     } finally {

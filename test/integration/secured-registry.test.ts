@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
-import { workers, workerDefinition } from '../../services/index.js';
+import { workerDefinition } from '../../services/index.js';
 import { registryAccessOf } from '../../shared/clients.js';
 import { loadEnv } from '../../shared/config/env.js';
-import { runWorker, type WorkerRuntimeOptions } from '../../shared/kernel/run-worker.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { registryRequest } from '../../shared/registry/access.js';
 import { AvroCodec } from '../../shared/registry/codec.js';
@@ -81,20 +80,9 @@ describe('the schema registry over TLS with basic auth', () => {
     const codec = new AvroCodec(access, s.ns);
     // As every worker does at start (the CLI): memberflow's schemas, registered through TLS with basic auth.
     await codec.registerAll();
-    const behavior = workers['behavior-events']!;
     const events = ['ann', 'ben'].flatMap((m) => [1, 2, 3].map((i) => ({ eventId: `reg-${m}-${i}`, userId: m, type: 'purchase', occurredAt: Date.UTC(2026, 0, 5, i), amountFen: 300, itemId: 'course-2', category: 'cat-2' })));
     await s.produceJson(events);
-    const w = await runWorker({
-      worker: behavior.definition,
-      decoder: behavior.decoder(codec, () => s.rules),
-      kafka: s.clients.kafka,
-      redis: s.clients.redis,
-      codec,
-      namespace: s.ns,
-      rules: s.rules,
-      log: s.log,
-      sessionTimeoutMs: 6000,
-    } as WorkerRuntimeOptions<MemberProfile, unknown>);
+    const w = await s.startWorker('behavior-events', { codec });
     try {
       await s.waitForLag0('behavior-events', 'activity.events', 60_000);
     } finally {

@@ -36,6 +36,9 @@ export interface ReadRecord extends InputRecord {
 }
 
 /** A private corner of the real stack for one test file: its own namespace, topics, schemas and Redis keys. */
+/** The three connections a worker runs on. */
+type Connections = Pick<Clients, 'kafka' | 'redis' | 'codec'>;
+
 export class TestStack {
   readonly env: Env;
   readonly rules: Rules = defaultRules();
@@ -188,12 +191,12 @@ export class TestStack {
     return referenceRun(behaviorLogic, log, this.rules, defaultLimits(this.rules), { forwardTicksTo: 'behavior.events' });
   }
 
-  /** Runs a worker inside the test process. */
-  async startWorker(name: string, opts: { rules?: Rules; failpoint?: string; transactions?: false } = {}): Promise<RunningWorker> {
+  /** Runs a worker inside the test process; `kafka`, `redis`, `codec`: other connections than the stack's (a secured server, say). */
+  async startWorker(name: string, opts: { rules?: Rules; failpoint?: string; transactions?: false } & Partial<Connections> = {}): Promise<RunningWorker> {
     const entry = workers[name]!;
     const rules = opts.rules ?? this.rules;
     const { rules: _, ...runOpts } = opts;
-    return this.startDefinition(entry.definition, entry.decoder(this.clients.codec, () => rules), rules, runOpts);
+    return this.startDefinition(entry.definition, entry.decoder(opts.codec ?? this.clients.codec, () => rules), rules, runOpts);
   }
 
   /** Runs any worker definition (e.g. a test worker) inside the test process. */
@@ -201,15 +204,16 @@ export class TestStack {
     definition: WorkerDefinition<any, any>, // eslint-disable-line @typescript-eslint/no-explicit-any
     decoder: InputDecoder<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
     rules: Rules = this.rules,
-    opts: { inputNamespace?: string; failpoint?: string; transactions?: false } = {},
+    opts: { inputNamespace?: string; failpoint?: string; transactions?: false } & Partial<Connections> = {},
   ): Promise<RunningWorker> {
+    const { kafka, redis, codec, ...runOpts } = opts;
     return runWorker({
-      ...opts,
+      ...runOpts,
       worker: definition,
       decoder,
-      kafka: this.clients.kafka,
-      redis: this.clients.redis,
-      codec: this.clients.codec,
+      kafka: kafka ?? this.clients.kafka,
+      redis: redis ?? this.clients.redis,
+      codec: codec ?? this.clients.codec,
       namespace: this.ns,
       rules,
       log: this.log,
