@@ -39,6 +39,7 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
         log: ctx.log,
         sessionTimeoutMs: ctx.env.KAFKA_SESSION_TIMEOUT_MS,
         ...(ctx.env.MEMBERFLOW_TICK_KEY !== undefined ? { tickKey: ctx.env.MEMBERFLOW_TICK_KEY } : {}),
+        tickMaxAheadMs: ctx.env.MEMBERFLOW_TICK_MAX_AHEAD_MS,
         maxBytesPerPartition: ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
         concurrency: ctx.env.KAFKA_PARTITIONS_CONCURRENTLY,
         ...(ctx.env.KAFKA_FETCH_MIN_BYTES !== undefined ? { fetchMinBytes: ctx.env.KAFKA_FETCH_MIN_BYTES } : {}),

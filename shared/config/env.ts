@@ -134,6 +134,12 @@ const fields = z.object({
    * secret: at least 16 characters, never printed.
    */
   MEMBERFLOW_TICK_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, { message: 'expected at least 16 characters' }).optional()),
+  /**
+   * How far a signed tick on a LogAppendTime topic (activity.events) may run ahead of the broker's
+   * append time; further, it is a dead letter (tick_ahead_of_append_time). Five minutes by default
+   * (shared/kernel/tick-signature.ts defaultTickMaxAheadMs).
+   */
+  MEMBERFLOW_TICK_MAX_AHEAD_MS: z.coerce.number().int().min(0).max(365 * 24 * 3600 * 1000).default(300_000),
   /** How long the broker keeps a worker's open transaction when the worker died mid-batch (at most the broker's transaction.max.timeout.ms). */
   KAFKA_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(900_000).default(30_000),
 });

@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
+import kafkajsEnums, { Kafka, Partitioners, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../log.js';
 import { kafkaLogCreator } from '../log.js';
 import { tickHeader } from '../kernel/ticks.js';
@@ -6,7 +6,7 @@ import type { OutputEvent } from '../kernel/types.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { ConfluentClient } from './confluent.js';
 import { hasBrokerErrorType, isTransientClusterError, restartDelayMs } from './transient.js';
-import { physicalTopic, topicSpecs, type LogicalTopic, type TopicSpec } from './topics.js';
+import { enforcedOnExisting, physicalTopic, topicSpecs, type LogicalTopic, type TopicSpec } from './topics.js';
 
 /**
  * The only place that knows the Kafka client. The rest of memberflow sees records,
@@ -160,6 +160,8 @@ export interface WorkerMessage {
   headers?: IHeaders;
   /** The record was written in a transaction (kafkajs tells; the confluent client does not, and leaves it unset). */
   inTransaction?: boolean;
+  /** `timestamp` is the broker's append time (a LogAppendTime topic; kafkajs tells, the confluent client leaves it unset). */
+  logAppendTime?: boolean;
 }
 
 export interface WorkerBatch {
@@ -300,8 +302,11 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
     this.runConfig = {
       ...config,
       eachBatch: (payload) => {
-        // kafkajs keeps the record batch's transactional flag on each message as batchContext.
-        for (const m of payload.batch.messages as (WorkerMessage & { batchContext?: { inTransaction?: boolean } })[]) m.inTransaction = m.batchContext?.inTransaction === true;
+        // kafkajs keeps the record batch's flags on each message as batchContext (timestampType 1: LogAppendTime).
+        for (const m of payload.batch.messages as (WorkerMessage & { batchContext?: { inTransaction?: boolean; timestampType?: number } })[]) {
+          m.inTransaction = m.batchContext?.inTransaction === true;
+          m.logAppendTime = m.batchContext?.timestampType === 1;
+        }
         return eachBatch(payload);
       },
     };
@@ -326,6 +331,8 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
 export interface EnsureTopicsResult {
   created: string[];
   existing: string[];
+  /** Existing topics whose enforced settings (topics.ts enforcedOnExisting) were changed. */
+  altered: string[];
 }
 
 /**
@@ -360,10 +367,30 @@ export async function ensureTopics(
       })),
     });
   }
-  return {
-    created: missing.map((w) => w.name),
-    existing: wanted.filter((w) => existing.has(w.name)).map((w) => w.name),
-  };
+  const present = wanted.filter((w) => existing.has(w.name));
+  const altered: string[] = [];
+  for (const w of present) if (await enforceSettings(admin, w.name, w.spec)) altered.push(w.name);
+  return { created: missing.map((w) => w.name), existing: present.map((w) => w.name), altered };
+}
+
+/**
+ * Brings an existing topic's enforced settings to the spec's; true when it changed one. kafkajs has
+ * only the non-incremental AlterConfigs, which resets every setting it is not given: the topic's own
+ * settings are read first and sent back with the change.
+ */
+async function enforceSettings(admin: Admin, topic: string, spec: TopicSpec): Promise<boolean> {
+  const wanted = Object.entries(spec.config).filter(([name]) => enforcedOnExisting.includes(name));
+  if (wanted.length === 0) return false;
+  const { TOPIC } = kafkajsEnums.ConfigResourceTypes;
+  const described = await admin.describeConfigs({ resources: [{ type: TOPIC, name: topic }], includeSynonyms: false });
+  const entries = described.resources[0]?.configEntries ?? [];
+  if (wanted.every(([name, value]) => entries.find((e) => e.configName === name)?.configValue === value)) return false;
+  const own = entries.filter((e) => e.configSource === kafkajsEnums.ConfigSource.TOPIC_CONFIG && !wanted.some(([name]) => name === e.configName));
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [{ type: TOPIC, name: topic, configEntries: [...own.map((e) => ({ name: e.configName, value: e.configValue })), ...wanted.map(([name, value]) => ({ name, value }))] }],
+  });
+  return true;
 }
 
 export const eventIdHeader = 'memberflow-event-id';

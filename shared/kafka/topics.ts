@@ -42,11 +42,15 @@ export interface TopicSpec {
   purpose: string;
 }
 
+/** Settings ensureTopics also brings existing topics to (the others apply to new topics only). */
+export const enforcedOnExisting: readonly string[] = ['message.timestamp.type'];
+
 const keepForever = { 'retention.ms': '-1', 'retention.bytes': '-1' };
 const thirtyDays = { 'retention.ms': String(30 * 24 * 3600 * 1000) };
 
 export const topicSpecs: readonly TopicSpec[] = [
-  { logical: 'activity.events', config: keepForever, purpose: 'input: what members did (Avro or JSON)' },
+  // LogAppendTime: the record timestamp is the broker's clock, which bounds ticks and future events (no producer sets it).
+  { logical: 'activity.events', config: { ...keepForever, 'message.timestamp.type': 'LogAppendTime' }, purpose: 'input: what members did (Avro or JSON)' },
   { logical: 'activity.dlq', config: thirtyDays, purpose: 'refused input records with reason and original bytes' },
   { logical: 'behavior.events', config: keepForever, purpose: 'validated, deduplicated activity with profile' },
   { logical: 'points.ledger', config: keepForever, purpose: 'every points movement' },

@@ -3,7 +3,7 @@ import type { Rules } from '../config/rules.js';
 import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, deliveryOf, partitionCounter, type Delivery, type WorkerBatchPayload } from '../kafka/client.js';
 import { isFencedProducerError, PartitionFencedError, PartitionTransactions, type PartitionTransaction } from '../kafka/transactions.js';
 import { consumerGroup, isOnlyCopy, logicalFromPhysical, physicalTopic, writtenByMemberflow } from '../kafka/topics.js';
-import { tickRefusal, tickSignatureHeader } from './tick-signature.js';
+import { defaultTickMaxAheadMs, tickAheadRefusal, tickRefusal, tickSignatureHeader } from './tick-signature.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/client.js';
 import { MemberStore, type PointerFence } from '../redis/member-store.js';
@@ -70,6 +70,8 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
   transactions?: Delivery;
   /** The key ticks on activity.events must be signed with (tick-signature.ts); MEMBERFLOW_TICK_KEY when not given. */
   tickKey?: string;
+  /** How far a signed tick on a LogAppendTime topic may run ahead of the broker's append time (MEMBERFLOW_TICK_MAX_AHEAD_MS). */
+  tickMaxAheadMs?: number;
   /** Failpoint spec (failpoints.ts); MEMBERFLOW_FAILPOINT when not given. */
   failpoint?: string;
   /** After each committed batch: its report, where it was, and the partition's next position. */
@@ -270,6 +272,8 @@ async function startGeneration<S, E, V>(
   });
   const inputs = worker.inputs.map((t) => physicalTopic(place.inputNamespace, t));
   const tickKey = opts.tickKey ?? process.env.MEMBERFLOW_TICK_KEY;
+  // As the key: the validated setting when the CLI started (replays and rebuilds decide as the live run did).
+  const tickMaxAheadMs = opts.tickMaxAheadMs ?? (process.env.MEMBERFLOW_TICK_MAX_AHEAD_MS ? Number(process.env.MEMBERFLOW_TICK_MAX_AHEAD_MS) : defaultTickMaxAheadMs);
   await consumer.subscribe(inputs);
   // A process that died between an offset commit and the drop after it left outputs behind.
   void sweepCommittedOutboxes(kafka, store, group, inputs).catch((err: Error) => wlog.warn({ err }, 'could not sweep committed outboxes; the partitions\' next batches retry'));
@@ -436,7 +440,10 @@ async function startGeneration<S, E, V>(
       const tickValue = m.headers?.[tickHeader] as Buffer | string | undefined;
       if (tickValue !== undefined) {
         const tick = tickTimeFromHeader(tickValue);
-        const refusal = ownTopic ? null : tickRefusal(tickKey, batch.topic, batch.partition, tick, m.headers?.[tickSignatureHeader]?.toString());
+        const refusal = ownTopic
+          ? null
+          : (tickRefusal(tickKey, batch.topic, batch.partition, tick, m.headers?.[tickSignatureHeader]?.toString()) ??
+            (m.logAppendTime === true && tick !== undefined ? tickAheadRefusal(tick, record.timestamp, tickMaxAheadMs) : null));
         if (refusal !== null) record.refusal = refusal;
         else if (tick !== undefined) record.tick = tick;
       }

@@ -17,7 +17,22 @@ export const tickRefusals = {
   unsigned: 'unsigned_tick',
   /** A signature that does not match the tick's topic, partition and time (or an unreadable time). */
   forged: 'forged_tick',
+  /** A signed tick further ahead of the broker's append time than MEMBERFLOW_TICK_MAX_AHEAD_MS (a LogAppendTime topic). */
+  ahead: 'tick_ahead_of_append_time',
 } as const;
+
+/** MEMBERFLOW_TICK_MAX_AHEAD_MS's default: five minutes of clock difference between the ticker and the broker. */
+export const defaultTickMaxAheadMs = 300_000;
+
+/**
+ * Why a signed tick is refused although its signature holds: on a LogAppendTime topic the record's
+ * timestamp is the broker's clock, which no producer sets, and a tick may not run ahead of it by more
+ * than `maxAheadMs` (a leaked or misused ticker key cannot expire everything at once). Null: accepted.
+ */
+export function tickAheadRefusal(time: number, appendTime: number, maxAheadMs: number): Rejection | null {
+  if (time <= appendTime + maxAheadMs) return null;
+  return { reason: tickRefusals.ahead, message: `the tick time is more than MEMBERFLOW_TICK_MAX_AHEAD_MS (${maxAheadMs} ms) after the broker's append time` };
+}
 
 export function signTick(key: string, topic: string, partition: number, time: number): string {
   return createHmac('sha256', key).update(`${topic}\n${partition}\n${time}`).digest('hex');

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tickerCommand } from '../../cli/commands/ticker.js';
-import { consumerGroup } from '../../shared/kafka/topics.js';
+import { ConfigResourceTypes } from 'kafkajs';
+import { ensureTopics } from '../../shared/kafka/client.js';
+import { consumerGroup, physicalTopic, topicSpecs } from '../../shared/kafka/topics.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { defaultLimits } from '../../shared/kernel/run-worker.js';
 import { signTick } from '../../shared/kernel/tick-signature.js';
@@ -115,5 +117,39 @@ describe('ticks against the real stack: time-driven work is exactly once and rep
     expect(tickLetters.map((l) => [l.sourcePartition, l.reason]).sort()).toEqual([[0, 'unsigned_tick'], [1, 'forged_tick'], [2, 'forged_tick']]);
     for (const l of tickLetters) expect(l.worker).toBe('behavior-events');
     expect((await s.readAll('behavior.events')).filter((r) => r.tick === farFuture)).toEqual([]);
+  });
+
+  it('a signed tick further ahead of the broker\'s append time than MEMBERFLOW_TICK_MAX_AHEAD_MS is a dead letter; one within it is time', async () => {
+    const topic = s.topic('activity.events');
+    const key = s.env.MEMBERFLOW_TICK_KEY!;
+    // activity.events is LogAppendTime: the record's timestamp will be the broker's clock, whatever the producer says.
+    const ahead = Date.now() + 3_600_000;
+    const near = Date.now() + 60_000;
+    const tick = (partition: number, time: number) => ({ key: '__tick__', partition, value: JSON.stringify({ tick: time }), timestamp: String(time), headers: { 'memberflow-tick': String(time), 'memberflow-tick-sig': signTick(key, topic, partition, time) } });
+    await s.producer.send({ topic, acks: -1, messages: [tick(0, ahead), tick(1, near)] });
+    const worker = await s.startWorker('behavior-events');
+    await s.waitForLag0('behavior-events', 'activity.events');
+    await worker.stop();
+    const letters = (await s.readAll('activity.dlq')).map((r) => r.decoded as { reason: string; sourcePartition: number });
+    expect(letters.filter((l) => l.reason === 'tick_ahead_of_append_time').map((l) => l.sourcePartition)).toEqual([0]);
+    const forwarded = (await s.readAll('behavior.events')).filter((r) => r.tick === ahead || r.tick === near);
+    expect(forwarded.map((r) => [r.partition, r.tick])).toEqual([[1, near]]);
+  });
+
+  it('topics create brings an existing activity.events to LogAppendTime and keeps its own settings', async () => {
+    const ns = `${s.ns}-old`;
+    const name = physicalTopic(ns, 'activity.events');
+    const spec = topicSpecs.filter((t) => t.logical === 'activity.events');
+    // As an older memberflow left it: CreateTime (the default), with a retention of its own.
+    await s.admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '123456789' }] }] });
+    try {
+      expect((await ensureTopics(s.admin, ns, 1, spec)).altered).toEqual([name]);
+      const { resources } = await s.admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name }], includeSynonyms: false });
+      const value = (n: string) => resources[0]!.configEntries.find((e) => e.configName === n)?.configValue;
+      expect([value('message.timestamp.type'), value('retention.ms')]).toEqual(['LogAppendTime', '123456789']);
+      expect((await ensureTopics(s.admin, ns, 1, spec)).altered).toEqual([]);
+    } finally {
+      await s.admin.deleteTopics({ topics: [name] });
+    }
   });
 });

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { tickerCommand } from '../../cli/commands/ticker.js';
 import { ConfigError, loadEnv } from '../../shared/config/env.js';
-import { signTick, tickRefusal } from '../../shared/kernel/tick-signature.js';
+import { defaultTickMaxAheadMs, signTick, tickAheadRefusal, tickRefusal } from '../../shared/kernel/tick-signature.js';
 import { rules } from './fixtures.js';
 
 const key = 'k'.repeat(32);
@@ -18,6 +18,16 @@ describe('tick signatures: only the ticker moves time on an upstream topic', () 
     expect(tickRefusal('x'.repeat(32), topic, 3, 1_000, sig)?.reason).toBe('forged_tick');
     expect(tickRefusal(key, topic, 3, 1_000, 'zz')?.reason).toBe('forged_tick');
     expect(tickRefusal(key, topic, 3, undefined, sig)?.reason).toBe('forged_tick');
+  });
+
+  it('bounds a signed tick by the broker\'s append time: at most MEMBERFLOW_TICK_MAX_AHEAD_MS ahead, any time behind', () => {
+    const appended = Date.UTC(2026, 11, 7, 12);
+    expect(tickAheadRefusal(appended + defaultTickMaxAheadMs, appended, defaultTickMaxAheadMs)).toBeNull();
+    expect(tickAheadRefusal(Date.UTC(2011, 0, 1), appended, defaultTickMaxAheadMs)).toBeNull();
+    const refused = tickAheadRefusal(appended + defaultTickMaxAheadMs + 1, appended, defaultTickMaxAheadMs);
+    expect(refused?.reason).toBe('tick_ahead_of_append_time');
+    expect(refused?.message).not.toContain(String(appended));
+    expect(loadEnv({}).MEMBERFLOW_TICK_MAX_AHEAD_MS).toBe(defaultTickMaxAheadMs);
   });
 
   it('refuses an unsigned tick, and every tick when the worker has no key', () => {
