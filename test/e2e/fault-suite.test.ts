@@ -168,43 +168,11 @@ describe('fault-injection suite', () => {
     if (target) writeFileSync(onClusters ? target.replace(/(\.md)?$/, '-clusters.md') : target, report(table));
   });
 
-  scenario('sigkill')(`every worker SIGKILLed at random moments, 5 times each, over ${events.toLocaleString('en')} records`, async () => {
-    const run = await PipelineRun.create('faults-kill', { events, seed: 7 });
-    try {
-      const rnd = mulberry32(20261130);
-      run.startAll();
-      let feeding = true;
-      const fed = run.feed().finally(() => (feeding = false));
-      await run.untilAllWorking();
-      const kills = new Map<PipelineWorker, number>(pipeline.map((w) => [w, 0]));
-      let busy = 0;
-      let lastFaultAt = Date.now();
-      while ([...kills.values()].some((k) => k < 5)) {
-        await sleep(1000 + Math.floor(rnd() * 3000));
-        const candidates = pipeline.filter((w) => kills.get(w)! < 5);
-        const working: PipelineWorker[] = [];
-        for (const w of candidates) if ((await run.lagOf(w)) > 0) working.push(w);
-        // A kill with work in flight whenever there is some; once the input has run out, any moment will do.
-        const pool = working.length > 0 ? working : feeding ? [] : candidates;
-        if (pool.length === 0) continue;
-        const w = pool[Math.floor(rnd() * pool.length)]!;
-        await run.signal(w, 0, 'SIGKILL');
-        // Every other restart also carries a failpoint: the process SIGKILLs itself a few batches
-        // later at the worst moments a random kill rarely hits (state written, outputs not yet
-        // published; outputs published, offsets not yet committed).
-        const failpoint = rnd() < 0.5 ? `kill-${rnd() < 0.5 ? 'after-state-write' : 'after-publish'}:${1 + Math.floor(rnd() * 10)}` : undefined;
-        run.start(w, 0, failpoint);
-        kills.set(w, kills.get(w)! + 1);
-        if (working.includes(w)) busy++;
-        lastFaultAt = Date.now();
-      }
-      await fed;
-      const total = [...kills.values()].reduce((a, b) => a + b, 0);
-      await finish(run, 'SIGKILL, 5× each worker', `${total} SIGKILLs at random moments (${busy} with work in flight) and ${run.failpointKills} at failpoints (after the state write or after publishing)`, lastFaultAt, []);
-    } finally {
-      await run.close();
-    }
-  }, 3_600_000);
+  scenario('sigkill')(`every worker SIGKILLed at random moments, 5 times each, over ${events.toLocaleString('en')} records`, () => sigkillScenario('faults-kill', 'SIGKILL, 5× each worker'), 3_600_000);
+
+  // The second Kafka client (MEMBERFLOW_KAFKA_CLIENT=confluent), its transactions under the same kills, over a fifth of the records.
+  scenario('sigkill-confluent')('on the confluent client: every worker SIGKILLed at random moments, 5 times each', () =>
+    sigkillScenario('faults-kill-ck', 'SIGKILL, 5× each worker, confluent client', { events: Math.max(5_000, Math.round(events / 5)), workerEnv: { MEMBERFLOW_KAFKA_CLIENT: 'confluent' } }), 3_600_000);
 
   scenario('outbox')('every worker SIGKILLed between an offset commit and the outbox drop after it: members never touched again hold no outputs', async () => {
     // Many quiet members, each seen a few times: most are never touched again after their last input.
@@ -536,6 +504,45 @@ describe('fault-injection suite', () => {
     }
   }, 3_600_000);
 });
+
+/** Every worker SIGKILLed 5 times at random moments (half of the restarts with a failpoint), upstream producing meanwhile. */
+async function sigkillScenario(name: string, title: string, opts: { events?: number; workerEnv?: Record<string, string> } = {}): Promise<void> {
+  const run = await PipelineRun.create(name, { events: opts.events ?? events, seed: 7, ...(opts.workerEnv ? { workerEnv: opts.workerEnv } : {}) });
+  try {
+    const rnd = mulberry32(20261130);
+    run.startAll();
+    let feeding = true;
+    const fed = run.feed().finally(() => (feeding = false));
+    await run.untilAllWorking();
+    const kills = new Map<PipelineWorker, number>(pipeline.map((w) => [w, 0]));
+    let busy = 0;
+    let lastFaultAt = Date.now();
+    while ([...kills.values()].some((k) => k < 5)) {
+      await sleep(1000 + Math.floor(rnd() * 3000));
+      const candidates = pipeline.filter((w) => kills.get(w)! < 5);
+      const working: PipelineWorker[] = [];
+      for (const w of candidates) if ((await run.lagOf(w)) > 0) working.push(w);
+      // A kill with work in flight whenever there is some; once the input has run out, any moment will do.
+      const pool = working.length > 0 ? working : feeding ? [] : candidates;
+      if (pool.length === 0) continue;
+      const w = pool[Math.floor(rnd() * pool.length)]!;
+      await run.signal(w, 0, 'SIGKILL');
+      // Every other restart also carries a failpoint: the process SIGKILLs itself a few batches
+      // later at the worst moments a random kill rarely hits (state written, outputs not yet
+      // published; outputs published, offsets not yet committed).
+      const failpoint = rnd() < 0.5 ? `kill-${rnd() < 0.5 ? 'after-state-write' : 'after-publish'}:${1 + Math.floor(rnd() * 10)}` : undefined;
+      run.start(w, 0, failpoint);
+      kills.set(w, kills.get(w)! + 1);
+      if (working.includes(w)) busy++;
+      lastFaultAt = Date.now();
+    }
+    await fed;
+    const total = [...kills.values()].reduce((a, b) => a + b, 0);
+    await finish(run, title, `${total} SIGKILLs at random moments (${busy} with work in flight) and ${run.failpointKills} at failpoints (after the state write or after publishing)`, lastFaultAt, []);
+  } finally {
+    await run.close();
+  }
+}
 
 /**
  * A failover scenario: every worker running while upstream produces; at 40 % of the input `fault`

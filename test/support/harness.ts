@@ -259,11 +259,24 @@ export class TestStack {
     };
   }
 
+  /** A group's committed offsets on a topic; a coordinator still loading or moving (a restart, a failover) is asked again. */
+  private async groupOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [committed] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+        return committed?.partitions ?? [];
+      } catch (err) {
+        if (!isTransientClusterError(err) || attempt >= 20) throw err;
+        await sleep(restartDelayMs(attempt));
+      }
+    }
+  }
+
   /** Committed offsets of a worker's group minus topic ends: 0 when it has consumed everything. */
   async lag(worker: string, logical: LogicalTopic, groupId = `${this.ns}.${worker}`): Promise<number> {
     const topic = this.topic(logical);
     const ends = await this.topicEnds(topic);
-    const [committed] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    const committed = { partitions: await this.groupOffsets(groupId, topic) };
     let lag = 0n;
     for (const e of ends) {
       const c = BigInt(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1');
@@ -274,8 +287,7 @@ export class TestStack {
 
   /** Sum of a worker group's committed offsets on a topic: grows whenever it commits a batch. */
   async committedTotal(worker: string, logical: LogicalTopic, groupId = `${this.ns}.${worker}`): Promise<number> {
-    const [committed] = await this.admin.fetchOffsets({ groupId, topics: [this.topic(logical)] });
-    return (committed?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    return (await this.groupOffsets(groupId, this.topic(logical))).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
   }
 
   async waitForLag0(worker: string, logical: LogicalTopic, timeoutMs = 120_000, groupId = `${this.ns}.${worker}`): Promise<void> {

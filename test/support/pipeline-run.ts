@@ -37,6 +37,8 @@ export interface RunOptions {
   partitions?: number;
   /** A Redis database of its own (so a scenario can FLUSHDB without touching other suites). */
   redisDb?: number;
+  /** Environment for every worker process (e.g. MEMBERFLOW_KAFKA_CLIENT). */
+  workerEnv?: Record<string, string>;
 }
 
 interface Slot {
@@ -79,7 +81,7 @@ export class PipelineRun {
   /** Starts one worker process; `failpoint` (MEMBERFLOW_FAILPOINT) makes it SIGKILL itself at an exact step later. */
   start(worker: PipelineWorker, instance = 0, failpoint?: string): WorkerProcess {
     // Small fetches: batches stay short, so kills and rebalances land mid-stream often.
-    const child = this.s.spawnWorker(worker, [], { KAFKA_MAX_BYTES_PER_PARTITION: '262144', ...(failpoint ? { MEMBERFLOW_FAILPOINT: failpoint } : {}) });
+    const child = this.s.spawnWorker(worker, [], { KAFKA_MAX_BYTES_PER_PARTITION: '262144', ...this.opts.workerEnv, ...(failpoint ? { MEMBERFLOW_FAILPOINT: failpoint } : {}) });
     const slot: Slot = { worker, instance, child, expected: false, stateLost: false };
     this.slots.set(this.key(worker, instance), slot);
     child.stderr?.on('data', (d: Buffer) => {
