@@ -214,6 +214,22 @@ export function confluentTransactionalProducerConfig(transactionalId: string, ti
   return { ...base, kafkaJS: { ...(base.kafkaJS as Config), transactionalId, transactionTimeout: timeoutMs }, 'message.timeout.ms': timeoutMs };
 }
 
+/** librdkafka's codes for a producer another owner fenced (or whose epoch the broker no longer knows). */
+export function fencedCodes(api: Pick<ConfluentKafkaJS, 'ErrorCodes'>): ReadonlySet<number> {
+  return new Set([api.ErrorCodes.ERR__FENCED, api.ErrorCodes.ERR_PRODUCER_FENCED, api.ErrorCodes.ERR_INVALID_PRODUCER_EPOCH].filter((c): c is number => c !== undefined));
+}
+
+/**
+ * librdkafka says "fenced" by code (its errors carry a type of their own, such as ERR__FENCED); the
+ * runtime asks by kafkajs' type (transactions.ts isFencedProducerError): a fenced error is wrapped
+ * in one of type PRODUCER_FENCED, the original as its cause. Any other error passes unchanged.
+ */
+export function asKafkajsFenced(err: unknown, fenced: ReadonlySet<number>): unknown {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (typeof code !== 'number' || !fenced.has(code)) return err;
+  return Object.assign(new Error(`producer fenced: ${(err as Error).message}`, { cause: err }), { name: 'KafkaJSProtocolError', type: 'PRODUCER_FENCED' });
+}
+
 /**
  * Records per eachBatch call. librdkafka cuts batches client-side by count (`js.consumer.max.batch.size`,
  * default 32), kafkajs by the bytes of one fetch (maxBytesPerPartition): the count here is that byte
@@ -394,15 +410,12 @@ export class ConfluentClient {
   transactionalProducer(transactionalId: string, timeoutMs: number): TransactionalProducer {
     const producer = this.kafka.producer(confluentTransactionalProducerConfig(transactionalId, timeoutMs)) as ConfluentTransactionalProducer;
     const adapter = new ConfluentProducerAdapter(producer, confluentLogger(this.log)).asKafkajs();
-    const fenced = new Set([this.api.ErrorCodes.ERR__FENCED, this.api.ErrorCodes.ERR_PRODUCER_FENCED, this.api.ErrorCodes.ERR_INVALID_PRODUCER_EPOCH]);
-    // librdkafka says "fenced" by code; the runtime asks by kafkajs' type (transactions.ts isFencedProducerError).
+    const fenced = fencedCodes(this.api);
     const typed = async <T>(call: () => Promise<T>): Promise<T> => {
       try {
         return await call();
       } catch (err) {
-        const e = err as { code?: number; type?: string };
-        if (typeof e === 'object' && e !== null && e.code !== undefined && fenced.has(e.code) && e.type === undefined) e.type = 'PRODUCER_FENCED';
-        throw err;
+        throw asKafkajsFenced(err, fenced);
       }
     };
     const groupConsumer = (groupId: string): ConfluentConsumer => {

@@ -9,6 +9,9 @@ import {
   confluentLogger,
   confluentProducerConfig,
   confluentTransactionalProducerConfig,
+  asKafkajsFenced,
+  fencedCodes,
+  loadConfluent,
   isStaleSeekAfterDisconnect,
   MarkerTracker,
   maxBatchRecords,
@@ -54,6 +57,20 @@ describe('confluent client configuration', () => {
     // Not for ever (createProducer's 0): past the transaction's timeout the broker has aborted it anyway.
     expect(c['message.timeout.ms']).toBe(30_000);
     expect(confluentProducerConfig()['message.timeout.ms']).toBe(0);
+  });
+
+  it('reports librdkafka\'s fenced errors as kafkajs\' PRODUCER_FENCED, so a fenced batch is retried, not a crash', async () => {
+    const api = loadConfluent() as unknown as { KafkaJSError: new (e: Error, p: { code: number }) => Error & { type?: string }; ErrorCodes: Record<string, number> };
+    const { isFencedProducerError } = await import('../../shared/kafka/transactions.js');
+    const codes = fencedCodes(api);
+    for (const name of ['ERR__FENCED', 'ERR_PRODUCER_FENCED', 'ERR_INVALID_PRODUCER_EPOCH']) {
+      const err = new api.KafkaJSError(new Error('fenced by a newer owner'), { code: api.ErrorCodes[name]! });
+      expect(err.type, name).toBe(name); // the library's own type, which the runtime does not know
+      expect(isFencedProducerError(err), name).toBe(false);
+      expect(isFencedProducerError(asKafkajsFenced(err, codes)), name).toBe(true);
+    }
+    const other = new api.KafkaJSError(new Error('timed out'), { code: api.ErrorCodes.ERR__TIMED_OUT! });
+    expect(asKafkajsFenced(other, codes)).toBe(other);
   });
 
   it('moves fromBeginning and autoCommit to the consumer, and sizes batches from the byte bound', () => {
