@@ -273,7 +273,8 @@ async function startGeneration<S, E, V>(
   const inputs = worker.inputs.map((t) => physicalTopic(place.inputNamespace, t));
   const tickKey = opts.tickKey ?? process.env.MEMBERFLOW_TICK_KEY;
   // As the key: the validated setting when the CLI started (replays and rebuilds decide as the live run did).
-  const tickMaxAheadMs = opts.tickMaxAheadMs ?? (process.env.MEMBERFLOW_TICK_MAX_AHEAD_MS ? Number(process.env.MEMBERFLOW_TICK_MAX_AHEAD_MS) : defaultTickMaxAheadMs);
+  const fromEnv = Number(process.env.MEMBERFLOW_TICK_MAX_AHEAD_MS);
+  const tickMaxAheadMs = opts.tickMaxAheadMs ?? (process.env.MEMBERFLOW_TICK_MAX_AHEAD_MS && Number.isFinite(fromEnv) && fromEnv >= 0 ? fromEnv : defaultTickMaxAheadMs);
   await consumer.subscribe(inputs);
   // A process that died between an offset commit and the drop after it left outputs behind.
   void sweepCommittedOutboxes(kafka, store, group, inputs).catch((err: Error) => wlog.warn({ err }, 'could not sweep committed outboxes; the partitions\' next batches retry'));
@@ -341,6 +342,7 @@ async function startGeneration<S, E, V>(
     if (transactions) {
       // Through the partition's transaction: a zombie is fenced, and a position another owner committed since is kept.
       const { committed } = await transactions.begin(topic, partition);
+      noteCommitted(key, committed);
       if (committed !== null && compareOffsets(committed, next) >= 0) {
         await transactions.abort(topic, partition, { keepProducer: true });
         return;
@@ -371,6 +373,16 @@ async function startGeneration<S, E, V>(
     if (payload.batch.messages.length === 0 || moved || closing) return;
     await inTurn(`${payload.batch.topic}#${payload.batch.partition}`, () => processPartitionBatch(payload));
   }
+  /**
+   * A committed position read after fencing the partition's previous owner (PartitionTransactions.begin,
+   * once per join) is a lower bound for every later batch of the partition, not only the one that read it:
+   * kafkajs fetched its start position before that commit was stable.
+   */
+  function noteCommitted(key: string, committed: string | null): void {
+    if (committed === null) return;
+    const here = committedHere.get(key);
+    if (here === undefined || compareOffsets(committed, here) > 0) committedHere.set(key, committed);
+  }
   /** Runs `step` after the partition's previous step has ended, unless the generation stops meanwhile. */
   async function inTurn(key: string, step: () => Promise<void>): Promise<void> {
     const previous = inProgress.get(key);
@@ -390,6 +402,7 @@ async function startGeneration<S, E, V>(
     if (!transactions) return processInputs(payload, null);
     const { topic, partition } = payload.batch;
     const txn = { ...(await transactions.begin(topic, partition)), open: true };
+    noteCommitted(`${topic}#${partition}`, txn.committed);
     try {
       await processInputs(payload, txn);
     } catch (err) {
