@@ -561,18 +561,22 @@ secure_material() {
   command -v openssl >/dev/null 2>&1 || die "openssl is needed for --secure (Debian: apt-get install openssl)"
   rm -rf "$SECURE_DIR" "$SECURE_DATA"; mkdir -p "$SECURE_DIR"; chmod 700 "$SECURE_DIR"
   local d="$SECURE_DIR" who u
+  # Each step checked (set -e does not apply inside a subshell on the left of ||).
   (
-    cd "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=memberflow local CA" -keyout ca.key -out ca.crt
-    printf 'subjectAltName=IP:%s,DNS:localhost\n' "$HOST" >server.ext
-    for who in server client; do
-      openssl req -newkey rsa:2048 -nodes -subj "/CN=memberflow $who" -keyout "$who.key" -out "$who.csr"
-      openssl x509 -req -in "$who.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out "$who.crt" $([[ $who == server ]] && echo -extfile server.ext)
-    done
-    openssl rand -hex 16 >keystore.password
-    openssl pkcs12 -export -in server.crt -inkey server.key -certfile ca.crt -name broker -out server.p12 -passout "file:keystore.password"
-    for u in "${SECURE_USERS[@]}"; do openssl rand -hex 16 >"$u.password"; done
+    cd "$d" &&
+      openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=memberflow local CA" -keyout ca.key -out ca.crt &&
+      printf 'subjectAltName=IP:%s,DNS:localhost\n' "$HOST" >server.ext &&
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=memberflow server" -keyout server.key -out server.csr &&
+      openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out server.crt -extfile server.ext &&
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=memberflow client" -keyout client.key -out client.csr &&
+      openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out client.crt &&
+      openssl rand -hex 16 >keystore.password &&
+      openssl pkcs12 -export -in server.crt -inkey server.key -certfile ca.crt -name broker -out server.p12 -passout "file:keystore.password" || exit 1
+    for u in "${SECURE_USERS[@]}"; do openssl rand -hex 16 >"$u.password" || exit 1; done
   ) >"$RUN_DIR/kafka-secure-certs.log" 2>&1 || { cat "$RUN_DIR/kafka-secure-certs.log" >&2; die "making the secured broker's certificates failed"; }
+  for f in ca.crt server.p12 client.crt client.key keystore.password "${SECURE_USERS[@]/%/.password}"; do
+    [[ -s "$d/$f" ]] || die "making the secured broker's certificates left no $f"
+  done
   chmod 600 "$d"/*.key "$d"/*.password
   touch "$d/.complete"
 }
