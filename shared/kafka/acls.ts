@@ -30,7 +30,8 @@ const allow = (principal: string, resourceType: AclResource, resourceName: strin
 /**
  * memberflow's ACLs for a namespace, least privilege each (docs/SECURITY.md lists them):
  * - app: write and describe `<ns>.activity.events`, nothing else;
- * - workers: the namespace's topics (prefix `<ns>.`: read, write, describe), its consumer groups
+ * - workers: the namespace's topics (prefix `<ns>.`: read, write, describe, and describe configs: a
+ *   worker on the confluent client reads whether activity.events is LogAppendTime), its consumer groups
  *   (read, describe) and transactional ids (write, describe; they start with the group name).
  *   Creating topics and altering their configs (`topics create`) is an admin's; a replay works in a
  *   namespace of its own, which needs its own `acls apply`;
@@ -47,7 +48,7 @@ export function memberflowAcls(namespace: string, p: Principals): AclEntry[] {
   return [
     allow(p.app, TOPIC, input, LITERAL, ops.WRITE),
     allow(p.app, TOPIC, input, LITERAL, ops.DESCRIBE),
-    ...[ops.READ, ops.WRITE, ops.DESCRIBE].map((op) => allow(p.workers, TOPIC, prefix, PREFIXED, op)),
+    ...[ops.READ, ops.WRITE, ops.DESCRIBE, ops.DESCRIBE_CONFIGS].map((op) => allow(p.workers, TOPIC, prefix, PREFIXED, op)),
     ...[ops.READ, ops.DESCRIBE].map((op) => allow(p.workers, GROUP, prefix, PREFIXED, op)),
     ...[ops.WRITE, ops.DESCRIBE].map((op) => allow(p.workers, TRANSACTIONAL_ID, prefix, PREFIXED, op)),
     ...outputs.flatMap((t) => [ops.READ, ops.DESCRIBE].map((op) => allow(p.notifier, TOPIC, physicalTopic(namespace, t), LITERAL, op))),

@@ -160,7 +160,7 @@ export interface WorkerMessage {
   headers?: IHeaders;
   /** The record was written in a transaction (kafkajs tells; the confluent client does not, and leaves it unset). */
   inTransaction?: boolean;
-  /** `timestamp` is the broker's append time (a LogAppendTime topic; kafkajs tells, the confluent client leaves it unset). */
+  /** `timestamp` is the broker's append time (a LogAppendTime topic; kafkajs tells, the confluent client leaves it unset: run-worker reads the topic's config instead). */
   logAppendTime?: boolean;
 }
 
@@ -371,6 +371,26 @@ export async function ensureTopics(
   const altered: string[] = [];
   for (const w of present) if (await enforceSettings(admin, w.name, w.spec)) altered.push(w.name);
   return { created: missing.map((w) => w.name), existing: present.map((w) => w.name), altered };
+}
+
+/**
+ * Which of these topics stamp records with the broker's append time (message.timestamp.type
+ * LogAppendTime), for a client that does not say so per record (the confluent client). Topics that do
+ * not exist are left out.
+ */
+export async function logAppendTimeTopics(kafka: Kafka, topics: readonly string[]): Promise<Set<string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const names = topics.filter((t) => existing.has(t));
+    if (names.length === 0) return new Set();
+    const { TOPIC } = kafkajsEnums.ConfigResourceTypes;
+    const described = await admin.describeConfigs({ resources: names.map((name) => ({ type: TOPIC, name, configNames: ['message.timestamp.type'] })), includeSynonyms: false });
+    return new Set(described.resources.filter((r) => r.configEntries.some((e) => e.configName === 'message.timestamp.type' && e.configValue === 'LogAppendTime')).map((r) => r.resourceName));
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /**

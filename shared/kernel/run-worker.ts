@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
-import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, deliveryOf, partitionCounter, type Delivery, type WorkerBatchPayload } from '../kafka/client.js';
+import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, deliveryOf, kafkaClientOf, logAppendTimeTopics, partitionCounter, type Delivery, type WorkerBatchPayload } from '../kafka/client.js';
 import { isFencedProducerError, PartitionFencedError, PartitionTransactions, type PartitionTransaction } from '../kafka/transactions.js';
 import { consumerGroup, isOnlyCopy, logicalFromPhysical, physicalTopic, writtenByMemberflow } from '../kafka/topics.js';
 import { defaultTickMaxAheadMs, tickAheadRefusal, tickRefusal, tickSignatureHeader } from './tick-signature.js';
@@ -271,6 +271,15 @@ async function startGeneration<S, E, V>(
     onFailed(error);
   });
   const inputs = worker.inputs.map((t) => physicalTopic(place.inputNamespace, t));
+  // kafkajs says per record whether its timestamp is the broker's append time; for the confluent client it is
+  // read from the input topics' config once (a LogAppendTime topic bounds its signed ticks by that time).
+  const appendTimeTopics =
+    kafkaClientOf(kafka) === 'confluent'
+      ? await logAppendTimeTopics(kafka, inputs).catch((err: Error) => {
+          wlog.warn({ err: { message: err.message } }, 'could not read whether the inputs use LogAppendTime: ticks are not bounded by the append time');
+          return new Set<string>();
+        })
+      : new Set<string>();
   const tickKey = opts.tickKey ?? process.env.MEMBERFLOW_TICK_KEY;
   // As the key: the validated setting when the CLI started (replays and rebuilds decide as the live run did).
   const fromEnv = Number(process.env.MEMBERFLOW_TICK_MAX_AHEAD_MS);
@@ -322,40 +331,25 @@ async function startGeneration<S, E, V>(
   const committedHere = new Map<string, string>();
   // A fetch of only transaction markers or aborted records never reaches eachBatch: the client moves
   // past it by itself. Commit past it here, or the group would lag by the markers for ever (and a
-  // replay whose end is a marker would never reach it). In turn with the partition's batches and never
-  // backwards: a commit that landed after a later batch's would hand that batch out again.
+  // replay whose end is a marker would never reach it). A plain commit, at once. Known race: retried
+  // through an outage it can land after a later batch's transactional commit and move the group back
+  // (dead letters of that range would be published again). Done in turn and through the partition's
+  // transaction instead, a promote finishing an old generation came out one record short on the
+  // clusters, not yet understood; so this stays as it was.
   consumer.onMarkersOnly(({ topic, partition, lastOffset }) => {
-    if (moved || closing) return;
+    if (moved) return;
     const next = nextOffset(lastOffset);
     const end = stopAt.get(`${topic}#${partition}`);
     if (end !== undefined && compareOffsets(next, end) > 0) return;
-    const done = inTurn(`${topic}#${partition}`, () => commitPastMarkers(topic, partition, next, end));
-    inFlight.add(done);
-    void done
-      .catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'))
-      .finally(() => inFlight.delete(done));
+    consumer
+      .commitOffsets([{ topic, partition, offset: next }])
+      .then(() => {
+        // A batch of no records, committed: positions (a replay's progress) and ends move as with any other.
+        opts.onBatch?.(noRecords(), partition, topic, next);
+        if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
+      })
+      .catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'));
   });
-  async function commitPastMarkers(topic: string, partition: number, next: string, end: string | undefined): Promise<void> {
-    const key = `${topic}#${partition}`;
-    const here = committedHere.get(key);
-    if (here !== undefined && compareOffsets(here, next) >= 0) return;
-    if (transactions) {
-      // Through the partition's transaction: a zombie is fenced, and a position another owner committed since is kept.
-      const { committed } = await transactions.begin(topic, partition);
-      noteCommitted(key, committed);
-      if (committed !== null && compareOffsets(committed, next) >= 0) {
-        await transactions.abort(topic, partition, { keepProducer: true });
-        return;
-      }
-      await transactions.commit(topic, partition, next);
-    } else {
-      await consumer.commitOffsets([{ topic, partition, offset: next }]);
-    }
-    committedHere.set(key, next);
-    // A batch of no records, committed: positions (a replay's progress) and ends move as with any other.
-    opts.onBatch?.(noRecords(), partition, topic, next);
-    if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
-  }
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -456,7 +450,7 @@ async function startGeneration<S, E, V>(
         const refusal = ownTopic
           ? null
           : (tickRefusal(tickKey, batch.topic, batch.partition, tick, m.headers?.[tickSignatureHeader]?.toString()) ??
-            (m.logAppendTime === true && tick !== undefined ? tickAheadRefusal(tick, record.timestamp, tickMaxAheadMs) : null));
+            ((m.logAppendTime ?? appendTimeTopics.has(batch.topic)) && tick !== undefined ? tickAheadRefusal(tick, record.timestamp, tickMaxAheadMs) : null));
         if (refusal !== null) record.refusal = refusal;
         else if (tick !== undefined) record.tick = tick;
       }

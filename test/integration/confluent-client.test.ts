@@ -9,6 +9,7 @@ import { MemberStore } from '../../shared/redis/member-store.js';
 import { generateActivity } from '../support/activity-generator.js';
 import { TestStack, exitOf } from '../support/harness.js';
 import { countEventIds } from '../support/kcat.js';
+import { signTick } from '../../shared/kernel/tick-signature.js';
 import { timedDecoder, timedWorker, type CreditEvent, type Credits } from '../support/timed-worker.js';
 
 /**
@@ -175,6 +176,24 @@ describe('the worker runtime on the confluent client (librdkafka)', () => {
       expect(everything.records - committed.records).toBeGreaterThan(0);
     } finally {
       await k.close();
+    }
+  });
+
+  it('bounds signed ticks by the broker\'s append time, read from the topic\'s config (the client does not report it per record)', { timeout: 120_000 }, async () => {
+    const t = await TestStack.create('ckjs-t', { partitions: 2 });
+    try {
+      const topic = t.topic('activity.events');
+      const [ahead, near] = [Date.now() + 3_600_000, Date.now() + 60_000];
+      const tick = (partition: number, time: number) => ({ key: '__tick__', partition, value: JSON.stringify({ tick: time }), headers: { 'memberflow-tick': String(time), 'memberflow-tick-sig': signTick(t.env.MEMBERFLOW_TICK_KEY!, topic, partition, time) } });
+      await t.producer.send({ topic, acks: -1, messages: [tick(0, ahead), tick(1, near)] });
+      const w = await t.startWorker('behavior-events', { kafka: createKafka(t.env.KAFKA_BROKERS, `test-${t.ns}-ck`, t.log, 'confluent') });
+      await t.waitForLag0('behavior-events', 'activity.events', 60_000);
+      await w.stop();
+      const letters = (await t.readAll('activity.dlq')).map((r) => r.decoded as { reason: string; sourcePartition: number });
+      expect(letters.filter((l) => l.reason === 'tick_ahead_of_append_time').map((l) => l.sourcePartition)).toEqual([0]);
+      expect((await t.readAll('behavior.events')).filter((r) => r.tick !== undefined).map((r) => [r.partition, r.tick])).toEqual([[1, near]]);
+    } finally {
+      await t.close();
     }
   });
 
