@@ -93,11 +93,10 @@ export function redisTarget(env: RedisEnv): RedisTarget {
 /** TLS options from the REDIS_TLS_* files, or none when no file is named. */
 function redisTls(env: RedisEnv): ConnectionOptions | undefined {
   if (env.REDIS_TLS_CA_FILE === undefined && env.REDIS_TLS_CERT_FILE === undefined) return undefined;
-  const read = readPem;
   return {
-    ...(env.REDIS_TLS_CA_FILE !== undefined ? { ca: read('REDIS_TLS_CA_FILE', env.REDIS_TLS_CA_FILE) } : {}),
+    ...(env.REDIS_TLS_CA_FILE !== undefined ? { ca: readPem('REDIS_TLS_CA_FILE', env.REDIS_TLS_CA_FILE) } : {}),
     ...(env.REDIS_TLS_CERT_FILE !== undefined && env.REDIS_TLS_KEY_FILE !== undefined
-      ? { cert: read('REDIS_TLS_CERT_FILE', env.REDIS_TLS_CERT_FILE), key: read('REDIS_TLS_KEY_FILE', env.REDIS_TLS_KEY_FILE) }
+      ? { cert: readPem('REDIS_TLS_CERT_FILE', env.REDIS_TLS_CERT_FILE), key: readPem('REDIS_TLS_KEY_FILE', env.REDIS_TLS_KEY_FILE) }
       : {}),
   };
 }
