@@ -64,29 +64,43 @@ async function readToEnd(topic, onValue) {
   await consumer.disconnect();
 }
 
-// 1. The table: each member's tier, and the tier change it reflects (changeEventId).
+// 0. Where the changes will be followed from: each partition's last stable offset now
+//    (fetchTopicOffsets reads read_committed: no open transaction has a record below it).
+const admin = kafka.admin();
+await admin.connect();
+const followFrom = await admin.fetchTopicOffsets(changesTopic);
+await admin.disconnect();
+
+// 1. The table: each member's tier, and the sequence of the tier change it reflects.
 const table = new Map();
 await readToEnd(tiersTopic, (v) => void table.set(v.userId, v));
-for (const v of table.values()) print({ type: 'bootstrap', member: v.userId, tier: v.tier, changeEventId: v.changeEventId });
+for (const v of table.values()) print({ type: 'bootstrap', member: v.userId, tier: v.tier, sequence: v.sequence, changeEventId: v.changeEventId });
 
-// 2. The changes, from the beginning: a member's changes are in one partition, in order, so the
-//    table's change is met before any later one; everything up to it is already in the table.
-//    (The change and its table record are one transaction: a table record is never ahead of its change.)
-const waiting = new Set(table.keys());
+// 2. The changes from step 0's offsets: any change not yet committed then is at or after them, and
+//    a change the table already holds has a sequence not greater than its member's table record.
+//    Records written before memberflow had sequences carry "": with one of those in the table,
+//    read from the beginning and skip that member's changes up to the table's changeEventId.
+const legacy = new Set([...table.values()].filter((v) => v.sequence === '').map((v) => v.userId));
 const consumer = kafka.consumer({ groupId: `${namespace}.node-notifier-${randomUUID()}` });
 await consumer.connect();
 await consumer.subscribe({ topic: changesTopic, fromBeginning: true });
+const isNew = (change) => {
+  const known = table.get(change.userId);
+  if (known === undefined) return true;
+  if (!legacy.has(change.userId)) return change.sequence > known.sequence;
+  if (change.eventId === known.changeEventId) table.delete(change.userId);
+  return false;
+};
+const fromBeginning = legacy.size > 0;
 await consumer.run({
   eachMessage: async ({ message }) => {
     if (message.headers?.[tickHeader] !== undefined || !message.value) return;
     const change = await registry.decode(message.value);
-    if (waiting.has(change.userId)) {
-      if (change.eventId === table.get(change.userId).changeEventId) waiting.delete(change.userId);
-      return;
-    }
-    print({ type: 'notify', member: change.userId, eventId: change.eventId, kind: change.kind, previousTier: change.previousTier, newTier: change.newTier, reasons: change.reasons });
+    if (!isNew(change)) return;
+    print({ type: 'notify', member: change.userId, eventId: change.eventId, sequence: change.sequence, kind: change.kind, previousTier: change.previousTier, newTier: change.newTier, reasons: change.reasons });
   },
 });
+if (!fromBeginning) for (const { partition, offset } of followFrom) consumer.seek({ topic: changesTopic, partition, offset });
 
 const stop = async () => {
   await consumer.disconnect();

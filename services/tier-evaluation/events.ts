@@ -38,6 +38,8 @@ export interface TierChange {
   rulesVersion: string;
   decidedAt: number;
   sourceEventId: string;
+  /** The member's place in decision order (`sequenceOf`); set by `sequenced`, "" in records of earlier schemas. */
+  sequence?: string;
 }
 
 /** A member.tiers value (schemas/member.tiers.avsc): the latest tier, keyed by userId on a compacted topic. */
@@ -55,6 +57,8 @@ export interface MemberTier {
   changeEventId: string;
   sourceEventId: string;
   rulesVersion: string;
+  /** The sequence of the change this record follows. */
+  sequence?: string;
 }
 
 /** Id base of a decision about an input: `tier:<source event id>`. */
@@ -80,9 +84,37 @@ export function changeOutputs(change: TierChange): OutputEvent[] {
     changeEventId: change.eventId,
     sourceEventId: change.sourceEventId,
     rulesVersion: change.rulesVersion,
+    sequence: change.sequence ?? '',
   };
   return [
     { topic: 'member.tier-changes', key: change.userId, id: change.eventId, value: { ...change, benefits: [...change.benefits] } },
     { topic: 'member.tiers', key: change.userId, id: `${change.eventId}:tiers`, value: { ...record } },
   ];
+}
+
+/**
+ * A member's tier records in decision order, as a string of fixed widths (string order is decision
+ * order): the offset of the points.ledger record the decision was made on (a member's records are
+ * one partition, and memberflow never re-decides an offset once published, promotes included), then
+ * the change's place among that record's changes for the member. Six digits hold the most one
+ * record can bring: two changes per due instant, at most `maxWindowEntries` (100,000) window exits
+ * plus a few plan and grace ends.
+ */
+export const sequenceOf = (inputOffset: string, ordinal: number): string => `${inputOffset.padStart(19, '0')}-${String(ordinal).padStart(6, '0')}`;
+
+/** Numbers the tier changes of one input record's outputs (one member's) and gives each member.tiers record its change's number. */
+export function sequenced(outputs: readonly OutputEvent[], inputOffset: string): OutputEvent[] {
+  const byChange = new Map<string, string>();
+  const numbered = outputs.map((o) => {
+    if (o.topic !== 'member.tier-changes') return o;
+    const sequence = sequenceOf(inputOffset, byChange.size);
+    byChange.set(o.id, sequence);
+    return { ...o, value: { ...o.value, sequence } };
+  });
+  return numbered.map((o) => {
+    if (o.topic !== 'member.tiers') return o;
+    const sequence = byChange.get((o.value as unknown as MemberTier).changeEventId);
+    if (sequence === undefined) throw new Error('member.tiers record without its change among the same outputs');
+    return { ...o, value: { ...o.value, sequence } };
+  });
 }

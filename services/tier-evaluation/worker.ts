@@ -2,6 +2,7 @@ import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.j
 import type { Decision, OutputEvent, WorkerDefinition } from '../../shared/kernel/types.js';
 import { AvroInputDecoder, type AvroBodyDecoder } from '../../shared/registry/avro-input-decoder.js';
 import { tierLogic } from './decide.js';
+import { sequenced } from './events.js';
 import type { LedgerEntryValue } from '../../shared/contracts/ledger-entry.js';
 
 export type { LedgerEntryValue };
@@ -11,7 +12,8 @@ import type { TierState } from './state.js';
  * Wiring: tier-evaluation reads only points.ledger, one ordered log per member.
  * A ledger entry from a subscription carries the plan and period end; it is
  * given to the rules first as the subscription (for plan floors), then as the
- * ledger entry it is.
+ * ledger entry it is. Both decisions' tier changes are numbered together
+ * (events.ts `sequenced`), as they come from one record.
  */
 function subscriptionOf(entry: LedgerEntryValue): BehaviorEventValue | null {
   if (entry.plan == null || entry.periodEnd == null) return null;
@@ -47,7 +49,10 @@ export const tierEvaluationWorker: WorkerDefinition<TierState, LedgerEntryValue>
   name: tierLogic.name,
   initialState: tierLogic.initialState,
   nextDue: tierLogic.nextDue!,
-  onTick: tierLogic.onTick!,
+  onTick(state, memberId, tick) {
+    const d = tierLogic.onTick!(state, memberId, tick);
+    return d.kind === 'applied' ? { ...d, outputs: sequenced(d.outputs, tick.offset) } : d;
+  },
   inputs: ['points.ledger'],
   outputs: ['member.tier-changes', 'member.tiers', 'activity.dlq'],
   decide(state, entry, ctx): Decision<TierState> {
@@ -62,7 +67,7 @@ export const tierEvaluationWorker: WorkerDefinition<TierState, LedgerEntryValue>
     }
     const d = tierLogic.decide(current, { source: 'ledger', entry }, ctx);
     if (d.kind === 'rejected') return d;
-    return { kind: 'applied', state: d.state, outputs: [...outputs, ...d.outputs] };
+    return { kind: 'applied', state: d.state, outputs: sequenced([...outputs, ...d.outputs], ctx.record.offset) };
   },
 };
 

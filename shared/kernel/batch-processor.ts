@@ -199,7 +199,7 @@ export class BatchProcessor<S, E, V = unknown> {
         // First time through: every candidate whose own state says it is due. After a crash: exactly the members recorded then.
         const members = journaled ?? dueMembers(this.logic, [...(ticks.due.get(tp) ?? []), ...working.keys()].map((id) => [id, working.get(id)?.record]), d.time);
         if (!journaled && members.length > 0) journals.push({ tp, offset: record.offset, members });
-        const tick = { rules, time: d.time, tickId: tickId(record) };
+        const tick = { rules, time: d.time, tickId: tickId(record), offset: record.offset };
         for (const memberId of members) {
           const member = working.get(memberId);
           if (!member) continue;

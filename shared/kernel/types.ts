@@ -120,6 +120,8 @@ export interface TickContext {
   time: number;
   /** Deterministic id of the tick (topic, partition, offset), to derive output ids from. */
   tickId: string;
+  /** The tick record's offset in its partition (decimal string), for outputs ordered by input position. */
+  offset: string;
 }
 
 /** Turns input bytes into a typed event (schema-level checks only). */

@@ -4,7 +4,9 @@ import type { OutputEvent } from '../../shared/kernel/types.js';
 import { sleep, waitFor } from './harness.js';
 
 /** What the example notifiers print, one JSON object per line (examples/node-notifier, examples/java-notifier). */
-export type NotifierLine = { type: 'bootstrap'; member: string; tier: string; changeEventId: string } | { type: 'notify'; member: string; eventId: string; newTier: string };
+export type NotifierLine =
+  | { type: 'bootstrap'; member: string; tier: string; sequence: string; changeEventId: string }
+  | { type: 'notify'; member: string; eventId: string; sequence: string; newTier: string };
 
 export interface ExampleNotifier {
   name: string;
@@ -34,19 +36,19 @@ export function startExampleNotifier(name: string, command: string, args: string
 
 /**
  * A notifier that bootstrapped from member.tiers mid-run must act on exactly the tier changes
- * after each member's table record (`changes`, in the reference's order), each once, and end
- * with every member's final tier (the reference's last member.tiers record). Stops it.
+ * after each member's table record (`changes`, in the reference's order: those with a greater
+ * sequence), each once, and end with every member's final tier (the reference's last member.tiers
+ * record). Every table record it read must carry its change's sequence. Stops it.
  */
 export async function checkNotifier(n: ExampleNotifier, changes: readonly OutputEvent[], outputs: readonly OutputEvent[]): Promise<void> {
   const boot = new Map(n.lines.flatMap((l) => (l.type === 'bootstrap' ? [[l.member, l] as const] : [])));
+  const sequenceOf = (o: OutputEvent) => (o.value as { sequence: string }).sequence;
+  const sequenceById = new Map(changes.map((o) => [o.id, sequenceOf(o)]));
+  for (const b of boot.values()) expect(b.sequence, `${n.name}: the table record of ${b.member} and its change ${b.changeEventId}`).toBe(sequenceById.get(b.changeEventId));
   const want = new Map<string, string[]>();
-  const metTableChange = new Set<string>();
   for (const o of changes) {
     const b = boot.get(o.key);
-    if (b && !metTableChange.has(o.key)) {
-      if (o.id === b.changeEventId) metTableChange.add(o.key);
-      continue;
-    }
+    if (b && sequenceOf(o) <= b.sequence) continue;
     want.set(o.key, [...(want.get(o.key) ?? []), o.id]);
   }
   const wantCount = [...want.values()].reduce((t, l) => t + l.length, 0);

@@ -33,7 +33,7 @@ function run(steps: Step[], r: Rules = rules, start: ChurnState = initialChurnSt
     if (isTick(s)) {
       const due = churnLogic.nextDue!(state);
       if (due === null || s.tick < due) return;
-      d = churnLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: `tick:${i}` });
+      d = churnLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: `tick:${i}`, offset: String(i) });
     } else {
       d = churnLogic.decide(state, s, { rules: r, record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
     }

@@ -126,7 +126,7 @@ describe('member record: exactly-once bookkeeping', () => {
       onTick: (state, _m, t) => ({ kind: 'applied', state: { xs: [...state.xs, t.time] }, outputs: [] }),
     };
     const start: MemberRecord<{ xs: number[] }> = { ...emptyRecord(), state: { xs: [1, 2, 3] } };
-    const tick = { rules, time: 123_456_789_000, tickId: 't' };
+    const tick = { rules, time: 123_456_789_000, tickId: 't', offset: '0' };
     const ok = stepTick(timed, start, 'm', inputRecord(1, {}, 'm'), tick, { recentIds: 4, outboxEntries: 10, maxStateBytes: 1024 });
     expect(ok.outcome).toBe('applied');
     const refused = stepTick(timed, start, 'm', inputRecord(1, {}, 'm'), tick, { recentIds: 4, outboxEntries: 10, maxStateBytes: 16 });

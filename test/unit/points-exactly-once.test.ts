@@ -60,7 +60,7 @@ function crashAndRedeliver(log: LogItem[], crashAt: number) {
   const run = (slice: LogItem[]) => {
     for (const { record, decoded } of slice) {
       if (record.tick !== undefined) {
-        const tick = { rules, time: record.tick, tickId: tickId(record) };
+        const tick = { rules, time: record.tick, tickId: tickId(record), offset: record.offset };
         for (const m of dueMembers(pointsLogic, [...records], record.tick)) {
           const step = stepTick(pointsLogic, records.get(m)!, m, record, tick, limits);
           records.set(m, step.record);

@@ -60,7 +60,7 @@ export function run(steps: Step[], r: Rules = rules, start: PointsState = initia
         clocks.push(state.clock);
         return;
       }
-      d = pointsLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}` });
+      d = pointsLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}`, offset: String(i) });
     } else {
       d = pointsLogic.decide(state, s, { rules: r, record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
     }

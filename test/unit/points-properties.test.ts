@@ -50,7 +50,7 @@ function checkInvariants(steps: Step[], r: Rules) {
 }
 
 const finalTick = (res: { state: PointsState }, r: Rules, time: number) => {
-  const d = pointsLogic.onTick!(res.state, member, { rules: r, time, tickId: 'final' });
+  const d = pointsLogic.onTick!(res.state, member, { rules: r, time, tickId: 'final', offset: '0' });
   if (d.kind !== 'applied') throw new Error('rejected');
   return { state: d.state, entries: d.outputs.map((o) => o.value as unknown as LedgerEntry) };
 };

@@ -64,7 +64,7 @@ function pointsRun(steps: Step[], r: Rules, reload: boolean): { states: PointsSt
       if (due === null || s.tick < due) return;
     }
     const d = 'tick' in s
-      ? pointsLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}` })
+      ? pointsLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}`, offset: String(i) })
       : pointsLogic.decide(state, s, { rules: r, record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
     if (d.kind !== 'applied') throw new Error(`rejected: ${d.rejection.reason}`);
     outputs.push(...d.outputs);

@@ -41,7 +41,7 @@ describe('ticks: time carried in the log', () => {
   it('a redelivered tick re-publishes the member\'s stored outputs and changes nothing', () => {
     const start = { ...emptyRecord<{ credits: { id: string; expiresAt: number }[]; expired: number }>(), state: { credits: [{ id: 'a', expiresAt: 10 }], expired: 0 } };
     const t = tick(7, 20).record;
-    const ctx = { rules, time: 20, tickId: 'tick:x' };
+    const ctx = { rules, time: 20, tickId: 'tick:x', offset: '0' };
     const first = stepTick(timedWorker, start, 'm1', t, ctx, limits);
     expect(first.outcome).toBe('applied');
     const again = stepTick(timedWorker, first.record, 'm1', t, ctx, limits);

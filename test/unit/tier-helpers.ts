@@ -68,7 +68,7 @@ export function run(steps: Step[], r: Rules = rules, start: TierState = initialT
         states.push(state);
         return;
       }
-      d = tierLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}` });
+      d = tierLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}`, offset: String(i) });
     } else {
       d = tierLogic.decide(state, s, { rules: r, record: { timestamp: stepTime(s), sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
     }

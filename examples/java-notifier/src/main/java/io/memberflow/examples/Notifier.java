@@ -52,21 +52,31 @@ public final class Notifier {
     String namespace = env("MEMBERFLOW_NAMESPACE", "memberflow");
     Notifier notifier = new Notifier(env("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7"));
     try (KafkaConsumer<byte[], byte[]> tiers = consumer(brokers); KafkaConsumer<byte[], byte[]> changes = consumer(brokers)) {
-      // 1. The table: each member's tier and the tier change it reflects (changeEventId).
+      // 0. Where the changes will be followed from: each partition's end now, which for a read_committed
+      //    consumer is the last stable offset (no open transaction has a record below it).
+      String changesTopic = namespace + ".member.tier-changes";
+      List<TopicPartition> partitions = partitionsOf(changes, changesTopic);
+      Map<TopicPartition, Long> followFrom = changes.endOffsets(partitions);
+      // 1. The table: each member's tier and the sequence of the tier change it reflects.
       Map<String, GenericRecord> table = new LinkedHashMap<>();
       for (ConsumerRecord<byte[], byte[]> r : readToEnd(tiers, namespace + ".member.tiers")) {
         GenericRecord v = notifier.decode(r);
         if (v != null) table.put(v.get("userId").toString(), v);
       }
       for (GenericRecord v : table.values()) {
-        print(Map.of("type", "bootstrap", "member", v.get("userId").toString(), "tier", v.get("tier").toString(), "changeEventId", v.get("changeEventId").toString()));
+        print(Map.of("type", "bootstrap", "member", v.get("userId").toString(), "tier", v.get("tier").toString(), "sequence", sequence(v), "changeEventId", v.get("changeEventId").toString()));
       }
-      // 2. The changes from the beginning: a member's changes are in one partition, in order, and a change and its
-      //    table record are one transaction, so the table's change comes before any later one; up to it, skip.
-      Set<String> waiting = new HashSet<>(table.keySet());
-      List<TopicPartition> partitions = partitionsOf(changes, namespace + ".member.tier-changes");
+      // 2. The changes from step 0's offsets: a change not committed then is at or after them, and a change the
+      //    table holds has a sequence not greater than its member's table record. Records written before memberflow
+      //    had sequences carry "": with one of those in the table, read from the beginning and skip that member's
+      //    changes up to the table's changeEventId (a member's changes are in one partition, in order).
+      Set<String> legacy = new HashSet<>();
+      table.forEach((member, v) -> {
+        if (sequence(v).isEmpty()) legacy.add(member);
+      });
       changes.assign(partitions);
-      changes.seekToBeginning(partitions);
+      if (legacy.isEmpty()) followFrom.forEach(changes::seek);
+      else changes.seekToBeginning(partitions);
       Thread main = Thread.currentThread();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         changes.wakeup();
@@ -83,14 +93,20 @@ public final class Notifier {
             if (change == null) continue;
             String member = change.get("userId").toString();
             String eventId = change.get("eventId").toString();
-            if (waiting.contains(member)) {
-              if (eventId.equals(table.get(member).get("changeEventId").toString())) waiting.remove(member);
-              continue;
+            GenericRecord known = table.get(member);
+            if (known != null) {
+              if (!legacy.contains(member)) {
+                if (sequence(change).compareTo(sequence(known)) <= 0) continue;
+              } else {
+                if (eventId.equals(known.get("changeEventId").toString())) table.remove(member);
+                continue;
+              }
             }
             Map<String, Object> line = new LinkedHashMap<>();
             line.put("type", "notify");
             line.put("member", member);
             line.put("eventId", eventId);
+            line.put("sequence", sequence(change));
             line.put("kind", change.get("kind").toString());
             line.put("newTier", change.get("newTier").toString());
             print(line);
@@ -156,6 +172,12 @@ public final class Notifier {
     Schema schema = new Schema.Parser().parse(JSON.readTree(res.body()).get("schema").asText());
     schemas.put(id, schema);
     return schema;
+  }
+
+  /** A tier record's sequence; "" in records of schemas before the field. */
+  private static String sequence(GenericRecord v) {
+    Object s = v.getSchema().getField("sequence") == null ? null : v.get("sequence");
+    return s == null ? "" : s.toString();
   }
 
   private static void print(Map<String, ?> line) throws Exception {
