@@ -49,7 +49,8 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
   const extra = await produceCommand(ctx, { file: extraFile, format: 'jsonl' });
   out(`produced ${extra.sent} hand-written records (broken ones and upstream duplicates among them)`);
 
-  const [worker, points] = await runCommand(ctx, demoWorkers, { exitWhenIdleMs: 2000 });
+  let operations: { port: number; metricsText: string } | null = null;
+  const [worker, points] = await runCommand(ctx, demoWorkers, { exitWhenIdleMs: 2000, operationsPort: ctx.env.MEMBERFLOW_METRICS_PORT ?? 0, onStopping: (o) => (operations = o) });
   const t = worker!.totals;
   const seconds = Math.max(0.001, ((t.lastBatchEndedAt ?? 0) - (t.firstBatchStartedAt ?? 0)) / 1000);
   out('');
@@ -61,6 +62,8 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
   for (const [reason, n] of Object.entries(t.rejections).sort((a, b) => b[1] - a[1])) out(`    ${reason.padEnd(26)} ${n}`);
   out(`  outputs:          ${t.outputs} (behavior.events + referrals + dead letters)`);
   out(`  throughput:       ${Math.round(t.records / seconds)} events/s (${t.records} events in ${seconds.toFixed(2)} s, first batch to last, one process)`);
+
+  if (operations) printOperations(operations, out);
 
   const profiles = await readProfiles(ctx);
   out(`  members profiled: ${profiles.length}`);
@@ -208,4 +211,18 @@ function count(values: string[]): Record<string, number> {
   const c: Record<string, number> = {};
   for (const v of values) c[v] = (c[v] ?? 0) + 1;
   return c;
+}
+
+/** Where an operator looks: the port the workers served while they ran, and a few of its figures. */
+function printOperations(o: { port: number; metricsText: string }, out: (s: string) => void): void {
+  const total = (name: string, label = '') =>
+    o.metricsText
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`) && l.includes(label))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const batches = total('memberflow_batches_total');
+  const seconds = total('memberflow_batch_duration_seconds_sum');
+  out(`  operations:       /metrics, /healthz and /readyz were served on port ${o.port} while the workers ran (set MEMBERFLOW_METRICS_PORT for \`memberflow run\`;`);
+  out(`                    dashboard and alert rules: docs/operations/); all six workers: ${batches} batches, ${batches === 0 ? 0 : Math.round((seconds / batches) * 1000)} ms per batch on average,`);
+  out(`                    ${total('memberflow_inputs_total', 'outcome="rejected"') + total('memberflow_inputs_total', 'outcome="undecodable"')} inputs dead-lettered, ${total('memberflow_fenced_retries_total')} fenced retries`);
 }

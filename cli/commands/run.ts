@@ -1,13 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { workers, workerNames } from '../../services/index.js';
-import { connectClients } from '../../shared/clients.js';
+import { connectClients, registryAccessOf } from '../../shared/clients.js';
+import { startOperations, type Operations } from '../../shared/observability/operations.js';
 import { runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
-import { physicalTopic } from '../../shared/kafka/topics.js';
+import { consumerGroup, physicalTopic } from '../../shared/kafka/topics.js';
 import type { CommandContext } from '../context.js';
 
 export interface RunOptions {
   /** Stop once every input partition is caught up and nothing arrived for this long (ms). */
   exitWhenIdleMs?: number;
+  /** The operations port, instead of MEMBERFLOW_METRICS_PORT (0: any free port). */
+  operationsPort?: number;
+  /** Called as the workers stop, with the operations port and its metrics at that moment (when the port is open). */
+  onStopping?: (operations: { port: number; metricsText: string }) => void;
 }
 
 export function resolveWorkers(names: string[]): string[] {
@@ -21,13 +26,48 @@ export function resolveWorkers(names: string[]): string[] {
 /** Runs workers in this process until SIGINT/SIGTERM (or idle, when asked). */
 export async function runCommand(ctx: CommandContext, names: string[], opts: RunOptions = {}): Promise<RunningWorker[]> {
   const chosen = resolveWorkers(names);
+  // A signal while starting is handled once started (the default would kill the process mid-start); a start
+  // that hangs (Kafka unreachable) still ends within MEMBERFLOW_SHUTDOWN_TIMEOUT_MS.
+  let signalWhileStarting: string | null = null;
+  const early = (signal: string) => () => {
+    signalWhileStarting ??= signal;
+    setTimeout(() => process.exit(1), ctx.env.MEMBERFLOW_SHUTDOWN_TIMEOUT_MS).unref();
+  };
+  const earlyInt = early('SIGINT');
+  const earlyTerm = early('SIGTERM');
+  process.once('SIGINT', earlyInt);
+  process.once('SIGTERM', earlyTerm);
   const clients = connectClients(ctx.env, ctx.log, `memberflow-${chosen.join('+')}`);
   await clients.codec.registerAll();
+  const namespace = ctx.env.MEMBERFLOW_NAMESPACE;
+  // MEMBERFLOW_METRICS_PORT: /metrics, /healthz and /readyz for the workers of this process.
+  const operationsPort = opts.operationsPort ?? ctx.env.MEMBERFLOW_METRICS_PORT;
+  const operations: Operations | null =
+    operationsPort === undefined
+      ? null
+      : await startOperations({
+          port: operationsPort,
+          host: ctx.env.MEMBERFLOW_METRICS_HOST,
+          stallMs: ctx.env.MEMBERFLOW_STALL_MS,
+          intervalMs: ctx.env.MEMBERFLOW_HEALTH_INTERVAL_MS,
+          kafka: clients.kafka,
+          redis: clients.redis,
+          registry: registryAccessOf(ctx.env),
+          log: ctx.log,
+        });
   const running: RunningWorker[] = [];
   for (const name of chosen) {
     const entry = workers[name]!;
+    const index = running.length;
+    const observer = operations?.observe({
+      name,
+      inputs: entry.definition.inputs.map((t) => physicalTopic(namespace, t)),
+      // The group of the generation running now (a promote moves it); the live namespace's until the worker runs.
+      group: () => running[index]?.group() ?? consumerGroup(namespace, name),
+    });
     running.push(
       await runWorker({
+        ...(observer ? { observer } : {}),
         worker: entry.definition,
         decoder: entry.decoder(clients.codec, () => ctx.rules),
         kafka: clients.kafka,
@@ -52,8 +92,30 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
     if (stopping) return;
     stopping = true;
     for (const w of running) await w.stop();
+    if (operations && opts.onStopping) opts.onStopping({ port: operations.port, metricsText: await operations.metrics.registry.metrics() });
+    await operations?.close();
     await clients.close();
     writeTotals(chosen, running);
+  };
+  // SIGTERM/SIGINT: the batches under way finish (or, before their state write, give up) and every pending
+  // commit is awaited; past MEMBERFLOW_SHUTDOWN_TIMEOUT_MS the process exits anyway, non-zero.
+  const shutdown = (signal: string) => {
+    ctx.log.info({ signal, timeoutMs: ctx.env.MEMBERFLOW_SHUTDOWN_TIMEOUT_MS }, 'stopping: finishing the batches under way');
+    const started = Date.now();
+    setTimeout(() => {
+      ctx.log.error({ timeoutMs: ctx.env.MEMBERFLOW_SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long: exiting without waiting further');
+      process.exit(1);
+    }, ctx.env.MEMBERFLOW_SHUTDOWN_TIMEOUT_MS).unref();
+    void stop().then(
+      () => {
+        ctx.log.info({ ms: Date.now() - started }, 'stopped cleanly');
+        process.exit(0);
+      },
+      (err: Error) => {
+        ctx.log.error({ err }, 'stopping failed');
+        process.exit(1);
+      },
+    );
   };
   for (const w of running) {
     void w.failed.then(async (err) => {
@@ -62,8 +124,11 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
       process.exit(1);
     });
   }
-  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  process.off('SIGINT', earlyInt);
+  process.off('SIGTERM', earlyTerm);
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  if (signalWhileStarting !== null) shutdown(signalWhileStarting);
   if (opts.exitWhenIdleMs !== undefined) {
     await waitUntilCaughtUp(ctx, clients.kafka, chosen, running, opts.exitWhenIdleMs);
     await stop();

@@ -140,6 +140,19 @@ const fields = z.object({
    * (shared/kernel/tick-signature.ts defaultTickMaxAheadMs).
    */
   MEMBERFLOW_TICK_MAX_AHEAD_MS: z.coerce.number().int().min(0).max(365 * 24 * 3600 * 1000).default(300_000),
+  /**
+   * The operations port of `memberflow run`: /metrics (Prometheus), /healthz, /readyz
+   * (shared/observability, docs/OPERATIONS.md). Unset: no port; 0: any free port (logged).
+   */
+  MEMBERFLOW_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  /** The address the operations port listens on. */
+  MEMBERFLOW_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** An assigned partition with lag and no committed progress for this long makes /readyz answer 503. */
+  MEMBERFLOW_STALL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  /** How often lag and the dependencies (Kafka, Redis, the registry) are checked for /readyz and the lag gauges. */
+  MEMBERFLOW_HEALTH_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(5_000),
+  /** SIGTERM: how long the process may take to finish its batches and commits before it exits anyway (code 1). */
+  MEMBERFLOW_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   /** How long the broker keeps a worker's open transaction when the worker died mid-batch (at most the broker's transaction.max.timeout.ms). */
   KAFKA_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(900_000).default(30_000),
 });

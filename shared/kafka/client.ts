@@ -152,6 +152,9 @@ export interface WorkerConsumerConfig {
   fromBeginning: boolean;
 }
 
+/** A consumer's partitions: topic → partition numbers. */
+export type Assignment = ReadonlyMap<string, readonly number[]>;
+
 export interface WorkerMessage {
   offset: string;
   timestamp: string;
@@ -194,8 +197,8 @@ export interface WorkerConsumer {
   subscribe(topics: readonly string[]): Promise<void>;
   /** The consumer failed. restart=false: for good, the worker must stop (kafkajs' CRASH event). */
   onCrash(listener: (error: Error, restart: boolean) => void): void;
-  /** This member joined the group (again) and has its assignment (kafkajs' GROUP_JOIN). */
-  onGroupJoin(listener: () => void): void;
+  /** This member joined the group (again) and has its assignment, topic → partitions (kafkajs' GROUP_JOIN). */
+  onGroupJoin(listener: (assignment: Assignment) => void): void;
   /**
    * Records up to `lastOffset` were only transaction markers or aborted records: nothing for eachBatch,
    * yet the position moved past them (kafkajs' END_BATCH_PROCESS of an empty batch).
@@ -284,8 +287,8 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
     this.crashListeners.push(listener);
   }
 
-  onGroupJoin(listener: () => void): void {
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => listener());
+  onGroupJoin(listener: (assignment: Assignment) => void): void {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => listener(new Map(Object.entries(payload.memberAssignment))));
   }
 
   onMarkersOnly(listener: (p: { topic: string; partition: number; lastOffset: string }) => void): void {

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer, ProducerBatch, ProducerRecord, RecordMetadata, Logger as KafkajsLogger } from 'kafkajs';
 import type { Logger } from '../log.js';
-import type { KafkaSecurity, OpenTransaction, TransactionalProducer, TransactionOffsets, WorkerAdmin, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerRunConfig } from './client.js';
+import type { Assignment, KafkaSecurity, OpenTransaction, TransactionalProducer, TransactionOffsets, WorkerAdmin, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerRunConfig } from './client.js';
 
 /**
  * The worker runtime on @confluentinc/kafka-javascript (librdkafka underneath), through its
@@ -538,7 +538,7 @@ function installStaleSeekGuard(api: ConfluentKafkaJS, log: Logger): void {
 class ConfluentWorkerConsumer implements WorkerConsumer {
   private readonly consumer: ConfluentConsumer;
   private readonly crashListeners: CrashListener[] = [];
-  private readonly joinListeners: (() => void)[] = [];
+  private readonly joinListeners: ((assignment: Assignment) => void)[] = [];
   private readonly markerListeners: ((p: { topic: string; partition: number; lastOffset: string }) => void)[] = [];
   private readonly markers = new MarkerTracker();
   private readonly failures = new Map<string, number>();
@@ -554,7 +554,7 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
     log: Logger,
   ) {
     this.wlog = log.child({ component: 'kafka-javascript', group: config.groupId });
-    this.consumer = kafka.consumer(confluentConsumerConfig(config, (err) => this.onRebalance(err.code)));
+    this.consumer = kafka.consumer(confluentConsumerConfig(config, (err, assignment) => this.onRebalance(err.code, assignment)));
   }
 
   /** The compatible consumer itself, for a transaction's sendOffsets. */
@@ -586,7 +586,7 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
     this.crashListeners.push(listener);
   }
 
-  onGroupJoin(listener: () => void): void {
+  onGroupJoin(listener: (assignment: Assignment) => void): void {
     this.joinListeners.push(listener);
   }
 
@@ -623,12 +623,14 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
     return this.disconnecting;
   }
 
-  private onRebalance(code: number): void {
+  private onRebalance(code: number, assignment: readonly { topic: string; partition: number }[]): void {
     this.markers.rebalanced();
     if (code !== this.api.ErrorCodes.ERR__ASSIGN_PARTITIONS) return;
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of assignment) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
     for (const l of this.joinListeners) {
       try {
-        l();
+        l(byTopic);
       } catch (err) {
         this.wlog.warn({ err: { message: (err as Error).message } }, 'group join listener failed');
       }

@@ -29,6 +29,10 @@ export interface BatchReport {
   fencedRetries: number;
   /** Attempts redone because Redis replicas had not acknowledged the writes in time (REDIS_WAIT_REPLICAS). */
   replicationRetries: number;
+  /** Seconds each attempt's fenced state write took (scripts, pipeline and replication check). */
+  stateWriteSeconds: number[];
+  /** Bytes of member records the batch wrote (the last attempt's). */
+  stateBytes: number;
   aborted: boolean;
   /** The batch was refused because the worker's live pointer moved on: the generation must stop. */
   pointerMoved: boolean;
@@ -85,6 +89,8 @@ export class BatchProcessor<S, E, V = unknown> {
       members: 0,
       fencedRetries: 0,
       replicationRetries: 0,
+      stateWriteSeconds: [],
+      stateBytes: 0,
       aborted: false,
       pointerMoved: false,
       stateLost: null,
@@ -123,12 +129,14 @@ export class BatchProcessor<S, E, V = unknown> {
         report.aborted = true;
         return report;
       }
-      let committed: { unsettled: Map<string, string> };
+      let committed: { unsettled: Map<string, string>; stateBytes: number };
+      const writeStarted = performance.now();
       try {
         // Marks before publishing: whatever this batch publishes lies at or below them (a promote finishes the old generation up to there).
         const applied = writes.length > 0 || outputs.length > 0 ? offsetPerTopicPartition(records, 'last') : undefined;
         committed = await this.store.commit(writes, { journals, timers, ...(applied ? { applied } : {}) });
       } catch (err) {
+        report.stateWriteSeconds.push((performance.now() - writeStarted) / 1000);
         if (err instanceof StateLostError) {
           this.log.fatal({ err: { message: err.message } }, 'Redis lost this worker\'s data: batch dropped, the worker stops');
           report.aborted = true;
@@ -155,6 +163,8 @@ export class BatchProcessor<S, E, V = unknown> {
         }
         throw err;
       }
+      if (writes.length > 0 || journals.length > 0) report.stateWriteSeconds.push((performance.now() - writeStarted) / 1000);
+      report.stateBytes = committed.stateBytes;
       if (writes.length > 0) await this.failpoint('after-state-write');
       Object.assign(report.outcomes, tally.outcomes);
       report.rejections = tally.rejections;

@@ -15,6 +15,7 @@ import { tickHeader, tickTimeFromHeader } from './ticks.js';
 import { defaultLimits, type StepLimits } from './member-record.js';
 import { compareOffsets, nextOffset, topicPartitionId } from './offsets.js';
 import type { InputDecoder, InputRecord, WorkerDefinition } from './types.js';
+import type { WorkerObserver } from './observer.js';
 
 export interface WorkerRuntimeOptions<S, E, V = unknown> {
   worker: WorkerDefinition<S, E, V>;
@@ -74,6 +75,8 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
   tickMaxAheadMs?: number;
   /** Failpoint spec (failpoints.ts); MEMBERFLOW_FAILPOINT when not given. */
   failpoint?: string;
+  /** Told of group joins, consumer failures and committed batches (metrics and health: shared/observability). */
+  observer?: WorkerObserver;
   /** After each committed batch: its report, where it was, and the partition's next position. */
   onBatch?: (report: BatchReport, partition: number, topic: string, nextPosition: string) => void;
 }
@@ -256,17 +259,25 @@ async function startGeneration<S, E, V>(
   await consumer.connect();
   // A broker failover can fail the consumer many times before the group is back: say so once per outage.
   let failing = false;
-  consumer.onGroupJoin(() => {
+  consumer.onGroupJoin((assignment) => {
     transactions?.joined();
-    if (failing) wlog.info('consumer back in its group');
+    if (failing) {
+      wlog.info('consumer back in its group');
+      opts.observer?.consumerFailing(false);
+    }
     failing = false;
+    opts.observer?.joined(assignment);
   });
   consumer.onCrash((error, restart) => {
     if (restart) {
-      if (!failing) wlog.warn({ err: error }, 'consumer failed; it restarts with a backoff until the cluster answers');
+      if (!failing) {
+        wlog.warn({ err: error }, 'consumer failed; it restarts with a backoff until the cluster answers');
+        opts.observer?.consumerFailing(true);
+      }
       failing = true;
       return;
     }
+    opts.observer?.consumerFailing(true);
     wlog.fatal({ err: error }, 'consumer stopped for good');
     onFailed(error);
   });
@@ -341,7 +352,8 @@ async function startGeneration<S, E, V>(
     const next = nextOffset(lastOffset);
     const end = stopAt.get(`${topic}#${partition}`);
     if (end !== undefined && compareOffsets(next, end) > 0) return;
-    consumer
+    // In flight like a batch: stopping waits for it (a commit dropped at stop would leave the group behind the markers).
+    const commit = consumer
       .commitOffsets([{ topic, partition, offset: next }])
       .then(() => {
         // A batch of no records, committed: positions (a replay's progress) and ends move as with any other.
@@ -349,6 +361,8 @@ async function startGeneration<S, E, V>(
         if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
       })
       .catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'));
+    inFlight.add(commit);
+    void commit.finally(() => inFlight.delete(commit));
   });
   await consumer.run({
     autoCommit: false,
@@ -458,6 +472,7 @@ async function startGeneration<S, E, V>(
       return record;
     });
     const plog = plogOf(batch.partition);
+    const started = performance.now();
     totals.firstBatchStartedAt ??= Date.now();
     const report = await processor.process(records, {
       heartbeat,
@@ -483,6 +498,7 @@ async function startGeneration<S, E, V>(
     const lastProcessed = records[records.length - 1]!.offset;
     const rawLast = batch.lastOffset();
     const last = compareOffsets(rawLast, lastProcessed) > 0 && (end === undefined || compareOffsets(nextOffset(rawLast), end) <= 0) ? rawLast : lastProcessed;
+    const commitStarted = performance.now();
     if (txn) {
       await transactions!.commit(batch.topic, batch.partition, nextOffset(last));
       txn.open = false;
@@ -491,18 +507,30 @@ async function startGeneration<S, E, V>(
         throw membershipError(err);
       });
     }
+    const committedAt = performance.now();
     // Only once committed: after a failed commit kafkajs fetches again from the last resolved offset,
     // without a rejoin, and a batch resolved before its transaction failed would never come back.
     resolveOffset(last);
     committedHere.set(key, nextOffset(last));
     if (report.outcomes.applied + report.outcomes.rejected > 0) await failpoint('after-commit');
     await dropCommitted(store, report, batch.topic, batch.partition, nextOffset(last), plog);
-    await heartbeat();
     accumulate(totals, report);
     totals.lastBatchEndedAt = Date.now();
+    opts.observer?.batchCommitted({
+      topic: batch.topic,
+      partition: batch.partition,
+      report,
+      seconds: (committedAt - started) / 1000,
+      commitSeconds: (committedAt - commitStarted) / 1000,
+      lastTimestamp: records[records.length - 1]!.timestamp,
+      committedAt: Date.now(),
+    });
     plog.debug({ records: report.records, outputs: report.outputs, lastOffset: last }, 'batch committed');
     opts.onBatch?.(report, batch.partition, batch.topic, nextOffset(last));
     if (end !== undefined && compareOffsets(nextOffset(last), end) >= 0) atEnd(batch.topic, batch.partition);
+    // Last: a heartbeat refused (this member left the group while the batch ran) throws, and the batch is
+    // committed and counted by then.
+    await heartbeat();
   }
   wlog.info({ inputs, group }, 'worker running');
   return {
@@ -540,7 +568,7 @@ async function sweepCommittedOutboxes<S>(kafka: Kafka, store: MemberStore<S>, gr
 
 /** The report of a batch that held no records (only transaction markers, or nothing before a replay's end). */
 function noRecords(): BatchReport {
-  return { records: 0, outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {}, outputs: 0, members: 0, fencedRetries: 0, replicationRetries: 0, aborted: false, pointerMoved: false, stateLost: null, settle: new Map() };
+  return { records: 0, outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {}, outputs: 0, members: 0, fencedRetries: 0, replicationRetries: 0, stateWriteSeconds: [], stateBytes: 0, aborted: false, pointerMoved: false, stateLost: null, settle: new Map() };
 }
 
 /** Group errors after which the consumer must re-join: this member left the group while it worked. */

@@ -320,11 +320,11 @@ export class MemberStore<S> {
   async commit(
     writes: readonly MemberWrite<S>[],
     extras: { journals?: readonly TickJournal[]; timers?: readonly TimerUpdate[]; applied?: ReadonlyMap<string, string> } = {},
-  ): Promise<{ unsettled: Map<string, string> }> {
+  ): Promise<{ unsettled: Map<string, string>; stateBytes: number }> {
     const journals = extras.journals ?? [];
     const timers = extras.timers ?? [];
     const applied = extras.applied ?? new Map<string, string>();
-    if (writes.length === 0 && journals.length === 0 && timers.length === 0 && applied.size === 0) return { unsettled: new Map() };
+    if (writes.length === 0 && journals.length === 0 && timers.length === 0 && applied.size === 0) return { unsettled: new Map(), stateBytes: 0 };
     const pipeline = this.batch();
     // Journals first: if the process dies mid-pipeline, a redelivered tick still finds who it applied to.
     // NX: the first list recorded stands (a zombie that loses its fenced writes cannot replace it).
@@ -352,9 +352,11 @@ export class MemberStore<S> {
       pipeline.hset(this.unsettledKey(tp), field, JSON.stringify(u.members));
     }
     const firstWrite = journals.length + (applied.size > 0 ? 1 : 0) + unsettled.size;
+    let stateBytes = 0;
     writes.forEach((w, i) => {
       const body = encodeRecordBody(this.encoding, w.record.state === null ? null : encodeState(this.logic, w.record.state), w.record.watermarks, w.record.recentIds);
       const { keys, args } = this.commitArgs(w, added[i]!);
+      stateBytes += Buffer.byteLength(body);
       pipeline[scriptCommand(commitCommand, keys.length)]!(...keys, String(w.expectedVersion), body, ...args);
     });
     for (const t of timers) {
@@ -392,7 +394,7 @@ export class MemberStore<S> {
     if (lost.length > 0) throw new FencedWriteError(lost);
     await replicated();
     // Per partition, the unsettled-journal field this write added: the drop after the commit removes it.
-    return { unsettled: fields };
+    return { unsettled: fields, stateBytes };
   }
 
   /**
