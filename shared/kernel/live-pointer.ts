@@ -5,7 +5,7 @@
  * the worker's data (flushed, or restarted empty): the commit script refuses every write and
  * the worker stops, instead of carrying on from empty state (`memberflow rebuild` restores it).
  *
- * `memberflow replay promote` moves it (services README "Backfills and recovery"): phase
+ * `memberflow replay promote` moves it (docs/REPLAY.md): phase
  * `handover` first (every state write of the old epoch is then refused by the commit script,
  * and live workers stop and wait), then `live` at the shadow's namespace with a new epoch.
  *
