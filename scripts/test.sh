@@ -6,16 +6,18 @@ cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   bash scripts/npm-ci.sh
 fi
-# kcat (librdkafka) reads our topics as an independent client in the e2e tests.
-if ! command -v kcat >/dev/null 2>&1; then
+# kcat (librdkafka) reads our topics as an independent client in the e2e tests; Debian's
+# docker-compose validates docker-compose.yml (there is no Docker engine: container-files.test.ts).
+for tool in kcat docker-compose; do
+  command -v "$tool" >/dev/null 2>&1 && continue
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing kcat (Debian package) for the e2e tests"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null
+    echo "installing $tool (Debian package) for the tests"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
   else
-    echo "kcat is needed by the e2e tests: install it (Debian: apt-get install kcat) and run again" >&2
+    echo "$tool is needed by the tests: install it (Debian: apt-get install $tool) and run again" >&2
     exit 1
   fi
-fi
+done
 npx tsc --noEmit
 report="$(mktemp -t memberflow-vitest-XXXXXX.json)"
 status=0
