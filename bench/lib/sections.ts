@@ -282,6 +282,22 @@ function startPipeline(b: BenchNamespace, names: readonly string[] = pipelineWor
   return names.map((w) => MeasuredProcess.worker(w, { ...b.envVars(), ...env }));
 }
 
+/**
+ * Only the latency at the goal's rate, with transactions and without, alternating `rounds` times
+ * (`npm run bench -- --latency-cost`): the transactions' latency cost without the rest of the bench.
+ */
+export async function latencyCost(d: BenchDeps, rounds: number): Promise<{ with: LatencySummary; without: LatencySummary }[]> {
+  const out: { with: LatencySummary; without: LatencySummary }[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const on = await measureLatency(d, d.profile.latency.perSecond, pipelineWorkers, { MEMBERFLOW_TRANSACTIONS: 'on' });
+    d.progress(`round ${i + 1}, transactions on: p50 ${on.latency.p50} ms, p99 ${on.latency.p99} ms`);
+    const off = await measureLatency(d, d.profile.latency.perSecond, pipelineWorkers, { MEMBERFLOW_TRANSACTIONS: 'off' });
+    d.progress(`round ${i + 1}, transactions off: p50 ${off.latency.p50} ms, p99 ${off.latency.p99} ms; p99 ratio ${(on.latency.p99 / off.latency.p99).toFixed(2)}`);
+    out.push({ with: on.latency, without: off.latency });
+  }
+  return out;
+}
+
 /** The cost of transactions: the first workers alone over the same input, and the goal's latency, with MEMBERFLOW_TRANSACTIONS=off. */
 async function measureWithoutTransactions(d: BenchDeps, input: ReturnType<typeof generateActivity>, redis: Redis | Cluster): Promise<TransactionsCost> {
   const off = { MEMBERFLOW_TRANSACTIONS: 'off' };
