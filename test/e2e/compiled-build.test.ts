@@ -1,11 +1,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logicalTopics, physicalTopic } from '../../shared/kafka/topics.js';
 import { deleteKeys } from '../../shared/redis/client.js';
 import { namespacePattern } from '../../shared/redis/keys.js';
-import { TestStack, waitFor } from '../support/harness.js';
+import { freePort, TestStack, waitFor } from '../support/harness.js';
 
 /**
  * The production build: `npm run build` compiles to dist/, and the compiled CLI runs the demo
@@ -13,13 +12,6 @@ import { TestStack, waitFor } from '../support/harness.js';
  * buys (start time of the CLI and of a worker to /healthz, a worker's resident memory, compiled
  * and through tsx) as figures, not assertions.
  */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 function rssKb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));

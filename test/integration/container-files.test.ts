@@ -1,12 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { workerNames } from '../../services/index.js';
-import { TestStack, waitFor } from '../support/harness.js';
+import { freePort, TestStack, waitFor } from '../support/harness.js';
 
 /**
  * There is no Docker engine here, so the Dockerfile and the compose file are checked without one:
@@ -36,13 +35,6 @@ function dockerfileStages(text: string): Stage[] {
   return stages;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 describe('Dockerfile and docker-compose.yml, without a Docker engine', () => {
   let s: TestStack;

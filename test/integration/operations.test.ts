@@ -1,7 +1,6 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { generateActivity } from '../support/activity-generator.js';
-import { TestStack, exitOf, sleep, waitFor, type WorkerProcess } from '../support/harness.js';
+import { exitOf, freePort, sleep, TestStack, waitFor, type WorkerProcess } from '../support/harness.js';
 import { countEventIds } from '../support/kcat.js';
 
 /**
@@ -11,13 +10,6 @@ import { countEventIds } from '../support/kcat.js';
  */
 const worker = 'behavior-events';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -326,6 +327,15 @@ export async function allKeys(redis: RedisClient, pattern: string): Promise<stri
 export function stackRedis(): RedisClient {
   const stack = inject('stack');
   return connectRedis(stack.REDIS_CLUSTER_NODES ? { clusterNodes: stack.REDIS_CLUSTER_NODES.split(',') } : { url: stack.REDIS_URL });
+}
+
+/** A TCP port nothing listens on now, for a process under test to serve on. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
 }
 
 export function sleep(ms: number): Promise<void> {
