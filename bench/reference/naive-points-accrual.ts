@@ -10,6 +10,7 @@ import { loadEnv } from '../../shared/config/env.js';
 import { defaultRulesPath, loadRules } from '../../shared/config/rules.js';
 import { createProducer, eventIdHeader } from '../../shared/kafka/client.js';
 import { physicalTopic } from '../../shared/kafka/topics.js';
+import { memberKey } from '../../shared/redis/keys.js';
 import { decideContext } from '../../shared/kernel/batch-processor.js';
 import { deadLetter } from '../../shared/kernel/dead-letter.js';
 import { nextOffset } from '../../shared/kernel/offsets.js';
@@ -32,7 +33,7 @@ const decoder = pointsAccrualDecoder(clients.codec);
 const producer = createProducer(clients.kafka);
 const consumer = clients.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: env.KAFKA_SESSION_TIMEOUT_MS, maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION });
 const totals = new BatchTotals();
-const stateKey = (member: string) => `mf:${ns}:naive-points:{u:${member}}`;
+const stateKey = (member: string) => memberKey(ns, 'naive-points', member);
 
 await clients.codec.registerAll();
 await producer.connect();

@@ -19,7 +19,7 @@
 import { parseRules, type Rules } from '../config/rules.js';
 import { consumerGroup } from '../kafka/topics.js';
 import { isCluster, pipelineOf, replicationCheck, type RedisClient } from '../redis/client.js';
-import { clusterSlots, slotOf, tagOfSlot } from '../redis/keys.js';
+import { clusterSlots, livePointerKey, slotFenceKey, slotOf } from '../redis/keys.js';
 
 export interface LivePointer {
   /** State namespace: Redis keys `mf:<namespace>:<worker>:…` and consumer group `<namespace>.<worker>`. */
@@ -35,14 +35,6 @@ export interface LivePointer {
   target: string | null;
 }
 
-export function livePointerKey(topicNamespace: string, worker: string): string {
-  return `mf:${topicNamespace}:live:${worker}`;
-}
-
-/** On a cluster, the fence of one slot: a copy of the pointer's epoch (see above). */
-export function slotFenceKey(topicNamespace: string, worker: string, slot: number): string {
-  return `mf:${topicNamespace}:live:${worker}:fence:{${tagOfSlot(slot)}}`;
-}
 
 /** The fence a write to `key` checks: the pointer itself on one node, the copy in key's slot on a cluster. */
 export function fenceKeyOf(redis: RedisClient, fence: { topicNamespace: string; worker: string }, key: string): string {

@@ -10,7 +10,7 @@ import { MemberStore, type PointerFence } from '../redis/member-store.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { BatchProcessor, type BatchReport } from './batch-processor.js';
 import { failpointFromSpec } from './failpoints.js';
-import { claimLivePointer, livePointerKey, readLivePointer, readLivePointerIfAny, rulesOf, StateLostError, type LivePointer } from './live-pointer.js';
+import { claimLivePointer, readLivePointer, readLivePointerIfAny, rulesOf, StateLostError, type LivePointer } from './live-pointer.js';
 import { tickHeader, tickTimeFromHeader } from './ticks.js';
 import { defaultLimits, type StepLimits } from './member-record.js';
 import { compareOffsets, nextOffset, topicPartitionId } from './offsets.js';

@@ -51,8 +51,33 @@ export function memberIdOfKey(key: string): string | undefined {
   return /\{u:(.*)\}$/s.exec(key)?.[1];
 }
 
+/** The prefix of every key of a namespace. */
+export function namespacePrefix(namespace: string): string {
+  return `mf:${namespace}:`;
+}
+
 export function namespacePattern(namespace: string): string {
-  return `mf:${namespace}:*`;
+  return `${namespacePrefix(namespace)}*`;
+}
+
+/** SCAN pattern of every key of one worker's state in a namespace (records, outboxes, timers, journals, marks). */
+export function workerKeysPattern(namespace: string, worker: string): string {
+  return `${namespacePrefix(namespace)}${worker}:*`;
+}
+
+/** A worker's live pointer (shared/kernel/live-pointer.ts): which state namespace its live workers run on. */
+export function livePointerKey(topicNamespace: string, worker: string): string {
+  return `mf:${topicNamespace}:live:${worker}`;
+}
+
+/** On a cluster, the fence of one slot: a copy of the live pointer's epoch. */
+export function slotFenceKey(topicNamespace: string, worker: string, slot: number): string {
+  return `${livePointerKey(topicNamespace, worker)}:fence:{${tagOfSlot(slot)}}`;
+}
+
+/** A replay namespace's metadata (shared/replay/meta.ts). */
+export function replayMetaKey(namespace: string): string {
+  return `mf:${namespace}:replay:meta`;
 }
 
 /** Per input partition: members by next due time (a hint; each member's own state decides). */

@@ -4,7 +4,7 @@
  * scans the whole namespace.
  */
 import { scanKeysByNode, type RedisClient } from './client.js';
-import { namespacePattern } from './keys.js';
+import { namespacePattern, namespacePrefix } from './keys.js';
 
 export interface WorkerMemory {
   /** Member (or item) records and their count. */
@@ -49,7 +49,7 @@ export async function memoryOfNamespace(redis: RedisClient, ns: string): Promise
   const byWorker: Record<string, WorkerMemory> = {};
   let bytes = 0;
   let keys = 0;
-  const prefix = `mf:${ns}:`;
+  const prefix = namespacePrefix(ns);
   for await (const { node, keys: batch } of scanKeysByNode(redis, namespacePattern(ns), 2000)) {
     const pipeline = node.pipeline();
     for (const k of batch) {

@@ -1,3 +1,4 @@
+import { replayMetaKey } from '../redis/keys.js';
 /** What a replay namespace is: kept in Redis beside its state, so `replay run` can resume and `promote` can check. */
 import type { RedisClient } from '../redis/client.js';
 import type { PartitionRange } from './positions.js';
@@ -20,9 +21,6 @@ export interface ReplayMeta {
   status: ReplayStatus;
 }
 
-export function replayMetaKey(namespace: string): string {
-  return `mf:${namespace}:replay:meta`;
-}
 
 export async function readReplayMeta(redis: RedisClient, namespace: string): Promise<ReplayMeta | null> {
   const raw = await redis.get(replayMetaKey(namespace));

@@ -5,6 +5,7 @@
  */
 import type { Admin } from 'kafkajs';
 import { scanKeys, type RedisClient } from '../redis/client.js';
+import { namespacePattern, workerKeysPattern } from '../redis/keys.js';
 import type { Rules } from '../config/rules.js';
 import { consumerGroup, physicalTopic, type LogicalTopic } from '../kafka/topics.js';
 import { readLivePointer } from '../kernel/live-pointer.js';
@@ -34,13 +35,13 @@ export interface Refusal {
   message: string;
 }
 
-const namespacePattern = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$/;
+const validNamespace = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$/;
 
 /** Why a plan must not run (empty: safe). Pure. */
 export function refusalsOf(f: PlanFacts): Refusal[] {
   const out: Refusal[] = [];
   if (!f.knownWorkers.includes(f.worker)) out.push({ code: 'unknown_worker', message: `no worker ${f.worker}; known: ${f.knownWorkers.join(', ')}` });
-  if (!namespacePattern.test(f.namespace)) out.push({ code: 'invalid_namespace', message: `namespace ${JSON.stringify(f.namespace)}: letters, digits, - and _ only (it prefixes topics, groups and Redis keys)` });
+  if (!validNamespace.test(f.namespace)) out.push({ code: 'invalid_namespace', message: `namespace ${JSON.stringify(f.namespace)}: letters, digits, - and _ only (it prefixes topics, groups and Redis keys)` });
   if (f.namespace === f.liveNamespace || f.namespace === f.liveStateNamespace) {
     out.push({ code: 'namespace_is_live', message: `${f.namespace} holds the live ${f.namespace === f.liveNamespace ? 'topics' : 'state'}: a replay must write elsewhere` });
   }
@@ -93,7 +94,7 @@ export async function makePlan(admin: Admin, redis: RedisClient, r: PlanRequest)
     liveStateNamespace: pointer.namespace,
     namespace: r.namespace,
     existingTopics: topics.filter((t) => t.startsWith(`${r.namespace}.`)),
-    redisKeysInUse: await anyKey(redis, `mf:${r.namespace}:*`),
+    redisKeysInUse: await anyKey(redis, namespacePattern(r.namespace)),
     existingReplay: await readReplayMeta(redis, r.namespace),
     groupMembers: await groupMembers(admin, consumerGroup(r.namespace, r.worker)),
     liveGroupMembers: await groupMembers(admin, consumerGroup(pointer.namespace, r.worker)),
@@ -111,7 +112,7 @@ export async function makePlan(admin: Admin, redis: RedisClient, r: PlanRequest)
     from: r.fromText,
     ranges,
     records: ranges.reduce((n, x) => n + x.records, 0),
-    state: { redisKeys: `mf:${r.namespace}:${r.worker}:*`, group: consumerGroup(r.namespace, r.worker), liveStateNamespace: pointer.namespace },
+    state: { redisKeys: workerKeysPattern(r.namespace, r.worker), group: consumerGroup(r.namespace, r.worker), liveStateNamespace: pointer.namespace },
     outputs: r.outputs.map((t) => physicalTopic(r.namespace, t)),
     rulesVersion: { replay: r.rules.version, live: r.liveRules.version },
     liveGroupMembers: facts.liveGroupMembers,

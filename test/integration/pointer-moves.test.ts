@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workers } from '../../services/index.js';
-import { defaultPointer, livePointerKey, readLivePointer, writeLivePointer } from '../../shared/kernel/live-pointer.js';
+import { defaultPointer, readLivePointer, writeLivePointer } from '../../shared/kernel/live-pointer.js';
+import { livePointerKey } from '../../shared/redis/keys.js';
 import { runWorker, type WorkerRuntimeOptions } from '../../shared/kernel/run-worker.js';
 import { TestStack, waitFor } from '../support/harness.js';
 

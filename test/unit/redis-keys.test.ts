@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { slotFenceKey } from '../../shared/kernel/live-pointer.js';
+import { slotFenceKey } from '../../shared/redis/keys.js';
 import { bucketOf, clusterSlots, memberIdOfKey, memberKey, outboxKey, projectionBuckets, projectionShardKey, slotOf, tagOfSlot } from '../../shared/redis/keys.js';
 
 /** Ids with what breaks naive key parsing: braces, colons, non-ASCII, lone surrogates. */

@@ -3,6 +3,7 @@ import { workerNames } from '../../../services/index.js';
 import { readLivePointer } from '../../../shared/kernel/live-pointer.js';
 import { registryAccessOf } from '../../../shared/clients.js';
 import { deleteKeys } from '../../../shared/redis/client.js';
+import { namespacePattern, workerKeysPattern } from '../../../shared/redis/keys.js';
 import { registryRequest } from '../../../shared/registry/access.js';
 import { ReplayRefused, type ReplayContext } from './shared.js';
 
@@ -27,7 +28,7 @@ export async function discardOldState(rc: ReplayContext, namespace: string, work
   if ((groups[0]?.members.length ?? 0) > 0) throw new ReplayRefused(`group ${group} has running members: a replay or an old worker still uses this state`);
   const known = (await rc.admin.listGroups()).groups.some((g) => g.groupId === group);
   if (known) await rc.admin.deleteGroups([group]);
-  const keys = await deleteKeys(rc.clients.redis, `mf:${namespace}:${worker}:*`);
+  const keys = await deleteKeys(rc.clients.redis, workerKeysPattern(namespace, worker));
   return { namespace, topics: 0, groups: known ? 1 : 0, keys, subjects: 0 };
 }
 
@@ -42,7 +43,7 @@ export async function replayDiscard(rc: ReplayContext, namespace: string): Promi
   if (topics.length > 0) await rc.admin.deleteTopics({ topics });
   const groups = (await rc.admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
   if (groups.length > 0) await rc.admin.deleteGroups(groups);
-  const keys = await deleteKeys(rc.clients.redis, `mf:${namespace}:*`);
+  const keys = await deleteKeys(rc.clients.redis, namespacePattern(namespace));
   let subjects = 0;
   const registry = registryAccessOf(rc.ctx.env);
   const ok = (status: number) => status >= 200 && status < 300;

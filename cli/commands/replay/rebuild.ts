@@ -16,6 +16,7 @@ import { groupMembers } from '../../../shared/replay/plan.js';
 import { rangeKey } from '../../../shared/replay/positions.js';
 import { ReplayRefused, runLiveStateToEnds, workerEntry, type ReplayContext } from './shared.js';
 import { deleteKeys } from '../../../shared/redis/client.js';
+import { workerKeysPattern } from '../../../shared/redis/keys.js';
 
 export interface RebuildReport {
   worker: string;
@@ -38,7 +39,7 @@ export async function rebuild(rc: ReplayContext, worker: string, progress?: (lin
   const members = await groupMembers(rc.admin, group);
   if (members > 0) throw new ReplayRefused(`${members} live ${worker} worker(s) are running in ${group}: stop them first; start them again after the rebuild`);
 
-  const keysRemoved = await deleteKeys(rc.clients.redis, `mf:${pointer.namespace}:${worker}:*`);
+  const keysRemoved = await deleteKeys(rc.clients.redis, workerKeysPattern(pointer.namespace, worker));
   const existing = new Set(await rc.admin.listTopics());
   const ends = new Map<string, string>();
   const publishFrom = new Map<string, string>();

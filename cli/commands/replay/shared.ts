@@ -4,7 +4,8 @@ import { workers, type WorkerEntry } from '../../../services/index.js';
 import { connectClients, type Clients } from '../../../shared/clients.js';
 import { ConfigError } from '../../../shared/config/env.js';
 import { loadRules, type Rules } from '../../../shared/config/rules.js';
-import { livePointerKey, rulesOf, type LivePointer } from '../../../shared/kernel/live-pointer.js';
+import { rulesOf, type LivePointer } from '../../../shared/kernel/live-pointer.js';
+import { livePointerKey } from '../../../shared/redis/keys.js';
 import { runWorker, type WorkerTotals } from '../../../shared/kernel/run-worker.js';
 import type { CommandContext } from '../../context.js';
 
