@@ -8,13 +8,17 @@ import type { OutputEvent, Projection, StateCodec } from '../kernel/types.js';
 import { pipelineOf, replicationCheck, requiresReplication, scanKeysByNode, type RedisClient } from './client.js';
 import { appliedMarksKey, bucketOf, memberIdOfKey, memberKey, memberKeyPattern, outboxKey, projectionBuckets, projectionShardKey, tickJournalKey, timersKey, unsettledKey, type KeyLayout } from './keys.js';
 import { decodeRecord, encodeRecordBody, type StateEncoding, type StoredRecord } from './record-codec.js';
+import { scriptReply } from './script-replies.js';
 
-const commitScript = readFileSync(new URL('./lua/commit-member.lua', import.meta.url), 'utf8');
-const markScript = readFileSync(new URL('./lua/mark-applied.lua', import.meta.url), 'utf8');
-const dropScript = readFileSync(new URL('./lua/drop-outbox.lua', import.meta.url), 'utf8');
+const luaFile = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
+/** The fence check and the reply codes both fenced scripts use, in front of each (Lua has no include). */
+const fencePrelude = luaFile('fence.lua');
+const commitScript = `${fencePrelude}\n${luaFile('commit-member.lua')}`;
+const markScript = `${fencePrelude}\n${luaFile('mark-applied.lua')}`;
+const dropScript = luaFile('drop-outbox.lua');
 /** Versioned command names: a changed script never collides with an older one loaded in Redis. */
-const commitCommand = 'mfCommitMemberV5';
-const markCommand = 'mfMarkAppliedV2';
+const commitCommand = 'mfCommitMemberV6';
+const markCommand = 'mfMarkAppliedV3';
 const dropCommand = 'mfDropOutboxV1';
 
 /**
@@ -380,14 +384,14 @@ export class MemberStore<S> {
       if (err) throw err;
       const reply = Number(replies[i]?.[1]);
       if (applied.size > 0 && i === journals.length) {
-        if (reply === -3) missingPointer = true;
-        else if (reply === -2) markRefused = true;
+        if (reply === scriptReply.fenceMissing) missingPointer = true;
+        else if (reply === scriptReply.pointerMoved) markRefused = true;
         return;
       }
       const w = i >= firstWrite && i < firstWrite + writes.length ? writes[i - firstWrite] : undefined;
-      if (w && reply === -3) missingPointer = true;
-      else if (w && reply === -2) moved.push(w.memberId);
-      else if (w && reply < 0) lost.push(w.memberId);
+      if (w && reply === scriptReply.fenceMissing) missingPointer = true;
+      else if (w && reply === scriptReply.pointerMoved) moved.push(w.memberId);
+      else if (w && reply === scriptReply.lostRace) lost.push(w.memberId);
     });
     if (missingPointer) throw new StateLostError(this.worker, this.namespace, 'its live pointer is gone: Redis was flushed or restarted empty');
     if (moved.length > 0 || markRefused) throw new PointerMovedError(moved);

@@ -26,25 +26,22 @@
            'a' (add or update) or 'r' (remove), the index in KEYS of the shard, score, member.
            Projections are written only with the record, so they never disagree with it.
 
-  Returns the new version, or -1 when another writer got there first
+  Returns the new version, or LOST_RACE (-1) when another writer got there first
   (a zombie consumer after a rebalance, or a concurrent instance): the caller
-  must reload and redo its batch, which then finds the inputs applied; -2
-  when the pointer moved (see ARGV[3]); -3 when the fence is missing.
+  must reload and redo its batch, which then finds the inputs applied; POINTER_MOVED (-2)
+  when the pointer moved (see ARGV[3]); FENCE_MISSING (-3) when the fence is missing
+  (the codes: fence.lua).
 ]]
-if ARGV[3] ~= '' then
-  local epoch = redis.call('HGET', KEYS[3], 'epoch')
-  if not epoch then
-    return -3
-  end
-  if epoch ~= ARGV[3] then
-    return -2
-  end
+-- fence.lua comes first (member-store.ts): fenceRefusal and the reply codes.
+local refused = fenceRefusal(KEYS[3], ARGV[3])
+if refused then
+  return refused
 end
 -- The version is the record's first word: read only the start of the record.
 local head = redis.call('GETRANGE', KEYS[1], 0, 24)
 local current = string.match(head, '^(%d+) ') or '0'
 if current ~= ARGV[1] then
-  return -1
+  return LOST_RACE
 end
 local nextVersion = tonumber(ARGV[1]) + 1
 redis.call('SET', KEYS[1], nextVersion .. ' ' .. ARGV[2])

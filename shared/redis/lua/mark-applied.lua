@@ -9,19 +9,15 @@
   KEYS[1]  the marks hash (field: topic:partition, value: offset)
   KEYS[2]  when ARGV[1] is not '': the worker's fence in the marks' slot (as in commit-member.lua)
   ARGV[1]  the pointer epoch the writer runs under ('' when it follows no pointer; refused like
-           commit-member.lua: -2 moved, -3 missing)
+           commit-member.lua: POINTER_MOVED, FENCE_MISSING, see fence.lua)
   ARGV[2..] pairs: topic:partition, offset
 
-  Returns 1, or -2 / -3.
+  Returns 1, or POINTER_MOVED / FENCE_MISSING.
 ]]
-if ARGV[1] ~= '' then
-  local epoch = redis.call('HGET', KEYS[2], 'epoch')
-  if not epoch then
-    return -3
-  end
-  if epoch ~= ARGV[1] then
-    return -2
-  end
+-- fence.lua comes first (member-store.ts): fenceRefusal and the reply codes.
+local refused = fenceRefusal(KEYS[2], ARGV[1])
+if refused then
+  return refused
 end
 -- Offsets are decimal strings without leading zeros: longer is larger, then compare as text.
 local function greater(a, b)
