@@ -4,7 +4,7 @@
  */
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import type { ChurnRiskValue } from '../../shared/contracts/churn-risk.js';
-import type { TierChange } from '../tier-evaluation/events.js';
+import type { TierChange } from '../../shared/contracts/tier-change.js';
 
 export type RecoInput =
   | { source: 'behavior'; event: BehaviorEventValue }

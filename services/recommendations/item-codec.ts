@@ -20,7 +20,7 @@
 import { jsonSizeBound } from '../../shared/kernel/json-size-bound.js';
 import type { StateCodec } from '../../shared/kernel/types.js';
 import { compareIds, type ItemStateJson } from '../../shared/reco/cooccurrence.js';
-import type { RecoItemState } from './item-logic.js';
+import type { RecoItemState } from './item-state.js';
 
 type CoEntry = ItemStateJson['co'][number];
 type Packed = [n: number, category: string | null, evictions: number, applied: Array<string | number>, ...co: Array<string | number>];

@@ -8,14 +8,12 @@
  * only after publishing).
  */
 import type { DecideContext, Decision, Projection, WorkerLogic } from '../../shared/kernel/types.js';
-import { applyDeltaInPlace, itemStateFromJson, itemStateToJson, type ItemStateJson } from '../../shared/reco/cooccurrence.js';
+import { applyDeltaInPlace, itemStateFromJson, itemStateToJson } from '../../shared/reco/cooccurrence.js';
 import type { ItemUpdateValue } from './inputs.js';
 import { recoItemStateCodec } from './item-codec.js';
+import type { RecoItemState } from './item-state.js';
 
-export interface RecoItemState extends ItemStateJson {
-  /** behavior.events partition → last source offset applied from it. */
-  applied: Record<string, number>;
-}
+export type { RecoItemState } from './item-state.js';
 
 export const recoItemsName = 'reco-items';
 

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer, ProducerBatch, ProducerRecord, RecordMetadata, Logger as KafkajsLogger } from 'kafkajs';
 import type { Logger } from '../log.js';
-import type { Assignment, KafkaSecurity, OpenTransaction, TransactionalProducer, TransactionOffsets, WorkerAdmin, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerRunConfig } from './client.js';
+import type { Assignment, KafkaSecurity, OpenTransaction, TransactionalProducer, TransactionOffsets, WorkerAdmin, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerRunConfig } from './worker-api.js';
 
 /**
  * The worker runtime on @confluentinc/kafka-javascript (librdkafka underneath), through its
