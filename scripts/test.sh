@@ -19,6 +19,8 @@ for tool in kcat docker-compose; do
   fi
 done
 npx tsc --noEmit
+# The dependency rules (.dependency-cruiser.cjs): no cycles, no service importing another, layers one way.
+npm run --silent lint:deps
 report="$(mktemp -t memberflow-vitest-XXXXXX.json)"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
