@@ -4,7 +4,7 @@ import { connectClients, registryAccessOf } from '../../shared/clients.js';
 import { startOperations, type Operations } from '../../shared/observability/operations.js';
 import { runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
 import { consumerGroup, physicalTopic } from '../../shared/kafka/topics.js';
-import type { CommandContext } from '../context.js';
+import { workerSettings, type CommandContext } from '../context.js';
 
 export interface RunOptions {
   /** Stop once every input partition is caught up and nothing arrived for this long (ms). */
@@ -78,8 +78,7 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
         rules: ctx.rules,
         log: ctx.log,
         sessionTimeoutMs: ctx.env.KAFKA_SESSION_TIMEOUT_MS,
-        ...(ctx.env.MEMBERFLOW_TICK_KEY !== undefined ? { tickKey: ctx.env.MEMBERFLOW_TICK_KEY } : {}),
-        tickMaxAheadMs: ctx.env.MEMBERFLOW_TICK_MAX_AHEAD_MS,
+        ...workerSettings(ctx.env),
         maxBytesPerPartition: ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
         concurrency: ctx.env.KAFKA_PARTITIONS_CONCURRENTLY,
         ...(ctx.env.KAFKA_FETCH_MIN_BYTES !== undefined ? { fetchMinBytes: ctx.env.KAFKA_FETCH_MIN_BYTES } : {}),
@@ -95,7 +94,7 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
     if (operations && opts.onStopping) opts.onStopping({ port: operations.port, metricsText: await operations.metrics.registry.metrics() });
     await operations?.close();
     await clients.close();
-    writeTotals(chosen, running);
+    writeTotals(ctx.env.MEMBERFLOW_TOTALS_FILE, chosen, running);
   };
   // SIGTERM/SIGINT: the batches under way finish (or, before their state write, give up) and every pending
   // commit is awaited; past MEMBERFLOW_SHUTDOWN_TIMEOUT_MS the process exits anyway, non-zero.
@@ -182,8 +181,7 @@ async function waitUntilCaughtUp(
  * With MEMBERFLOW_TOTALS_FILE set, the process writes each worker's totals there as JSON when it
  * stops (records, outcomes, first and last batch times): what the bench reads for its rates.
  */
-function writeTotals(names: string[], running: RunningWorker[]): void {
-  const file = process.env.MEMBERFLOW_TOTALS_FILE;
+function writeTotals(file: string | undefined, names: string[], running: RunningWorker[]): void {
   if (!file) return;
   writeFileSync(file, JSON.stringify(Object.fromEntries(names.map((n, i) => [n, running[i]!.totals]))));
 }

@@ -153,6 +153,10 @@ const fields = z.object({
   MEMBERFLOW_HEALTH_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(5_000),
   /** SIGTERM: how long the process may take to finish its batches and commits before it exits anyway (code 1). */
   MEMBERFLOW_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Tests only: stop a worker at an exact step (shared/kernel/failpoints.ts); unset in production. */
+  MEMBERFLOW_FAILPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  /** Where `memberflow run` writes each worker's totals as JSON when it stops (the bench reads its rates there). */
+  MEMBERFLOW_TOTALS_FILE: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   /** How long the broker keeps a worker's open transaction when the worker died mid-batch (at most the broker's transaction.max.timeout.ms). */
   KAFKA_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(900_000).default(30_000),
 });

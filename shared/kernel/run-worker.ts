@@ -69,11 +69,11 @@ export interface WorkerRuntimeOptions<S, E, V = unknown> {
    * Default: what the `Kafka` was created with (MEMBERFLOW_TRANSACTIONS, shared/kafka/client.ts).
    */
   transactions?: Delivery;
-  /** The key ticks on activity.events must be signed with (tick-signature.ts); MEMBERFLOW_TICK_KEY when not given. */
+  /** The key ticks on activity.events must be signed with (tick-signature.ts; MEMBERFLOW_TICK_KEY); none: every tick there is refused. */
   tickKey?: string;
-  /** How far a signed tick on a LogAppendTime topic may run ahead of the broker's append time (MEMBERFLOW_TICK_MAX_AHEAD_MS). */
+  /** How far a signed tick on a LogAppendTime topic may run ahead of the broker's append time (MEMBERFLOW_TICK_MAX_AHEAD_MS; default 5 min). */
   tickMaxAheadMs?: number;
-  /** Failpoint spec (failpoints.ts); MEMBERFLOW_FAILPOINT when not given. */
+  /** Failpoint spec (failpoints.ts; MEMBERFLOW_FAILPOINT): tests only. */
   failpoint?: string;
   /** Told of group joins, consumer failures and committed batches (metrics and health: shared/observability). */
   observer?: WorkerObserver;
@@ -233,7 +233,7 @@ async function startGeneration<S, E, V>(
   const partitions = partitionCounter(kafka);
   const publisher = new OutputPublisher(producer, opts.codec, place.outputNamespace, partitions.of, renewProducer);
   const limits = { ...defaultLimits(place.rules), ...opts.limits };
-  const failpoint = failpointFromSpec(opts.failpoint ?? process.env.MEMBERFLOW_FAILPOINT);
+  const failpoint = failpointFromSpec(opts.failpoint);
   const loadView = worker.view?.({ redis: opts.redis, namespace: place.stateNamespace, rules: place.rules });
   const publishFrom = opts.publishFrom;
   const alreadyPublished = publishFrom && publishFrom.size > 0
@@ -291,10 +291,8 @@ async function startGeneration<S, E, V>(
           return new Set<string>();
         })
       : new Set<string>();
-  const tickKey = opts.tickKey ?? process.env.MEMBERFLOW_TICK_KEY;
-  // As the key: the validated setting when the CLI started (replays and rebuilds decide as the live run did).
-  const fromEnv = Number(process.env.MEMBERFLOW_TICK_MAX_AHEAD_MS);
-  const tickMaxAheadMs = opts.tickMaxAheadMs ?? (process.env.MEMBERFLOW_TICK_MAX_AHEAD_MS && Number.isFinite(fromEnv) && fromEnv >= 0 ? fromEnv : defaultTickMaxAheadMs);
+  const tickKey = opts.tickKey;
+  const tickMaxAheadMs = opts.tickMaxAheadMs ?? defaultTickMaxAheadMs;
   await consumer.subscribe(inputs);
   // A process that died between an offset commit and the drop after it left outputs behind.
   void sweepCommittedOutboxes(kafka, store, group, inputs).catch((err: Error) => wlog.warn({ err }, 'could not sweep committed outboxes; the partitions\' next batches retry'));

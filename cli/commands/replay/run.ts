@@ -15,6 +15,7 @@ import { readReplayMeta, writeReplayMeta, type ReplayMeta } from '../../../share
 import { makePlan, groupMembers, type ReplayPlan } from '../../../shared/replay/plan.js';
 import { parseStartPoint, rangeKey, type PartitionRange } from '../../../shared/replay/positions.js';
 import { workerNames } from '../../../services/index.js';
+import { workerSettings } from '../../context.js';
 import { ReplayRefused, rulesFrom, workerEntry, type ReplayContext } from './shared.js';
 
 export interface PlanOptions {
@@ -125,6 +126,7 @@ export async function runShadow(
     log: rc.ctx.log,
     sessionTimeoutMs: rc.ctx.env.KAFKA_SESSION_TIMEOUT_MS,
     maxBytesPerPartition: rc.ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
+    ...workerSettings(rc.ctx.env),
     onBatch: (_report, partition, topic, next) => positions.set(rangeKey(topic, partition), next),
   });
   const remaining = (): number => [...ends].reduce((n, [k, end]) => n + Math.max(0, Number(BigInt(end) - BigInt(positions.get(k) ?? '0'))), 0);

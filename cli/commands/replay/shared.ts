@@ -7,7 +7,7 @@ import { loadRules, type Rules } from '../../../shared/config/rules.js';
 import { rulesOf, type LivePointer } from '../../../shared/kernel/live-pointer.js';
 import { livePointerKey } from '../../../shared/redis/keys.js';
 import { runWorker, type WorkerTotals } from '../../../shared/kernel/run-worker.js';
-import type { CommandContext } from '../../context.js';
+import { workerSettings, type CommandContext } from '../../context.js';
 
 export interface ReplayContext {
   ctx: CommandContext;
@@ -78,6 +78,7 @@ export async function runLiveStateToEnds(
     log: rc.ctx.log,
     sessionTimeoutMs: rc.ctx.env.KAFKA_SESSION_TIMEOUT_MS,
     maxBytesPerPartition: rc.ctx.env.KAFKA_MAX_BYTES_PER_PARTITION,
+    ...workerSettings(rc.ctx.env),
   });
   const progress = extra.progress;
   const timer = progress ? setInterval(() => progress(w.totals), 2000) : null;
