@@ -1,50 +1,33 @@
 /**
- * Minimal RFC 4180 CSV reading: one record per line (quoted fields may hold
- * commas and doubled quotes, but not line breaks), LF or CRLF endings,
- * `.csv` or gzip'd `.csv.gz`, or a directory of such files read in name order.
+ * CSV reading (RFC 4180, through csv-parse): quoted fields may hold commas, doubled quotes and
+ * line breaks; LF or CRLF endings; a byte-order mark is dropped; `.csv` or gzip'd `.csv.gz`, or
+ * a directory of such files read in name order. Lenient where real exports are sloppy: a quote
+ * inside an unquoted field (`5 1/2" tin`) is kept as text.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
+import { parse } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
+
+/** The one setting set memberflow reads CSV with. */
+const options = { bom: true, relax_quotes: true } as const;
+
+/** What went wrong, without quoting the data (csv-parse's own texts may). */
+function csvErrorText(err: unknown): string {
+  const e = err as { code?: string; lines?: number; record?: unknown[]; columns?: unknown[] };
+  if (e.code === 'CSV_QUOTE_NOT_CLOSED') return `${e.lines ?? '?'}: unterminated quoted field`;
+  if (e.code === 'CSV_RECORD_INCONSISTENT_COLUMNS') return `${e.lines ?? '?'}: ${e.record?.length ?? '?'} fields, header has ${e.columns?.length ?? '?'}`;
+  return `${e.lines ?? '?'}: ${e.code ?? 'unreadable CSV'}`;
+}
 
 /** The fields of one CSV line. Throws on an unterminated quoted field. */
 export function parseCsvLine(line: string): string[] {
-  const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-  const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    if (text[i] === '"') {
-      let value = '';
-      i++;
-      for (;;) {
-        const close = text.indexOf('"', i);
-        if (close < 0) throw new Error(`unterminated quoted field at column ${i}`);
-        value += text.slice(i, close);
-        if (text[close + 1] === '"') {
-          value += '"';
-          i = close + 2;
-        } else {
-          i = close + 1;
-          break;
-        }
-      }
-      // Be lenient about text between the closing quote and the next comma: keep it.
-      const comma = text.indexOf(',', i);
-      const end = comma < 0 ? text.length : comma;
-      fields.push(value + text.slice(i, end));
-      if (comma < 0) return fields;
-      i = comma + 1;
-    } else {
-      const comma = text.indexOf(',', i);
-      if (comma < 0) {
-        fields.push(text.slice(i));
-        return fields;
-      }
-      fields.push(text.slice(i, comma));
-      i = comma + 1;
-    }
+  try {
+    return (parseSync(line, options) as string[][])[0] ?? [''];
+  } catch (err) {
+    throw new Error(`line ${csvErrorText(err)}`);
   }
 }
 
@@ -56,47 +39,26 @@ export async function csvFiles(path: string): Promise<string[]> {
   return names.map((n) => join(path, n));
 }
 
-async function* readLines(file: string): AsyncGenerator<string> {
-  const raw = createReadStream(file);
-  const input = /\.gz$/i.test(file) ? raw.pipe(createGunzip()) : raw;
-  raw.on('error', (err) => input.destroy(err));
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  try {
-    yield* lines;
-  } finally {
-    lines.close();
-    input.destroy();
-    raw.destroy();
-  }
-}
-
 /**
- * Records keyed by each file's own header line. Blank lines are skipped; a line
- * whose field count differs from the header's throws (silent misalignment would corrupt data).
+ * Records keyed by each file's own header line. Blank lines are skipped; a record whose field
+ * count differs from the header's throws (silent misalignment would corrupt data), naming the
+ * file and the line.
  */
 export async function* readCsvRecords(path: string): AsyncGenerator<Record<string, string>> {
   for (const file of await csvFiles(path)) {
-    let header: string[] | null = null;
-    let lineNo = 0;
-    for await (const line of readLines(file)) {
-      lineNo++;
-      if (line === '' || line === '\r') continue;
-      let fields: string[];
-      try {
-        fields = parseCsvLine(header === null ? line.replace(/^\uFEFF/, '') : line);
-      } catch (err) {
-        throw new Error(`${file}:${lineNo}: ${(err as Error).message}`);
-      }
-      if (header === null) {
-        header = fields;
-        continue;
-      }
-      if (fields.length !== header.length) {
-        throw new Error(`${file}:${lineNo}: ${fields.length} fields, header has ${header.length}`);
-      }
-      const record: Record<string, string> = {};
-      for (let k = 0; k < header.length; k++) record[header[k]!] = fields[k]!;
-      yield record;
+    const raw = createReadStream(file);
+    const input = /\.gz$/i.test(file) ? raw.pipe(createGunzip()) : raw;
+    raw.on('error', (err) => input.destroy(err));
+    const records = input.pipe(parse({ ...options, columns: true, skip_empty_lines: true }));
+    input.on('error', (err: Error) => records.destroy(err));
+    try {
+      for await (const record of records) yield record as Record<string, string>;
+    } catch (err) {
+      throw new Error(`${file}:${csvErrorText(err)}`);
+    } finally {
+      records.destroy();
+      input.destroy();
+      raw.destroy();
     }
   }
 }

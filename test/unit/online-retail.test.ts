@@ -95,6 +95,14 @@ describe('readCsvRecords', () => {
     expect(await collect(days)).toEqual([{ a: '0', b: '9' }, { b: '2', a: '1' }]);
   });
 
+  it('reads a quoted field that holds a line break (RFC 4180)', async () => {
+    await writeFile(join(dir, 'multiline.csv'), 'a,b\n1,"two\nlines"\n3,4\n');
+    expect(await collect(join(dir, 'multiline.csv'))).toEqual([
+      { a: '1', b: 'two\nlines' },
+      { a: '3', b: '4' },
+    ]);
+  });
+
   it('refuses a row whose field count differs from the header', async () => {
     await writeFile(join(dir, 'bad.csv'), 'a,b\n1,2,3\n');
     await expect(collect(join(dir, 'bad.csv'))).rejects.toThrow(/bad\.csv:2: 3 fields, header has 2/);
