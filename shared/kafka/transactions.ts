@@ -33,8 +33,6 @@ interface Entry {
   producer: TransactionalProducer;
   joinedAt: number;
   txn: OpenTransaction | null;
-  /** Offsets sent ahead (sendOffsetsAhead): the position and the request, settled or not. */
-  offsets: { position: string; sent: Promise<void> } | null;
 }
 
 export class PartitionTransactions {
@@ -63,16 +61,15 @@ export class PartitionTransactions {
     if (current && current.joinedAt === this.joins) {
       try {
         current.txn = await current.producer.transaction();
-        current.offsets = null;
       } catch (err) {
         await this.discard(id, current);
         throw err;
       }
-      return { sender: this.senderOf(current), committed: null };
+      return { sender: current.txn, committed: null };
     }
     if (current) await this.discard(id, current);
     const producer = createTransactionalProducer(this.kafka, id, this.timeoutMs);
-    const fresh: Entry = { producer, joinedAt: this.joins, txn: null, offsets: null };
+    const fresh: Entry = { producer, joinedAt: this.joins, txn: null };
     try {
       await producer.connect();
       // The first transaction initialises the id (InitProducerId): the previous owner is fenced and its open transaction ended.
@@ -80,27 +77,11 @@ export class PartitionTransactions {
       fresh.txn = txn;
       const committed = await this.committedOffset(topic, partition);
       this.entries.set(id, fresh);
-      return { sender: this.senderOf(fresh), committed };
+      return { sender: txn, committed };
     } catch (err) {
       await this.discard(id, fresh);
       throw err;
     }
-  }
-
-  /**
-   * Sends the batch's next offset into its transaction now, while the batch is still being worked
-   * on (Redis loads, decisions, the state write), instead of at the commit: the two round trips
-   * (AddOffsetsToTxn, TxnOffsetCommit) leave the path between publish and commit, which is how long
-   * a `read_committed` reader downstream waits. Harmless if the batch is given up: the offsets only
-   * count if the transaction commits. The outputs are sent after it (senderOf), never beside it: two
-   * requests changing one transaction at once are refused by the coordinator (CONCURRENT_TRANSACTIONS).
-   */
-  sendOffsetsAhead(topic: string, partition: number, nextOffset: string): void {
-    const entry = this.entries.get(transactionalIdOf(this.group, topic, partition));
-    if (!entry?.txn) throw new Error(`no transaction is open for ${topic}#${partition}`);
-    const sent = entry.txn.sendOffsets(this.group, [{ topic, partitions: [{ partition, offset: nextOffset }] }]);
-    sent.catch(() => undefined); // awaited by the batch's first send or its commit, which report it
-    entry.offsets = { position: nextOffset, sent };
   }
 
   /** Commits the batch: its outputs and the partition's next offset, together. */
@@ -109,14 +90,9 @@ export class PartitionTransactions {
     const entry = this.entries.get(id);
     if (!entry?.txn) throw new Error(`no transaction is open for ${topic}#${partition}`);
     try {
-      if (entry.offsets?.position === nextOffset) await entry.offsets.sent;
-      else {
-        await entry.offsets?.sent.catch(() => undefined);
-        await entry.txn.sendOffsets(this.group, [{ topic, partitions: [{ partition, offset: nextOffset }] }]);
-      }
+      await entry.txn.sendOffsets(this.group, [{ topic, partitions: [{ partition, offset: nextOffset }] }]);
       await entry.txn.commit();
       entry.txn = null;
-      entry.offsets = null;
     } catch (err) {
       // Fenced (another owner), timed out, or the cluster failed mid-commit: a new producer takes the partition on the next batch.
       await this.discard(id, entry);
@@ -132,8 +108,6 @@ export class PartitionTransactions {
     const id = transactionalIdOf(this.group, topic, partition);
     const entry = this.entries.get(id);
     if (!entry) return;
-    await entry.offsets?.sent.catch(() => undefined);
-    entry.offsets = null;
     if (keepProducer && entry.txn?.isActive()) {
       try {
         await entry.txn.abort();
@@ -151,28 +125,8 @@ export class PartitionTransactions {
     await this.admin?.disconnect().catch(() => undefined);
   }
 
-  /** The batch's sender: each send waits for offsets sent ahead (one change to the transaction at a time). */
-  private senderOf(entry: Entry): PartitionTransaction['sender'] {
-    const txn = entry.txn!;
-    const ahead = async () => {
-      if (entry.offsets) await entry.offsets.sent;
-    };
-    return {
-      send: async (record) => {
-        await ahead();
-        return txn.send(record);
-      },
-      sendBatch: async (batch) => {
-        await ahead();
-        return txn.sendBatch(batch);
-      },
-    };
-  }
-
   private async discard(id: string, entry: Entry): Promise<void> {
     this.entries.delete(id);
-    await entry.offsets?.sent.catch(() => undefined);
-    entry.offsets = null;
     // An abort that fails leaves kafkajs' producer unusable (ABORTING); it is dropped either way, and the broker
     // aborts what is left when the next owner initialises the id or the transaction times out.
     if (entry.txn?.isActive()) await entry.txn.abort().catch((err: Error) => this.log.debug({ err: { message: err.message }, id }, 'transaction abort failed; the next owner ends it'));

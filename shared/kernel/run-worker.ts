@@ -472,13 +472,6 @@ async function startGeneration<S, E, V>(
     const plog = plogOf(batch.partition);
     const started = performance.now();
     totals.firstBatchStartedAt ??= Date.now();
-    // Past the batch's last raw offset when that is a transaction marker or an aborted record
-    // (nothing to process there), but never past a replay's end.
-    const lastProcessed = records[records.length - 1]!.offset;
-    const rawLast = batch.lastOffset();
-    const last = compareOffsets(rawLast, lastProcessed) > 0 && (end === undefined || compareOffsets(nextOffset(rawLast), end) <= 0) ? rawLast : lastProcessed;
-    // Known before the batch is worked on: into its transaction at once (PartitionTransactions.sendOffsetsAhead).
-    if (txn) transactions!.sendOffsetsAhead(batch.topic, batch.partition, nextOffset(last));
     const report = await processor.process(records, {
       heartbeat,
       isActive: () => isRunning() && !isStale() && !moved && !closing,
@@ -498,6 +491,11 @@ async function startGeneration<S, E, V>(
       plog.info({ firstOffset: records[0]!.offset }, 'batch abandoned: partition no longer ours or stopping');
       return;
     }
+    // Past the batch's last raw offset when that is a transaction marker or an aborted record
+    // (nothing to process there), but never past a replay's end.
+    const lastProcessed = records[records.length - 1]!.offset;
+    const rawLast = batch.lastOffset();
+    const last = compareOffsets(rawLast, lastProcessed) > 0 && (end === undefined || compareOffsets(nextOffset(rawLast), end) <= 0) ? rawLast : lastProcessed;
     const commitStarted = performance.now();
     if (txn) {
       await transactions!.commit(batch.topic, batch.partition, nextOffset(last));
