@@ -40,6 +40,9 @@ describe('promote after the live worker died between publishing and committing',
   const exited = (w: WorkerProcess) => new Promise<string | null>((r) => (w.exitCode !== null || w.signalCode !== null ? r(w.signalCode) : w.once('exit', (_c, sig) => r(sig))));
 
   it('finishes the old generation up to what it applied, so no id is published with two contents', async () => {
+    const started = Date.now();
+    // Each step is printed as it ends, so a run that times out shows where it stood.
+    const phase = (name: string) => process.stderr.write(`[promote-finish] ${name} at ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     const doubled = doubledPoints(s.rules);
     writeFileSync(join(dir, 'double.json'), JSON.stringify(doubled));
     await s.produceJson(purchases(0, 200));
@@ -50,9 +53,11 @@ describe('promote after the live worker died between publishing and committing',
     await s.waitForLag0('points-accrual', 'behavior.events', 120_000);
     first.kill('SIGTERM');
     await exited(first);
+    phase('live workers caught up and stopped');
 
     // The replay under doubled points reads what is there now; the live worker then falls behind it.
     await expect(replayRun(rc, { worker: 'points-accrual', namespace: shadow(), from: 'beginning', rulesFile: join(dir, 'double.json') })).resolves.toMatchObject({ completed: true });
+    phase('replay run completed');
     // Sent in small requests, so behavior.events holds small record batches and the worker's small fetches see a few each.
     for (let i = 0; i < 60; i++) await s.produceJson(purchases(200 + i * 10, 10));
     await s.waitForLag0('behavior-events', 'activity.events', 120_000);
@@ -61,7 +66,9 @@ describe('promote after the live worker died between publishing and committing',
     const dying = s.spawnWorker('points-accrual', [], { MEMBERFLOW_FAILPOINT: 'kill-after-publish:3', KAFKA_MAX_BYTES_PER_PARTITION: '4096' });
     workers.push(dying);
     expect(await exited(dying)).toBe('SIGKILL');
+    phase('worker killed after publishing');
     await waitFor(async () => (await rc.admin.describeGroups([consumerGroup(s.ns, 'points-accrual')])).groups[0]!.members.length === 0, 60_000, 'the killed worker to leave its group');
+    phase('killed worker left its group');
     const topic = s.topic('behavior.events');
     const [offsets] = await rc.admin.fetchOffsets({ groupId: consumerGroup(s.ns, 'points-accrual'), topics: [topic] });
     const committedAt = BigInt(offsets!.partitions[0]!.offset);
@@ -72,11 +79,13 @@ describe('promote after the live worker died between publishing and committing',
     const publishedBeforePromote = (await s.readAll('points.ledger')).length;
 
     const promoted = await replayPromote(rc, { namespace: shadow(), leaveTimeoutMs: 60_000 });
+    phase(`promoted: ${promoted.finishedRecords} records finished`);
     expect(promoted.finishedRecords).toBe(Number(BigInt(mark!) + 1n - committedAt));
     expect(BigInt(promoted.switchedAt[`${topic}#0`]!)).toBe(BigInt(mark!) + 1n);
     const next = s.spawnWorker('points-accrual');
     workers.push(next);
     await s.waitForLag0('points-accrual', 'behavior.events', 120_000, `${shadow()}.points-accrual`);
+    phase('the promoted generation caught up');
 
     // One content per id: old rules before the switch, doubled from it; nothing missing.
     const all = await s.readAll('behavior.events');
