@@ -18,6 +18,7 @@ import type { ChurnRiskValue } from '../../shared/contracts/churn-risk.js';
 import { createTopics } from './topics.js';
 import { recommendCommand } from './recommend.js';
 import type { RecommendationValue } from '../../services/recommendations/events.js';
+import type { Metrics } from '../../shared/observability/metrics.js';
 
 const retailFile = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));
 const extraFile = fileURLToPath(new URL('../../data/demo/extra-events.jsonl', import.meta.url));
@@ -49,7 +50,7 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
   const extra = await produceCommand(ctx, { file: extraFile, format: 'jsonl' });
   out(`produced ${extra.sent} hand-written records (broken ones and upstream duplicates among them)`);
 
-  let operations: { port: number; metricsText: string } | null = null;
+  let operations: { port: number; metrics: Metrics } | null = null;
   const [worker, points] = await runCommand(ctx, demoWorkers, { exitWhenIdleMs: 2000, operationsPort: ctx.env.MEMBERFLOW_METRICS_PORT ?? 0, onStopping: (o) => (operations = o) });
   const t = worker!.totals;
   const seconds = Math.max(0.001, ((t.lastBatchEndedAt ?? 0) - (t.firstBatchStartedAt ?? 0)) / 1000);
@@ -63,7 +64,7 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
   out(`  outputs:          ${t.outputs} (behavior.events + referrals + dead letters)`);
   out(`  throughput:       ${Math.round(t.records / seconds)} events/s (${t.records} events in ${seconds.toFixed(2)} s, first batch to last, one process)`);
 
-  if (operations) printOperations(operations, out);
+  if (operations) await printOperations(operations, out);
 
   const profiles = await readProfiles(ctx);
   out(`  members profiled: ${profiles.length}`);
@@ -214,15 +215,11 @@ function count(values: string[]): Record<string, number> {
 }
 
 /** Where an operator looks: the port the workers served while they ran, and a few of its figures. */
-function printOperations(o: { port: number; metricsText: string }, out: (s: string) => void): void {
-  const total = (name: string, label = '') =>
-    o.metricsText
-      .split('\n')
-      .filter((l) => l.startsWith(`${name}{`) && l.includes(label))
-      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  const batches = total('memberflow_batches_total');
-  const seconds = total('memberflow_batch_duration_seconds_sum');
-  out(`  operations:       /metrics, /healthz and /readyz were served on port ${o.port} while the workers ran (set MEMBERFLOW_METRICS_PORT for \`memberflow run\`;`);
-  out(`                    dashboard and alert rules: docs/operations/); all six workers: ${batches} batches, ${batches === 0 ? 0 : Math.round((seconds / batches) * 1000)} ms per batch on average,`);
-  out(`                    ${total('memberflow_inputs_total', 'outcome="rejected"') + total('memberflow_inputs_total', 'outcome="undecodable"')} inputs dead-lettered, ${total('memberflow_fenced_retries_total')} fenced retries`);
+async function printOperations(o: { port: number; metrics: Metrics }, out: (s: string) => void): Promise<void> {
+  const batches = await o.metrics.total('memberflow_batches_total');
+  const seconds = await o.metrics.total('memberflow_batch_duration_seconds_sum');
+  const deadLettered = (await o.metrics.total('memberflow_inputs_total', { outcome: 'rejected' })) + (await o.metrics.total('memberflow_inputs_total', { outcome: 'undecodable' }));
+  out(`  operations:       /metrics, /healthz and /readyz were served on port ${o.port} while the workers ran`);
+  out(`                    (set MEMBERFLOW_METRICS_PORT for \`memberflow run\`; dashboard and alert rules: docs/operations/);`);
+  out(`                    all six workers: ${batches} batches, ${batches === 0 ? 0 : Math.round((seconds / batches) * 1000)} ms per batch on average, ${deadLettered} inputs dead-lettered, ${await o.metrics.total('memberflow_fenced_retries_total')} fenced retries`);
 }

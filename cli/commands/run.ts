@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { workers, workerNames } from '../../services/index.js';
 import { connectClients, registryAccessOf } from '../../shared/clients.js';
+import type { Metrics } from '../../shared/observability/metrics.js';
 import { startOperations, type Operations } from '../../shared/observability/operations.js';
 import { runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
 import { consumerGroup, physicalTopic } from '../../shared/kafka/topics.js';
@@ -11,8 +12,8 @@ export interface RunOptions {
   exitWhenIdleMs?: number;
   /** The operations port, instead of MEMBERFLOW_METRICS_PORT (0: any free port). */
   operationsPort?: number;
-  /** Called as the workers stop, with the operations port and its metrics at that moment (when the port is open). */
-  onStopping?: (operations: { port: number; metricsText: string }) => void;
+  /** Called as the workers stop, with the operations port and its metrics (when the port is open). */
+  onStopping?: (operations: { port: number; metrics: Metrics }) => void;
 }
 
 export function resolveWorkers(names: string[]): string[] {
@@ -91,7 +92,7 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
     if (stopping) return;
     stopping = true;
     for (const w of running) await w.stop();
-    if (operations && opts.onStopping) opts.onStopping({ port: operations.port, metricsText: await operations.metrics.registry.metrics() });
+    if (operations && opts.onStopping) opts.onStopping({ port: operations.port, metrics: operations.metrics });
     await operations?.close();
     await clients.close();
     writeTotals(ctx.env.MEMBERFLOW_TOTALS_FILE, chosen, running);

@@ -75,6 +75,21 @@ export class Metrics {
     }
   }
 
+  /**
+   * The sum of a series over the samples whose labels include `labels` (a histogram's `_sum` or
+   * `_count` by that full name): what a caller in the same process reads without the text format.
+   */
+  async total(series: string, labels: Record<string, string> = {}): Promise<number> {
+    const base = series.replace(/_(sum|count)$/, '');
+    const metric = this.registry.getSingleMetric(series) ?? this.registry.getSingleMetric(base);
+    if (!metric) return 0;
+    // Histogram samples name their own series (`_bucket`, `_sum`, `_count`) in metricName, which the types leave out.
+    const { values } = await metric.get();
+    return values
+      .filter((v) => ((v as { metricName?: string }).metricName ?? series) === series && Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+      .reduce((n, v) => n + v.value, 0);
+  }
+
   setReady(ready: boolean): void {
     this.ready.set(ready ? 1 : 0);
   }

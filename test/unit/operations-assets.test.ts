@@ -35,3 +35,20 @@ describe('docs/operations: the dashboard and the alert rules', () => {
     }
   });
 });
+
+describe('Metrics.total: the figures a caller in the same process reads', () => {
+  it('sums a counter over matching labels, and a histogram by its _sum and _count', async () => {
+    const m = new Metrics();
+    const report = { records: 10, outcomes: { applied: 7, rejected: 2, duplicate: 1, redelivered: 0, undecodable: 0 }, rejections: { malformed_json: 2 }, outputs: 9, members: 3, fencedRetries: 1, replicationRetries: 0, aborted: false, pointerMoved: false, stateLost: null, settle: new Map(), stateWriteSeconds: [0.002], stateBytes: 500 };
+    const observer = m.observerFor('w', () => undefined, () => undefined);
+    observer.batchCommitted({ topic: 't', partition: 0, report, seconds: 0.5, commitSeconds: 0.01, lastTimestamp: 0, committedAt: 1000 });
+    observer.batchCommitted({ topic: 't', partition: 1, report, seconds: 1.5, commitSeconds: 0.01, lastTimestamp: 0, committedAt: 1000 });
+    expect(await m.total('memberflow_inputs_total')).toBe(20);
+    expect(await m.total('memberflow_inputs_total', { outcome: 'rejected' })).toBe(4);
+    expect(await m.total('memberflow_batches_total')).toBe(2);
+    expect(await m.total('memberflow_batch_duration_seconds_sum')).toBe(2);
+    expect(await m.total('memberflow_batch_duration_seconds_count')).toBe(2);
+    expect(await m.total('memberflow_fenced_retries_total', { cause: 'fence' })).toBe(2);
+    expect(await m.total('memberflow_no_such_series')).toBe(0);
+  });
+});
