@@ -8,7 +8,13 @@
  */
 module.exports = {
   forbidden: [
-    { name: 'no-circular', comment: 'No import cycles, type imports included.', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      comment: 'No import cycles, type imports included.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
     {
       name: 'no-service-imports-another',
       comment: 'A service reads another one only through shared/contracts.',
@@ -16,9 +22,27 @@ module.exports = {
       from: { path: '^services/([^/]+)/' },
       to: { path: '^services/([^/]+)/', pathNot: '^services/$1/' },
     },
-    { name: 'shared-below-services', comment: 'shared/ never imports a service.', severity: 'error', from: { path: '^shared/' }, to: { path: '^services/' } },
-    { name: 'cli-and-bench-on-top', comment: 'Nothing below imports the CLI or the bench.', severity: 'error', from: { path: '^(shared|services)/' }, to: { path: '^(cli|bench)/' } },
-    { name: 'no-test-code', comment: 'Production code never imports test code.', severity: 'error', from: { path: '^(shared|services|cli)/' }, to: { path: '^test/' } },
+    {
+      name: 'shared-below-services',
+      comment: 'shared/ never imports a service.',
+      severity: 'error',
+      from: { path: '^shared/' },
+      to: { path: '^services/' },
+    },
+    {
+      name: 'cli-and-bench-on-top',
+      comment: 'Nothing below imports the CLI or the bench.',
+      severity: 'error',
+      from: { path: '^(shared|services)/' },
+      to: { path: '^(cli|bench)/' },
+    },
+    {
+      name: 'no-test-code',
+      comment: 'Production code never imports test code.',
+      severity: 'error',
+      from: { path: '^(shared|services|cli)/' },
+      to: { path: '^test/' },
+    },
     {
       name: 'contracts-at-the-bottom',
       comment: 'Contracts describe records: they import nothing of memberflow but other contracts.',

@@ -32,12 +32,24 @@ const running = await runCommand(ctx, workerNames(), { exitWhenIdleMs: 5000 });
 say(`workers idle after ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
 const clients = connectClients(ctx.env, ctx.log, 'memberflow-state-sizes');
-const rows: { worker: string; records: number; meanBytes: number; p99Bytes: number; maxBytes: number; maxJsonBytes: number; refused: number }[] = [];
+const rows: {
+  worker: string;
+  records: number;
+  meanBytes: number;
+  p99Bytes: number;
+  maxBytes: number;
+  maxJsonBytes: number;
+  refused: number;
+}[] = [];
 try {
   for (const [index, worker] of workerNames().entries()) {
     const sizes: number[] = [];
     let largest: { key: string; bytes: number } | null = null;
-    for await (const { node, keys } of scanKeysByNode(clients.redis, memberKeyPattern(ctx.env.MEMBERFLOW_NAMESPACE, worker), 2000)) {
+    for await (const { node, keys } of scanKeysByNode(
+      clients.redis,
+      memberKeyPattern(ctx.env.MEMBERFLOW_NAMESPACE, worker),
+      2000,
+    )) {
       const pipeline = node.pipeline();
       for (const k of keys) pipeline.getrange(k, 0, 40);
       const replies = (await pipeline.exec()) ?? [];
@@ -54,7 +66,8 @@ try {
     const top = largest as { key: string; bytes: number } | null;
     if (top) {
       const stored = decodeRecord(await clients.redis.getBuffer(top.key), top.key);
-      if (stored?.state) maxJsonBytes = Buffer.byteLength(JSON.stringify(stateCodecOf(workerDefinition(worker)).decode(stored.state)));
+      if (stored?.state)
+        maxJsonBytes = Buffer.byteLength(JSON.stringify(stateCodecOf(workerDefinition(worker)).decode(stored.state)));
     }
     const refused = running[index]?.totals.rejections.state_too_large ?? 0;
     rows.push({
@@ -71,8 +84,13 @@ try {
   await clients.close();
 }
 const largestState = Math.max(...rows.map((r) => r.maxBytes));
-process.stdout.write(`${JSON.stringify({ namespace: ctx.env.MEMBERFLOW_NAMESPACE, events: produced.sent, cap: ctx.rules.state.maxBytes, largestState, suggestedCap: 4 * largestState, rows }, null, 2)}\n`);
+process.stdout.write(
+  `${JSON.stringify({ namespace: ctx.env.MEMBERFLOW_NAMESPACE, events: produced.sent, cap: ctx.rules.state.maxBytes, largestState, suggestedCap: 4 * largestState, rows }, null, 2)}\n`,
+);
 say('| worker | records | mean state (B) | p99 (B) | largest (B) | largest as JSON (B) | refused state_too_large |');
 say('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const r of rows) say(`| ${r.worker} | ${r.records} | ${r.meanBytes} | ${r.p99Bytes} | ${r.maxBytes} | ${r.maxJsonBytes} | ${r.refused} |`);
+for (const r of rows)
+  say(
+    `| ${r.worker} | ${r.records} | ${r.meanBytes} | ${r.p99Bytes} | ${r.maxBytes} | ${r.maxJsonBytes} | ${r.refused} |`,
+  );
 process.exit(0);

@@ -6,7 +6,9 @@ if (process.env.NODE_ENV === 'production') {
   const compiled = new URL('../dist/cli/main.js', import.meta.url);
   await import(compiled.href).catch((err) => {
     if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/cli/main.js')) throw err;
-    process.stderr.write('memberflow: NODE_ENV=production runs the compiled build, and dist/ has none: run `npm run build` first\n');
+    process.stderr.write(
+      'memberflow: NODE_ENV=production runs the compiled build, and dist/ has none: run `npm run build` first\n',
+    );
     process.exit(1);
   });
 } else {

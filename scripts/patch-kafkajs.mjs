@@ -70,9 +70,14 @@ for (const { file, what, edits } of patches) {
   const source = readFileSync(path, 'utf8');
   if (edits.every(([, after]) => source.includes(after))) continue;
   if (version !== '2.2.4' || !edits.every(([before]) => source.includes(before))) {
-    console.error(`scripts/patch-kafkajs.mjs: kafkajs ${version} is not the 2.2.4 this patch was written for; check its ${what} (${file}) and update the patch`);
+    console.error(
+      `scripts/patch-kafkajs.mjs: kafkajs ${version} is not the 2.2.4 this patch was written for; check its ${what} (${file}) and update the patch`,
+    );
     process.exit(1);
   }
-  writeFileSync(path, edits.reduce((s, [before, after]) => s.replace(before, after), source));
+  writeFileSync(
+    path,
+    edits.reduce((s, [before, after]) => s.replace(before, after), source),
+  );
   console.log(`kafkajs: ${what} patched (scripts/patch-kafkajs.mjs)`);
 }

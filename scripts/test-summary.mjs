@@ -15,7 +15,9 @@ for (const file of report.testResults) {
 let [p, f, s] = [0, 0, 0];
 for (const [name, [passed, failed, skipped]] of Object.entries(suites)) {
   console.log(`${name}: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-  p += passed; f += failed; s += skipped;
+  p += passed;
+  f += failed;
+  s += skipped;
 }
 console.log(`total: ${p} passed, ${f} failed, ${s} skipped`);
 // A full run must have run the integration and e2e suites: a stack that never came up is a failure.

@@ -22,7 +22,10 @@ export function loggerOptions(name: string, level: string): LoggerOptions {
     serializers: { err: redactErr },
     hooks: {
       logMethod(args, method) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? redactCredentials(a) : a)) as Parameters<typeof method>);
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? redactCredentials(a) : a)) as Parameters<typeof method>,
+        );
       },
     },
   };
@@ -38,17 +41,28 @@ function redactErr(e: unknown): unknown {
 }
 
 /** Fields that hold secrets wherever they appear in a logged object (one level deep, or two). */
-const secretPaths = ['password', 'sasl.password', 'token', 'authorization', '*.password', '*.sasl.password', '*.token', '*.authorization', 'headers.authorization'];
+const secretPaths = [
+  'password',
+  'sasl.password',
+  'token',
+  'authorization',
+  '*.password',
+  '*.sasl.password',
+  '*.token',
+  '*.authorization',
+  'headers.authorization',
+];
 
 /** Routes kafkajs' own logs into ours, under a `kafkajs` namespace. */
 export function kafkaLogCreator(log: Logger): logCreator {
   const child = log.child({ component: 'kafkajs' });
-  return () => ({ level, log: entry }) => {
-    const { message, ...rest } = entry;
-    const fields = { ...rest, namespace: entry.namespace };
-    if (level === KafkaLogLevel.ERROR) child.error(fields, message);
-    else if (level === KafkaLogLevel.WARN) child.warn(fields, message);
-    else if (level === KafkaLogLevel.INFO) child.info(fields, message);
-    else child.debug(fields, message);
-  };
+  return () =>
+    ({ level, log: entry }) => {
+      const { message, ...rest } = entry;
+      const fields = { ...rest, namespace: entry.namespace };
+      if (level === KafkaLogLevel.ERROR) child.error(fields, message);
+      else if (level === KafkaLogLevel.WARN) child.warn(fields, message);
+      else if (level === KafkaLogLevel.INFO) child.info(fields, message);
+      else child.debug(fields, message);
+    };
 }

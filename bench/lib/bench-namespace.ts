@@ -18,7 +18,12 @@ export class BenchNamespace {
   readonly producer: Producer;
   private readonly scratchTopics: string[] = [];
 
-  private constructor(readonly ns: string, readonly env: Env, readonly partitions: number, readonly log: Logger) {
+  private constructor(
+    readonly ns: string,
+    readonly env: Env,
+    readonly partitions: number,
+    readonly log: Logger,
+  ) {
     this.clients = connectClients({ ...env, MEMBERFLOW_NAMESPACE: ns }, log, `bench-${ns}`);
     this.admin = this.clients.kafka.admin();
     this.producer = createProducer(this.clients.kafka);
@@ -41,10 +46,19 @@ export class BenchNamespace {
   /** A topic outside the catalogue (the ceiling's output), deleted with the namespace. */
   async scratchTopic(name: string): Promise<string> {
     const topic = `${this.ns}.${name}`;
-    const { replicationFactor, minInsyncReplicas } = replicationFor((await this.admin.describeCluster()).brokers.length);
+    const { replicationFactor, minInsyncReplicas } = replicationFor(
+      (await this.admin.describeCluster()).brokers.length,
+    );
     await this.admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic, numPartitions: this.partitions, replicationFactor, configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] }],
+      topics: [
+        {
+          topic,
+          numPartitions: this.partitions,
+          replicationFactor,
+          configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }],
+        },
+      ],
     });
     this.scratchTopics.push(topic);
     return topic;
@@ -57,7 +71,9 @@ export class BenchNamespace {
       SCHEMA_REGISTRY_URL: this.env.SCHEMA_REGISTRY_URL,
       REDIS_URL: this.env.REDIS_URL,
       ...(this.env.REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: this.env.REDIS_CLUSTER_NODES.join(',') } : {}),
-      ...(this.env.REDIS_WAIT_REPLICAS !== undefined ? { REDIS_WAIT_REPLICAS: String(this.env.REDIS_WAIT_REPLICAS) } : {}),
+      ...(this.env.REDIS_WAIT_REPLICAS !== undefined
+        ? { REDIS_WAIT_REPLICAS: String(this.env.REDIS_WAIT_REPLICAS) }
+        : {}),
       REDIS_WAIT_TIMEOUT_MS: String(this.env.REDIS_WAIT_TIMEOUT_MS),
       MEMBERFLOW_NAMESPACE: this.ns,
       MEMBERFLOW_TOPIC_PARTITIONS: String(this.partitions),
@@ -71,7 +87,11 @@ export class BenchNamespace {
   }
 
   /** Sends records in requests of `chunk`, keyed, in order. */
-  async produce(logical: LogicalTopic, records: ReadonlyArray<{ key: string | null; value: string | Buffer | null; timestamp?: number }>, chunk = 2000): Promise<void> {
+  async produce(
+    logical: LogicalTopic,
+    records: ReadonlyArray<{ key: string | null; value: string | Buffer | null; timestamp?: number }>,
+    chunk = 2000,
+  ): Promise<void> {
     for (let i = 0; i < records.length; i += chunk) {
       await this.producer.send({
         topic: this.topic(logical),
@@ -89,7 +109,10 @@ export class BenchNamespace {
   async close(): Promise<void> {
     await this.producer.disconnect().catch(() => undefined);
     try {
-      await this.admin.deleteTopics({ topics: [...logicalTopics.map((t) => this.topic(t)), ...this.scratchTopics], timeout: 60_000 });
+      await this.admin.deleteTopics({
+        topics: [...logicalTopics.map((t) => this.topic(t)), ...this.scratchTopics],
+        timeout: 60_000,
+      });
     } catch (err) {
       this.log.warn({ err: { message: (err as Error).message } }, 'could not delete bench topics');
     }

@@ -33,7 +33,13 @@ export interface LatencySummary {
 
 export function summarize(latencies: readonly number[]): LatencySummary {
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { samples: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? Number.NaN };
+  return {
+    samples: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+  };
 }
 
 /** Reads member.tier-changes as they come and matches each to the send time of its activity record. */
@@ -46,16 +52,26 @@ export class TierChangeLatency {
   /** Per partition, the offset after the last record read. */
   private readonly nextOffset = new Map<number, bigint>();
 
-  constructor(private readonly b: BenchNamespace, private readonly sentAt: ReadonlyMap<string, number>) {}
+  constructor(
+    private readonly b: BenchNamespace,
+    private readonly sentAt: ReadonlyMap<string, number>,
+  ) {}
 
   async start(): Promise<void> {
-    const consumer = this.b.clients.kafka.consumer({ groupId: `${this.b.ns}.bench-latency-${randomUUID()}`, maxWaitTimeInMs: 100 });
+    const consumer = this.b.clients.kafka.consumer({
+      groupId: `${this.b.ns}.bench-latency-${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+    });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: this.b.topic('member.tier-changes'), fromBeginning: true });
     // Positions count transaction markers, which no message carries (shared/kafka/read-to-end.ts).
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      const { partition, batchSize, lastOffset } = payload as { partition: number; batchSize: number; lastOffset: string | null };
+      const { partition, batchSize, lastOffset } = payload as {
+        partition: number;
+        batchSize: number;
+        lastOffset: string | null;
+      };
       if (batchSize === 0 && lastOffset !== null) this.nextOffset.set(partition, BigInt(lastOffset) + 1n);
     });
     await consumer.run({
@@ -83,7 +99,8 @@ export class TierChangeLatency {
   async readTo(ends: ReadonlyArray<{ partition: number; high: string }>, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (ends.some((e) => BigInt(e.high) > 0n && (this.nextOffset.get(e.partition) ?? 0n) < BigInt(e.high))) {
-      if (Date.now() > deadline) throw new Error(`the latency reader did not reach the end of member.tier-changes within ${timeoutMs / 1000} s`);
+      if (Date.now() > deadline)
+        throw new Error(`the latency reader did not reach the end of member.tier-changes within ${timeoutMs / 1000} s`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -135,11 +152,20 @@ export function hopLatencies(
     hops.pointsAccrual.push(ledger - behavior);
     hops.tierEvaluation.push(s.at - ledger);
   }
-  return { behaviorEvents: summarize(hops.behaviorEvents), pointsAccrual: summarize(hops.pointsAccrual), tierEvaluation: summarize(hops.tierEvaluation), unmatched };
+  return {
+    behaviorEvents: summarize(hops.behaviorEvents),
+    pointsAccrual: summarize(hops.pointsAccrual),
+    tierEvaluation: summarize(hops.tierEvaluation),
+    unmatched,
+  };
 }
 
 /** Record timestamps by event id (the memberflow-event-id header), first copy per id, of a whole topic up to its current end. */
-export async function timestampsById(b: BenchNamespace, logical: 'behavior.events' | 'points.ledger', ids: ReadonlySet<string>): Promise<Map<string, number>> {
+export async function timestampsById(
+  b: BenchNamespace,
+  logical: 'behavior.events' | 'points.ledger',
+  ids: ReadonlySet<string>,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const r of await readTopicToEnd(b, logical)) {
     if (r.id !== null && ids.has(r.id) && !out.has(r.id)) out.set(r.id, r.timestamp);
@@ -172,7 +198,10 @@ export async function feedAtRate(
       const id = typeof r.value === 'string' ? /"eventId":"([^"]+)"/.exec(r.value)?.[1] : undefined;
       if (id !== undefined && !sentAt.has(id)) sentAt.set(id, now);
     }
-    await b.produce('activity.events', chunk.map((r) => ({ ...r, timestamp: now })));
+    await b.produce(
+      'activity.events',
+      chunk.map((r) => ({ ...r, timestamp: now })),
+    );
     i += chunk.length;
   }
   return { sent: i, seconds: (Date.now() - started) / 1000 };

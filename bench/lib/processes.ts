@@ -29,13 +29,32 @@ export class MeasuredProcess {
   private readonly exited: Promise<number | null>;
 
   /** `script`: a path under the repository; workers run through bin/memberflow.js, the rest through tsx. */
-  constructor(readonly name: string, script: string, args: string[], env: Record<string, string>) {
+  constructor(
+    readonly name: string,
+    script: string,
+    args: string[],
+    env: Record<string, string>,
+  ) {
     // BENCH_CPU_PROFILE_DIR: each measured process writes a V8 CPU profile there (open it in Chrome DevTools).
-    const profiling = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
-    const nodeArgs = [...profiling, ...(script.endsWith('.js') ? [] : ['--import', 'tsx']), '--import', probe, script, ...args];
+    const profiling = process.env.BENCH_CPU_PROFILE_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`]
+      : [];
+    const nodeArgs = [
+      ...profiling,
+      ...(script.endsWith('.js') ? [] : ['--import', 'tsx']),
+      '--import',
+      probe,
+      script,
+      ...args,
+    ];
     this.child = spawn(process.execPath, nodeArgs, {
       cwd: repoRoot,
-      env: { ...process.env, ...env, MEMBERFLOW_BENCH_PROBE_FILE: join(this.dir, 'probe.json'), MEMBERFLOW_TOTALS_FILE: join(this.dir, 'totals.json') },
+      env: {
+        ...process.env,
+        ...env,
+        MEMBERFLOW_BENCH_PROBE_FILE: join(this.dir, 'probe.json'),
+        MEMBERFLOW_TOTALS_FILE: join(this.dir, 'totals.json'),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-6000)));
@@ -62,8 +81,21 @@ export class MeasuredProcess {
     await this.exited;
     clearTimeout(timer);
     try {
-      const p = JSON.parse(readFileSync(join(this.dir, 'probe.json'), 'utf8')) as { cpuUserMs: number; cpuSystemMs: number; maxRssBytes: number; redisRoundTrips: number; uptimeMs: number };
-      return { name: this.name, cpuSeconds: (p.cpuUserMs + p.cpuSystemMs) / 1000, peakRssMiB: p.maxRssBytes / 1048576, redisRoundTrips: p.redisRoundTrips, wallSeconds: p.uptimeMs / 1000, batches: this.readTotals() };
+      const p = JSON.parse(readFileSync(join(this.dir, 'probe.json'), 'utf8')) as {
+        cpuUserMs: number;
+        cpuSystemMs: number;
+        maxRssBytes: number;
+        redisRoundTrips: number;
+        uptimeMs: number;
+      };
+      return {
+        name: this.name,
+        cpuSeconds: (p.cpuUserMs + p.cpuSystemMs) / 1000,
+        peakRssMiB: p.maxRssBytes / 1048576,
+        redisRoundTrips: p.redisRoundTrips,
+        wallSeconds: p.uptimeMs / 1000,
+        batches: this.readTotals(),
+      };
     } catch {
       throw new Error(`${this.name}: no probe report (the process did not exit cleanly)\n${this.stderr}`);
     } finally {

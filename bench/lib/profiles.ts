@@ -15,7 +15,13 @@ export interface Profile {
    * tierPathAlso: the goal's rate once more with only the workers on the way to a tier change
    * (the other three share the cores but not the path).
    */
-  latency: { perSecond: number; seconds: number; warmupSeconds: number; alsoAt: readonly number[]; tierPathAlso: boolean };
+  latency: {
+    perSecond: number;
+    seconds: number;
+    warmupSeconds: number;
+    alsoAt: readonly number[];
+    tierPathAlso: boolean;
+  };
   /** Online Retail through the whole pipeline, for Redis memory per member on real data. */
   onlineRetail: boolean;
   /** Member counts for the scaling runs (events = members, uniform): behavior-events and points-accrual alone. */
@@ -24,13 +30,21 @@ export interface Profile {
 
 export type ProfileName = 'short' | 'full';
 
-export const pipelineWorkers = ['behavior-events', 'points-accrual', 'tier-evaluation', 'churn-prediction', 'reco-members', 'reco-items'] as const;
+export const pipelineWorkers = [
+  'behavior-events',
+  'points-accrual',
+  'tier-evaluation',
+  'churn-prediction',
+  'reco-members',
+  'reco-items',
+] as const;
 
 /** The workers an activity passes through on its way to a tier change. */
 export const tierPathWorkers = ['behavior-events', 'points-accrual', 'tier-evaluation'] as const;
 
 /** A latency run of the tier-path workers alone (reports written before the worker list ran all six). */
-export const isTierPathRun = (run: { workers?: readonly string[] }): boolean => run.workers?.join() === tierPathWorkers.join();
+export const isTierPathRun = (run: { workers?: readonly string[] }): boolean =>
+  run.workers?.join() === tierPathWorkers.join();
 
 export const profiles: Record<ProfileName, Profile> = {
   short: {

@@ -49,7 +49,10 @@ export async function measureGroup(
     }
     if (committed >= opts.target) break;
     if (first && opts.maxSeconds !== undefined && at - first.at >= opts.maxSeconds * 1000) break;
-    if (at - started > (opts.timeoutSeconds ?? 900) * 1000) throw new Error(`${groupId}: ${committed} of ${opts.target} records committed after ${opts.timeoutSeconds ?? 900} s`);
+    if (at - started > (opts.timeoutSeconds ?? 900) * 1000)
+      throw new Error(
+        `${groupId}: ${committed} of ${opts.target} records committed after ${opts.timeoutSeconds ?? 900} s`,
+      );
     await new Promise((r) => setTimeout(r, poll));
   }
   if (!first || !last) throw new Error(`${groupId}: committed nothing`);

@@ -11,13 +11,17 @@ export async function commandCounts(redis: Redis | Cluster): Promise<Map<string,
   const counts = new Map<string, number>();
   for (const node of nodes) {
     const info = await node.info('commandstats');
-    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + Number(m[2]));
+    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+      counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + Number(m[2]));
   }
   return counts;
 }
 
 /** Commands run between two snapshots, by name, without the bench's own INFO calls. */
-export function commandsBetween(before: Map<string, number>, after: Map<string, number>): { total: number; byCommand: Record<string, number> } {
+export function commandsBetween(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): { total: number; byCommand: Record<string, number> } {
   const byCommand: Record<string, number> = {};
   let total = 0;
   for (const [cmd, n] of after) {
@@ -41,7 +45,9 @@ export async function redisVersion(redis: Redis | Cluster): Promise<string> {
 /** A connection for server-wide figures: the one node, or the cluster (ready, so its masters are known). */
 export async function statsConnection(env: Env): Promise<Redis | Cluster> {
   if (!env.REDIS_CLUSTER_NODES) return new Redis(env.REDIS_URL);
-  const cluster = new Cluster(env.REDIS_CLUSTER_NODES.map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) })));
+  const cluster = new Cluster(
+    env.REDIS_CLUSTER_NODES.map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) })),
+  );
   await new Promise<void>((resolve, reject) => {
     cluster.once('ready', () => resolve());
     cluster.once('error', reject);

@@ -29,14 +29,28 @@ interface ReadRecord extends InputRecord {
   id: string | null;
 }
 
-const tickPlaceholder: Decoded<never> = { kind: 'rejected', rejection: { reason: 'tick', message: 'a tick' }, eventId: null, memberId: null };
+const tickPlaceholder: Decoded<never> = {
+  kind: 'rejected',
+  rejection: { reason: 'tick', message: 'a tick' },
+  eventId: null,
+  memberId: null,
+};
 
 export async function readTopicToEnd(b: BenchNamespace, logical: LogicalTopic): Promise<ReadRecord[]> {
   const topic = b.topic(logical);
   const out: ReadRecord[] = [];
   await readToEnd(b.clients.kafka, topic, `${b.ns}.bench-read`, (partition, m) => {
     const tick = tickTimeFromHeader(m.headers?.[tickHeader] as Buffer | undefined);
-    out.push({ topic, partition, offset: m.offset, timestamp: Number(m.timestamp), key: m.key ?? null, value: m.value ?? null, id: m.headers?.[eventIdHeader]?.toString() ?? null, ...(tick === undefined ? {} : { tick }) });
+    out.push({
+      topic,
+      partition,
+      offset: m.offset,
+      timestamp: Number(m.timestamp),
+      key: m.key ?? null,
+      value: m.value ?? null,
+      id: m.headers?.[eventIdHeader]?.toString() ?? null,
+      ...(tick === undefined ? {} : { tick }),
+    });
   });
   return out.sort((a, b2) => a.partition - b2.partition || Number(BigInt(a.offset) - BigInt(b2.offset)));
 }
@@ -46,9 +60,16 @@ export async function checkAgainstReference(b: BenchNamespace, workerName: strin
   const decoder = entry.decoder(b.clients.codec, () => rules);
   const log: Array<{ record: InputRecord; decoded: Decoded<unknown> }> = [];
   for (const t of entry.definition.inputs) {
-    for (const record of await readTopicToEnd(b, t)) log.push({ record, decoded: record.tick !== undefined ? tickPlaceholder : await decoder.decode(record) });
+    for (const record of await readTopicToEnd(b, t))
+      log.push({ record, decoded: record.tick !== undefined ? tickPlaceholder : await decoder.decode(record) });
   }
-  const reference = referenceRun(entry.definition, log, rules, defaultLimits(rules), entry.definition.forwardTicksTo ? { forwardTicksTo: entry.definition.forwardTicksTo } : {});
+  const reference = referenceRun(
+    entry.definition,
+    log,
+    rules,
+    defaultLimits(rules),
+    entry.definition.forwardTicksTo ? { forwardTicksTo: entry.definition.forwardTicksTo } : {},
+  );
   const result: ReplayCheck = { inputs: log.length, statesCompared: 0, outputsCompared: 0, mismatches: 0, samples: [] };
   const miss = (what: string) => {
     result.mismatches++;
@@ -58,7 +79,8 @@ export async function checkAgainstReference(b: BenchNamespace, workerName: strin
   const ids = [...reference.states.keys()];
   for (let i = 0; i < ids.length; i += 2000) {
     const loaded = await store.load(ids.slice(i, i + 2000));
-    for (const id of ids.slice(i, i + 2000)) if (canon(loaded.get(id)?.record.state ?? null) !== canon(reference.states.get(id))) miss(`state of ${id}`);
+    for (const id of ids.slice(i, i + 2000))
+      if (canon(loaded.get(id)?.record.state ?? null) !== canon(reference.states.get(id))) miss(`state of ${id}`);
   }
   let stored = 0;
   for await (const [id] of store.scanStates()) {

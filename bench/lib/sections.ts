@@ -15,7 +15,15 @@ import type { Logger } from '../../shared/log.js';
 import { generateActivity } from '../../test/support/activity-generator.js';
 import { behaviorEventId } from '../../services/behavior-events/decide.js';
 import { BenchNamespace } from './bench-namespace.js';
-import { feedAtRate, hopLatencies, summarize, TierChangeLatency, timestampsById, type HopLatencies, type LatencySummary } from './latency.js';
+import {
+  feedAtRate,
+  hopLatencies,
+  summarize,
+  TierChangeLatency,
+  timestampsById,
+  type HopLatencies,
+  type LatencySummary,
+} from './latency.js';
 import { MeasuredProcess, type ProcessStats } from './processes.js';
 import { pipelineWorkers, tierPathWorkers, type Profile } from './profiles.js';
 import { committedSum, endSum, measureGroup, type Throughput } from './progress.js';
@@ -132,21 +140,60 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
       }
       const pointsInput = main.topic('behavior.events');
       const out = await main.scratchTopic('ceiling-out');
-      const noop = await measureProcess(main, redis, () => new MeasuredProcess('ceiling: read only', 'bench/reference/ceiling-consumer.ts', [], { ...main.envVars(), BENCH_MODE: 'noop', BENCH_INPUT_TOPIC: pointsInput, BENCH_GROUP: `${main.ns}.ceiling-noop` }), `${main.ns}.ceiling-noop`, [pointsInput]);
+      const noop = await measureProcess(
+        main,
+        redis,
+        () =>
+          new MeasuredProcess('ceiling: read only', 'bench/reference/ceiling-consumer.ts', [], {
+            ...main.envVars(),
+            BENCH_MODE: 'noop',
+            BENCH_INPUT_TOPIC: pointsInput,
+            BENCH_GROUP: `${main.ns}.ceiling-noop`,
+          }),
+        `${main.ns}.ceiling-noop`,
+        [pointsInput],
+      );
       progress(`ceiling (read only): ${fmtRate(noop.throughput)}`);
-      const readWrite = await measureProcess(main, redis, () => new MeasuredProcess('ceiling: read + write one per input', 'bench/reference/ceiling-consumer.ts', [], { ...main.envVars(), BENCH_MODE: 'read-write', BENCH_INPUT_TOPIC: pointsInput, BENCH_OUTPUT_TOPIC: out, BENCH_GROUP: `${main.ns}.ceiling-rw` }), `${main.ns}.ceiling-rw`, [pointsInput]);
+      const readWrite = await measureProcess(
+        main,
+        redis,
+        () =>
+          new MeasuredProcess('ceiling: read + write one per input', 'bench/reference/ceiling-consumer.ts', [], {
+            ...main.envVars(),
+            BENCH_MODE: 'read-write',
+            BENCH_INPUT_TOPIC: pointsInput,
+            BENCH_OUTPUT_TOPIC: out,
+            BENCH_GROUP: `${main.ns}.ceiling-rw`,
+          }),
+        `${main.ns}.ceiling-rw`,
+        [pointsInput],
+      );
       progress(`ceiling (read + write): ${fmtRate(readWrite.throughput)}`);
       ceiling = { noop, readWrite };
       const naiveNs = await BenchNamespace.create('naive', d.env, p.partitions, d.log);
       try {
-        naive = await measureProcess(naiveNs, redis, () => new MeasuredProcess('naive points-accrual', 'bench/reference/naive-points-accrual.ts', [], { ...naiveNs.envVars(), BENCH_INPUT_TOPIC: pointsInput, BENCH_GROUP: `${naiveNs.ns}.naive` }), `${naiveNs.ns}.naive`, [pointsInput], { maxSeconds: p.naiveSeconds, admin: main });
+        naive = await measureProcess(
+          naiveNs,
+          redis,
+          () =>
+            new MeasuredProcess('naive points-accrual', 'bench/reference/naive-points-accrual.ts', [], {
+              ...naiveNs.envVars(),
+              BENCH_INPUT_TOPIC: pointsInput,
+              BENCH_GROUP: `${naiveNs.ns}.naive`,
+            }),
+          `${naiveNs.ns}.naive`,
+          [pointsInput],
+          { maxSeconds: p.naiveSeconds, admin: main },
+        );
       } finally {
         await naiveNs.close();
       }
       progress(`naive baseline: ${fmtRate(naive.throughput)}`);
       progress('replay check of points-accrual against the reference run');
       replayCheck = await checkAgainstReference(main, 'points-accrual', d.rules);
-      progress(`replay check: ${replayCheck.statesCompared} states, ${replayCheck.outputsCompared} outputs, ${replayCheck.mismatches} mismatches`);
+      progress(
+        `replay check: ${replayCheck.statesCompared} states, ${replayCheck.outputsCompared} outputs, ${replayCheck.mismatches} mismatches`,
+      );
     } finally {
       await main.close();
     }
@@ -172,10 +219,14 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
     if (endToEnd) progress(`end to end: ${Math.round(endToEnd.perSecond)} input events/s`);
     progress(`latency: ${p.latency.perSecond} events/s for ${p.latency.seconds} s through all six workers`);
     const latency = await measureLatency(d, p.latency.perSecond);
-    progress(`latency p50 ${latency.latency.p50} ms, p99 ${latency.latency.p99} ms over ${latency.latency.samples} tier changes`);
+    progress(
+      `latency p50 ${latency.latency.p50} ms, p99 ${latency.latency.p99} ms over ${latency.latency.samples} tier changes`,
+    );
     const latencyAlso: LatencyRun[] = [];
     if (p.latency.tierPathAlso) {
-      const run = await attempt('latency, tier path only', () => measureLatency(d, p.latency.perSecond, tierPathWorkers));
+      const run = await attempt('latency, tier path only', () =>
+        measureLatency(d, p.latency.perSecond, tierPathWorkers),
+      );
       if (run) {
         latencyAlso.push(run);
         progress(`latency, tier path only: p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms`);
@@ -188,7 +239,9 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
         progress(`latency at ${rate}/s: p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms`);
       }
     }
-    const onlineRetail = p.onlineRetail ? await attempt('Online Retail', () => measurePipeline(d, 'retail', null)) : null;
+    const onlineRetail = p.onlineRetail
+      ? await attempt('Online Retail', () => measurePipeline(d, 'retail', null))
+      : null;
     if (onlineRetail) progress(`Online Retail: ${Math.round(onlineRetail.memory.bytesPerMember)} bytes per member`);
     const scale: ScaleRun[] = [];
     for (const members of p.scale) {
@@ -200,17 +253,46 @@ export async function runBench(d: BenchDeps): Promise<BenchResults> {
     }
 
     // Last, so the runs above are measured as before: the same input and the goal's latency once more, transactions off.
-    const withoutTransactions = transactionsSetting(d.env) === 'on' ? await attempt('without transactions', () => measureWithoutTransactions(d, input, redis)) : null;
+    const withoutTransactions =
+      transactionsSetting(d.env) === 'on'
+        ? await attempt('without transactions', () => measureWithoutTransactions(d, input, redis))
+        : null;
 
     const checks: Check[] = [
-      { name: 'replay check', ok: replayCheck.mismatches === 0, detail: `${replayCheck.mismatches} mismatches${replayCheck.samples.length ? `: ${replayCheck.samples.join('; ')}` : ''}` },
-      { name: 'latency samples', ok: latency.latency.samples > 0, detail: `${latency.latency.samples} tier changes matched to their activity records` },
+      {
+        name: 'replay check',
+        ok: replayCheck.mismatches === 0,
+        detail: `${replayCheck.mismatches} mismatches${replayCheck.samples.length ? `: ${replayCheck.samples.join('; ')}` : ''}`,
+      },
+      {
+        name: 'latency samples',
+        ok: latency.latency.samples > 0,
+        detail: `${latency.latency.samples} tier changes matched to their activity records`,
+      },
       ...[...alone, ceiling.noop, ceiling.readWrite, naive]
         .filter((m) => m.rateFrom !== 'process totals')
-        .map((m) => ({ name: `${m.name} rate`, ok: false, detail: 'the process wrote no totals: its rate is the polled one' })),
+        .map((m) => ({
+          name: `${m.name} rate`,
+          ok: false,
+          detail: 'the process wrote no totals: its rate is the polled one',
+        })),
       ...failures,
     ];
-    return { input: { events: p.events, members: p.members, partitions: p.partitions }, alone, ceiling, naive, replayCheck, ratios, endToEnd, latency, latencyAlso, onlineRetail, scale, withoutTransactions, checks };
+    return {
+      input: { events: p.events, members: p.members, partitions: p.partitions },
+      alone,
+      ceiling,
+      naive,
+      replayCheck,
+      ratios,
+      endToEnd,
+      latency,
+      latencyAlso,
+      onlineRetail,
+      scale,
+      withoutTransactions,
+      checks,
+    };
   } finally {
     redis.disconnect();
   }
@@ -220,9 +302,20 @@ function fmtRate(t: Throughput): string {
   return `${Math.round(t.perSecond)} records/s (${t.records} in ${t.seconds.toFixed(2)} s)`;
 }
 
-async function measureWorkerAlone(b: BenchNamespace, worker: string, redis: Redis | Cluster, env: Record<string, string> = {}): Promise<Measured> {
+async function measureWorkerAlone(
+  b: BenchNamespace,
+  worker: string,
+  redis: Redis | Cluster,
+  env: Record<string, string> = {},
+): Promise<Measured> {
   const topics = workers[worker]!.definition.inputs.map((t) => b.topic(t));
-  return measureProcess(b, redis, () => MeasuredProcess.worker(worker, { ...b.envVars(), ...env }), consumerGroup(b.ns, worker), topics);
+  return measureProcess(
+    b,
+    redis,
+    () => MeasuredProcess.worker(worker, { ...b.envVars(), ...env }),
+    consumerGroup(b.ns, worker),
+    topics,
+  );
 }
 
 /** Runs one process over the whole of `topics` (or for `maxSeconds`), then stops it and reads its probe. */
@@ -256,7 +349,12 @@ async function measureProcess(
   const processed = await committedSum(admin, group, topics);
   // The process's own clock when it wrote one (first batch start to last batch end); else the polled rate.
   const own = stats.batches !== null && stats.batches.seconds > 0;
-  if (own) throughput = { records: stats.batches!.records, seconds: stats.batches!.seconds, perSecond: stats.batches!.records / stats.batches!.seconds };
+  if (own)
+    throughput = {
+      records: stats.batches!.records,
+      seconds: stats.batches!.seconds,
+      perSecond: stats.batches!.records / stats.batches!.seconds,
+    };
   const commands = commandsBetween(before, await commandCounts(redis));
   return {
     name: proc.name,
@@ -264,7 +362,11 @@ async function measureProcess(
     throughput,
     rateFrom: own ? 'process totals' : 'polled offsets',
     process: stats,
-    redis: { roundTripsPerInput: stats.redisRoundTrips / processed, commandsPerInput: commands.total / processed, byCommand: commands.byCommand },
+    redis: {
+      roundTripsPerInput: stats.redisRoundTrips / processed,
+      commandsPerInput: commands.total / processed,
+      byCommand: commands.byCommand,
+    },
   };
 }
 
@@ -278,7 +380,11 @@ async function pipelineLag(b: BenchNamespace, names: readonly string[]): Promise
   return lag;
 }
 
-function startPipeline(b: BenchNamespace, names: readonly string[] = pipelineWorkers, env: Record<string, string> = {}): MeasuredProcess[] {
+function startPipeline(
+  b: BenchNamespace,
+  names: readonly string[] = pipelineWorkers,
+  env: Record<string, string> = {},
+): MeasuredProcess[] {
   return names.map((w) => MeasuredProcess.worker(w, { ...b.envVars(), ...env }));
 }
 
@@ -286,20 +392,31 @@ function startPipeline(b: BenchNamespace, names: readonly string[] = pipelineWor
  * Only the latency at the goal's rate, with transactions and without, alternating `rounds` times
  * (`npm run bench -- --latency-cost`): the transactions' latency cost without the rest of the bench.
  */
-export async function latencyCost(d: BenchDeps, rounds: number): Promise<{ with: LatencySummary; without: LatencySummary }[]> {
+export async function latencyCost(
+  d: BenchDeps,
+  rounds: number,
+): Promise<{ with: LatencySummary; without: LatencySummary }[]> {
   const out: { with: LatencySummary; without: LatencySummary }[] = [];
   for (let i = 0; i < rounds; i++) {
     const on = await measureLatency(d, d.profile.latency.perSecond, pipelineWorkers, { MEMBERFLOW_TRANSACTIONS: 'on' });
     d.progress(`round ${i + 1}, transactions on: p50 ${on.latency.p50} ms, p99 ${on.latency.p99} ms`);
-    const off = await measureLatency(d, d.profile.latency.perSecond, pipelineWorkers, { MEMBERFLOW_TRANSACTIONS: 'off' });
-    d.progress(`round ${i + 1}, transactions off: p50 ${off.latency.p50} ms, p99 ${off.latency.p99} ms; p99 ratio ${(on.latency.p99 / off.latency.p99).toFixed(2)}`);
+    const off = await measureLatency(d, d.profile.latency.perSecond, pipelineWorkers, {
+      MEMBERFLOW_TRANSACTIONS: 'off',
+    });
+    d.progress(
+      `round ${i + 1}, transactions off: p50 ${off.latency.p50} ms, p99 ${off.latency.p99} ms; p99 ratio ${(on.latency.p99 / off.latency.p99).toFixed(2)}`,
+    );
     out.push({ with: on.latency, without: off.latency });
   }
   return out;
 }
 
 /** The cost of transactions: the first workers alone over the same input, and the goal's latency, with MEMBERFLOW_TRANSACTIONS=off. */
-async function measureWithoutTransactions(d: BenchDeps, input: ReturnType<typeof generateActivity>, redis: Redis | Cluster): Promise<TransactionsCost> {
+async function measureWithoutTransactions(
+  d: BenchDeps,
+  input: ReturnType<typeof generateActivity>,
+  redis: Redis | Cluster,
+): Promise<TransactionsCost> {
   const off = { MEMBERFLOW_TRANSACTIONS: 'off' };
   const b = await BenchNamespace.create('notxn', d.env, d.profile.partitions, d.log);
   const alone: Measured[] = [];
@@ -330,7 +447,8 @@ async function settle(b: BenchNamespace, procs: readonly MeasuredProcess[], time
   let firstQuietAt = 0;
   while (quiet < 3) {
     checkAlive(procs);
-    if (Date.now() > deadline) throw new Error(`the pipeline did not catch up within ${timeoutSeconds} s (lag ${await pipelineLag(b, names)})`);
+    if (Date.now() > deadline)
+      throw new Error(`the pipeline did not catch up within ${timeoutSeconds} s (lag ${await pipelineLag(b, names)})`);
     const lag = await pipelineLag(b, names);
     if (lag === 0) {
       if (quiet === 0) firstQuietAt = Date.now();
@@ -342,11 +460,19 @@ async function settle(b: BenchNamespace, procs: readonly MeasuredProcess[], time
 }
 
 /** All six workers from a full activity topic (generated `input`, or Online Retail when null) until all caught up. */
-async function measurePipeline(d: BenchDeps, label: string, input: ReturnType<typeof generateActivity> | null): Promise<PipelineRun> {
+async function measurePipeline(
+  d: BenchDeps,
+  label: string,
+  input: ReturnType<typeof generateActivity> | null,
+): Promise<PipelineRun> {
   const b = await BenchNamespace.create(label, d.env, d.profile.partitions, d.log);
   try {
     if (input) await b.produce('activity.events', input);
-    else await produceCommand({ env: { ...d.env, MEMBERFLOW_NAMESPACE: b.ns }, rules: d.rules, log: d.log }, { file: onlineRetailFile, format: 'online-retail' });
+    else
+      await produceCommand(
+        { env: { ...d.env, MEMBERFLOW_NAMESPACE: b.ns }, rules: d.rules, log: d.log },
+        { file: onlineRetailFile, format: 'online-retail' },
+      );
     const records = await endSum(b.admin, [b.topic('activity.events')]);
     d.progress(`${label}: ${records} activity records; all six workers start`);
     const procs = startPipeline(b);
@@ -364,7 +490,13 @@ async function measurePipeline(d: BenchDeps, label: string, input: ReturnType<ty
       const doneAt = await settle(b, procs, 3600);
       const processes = await Promise.all(procs.map((x) => x.stop()));
       const seconds = (doneAt - startedAt) / 1000;
-      return { inputRecords: records, seconds, perSecond: records / seconds, processes, memory: await memoryOfNamespace(b.clients.redis, b.ns) };
+      return {
+        inputRecords: records,
+        seconds,
+        perSecond: records / seconds,
+        processes,
+        memory: await memoryOfNamespace(b.clients.redis, b.ns),
+      };
     } finally {
       await Promise.all(procs.map((x) => x.stop().catch(() => undefined)));
     }
@@ -373,7 +505,12 @@ async function measurePipeline(d: BenchDeps, label: string, input: ReturnType<ty
   }
 }
 
-async function measureLatency(d: BenchDeps, perSecond: number, names: readonly string[] = pipelineWorkers, env: Record<string, string> = {}): Promise<LatencyRun> {
+async function measureLatency(
+  d: BenchDeps,
+  perSecond: number,
+  names: readonly string[] = pipelineWorkers,
+  env: Record<string, string> = {},
+): Promise<LatencyRun> {
   const { seconds, warmupSeconds } = d.profile.latency;
   const b = await BenchNamespace.create('latency', d.env, d.profile.partitions, d.log);
   try {
@@ -382,7 +519,12 @@ async function measureLatency(d: BenchDeps, perSecond: number, names: readonly s
     let probe: TierChangeLatency | null = null;
     try {
       // Warm-up: every worker joined and the chain to tier changes has committed work.
-      await feedAtRate(b, generateActivity(perSecond * warmupSeconds, { members: d.profile.members, seed: 21 }), perSecond, new Map());
+      await feedAtRate(
+        b,
+        generateActivity(perSecond * warmupSeconds, { members: d.profile.members, seed: 21 }),
+        perSecond,
+        new Map(),
+      );
       for (const w of ['behavior-events', 'points-accrual', 'tier-evaluation'] as const) {
         const topics = workers[w]!.definition.inputs.map((t) => b.topic(t));
         while ((await committedSum(b.admin, consumerGroup(b.ns, w), topics)) === 0) {
@@ -396,7 +538,12 @@ async function measureLatency(d: BenchDeps, perSecond: number, names: readonly s
       probe = new TierChangeLatency(b, sentAt);
       await probe.start();
       const measuredFrom = Date.now();
-      const fed = await feedAtRate(b, generateActivity(perSecond * seconds, { members: d.profile.members, seed: 22 }), perSecond, sentAt);
+      const fed = await feedAtRate(
+        b,
+        generateActivity(perSecond * seconds, { members: d.profile.members, seed: 22 }),
+        perSecond,
+        sentAt,
+      );
       const fedAt = Date.now();
       const tierInputs = [b.topic('points.ledger')];
       const tierGroup = consumerGroup(b.ns, 'tier-evaluation');
@@ -404,9 +551,18 @@ async function measureLatency(d: BenchDeps, perSecond: number, names: readonly s
       // Drained: tier-evaluation has everything its upstream wrote, and upstream has all the input.
       for (;;) {
         checkAlive(procs);
-        const upstreamDone = (await committedSum(b.admin, consumerGroup(b.ns, 'behavior-events'), behavior)) >= (await endSum(b.admin, behavior));
-        const pointsDone = (await committedSum(b.admin, consumerGroup(b.ns, 'points-accrual'), [b.topic('behavior.events')])) >= (await endSum(b.admin, [b.topic('behavior.events')]));
-        if (upstreamDone && pointsDone && (await committedSum(b.admin, tierGroup, tierInputs)) >= (await endSum(b.admin, tierInputs))) break;
+        const upstreamDone =
+          (await committedSum(b.admin, consumerGroup(b.ns, 'behavior-events'), behavior)) >=
+          (await endSum(b.admin, behavior));
+        const pointsDone =
+          (await committedSum(b.admin, consumerGroup(b.ns, 'points-accrual'), [b.topic('behavior.events')])) >=
+          (await endSum(b.admin, [b.topic('behavior.events')]));
+        if (
+          upstreamDone &&
+          pointsDone &&
+          (await committedSum(b.admin, tierGroup, tierInputs)) >= (await endSum(b.admin, tierInputs))
+        )
+          break;
         if (Date.now() - fedAt > 600_000) throw new Error('the pipeline did not catch up within 600 s after the feed');
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -415,7 +571,11 @@ async function measureLatency(d: BenchDeps, perSecond: number, names: readonly s
       await probe.readTo(await b.admin.fetchTopicOffsets(b.topic('member.tier-changes')), 60_000);
       await probe.stop();
       const wall = (Date.now() - measuredFrom) / 1000;
-      const behaviorAt = await timestampsById(b, 'behavior.events', new Set(probe.matched.map((m) => behaviorEventId(m.activityId))));
+      const behaviorAt = await timestampsById(
+        b,
+        'behavior.events',
+        new Set(probe.matched.map((m) => behaviorEventId(m.activityId))),
+      );
       const ledgerAt = await timestampsById(b, 'points.ledger', new Set(probe.matched.map((m) => m.ledgerId)));
       const hops = hopLatencies(probe.matched, sentAt, behaviorAt, ledgerAt);
       const stats = await Promise.all(procs.map((x) => x.stop()));
@@ -459,7 +619,15 @@ async function measureScale(d: BenchDeps, members: number, redis: Redis | Cluste
       others[w] = (await measureWorkerAlone(b, w, redis)).throughput;
     }
     const memory = await memoryOfNamespace(b.clients.redis, b.ns);
-    return { members, events, states: memory.byWorker['points-accrual']?.records ?? 0, behaviorEvents: be.throughput, pointsAccrual: pa.throughput, others, memory };
+    return {
+      members,
+      events,
+      states: memory.byWorker['points-accrual']?.records ?? 0,
+      behaviorEvents: be.throughput,
+      pointsAccrual: pa.throughput,
+      others,
+      memory,
+    };
   } finally {
     await b.close();
   }

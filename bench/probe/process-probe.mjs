@@ -21,13 +21,16 @@ net.Socket.prototype.write = function patchedWrite(...args) {
 if (file) {
   process.on('exit', () => {
     const usage = process.resourceUsage();
-    writeFileSync(file, JSON.stringify({
-      pid: process.pid,
-      redisRoundTrips,
-      cpuUserMs: usage.userCPUTime / 1000,
-      cpuSystemMs: usage.systemCPUTime / 1000,
-      maxRssBytes: usage.maxRSS * 1024,
-      uptimeMs: Math.round(process.uptime() * 1000),
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        pid: process.pid,
+        redisRoundTrips,
+        cpuUserMs: usage.userCPUTime / 1000,
+        cpuSystemMs: usage.systemCPUTime / 1000,
+        maxRssBytes: usage.maxRSS * 1024,
+        uptimeMs: Math.round(process.uptime() * 1000),
+      }),
+    );
   });
 }

@@ -47,7 +47,16 @@ await consumer.run({
       if (!outputTopic) throw new Error('BENCH_OUTPUT_TOPIC is required in read-write mode');
       await producer.sendBatch({
         acks: -1,
-        topicMessages: [{ topic: outputTopic, messages: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: { 'memberflow-event-id': `${batch.partition}:${m.offset}` } })) }],
+        topicMessages: [
+          {
+            topic: outputTopic,
+            messages: batch.messages.map((m) => ({
+              key: m.key,
+              value: m.value,
+              headers: { 'memberflow-event-id': `${batch.partition}:${m.offset}` },
+            })),
+          },
+        ],
       });
     }
     // Past the batch's transaction markers too (behavior.events is written in transactions), or the group would lag for ever.

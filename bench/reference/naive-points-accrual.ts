@@ -31,7 +31,12 @@ const inputTopic = process.env.BENCH_INPUT_TOPIC ?? physicalTopic(ns, 'behavior.
 const groupId = process.env.BENCH_GROUP ?? `${ns}.naive-points-accrual`;
 const decoder = pointsAccrualDecoder(clients.codec);
 const producer = createProducer(clients.kafka);
-const consumer = clients.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: env.KAFKA_SESSION_TIMEOUT_MS, maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION });
+const consumer = clients.kafka.consumer({
+  groupId,
+  allowAutoTopicCreation: false,
+  sessionTimeout: env.KAFKA_SESSION_TIMEOUT_MS,
+  maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION,
+});
 const totals = new BatchTotals();
 const stateKey = (member: string) => memberKey(ns, 'naive-points', member);
 
@@ -43,7 +48,14 @@ await consumer.run({
   autoCommit: false,
   eachMessage: async ({ topic, partition, message }) => {
     totals.started();
-    const record: InputRecord = { topic, partition, offset: message.offset, timestamp: Number(message.timestamp), key: message.key ?? null, value: message.value ?? null };
+    const record: InputRecord = {
+      topic,
+      partition,
+      offset: message.offset,
+      timestamp: Number(message.timestamp),
+      key: message.key ?? null,
+      value: message.value ?? null,
+    };
     let outputs: OutputEvent[] = [];
     if (message.headers?.[tickHeader] === undefined) {
       const decoded = await decoder.decode(record);
@@ -51,7 +63,8 @@ await consumer.run({
         outputs = [deadLetter(pointsAccrualWorker.name, record, decoded.rejection, decoded)];
       } else {
         const stored = await clients.redis.get(stateKey(decoded.memberId));
-        const state = stored === null ? pointsAccrualWorker.initialState(decoded.memberId) : (JSON.parse(stored) as PointsState);
+        const state =
+          stored === null ? pointsAccrualWorker.initialState(decoded.memberId) : (JSON.parse(stored) as PointsState);
         const decision = pointsAccrualWorker.decide(state, decoded.event, decideContext(rules, record, undefined));
         if (decision.kind === 'applied') {
           await clients.redis.set(stateKey(decoded.memberId), JSON.stringify(decision.state));
@@ -65,7 +78,13 @@ await consumer.run({
       await producer.send({
         topic: physicalTopic(ns, out.topic),
         acks: -1,
-        messages: [{ key: out.key, value: await clients.codec.encode(out.topic, out.value), headers: { [eventIdHeader]: out.id } }],
+        messages: [
+          {
+            key: out.key,
+            value: await clients.codec.encode(out.topic, out.value),
+            headers: { [eventIdHeader]: out.id },
+          },
+        ],
       });
     }
     await consumer.commitOffsets([{ topic, partition, offset: nextOffset(message.offset) }]);

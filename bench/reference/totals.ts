@@ -21,6 +21,16 @@ export class BatchTotals {
 
   write(name: string): void {
     const file = process.env.MEMBERFLOW_TOTALS_FILE;
-    if (file) writeFileSync(file, JSON.stringify({ [name]: { records: this.records, firstBatchStartedAt: this.firstBatchStartedAt, lastBatchEndedAt: this.lastBatchEndedAt } }));
+    if (file)
+      writeFileSync(
+        file,
+        JSON.stringify({
+          [name]: {
+            records: this.records,
+            firstBatchStartedAt: this.firstBatchStartedAt,
+            lastBatchEndedAt: this.lastBatchEndedAt,
+          },
+        }),
+      );
   }
 }

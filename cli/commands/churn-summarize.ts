@@ -25,7 +25,12 @@ export async function churnSummarize(o: ChurnSummarizeOptions): Promise<string> 
 }
 
 /** The purchases of a CDNOW or Online Retail file on calendar days ≤ lastDay (days since 1970-01-01). */
-export async function loadTransactions(format: ChurnSummarizeOptions['format'], file: string, lastDay: number, timeZone: string): Promise<Transaction[]> {
+export async function loadTransactions(
+  format: ChurnSummarizeOptions['format'],
+  file: string,
+  lastDay: number,
+  timeZone: string,
+): Promise<Transaction[]> {
   const all = format === 'cdnow' ? await cdnowFile(file) : await onlineRetailPurchases(file, lastDay, timeZone);
   return all.filter((t) => t.day <= lastDay);
 }

@@ -1,4 +1,10 @@
-import { expectedPurchases, fitCountModel, logLikelihood, pAlive, type CountModel } from '../../shared/clv/count-models.js';
+import {
+  expectedPurchases,
+  fitCountModel,
+  logLikelihood,
+  pAlive,
+  type CountModel,
+} from '../../shared/clv/count-models.js';
 import { fitGammaGamma, spendLogLikelihood } from '../../shared/clv/gamma-gamma.js';
 import { countPurchaseDays, summarize } from '../../shared/clv/summary.js';
 import { parseIsoDay, type Transaction } from '../../shared/clv/transactions.js';
@@ -21,9 +27,26 @@ export interface ValidateOptions {
 }
 
 export interface ValidationReport {
-  data: { format: string; calibrationEnd: string; holdoutEnd: string; unit: string; holdoutLength: number; members: number };
+  data: {
+    format: string;
+    calibrationEnd: string;
+    holdoutEnd: string;
+    unit: string;
+    holdoutLength: number;
+    members: number;
+  };
   /** fitted: ML on the calibration period; given: the parameters passed in (version named). */
-  fit: { source: 'fitted' | 'given'; version?: string; model: CountModel; r: number; alpha: number; a: number; b: number; logLikelihood: number; spend: { p: number; q: number; v: number; logLikelihood: number } | null };
+  fit: {
+    source: 'fitted' | 'given';
+    version?: string;
+    model: CountModel;
+    r: number;
+    alpha: number;
+    a: number;
+    b: number;
+    logLikelihood: number;
+    spend: { p: number; q: number; v: number; logLikelihood: number } | null;
+  };
   holdout: {
     actualPurchases: number;
     predictedPurchases: number;
@@ -70,7 +93,13 @@ export async function churnValidate(o: ValidateOptions, rules: Rules): Promise<V
   const count = given
     ? { params: given.count, logLikelihood: logLikelihood(given.model, given.count, rfms) }
     : fitCountModel(o.model, rfms);
-  const spend = given ? (given.spend ? { params: given.spend, logLikelihood: spendLogLikelihood(given.spend, spenders) } : null) : spenders.length > 2 ? fitGammaGamma(spenders) : null;
+  const spend = given
+    ? given.spend
+      ? { params: given.spend, logLikelihood: spendLogLikelihood(given.spend, spenders) }
+      : null
+    : spenders.length > 2
+      ? fitGammaGamma(spenders)
+      : null;
   const horizon = (holdEnd - calEnd) / perUnit;
   const actualById = countPurchaseDays(all, calEnd + 1, holdEnd);
   const actual = summary.map((m) => actualById.get(m.id) ?? 0);
@@ -89,15 +118,38 @@ export async function churnValidate(o: ValidateOptions, rules: Rules): Promise<V
     .map(([frequency, g]) => ({ frequency, members: g.n, actualMean: g.a / g.n, predictedMean: g.p / g.n }));
 
   const byBand = bands.map((band) => {
-    const idx = alive.map((p, i) => [p, i] as const).filter(([p]) => bandOf(p, rules.churn.bands) === band).map(([, i]) => i);
+    const idx = alive
+      .map((p, i) => [p, i] as const)
+      .filter(([p]) => bandOf(p, rules.churn.bands) === band)
+      .map(([, i]) => i);
     const boughtAgain = idx.filter((i) => actual[i]! > 0).length;
-    return { band, members: idx.length, share: idx.length / summary.length, boughtAgain, repurchaseRate: idx.length ? boughtAgain / idx.length : 0 };
+    return {
+      band,
+      members: idx.length,
+      share: idx.length / summary.length,
+      boughtAgain,
+      repurchaseRate: idx.length ? boughtAgain / idx.length : 0,
+    };
   });
   const low = byBand.find((b) => b.band === 'low')!;
   const high = byBand.find((b) => b.band === 'high')!;
   return {
-    data: { format: o.format, calibrationEnd: o.calibrationEnd, holdoutEnd: o.holdoutEnd, unit: o.unit, holdoutLength: horizon, members: summary.length },
-    fit: { source: given ? 'given' : 'fitted', ...(o.params ? { version: o.params.version } : {}), model, ...count.params, logLikelihood: count.logLikelihood, spend: spend ? { ...spend.params, logLikelihood: spend.logLikelihood } : null },
+    data: {
+      format: o.format,
+      calibrationEnd: o.calibrationEnd,
+      holdoutEnd: o.holdoutEnd,
+      unit: o.unit,
+      holdoutLength: horizon,
+      members: summary.length,
+    },
+    fit: {
+      source: given ? 'given' : 'fitted',
+      ...(o.params ? { version: o.params.version } : {}),
+      model,
+      ...count.params,
+      logLikelihood: count.logLikelihood,
+      spend: spend ? { ...spend.params, logLikelihood: spend.logLikelihood } : null,
+    },
     holdout: {
       actualPurchases: sum(actual),
       predictedPurchases: sum(predicted),
@@ -109,10 +161,20 @@ export async function churnValidate(o: ValidateOptions, rules: Rules): Promise<V
     bands: {
       thresholds: rules.churn.bands,
       byBand,
-      repurchaseLiftLowOverHigh: low.members && high.members && high.repurchaseRate > 0 ? low.repurchaseRate / high.repurchaseRate : null,
-      churnLiftHighOverLow: low.members && high.members && low.repurchaseRate < 1 ? (1 - high.repurchaseRate) / (1 - low.repurchaseRate) : null,
-      aucPAlive: auc(alive, actual.map((a) => a > 0)),
-      aucExpectedPurchases: auc(predicted, actual.map((a) => a > 0)),
+      repurchaseLiftLowOverHigh:
+        low.members && high.members && high.repurchaseRate > 0 ? low.repurchaseRate / high.repurchaseRate : null,
+      churnLiftHighOverLow:
+        low.members && high.members && low.repurchaseRate < 1
+          ? (1 - high.repurchaseRate) / (1 - low.repurchaseRate)
+          : null,
+      aucPAlive: auc(
+        alive,
+        actual.map((a) => a > 0),
+      ),
+      aucExpectedPurchases: auc(
+        predicted,
+        actual.map((a) => a > 0),
+      ),
     },
   };
 }
@@ -139,7 +201,7 @@ export function auc(scores: readonly number[], positive: readonly boolean[]): nu
   const order = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
   let rankSumPositive = 0;
   let positives = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
     const rank = (i + j) / 2 + 1;

@@ -36,12 +36,16 @@ export async function churnFit(o: FitOptions): Promise<FitReport> {
   const text = await readFile(o.summary, 'utf8');
   const rows = parseSummaryCsv(text);
   if (rows.length === 0) throw new ConfigError(`${o.summary} has no members`);
-  const count = fitCountModel(o.model, rows.map((r) => ({ x: r.x, tx: r.tx, T: r.T })));
+  const count = fitCountModel(
+    o.model,
+    rows.map((r) => ({ x: r.x, tx: r.tx, T: r.T })),
+  );
   let spend: ChurnModelParams['spend'] = null;
   let spendFit: FitReport['spendFit'] = null;
   if (o.spend) {
     const spenders = rows.filter((r) => r.x > 0);
-    if (spenders.some((r) => r.monetary === null)) throw new ConfigError(`--spend needs a monetary column in ${o.summary}`);
+    if (spenders.some((r) => r.monetary === null))
+      throw new ConfigError(`--spend needs a monetary column in ${o.summary}`);
     const g = fitGammaGamma(spenders.map((r) => ({ x: r.x, zbar: r.monetary! })));
     spend = g.params;
     spendFit = { logLikelihood: g.logLikelihood, members: g.members, converged: g.converged, iterations: g.iterations };
@@ -49,8 +53,16 @@ export async function churnFit(o: FitOptions): Promise<FitReport> {
   // Default version: the model and a hash of the data, so the same fit gets the same name.
   const version = o.version ?? `${o.model}-${o.unit}-${createHash('sha256').update(text).digest('hex').slice(0, 10)}`;
   return {
-    version, model: o.model, unit: o.unit, ...count.params, spend,
-    logLikelihood: count.logLikelihood, members: count.members, converged: count.converged, iterations: count.iterations, spendFit,
+    version,
+    model: o.model,
+    unit: o.unit,
+    ...count.params,
+    spend,
+    logLikelihood: count.logLikelihood,
+    members: count.members,
+    converged: count.converged,
+    iterations: count.iterations,
+    spendFit,
   };
 }
 
@@ -95,11 +107,21 @@ export async function* churnScore(o: ScoreOptions, rules: Rules): AsyncGenerator
   const params = await readParams(o.params);
   const model = scoringModel(params, o.unit);
   for (const r of await readSummary(o.summary)) {
-    const s = scoreMember(model, { x: r.x, tx: r.tx, T: r.T }, r.monetary ?? 0, { horizon: o.horizon, lifetimeValue: rules.churn.lifetimeValue });
+    const s = scoreMember(model, { x: r.x, tx: r.tx, T: r.T }, r.monetary ?? 0, {
+      horizon: o.horizon,
+      lifetimeValue: rules.churn.lifetimeValue,
+    });
     yield {
-      id: r.id, frequency: r.x, recency: r.tx, T: r.T,
-      pAlive: s.pAlive, band: bandOf(s.pAlive, rules.churn.bands), expectedPurchases: s.expectedPurchases,
-      expectedAverageSpend: s.expectedAverageSpend, lifetimeValue: s.lifetimeValue, modelVersion: params.version,
+      id: r.id,
+      frequency: r.x,
+      recency: r.tx,
+      T: r.T,
+      pAlive: s.pAlive,
+      band: bandOf(s.pAlive, rules.churn.bands),
+      expectedPurchases: s.expectedPurchases,
+      expectedAverageSpend: s.expectedAverageSpend,
+      lifetimeValue: s.lifetimeValue,
+      modelVersion: params.version,
     };
   }
 }

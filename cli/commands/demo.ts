@@ -33,25 +33,46 @@ export interface DemoOptions {
  * few broken and duplicated records, the workers run until caught up, then a
  * summary read back from the worker and from Redis.
  */
-const demoWorkers = ['behavior-events', 'points-accrual', 'tier-evaluation', 'churn-prediction', 'reco-members', 'reco-items'];
+const demoWorkers = [
+  'behavior-events',
+  'points-accrual',
+  'tier-evaluation',
+  'churn-prediction',
+  'reco-members',
+  'reco-items',
+];
 
 export async function demoCommand(given: CommandContext, opts: DemoOptions): Promise<void> {
   // The demo is its own ticker: without a key of the operator's, it signs its ticks with one made for this run.
-  const ctx = given.env.MEMBERFLOW_TICK_KEY === undefined ? { ...given, env: { ...given.env, MEMBERFLOW_TICK_KEY: randomBytes(32).toString('hex') } } : given;
+  const ctx =
+    given.env.MEMBERFLOW_TICK_KEY === undefined
+      ? { ...given, env: { ...given.env, MEMBERFLOW_TICK_KEY: randomBytes(32).toString('hex') } }
+      : given;
   const ns = ctx.env.MEMBERFLOW_NAMESPACE;
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`namespace: ${ns}`);
   await createTopics(ctx, { quiet: true });
   out(`topics and schemas ready (${ctx.env.MEMBERFLOW_TOPIC_PARTITIONS} partitions each)`);
 
-  const retail = await produceCommand(ctx, { file: retailFile, format: 'online-retail', fromDate: opts.fromDate, toDate: opts.toDate });
-  out(`produced ${retail.sent} Online Retail events (${opts.fromDate} .. ${opts.toDate}) in ${retail.seconds.toFixed(1)} s`);
+  const retail = await produceCommand(ctx, {
+    file: retailFile,
+    format: 'online-retail',
+    fromDate: opts.fromDate,
+    toDate: opts.toDate,
+  });
+  out(
+    `produced ${retail.sent} Online Retail events (${opts.fromDate} .. ${opts.toDate}) in ${retail.seconds.toFixed(1)} s`,
+  );
   if (retail.mapping) out(`  mapping: ${JSON.stringify(retail.mapping)}`);
   const extra = await produceCommand(ctx, { file: extraFile, format: 'jsonl' });
   out(`produced ${extra.sent} hand-written records (broken ones and upstream duplicates among them)`);
 
   let operations: { port: number; metrics: Metrics } | null = null;
-  const [worker, points] = await runCommand(ctx, demoWorkers, { exitWhenIdleMs: 2000, operationsPort: ctx.env.MEMBERFLOW_METRICS_PORT ?? 0, onStopping: (o) => (operations = o) });
+  const [worker, points] = await runCommand(ctx, demoWorkers, {
+    exitWhenIdleMs: 2000,
+    operationsPort: ctx.env.MEMBERFLOW_METRICS_PORT ?? 0,
+    onStopping: (o) => (operations = o),
+  });
   const t = worker!.totals;
   const seconds = Math.max(0.001, ((t.lastBatchEndedAt ?? 0) - (t.firstBatchStartedAt ?? 0)) / 1000);
   out('');
@@ -60,30 +81,56 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
   out(`  accepted:         ${t.applied}`);
   out(`  duplicates:       ${t.duplicate} (same eventId seen before; applied once)`);
   out(`  rejected:         ${t.rejected + t.undecodable} → ${ns}.activity.dlq`);
-  for (const [reason, n] of Object.entries(t.rejections).sort((a, b) => b[1] - a[1])) out(`    ${reason.padEnd(26)} ${n}`);
+  for (const [reason, n] of Object.entries(t.rejections).sort((a, b) => b[1] - a[1]))
+    out(`    ${reason.padEnd(26)} ${n}`);
   out(`  outputs:          ${t.outputs} (behavior.events + referrals + dead letters)`);
-  out(`  throughput:       ${Math.round(t.records / seconds)} events/s (${t.records} events in ${seconds.toFixed(2)} s, first batch to last, one process)`);
+  out(
+    `  throughput:       ${Math.round(t.records / seconds)} events/s (${t.records} events in ${seconds.toFixed(2)} s, first batch to last, one process)`,
+  );
 
   if (operations) await printOperations(operations, out);
 
   const profiles = await readProfiles(ctx);
   out(`  members profiled: ${profiles.length}`);
   const stages = count(profiles.map((p) => p.stage));
-  out(`  stages:           ${Object.entries(stages).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out(
+    `  stages:           ${Object.entries(stages)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   const tags = count(profiles.flatMap((p) => p.tags));
-  out(`  tags:             ${Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);
+  out(
+    `  tags:             ${
+      Object.entries(tags)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '(none)'
+    }`,
+  );
   const top = [...profiles].sort((a, b) => b.totalSpendFen - a.totalSpendFen)[0];
-  if (top) out(`  top spender:      ${(top.totalSpendFen / 100).toFixed(2)} over ${top.purchaseCount} purchases, ${top.activeDays} active days`);
+  if (top)
+    out(
+      `  top spender:      ${(top.totalSpendFen / 100).toFixed(2)} over ${top.purchaseCount} purchases, ${top.activeDays} active days`,
+    );
   out('');
   const p = points!.totals;
   out('points-accrual worker');
   out(`  behavior events in: ${p.records}, ledger entries out: ${p.outputs}`);
-  const shown = [...[...profiles].sort((a, b) => b.totalSpendFen - a.totalSpendFen).slice(0, 4).map((x) => x.memberId), 'demo-alice'];
+  const shown = [
+    ...[...profiles]
+      .sort((a, b) => b.totalSpendFen - a.totalSpendFen)
+      .slice(0, 4)
+      .map((x) => x.memberId),
+    'demo-alice',
+  ];
   await printBalances(ctx, shown, out);
-  out('  (demo-alice earned the referral points for demo-bob\'s signup)');
+  out("  (demo-alice earned the referral points for demo-bob's signup)");
   out('');
   out('tier-evaluation worker');
-  out(`  tiers:  ${Object.entries(await tierDistribution(ctx)).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out(
+    `  tiers:  ${Object.entries(await tierDistribution(ctx))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   out('');
   out(`churn-prediction worker (parameters ${ctx.rules.churn.model.version}, ${ctx.rules.churn.model.model})`);
   out(`  risk bands:  ${await bandLine(ctx)}`);
@@ -94,9 +141,15 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
   await tickerCommand(ctx, { intervalMs: 1, once: true, time: yearLater });
   const [, afterTick] = await runCommand(ctx, demoWorkers, { exitWhenIdleMs: 1500 });
   out('');
-  out(`a tick at ${new Date(yearLater).toISOString().slice(0, 10)} (400 days on; no member did anything): ${afterTick!.totals.outputs} more ledger entries`);
+  out(
+    `a tick at ${new Date(yearLater).toISOString().slice(0, 10)} (400 days on; no member did anything): ${afterTick!.totals.outputs} more ledger entries`,
+  );
   await printBalances(ctx, shown, out);
-  out(`  tiers:  ${Object.entries(await tierDistribution(ctx)).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out(
+    `  tiers:  ${Object.entries(await tierDistribution(ctx))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   out(`  risk bands:  ${await bandLine(ctx)}  (silence ages every buyer towards high risk)`);
   out('');
   out('churn-risk events (member.churn-risk, read back from Kafka):');
@@ -105,7 +158,9 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
     out(`  ${m}`);
     for (const r of risks.filter((x) => x.userId === m)) {
       const when = new Date(r.occurredAt).toISOString().slice(0, 10);
-      out(`    ${when}  ${r.reason.padEnd(13)} ${(r.previousBand ?? '-').padEnd(6)} → ${r.band.padEnd(6)} P(alive) ${r.pAlive.toFixed(3)}  purchases in ${r.horizonDays} d ${r.expectedPurchases.toFixed(2)}  value ${r.lifetimeValueFen === null ? '-' : (r.lifetimeValueFen / 100).toFixed(0)}`);
+      out(
+        `    ${when}  ${r.reason.padEnd(13)} ${(r.previousBand ?? '-').padEnd(6)} → ${r.band.padEnd(6)} P(alive) ${r.pAlive.toFixed(3)}  purchases in ${r.horizonDays} d ${r.expectedPurchases.toFixed(2)}  value ${r.lifetimeValueFen === null ? '-' : (r.lifetimeValueFen / 100).toFixed(0)}`,
+      );
     }
   }
   out('');
@@ -113,9 +168,18 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
   const changes = await readTopicToEnd(ctx, 'member.tier-changes');
   for (const m of shown.slice(0, 3)) {
     out(`  ${m}`);
-    for (const c of changes.filter((x) => x.userId === m) as { kind: string; previousTier: string | null; newTier: string; qualifyingPoints: number; decidedAt: number; graceEndsAt: number | null }[]) {
+    for (const c of changes.filter((x) => x.userId === m) as {
+      kind: string;
+      previousTier: string | null;
+      newTier: string;
+      qualifyingPoints: number;
+      decidedAt: number;
+      graceEndsAt: number | null;
+    }[]) {
       const when = new Date(c.decidedAt).toISOString().slice(0, 16).replace('T', ' ');
-      out(`    ${when}  ${c.kind.padEnd(12)} ${(c.previousTier ?? '-').padEnd(7)} → ${c.newTier.padEnd(7)} qualifying ${c.qualifyingPoints}${c.graceEndsAt ? `, grace ends ${new Date(c.graceEndsAt).toISOString().slice(0, 10)}` : ''}`);
+      out(
+        `    ${when}  ${c.kind.padEnd(12)} ${(c.previousTier ?? '-').padEnd(7)} → ${c.newTier.padEnd(7)} qualifying ${c.qualifyingPoints}${c.graceEndsAt ? `, grace ends ${new Date(c.graceEndsAt).toISOString().slice(0, 10)}` : ''}`,
+      );
     }
   }
   out('');
@@ -132,11 +196,15 @@ async function printMemory(ctx: CommandContext, out: (s: string) => void): Promi
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
   try {
     const m = await memoryOfNamespace(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE);
-    out(`Redis at rest (MEMORY USAGE of the namespace's ${m.keys} keys): ${Math.round(m.memberWorkersBytesPerMember)} bytes per member in the five member workers, ${Math.round(m.bytesPerMember)} with everything`);
+    out(
+      `Redis at rest (MEMORY USAGE of the namespace's ${m.keys} keys): ${Math.round(m.memberWorkersBytesPerMember)} bytes per member in the five member workers, ${Math.round(m.bytesPerMember)} with everything`,
+    );
     out('  worker             records  bytes/record  state  kernel  outboxes  other keys');
     for (const [worker, w] of Object.entries(m.byWorker).sort()) {
       const per = (x: number) => String(w.records > 0 ? Math.round(x / w.records) : 0);
-      out(`  ${worker.padEnd(18)} ${String(w.records).padStart(7)} ${String(Math.round(w.bytesPerRecord)).padStart(13)} ${per(w.stateBytes).padStart(6)} ${per(w.kernelBytes).padStart(7)} ${String(w.outboxes).padStart(9)} ${String(w.otherKeys).padStart(11)}`);
+      out(
+        `  ${worker.padEnd(18)} ${String(w.records).padStart(7)} ${String(Math.round(w.bytesPerRecord)).padStart(13)} ${per(w.stateBytes).padStart(6)} ${per(w.kernelBytes).padStart(7)} ${String(w.outboxes).padStart(9)} ${String(w.otherKeys).padStart(11)}`,
+      );
     }
   } finally {
     await clients.close();
@@ -147,9 +215,18 @@ async function printRecommendations(ctx: CommandContext, memberId: string, out: 
   const recos = (await readTopicToEnd(ctx, 'member.recommendations')) as unknown as RecommendationValue[];
   const byTrigger = count(recos.map((r) => r.trigger));
   out(`recommendations (reco-members + reco-items, model ${recos[0]?.modelVersion ?? '-'})`);
-  out(`  events:  ${Object.entries(byTrigger).map(([k, v]) => `${k}=${v}`).join(' ')}  (next_item after purchases, win_back when a member turns high risk, tier_upgrade with what the tier unlocks)`);
+  out(
+    `  events:  ${Object.entries(byTrigger)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(
+        ' ',
+      )}  (next_item after purchases, win_back when a member turns high risk, tier_upgrade with what the tier unlocks)`,
+  );
   const line = (r: RecommendationValue) =>
-    `    ${new Date(r.occurredAt).toISOString().slice(0, 10)}  ${r.trigger.padEnd(12)} ${r.userId.padEnd(8)} ${r.unlocks.length ? `unlocks ${r.unlocks.join(',')}; ` : ''}${r.items.slice(0, 4).map((i) => `${i.itemId}(${i.source} ${i.source === 'cf' ? i.score.toFixed(2) : i.score})`).join(' ')}${r.items.length > 4 ? ' …' : ''}`;
+    `    ${new Date(r.occurredAt).toISOString().slice(0, 10)}  ${r.trigger.padEnd(12)} ${r.userId.padEnd(8)} ${r.unlocks.length ? `unlocks ${r.unlocks.join(',')}; ` : ''}${r.items
+      .slice(0, 4)
+      .map((i) => `${i.itemId}(${i.source} ${i.source === 'cf' ? i.score.toFixed(2) : i.score})`)
+      .join(' ')}${r.items.length > 4 ? ' …' : ''}`;
   for (const trigger of ['next_item', 'win_back', 'tier_upgrade'] as const) {
     const sample = recos.filter((r) => r.trigger === trigger && r.items.length > 0).slice(-2);
     for (const r of sample) out(line(r));
@@ -176,7 +253,12 @@ async function allStates<S>(ctx: CommandContext, worker: string): Promise<[strin
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
   const states: [string, S][] = [];
   try {
-    for await (const entry of new MemberStore<S>(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, workerDefinition(worker)).scanStates()) states.push(entry);
+    for await (const entry of new MemberStore<S>(
+      clients.redis,
+      ctx.env.MEMBERFLOW_NAMESPACE,
+      workerDefinition(worker),
+    ).scanStates())
+      states.push(entry);
   } finally {
     await clients.close();
   }
@@ -186,18 +268,30 @@ async function allStates<S>(ctx: CommandContext, worker: string): Promise<[strin
 async function printBalances(ctx: CommandContext, memberIds: string[], out: (s: string) => void): Promise<void> {
   out('  member       available  pending  debt  qualifying');
   for (const b of await readPointBalances(ctx, memberIds)) {
-    out(`  ${b.memberId.padEnd(12)} ${String(b.available).padStart(9)} ${String(b.pending).padStart(8)} ${String(b.debt).padStart(5)} ${String(b.qualifying).padStart(11)}`);
+    out(
+      `  ${b.memberId.padEnd(12)} ${String(b.available).padStart(9)} ${String(b.pending).padStart(8)} ${String(b.debt).padStart(5)} ${String(b.qualifying).padStart(11)}`,
+    );
   }
 }
 
 async function readPointBalances(ctx: CommandContext, memberIds: string[]) {
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-demo');
   try {
-    const store = new MemberStore<PointsState>(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, workerDefinition('points-accrual'));
+    const store = new MemberStore<PointsState>(
+      clients.redis,
+      ctx.env.MEMBERFLOW_NAMESPACE,
+      workerDefinition('points-accrual'),
+    );
     const loaded = await store.load(memberIds);
     return memberIds.map((memberId) => {
       const st = loaded.get(memberId)?.record.state ?? initialPointsState();
-      return { memberId, available: availableOf(st), pending: pendingOf(st), debt: st.debt, qualifying: qualifyingPoints(st, ctx.rules) };
+      return {
+        memberId,
+        available: availableOf(st),
+        pending: pendingOf(st),
+        debt: st.debt,
+        qualifying: qualifyingPoints(st, ctx.rules),
+      };
     });
   } finally {
     await clients.close();
@@ -218,8 +312,14 @@ function count(values: string[]): Record<string, number> {
 async function printOperations(o: { port: number; metrics: Metrics }, out: (s: string) => void): Promise<void> {
   const batches = await o.metrics.total('memberflow_batches_total');
   const seconds = await o.metrics.total('memberflow_batch_duration_seconds_sum');
-  const deadLettered = (await o.metrics.total('memberflow_inputs_total', { outcome: 'rejected' })) + (await o.metrics.total('memberflow_inputs_total', { outcome: 'undecodable' }));
+  const deadLettered =
+    (await o.metrics.total('memberflow_inputs_total', { outcome: 'rejected' })) +
+    (await o.metrics.total('memberflow_inputs_total', { outcome: 'undecodable' }));
   out(`  operations:       /metrics, /healthz and /readyz were served on port ${o.port} while the workers ran`);
-  out(`                    (set MEMBERFLOW_METRICS_PORT for \`memberflow run\`; dashboard and alert rules: docs/operations/);`);
-  out(`                    all six workers: ${batches} batches, ${batches === 0 ? 0 : Math.round((seconds / batches) * 1000)} ms per batch on average, ${deadLettered} inputs dead-lettered, ${await o.metrics.total('memberflow_fenced_retries_total')} fenced retries`);
+  out(
+    `                    (set MEMBERFLOW_METRICS_PORT for \`memberflow run\`; dashboard and alert rules: docs/operations/);`,
+  );
+  out(
+    `                    all six workers: ${batches} batches, ${batches === 0 ? 0 : Math.round((seconds / batches) * 1000)} ms per batch on average, ${deadLettered} inputs dead-lettered, ${await o.metrics.total('memberflow_fenced_retries_total')} fenced retries`,
+  );
 }

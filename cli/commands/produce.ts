@@ -48,9 +48,11 @@ export async function produceCommand(ctx: CommandContext, opts: ProduceOptions):
       pending = [];
     };
     const source =
-      opts.format === 'online-retail' ? retailMessages(opts, (s) => (mapping = s))
-      : opts.format === 'cdnow' ? cdnowMessages(opts, ctx.rules.timeZone)
-      : jsonlMessages(opts.file);
+      opts.format === 'online-retail'
+        ? retailMessages(opts, (s) => (mapping = s))
+        : opts.format === 'cdnow'
+          ? cdnowMessages(opts, ctx.rules.timeZone)
+          : jsonlMessages(opts.file);
     for await (const message of source) {
       if (opts.limit !== undefined && sent + pending.length >= opts.limit) break;
       pending.push(opts.avro ? await toAvro(clients.codec, message) : message);
@@ -67,7 +69,10 @@ export async function produceCommand(ctx: CommandContext, opts: ProduceOptions):
 }
 
 async function toAvro(codec: AvroCodec, m: { key: string | null; value: Buffer }) {
-  return { key: m.key, value: await codec.encode('activity.events', JSON.parse(m.value.toString('utf8')) as Record<string, unknown>) };
+  return {
+    key: m.key,
+    value: await codec.encode('activity.events', JSON.parse(m.value.toString('utf8')) as Record<string, unknown>),
+  };
 }
 
 /** One JSON object per line, sent byte for byte (so broken lines reach the worker and its dead-letter topic). */
@@ -100,7 +105,8 @@ async function* cdnowMessages(opts: ProduceOptions, timeZone: string) {
   const window: { timeZone: string; fromDate?: string; toDate?: string } = { timeZone };
   if (opts.fromDate) window.fromDate = opts.fromDate;
   if (opts.toDate) window.toDate = opts.toDate;
-  for await (const e of cdnowActivityEvents(opts.file, window)) yield { key: e.userId, value: Buffer.from(JSON.stringify(e)) };
+  for await (const e of cdnowActivityEvents(opts.file, window))
+    yield { key: e.userId, value: Buffer.from(JSON.stringify(e)) };
 }
 
 export type { Producer };

@@ -7,7 +7,11 @@ import type { CommandContext } from '../context.js';
 export async function profileCommand(ctx: CommandContext, memberId: string): Promise<void> {
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-profile');
   try {
-    const store = new MemberStore<MemberProfile>(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, workerDefinition('behavior-events'));
+    const store = new MemberStore<MemberProfile>(
+      clients.redis,
+      ctx.env.MEMBERFLOW_NAMESPACE,
+      workerDefinition('behavior-events'),
+    );
     const state = await store.state(memberId);
     if (state === null) {
       process.stderr.write(`no profile for member ${memberId} in namespace ${ctx.env.MEMBERFLOW_NAMESPACE}\n`);

@@ -22,7 +22,11 @@ export async function recommendCommand(ctx: CommandContext, userId: string, top?
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-recommend');
   try {
     const reco = top === undefined ? ctx.rules.reco : { ...ctx.rules.reco, top };
-    const store = new MemberStore<RecoMemberState>(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, workerDefinition(recoMembersName));
+    const store = new MemberStore<RecoMemberState>(
+      clients.redis,
+      ctx.env.MEMBERFLOW_NAMESPACE,
+      workerDefinition(recoMembersName),
+    );
     const state = await store.state(userId);
     const member = state ?? { items: [], categories: [], lastEmitted: {} };
     const view = await recoModelReader(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE, () => ctx.rules).load([member], []);

@@ -25,7 +25,11 @@ export function resolveWorkers(names: string[]): string[] {
 }
 
 /** Runs workers in this process until SIGINT/SIGTERM (or idle, when asked). */
-export async function runCommand(ctx: CommandContext, names: string[], opts: RunOptions = {}): Promise<RunningWorker[]> {
+export async function runCommand(
+  ctx: CommandContext,
+  names: string[],
+  opts: RunOptions = {},
+): Promise<RunningWorker[]> {
   const chosen = resolveWorkers(names);
   // A signal while starting is handled once started (the default would kill the process mid-start); a start
   // that hangs (Kafka unreachable) still ends within MEMBERFLOW_SHUTDOWN_TIMEOUT_MS.
@@ -100,10 +104,16 @@ export async function runCommand(ctx: CommandContext, names: string[], opts: Run
   // SIGTERM/SIGINT: the batches under way finish (or, before their state write, give up) and every pending
   // commit is awaited; past MEMBERFLOW_SHUTDOWN_TIMEOUT_MS the process exits anyway, non-zero.
   const shutdown = (signal: string) => {
-    ctx.log.info({ signal, timeoutMs: ctx.env.MEMBERFLOW_SHUTDOWN_TIMEOUT_MS }, 'stopping: finishing the batches under way');
+    ctx.log.info(
+      { signal, timeoutMs: ctx.env.MEMBERFLOW_SHUTDOWN_TIMEOUT_MS },
+      'stopping: finishing the batches under way',
+    );
     const started = Date.now();
     setTimeout(() => {
-      ctx.log.error({ timeoutMs: ctx.env.MEMBERFLOW_SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long: exiting without waiting further');
+      ctx.log.error(
+        { timeoutMs: ctx.env.MEMBERFLOW_SHUTDOWN_TIMEOUT_MS },
+        'shutdown took too long: exiting without waiting further',
+      );
       process.exit(1);
     }, ctx.env.MEMBERFLOW_SHUTDOWN_TIMEOUT_MS).unref();
     void stop().then(

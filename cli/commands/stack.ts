@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 const script = fileURLToPath(new URL('../../stack/stack.sh', import.meta.url));
 
 /** Delegates to stack/stack.sh, which knows how to fetch and run the native services. */
-export function stackCommand(action: string, opts: { redisCluster?: boolean; brokers?: number; secure?: boolean } = {}): number {
+export function stackCommand(
+  action: string,
+  opts: { redisCluster?: boolean; brokers?: number; secure?: boolean } = {},
+): number {
   const allowed = ['up', 'down', 'status', 'env', 'restart-kafka'];
   if (!allowed.includes(action)) {
     process.stderr.write(`unknown stack action "${action}"; expected one of ${allowed.join(', ')}\n`);
@@ -27,7 +30,12 @@ export function stackCommand(action: string, opts: { redisCluster?: boolean; bro
     process.stderr.write('--brokers goes with up, env or restart-kafka\n');
     return 2;
   }
-  const args = [action, ...(opts.redisCluster ? ['--redis-cluster'] : []), ...(cluster ? ['--brokers', '3'] : []), ...(opts.secure ? ['--secure'] : [])];
+  const args = [
+    action,
+    ...(opts.redisCluster ? ['--redis-cluster'] : []),
+    ...(cluster ? ['--brokers', '3'] : []),
+    ...(opts.secure ? ['--secure'] : []),
+  ];
   const result = spawnSync('bash', [script, ...args], { stdio: 'inherit' });
   return result.status ?? 1;
 }

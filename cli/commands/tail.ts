@@ -14,7 +14,12 @@ export interface TailOptions {
 }
 
 /** Reads a topic, decodes each value through the registry (or as JSON) and prints one JSON object per line. */
-export async function tailCommand(ctx: CommandContext, topicName: string, opts: TailOptions, write = (s: string) => process.stdout.write(s)): Promise<number> {
+export async function tailCommand(
+  ctx: CommandContext,
+  topicName: string,
+  opts: TailOptions,
+  write = (s: string) => process.stdout.write(s),
+): Promise<number> {
   const logical = (logicalTopics as readonly string[]).includes(topicName) ? (topicName as LogicalTopic) : undefined;
   const topic = logical ? physicalTopic(ctx.env.MEMBERFLOW_NAMESPACE, logical) : topicName;
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-tail');
@@ -71,7 +76,12 @@ async function decodeValue(codec: ReturnType<typeof connectClients>['codec'], va
 }
 
 function bufferAsBase64(_key: string, v: unknown): unknown {
-  if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+  if (
+    v &&
+    typeof v === 'object' &&
+    (v as { type?: unknown }).type === 'Buffer' &&
+    Array.isArray((v as { data?: unknown }).data)
+  ) {
     return Buffer.from((v as { data: number[] }).data).toString('base64');
   }
   return v;

@@ -21,7 +21,10 @@ export interface TickerOptions {
  */
 export async function tickerCommand(ctx: CommandContext, opts: TickerOptions): Promise<number> {
   const key = ctx.env.MEMBERFLOW_TICK_KEY;
-  if (key === undefined) throw new ConfigError('invalid configuration:\n  MEMBERFLOW_TICK_KEY (unset): the ticker signs every tick with it, and workers refuse unsigned ticks on activity.events');
+  if (key === undefined)
+    throw new ConfigError(
+      'invalid configuration:\n  MEMBERFLOW_TICK_KEY (unset): the ticker signs every tick with it, and workers refuse unsigned ticks on activity.events',
+    );
   const clients = connectClients(ctx.env, ctx.log, 'memberflow-ticker');
   const producer = createProducer(clients.kafka);
   const admin = clients.kafka.admin();

@@ -12,8 +12,10 @@ export async function createTopics(ctx: CommandContext, opts: { quiet?: boolean 
     const ids = await clients.codec.registerAll();
     if (!opts.quiet) {
       for (const t of result.created) process.stdout.write(`created  ${t}\n`);
-      for (const t of result.existing) process.stdout.write(`${result.altered.includes(t) ? 'altered' : 'exists '}  ${t}\n`);
-      for (const [topic, id] of ids) process.stdout.write(`schema   ${ctx.env.MEMBERFLOW_NAMESPACE}.${topic}-value id=${id}\n`);
+      for (const t of result.existing)
+        process.stdout.write(`${result.altered.includes(t) ? 'altered' : 'exists '}  ${t}\n`);
+      for (const [topic, id] of ids)
+        process.stdout.write(`schema   ${ctx.env.MEMBERFLOW_NAMESPACE}.${topic}-value id=${id}\n`);
     }
   } finally {
     await admin.disconnect();

@@ -12,7 +12,9 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const registry = new SchemaRegistry({ host: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7' });
+const registry = new SchemaRegistry({
+  host: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+});
 const namespace = process.env.MEMBERFLOW_NAMESPACE ?? 'memberflow';
 const tiersTopic = `${namespace}.member.tiers`;
 const changesTopic = `${namespace}.member.tier-changes`;
@@ -32,7 +34,11 @@ const print = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
 async function readToEnd(topic, onValue) {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
+  const ends = new Map(
+    (await admin.fetchTopicOffsets(topic))
+      .filter((e) => BigInt(e.high) > BigInt(e.low))
+      .map((e) => [e.partition, BigInt(e.high)]),
+  );
   await admin.disconnect();
   if (ends.size === 0) return;
   const consumer = kafka.consumer({ groupId: `node-notifier-bootstrap-${randomUUID()}` });
@@ -74,7 +80,8 @@ await admin.disconnect();
 // 1. The table: each member's tier, and the sequence of the tier change it reflects.
 const table = new Map();
 await readToEnd(tiersTopic, (v) => void table.set(v.userId, v));
-for (const v of table.values()) print({ type: 'bootstrap', member: v.userId, tier: v.tier, sequence: v.sequence, changeEventId: v.changeEventId });
+for (const v of table.values())
+  print({ type: 'bootstrap', member: v.userId, tier: v.tier, sequence: v.sequence, changeEventId: v.changeEventId });
 
 // 2. The changes from step 0's offsets: any change not yet committed then is at or after them, and
 //    a change the table already holds has a sequence not greater than its member's table record.
@@ -97,10 +104,20 @@ await consumer.run({
     if (message.headers?.[tickHeader] !== undefined || !message.value) return;
     const change = await registry.decode(message.value);
     if (!isNew(change)) return;
-    print({ type: 'notify', member: change.userId, eventId: change.eventId, sequence: change.sequence, kind: change.kind, previousTier: change.previousTier, newTier: change.newTier, reasons: change.reasons });
+    print({
+      type: 'notify',
+      member: change.userId,
+      eventId: change.eventId,
+      sequence: change.sequence,
+      kind: change.kind,
+      previousTier: change.previousTier,
+      newTier: change.newTier,
+      reasons: change.reasons,
+    });
   },
 });
-if (!fromBeginning) for (const { partition, offset } of followFrom) consumer.seek({ topic: changesTopic, partition, offset });
+if (!fromBeginning)
+  for (const { partition, offset } of followFrom) consumer.seek({ topic: changesTopic, partition, offset });
 
 const stop = async () => {
   await consumer.disconnect();

@@ -94,8 +94,26 @@ export function encodeProfile(p: MemberProfile): string {
 export function decodeProfile(text: string): MemberProfile {
   if (text.startsWith('{')) return JSON.parse(text) as MemberProfile;
   const packed: unknown = JSON.parse(text);
-  if (!Array.isArray(packed) || packed.length !== 16) throw new Error('behavior-events state: not in the expected encoding');
-  const [firstSeenAt, lastActivityAt, signedUpAt, referrerId, purchaseCount, totalSpendFen, learningCount, activeDays, recentDays, recentCategories, subscription, refundable, truncated, stage, tags, daily] = packed as Packed;
+  if (!Array.isArray(packed) || packed.length !== 16)
+    throw new Error('behavior-events state: not in the expected encoding');
+  const [
+    firstSeenAt,
+    lastActivityAt,
+    signedUpAt,
+    referrerId,
+    purchaseCount,
+    totalSpendFen,
+    learningCount,
+    activeDays,
+    recentDays,
+    recentCategories,
+    subscription,
+    refundable,
+    truncated,
+    stage,
+    tags,
+    daily,
+  ] = packed as Packed;
   const dailyEvents: [number, number][] = [];
   for (let i = 0; i + 1 < daily.length; i += 2) dailyEvents.push([daily[i]!, daily[i + 1]!]);
   return {
@@ -125,4 +143,8 @@ export function decodeProfile(text: string): MemberProfile {
  */
 export const profileSizeBound = (p: MemberProfile, stopAbove: number): number => jsonSizeBound(p, stopAbove);
 
-export const profileCodec: StateCodec<MemberProfile> = { encode: encodeProfile, decode: decodeProfile, sizeBound: profileSizeBound };
+export const profileCodec: StateCodec<MemberProfile> = {
+  encode: encodeProfile,
+  decode: decodeProfile,
+  sizeBound: profileSizeBound,
+};

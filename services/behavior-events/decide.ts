@@ -15,14 +15,19 @@ export const referralEventId = (sourceEventId: string) => `ref:${sourceEventId}`
  * The behavior-events rules: validate meaning, update the member's profile,
  * emit the enriched event (and a referral keyed by the referrer on signup).
  */
-export function decideBehavior(profile: MemberProfile, event: ActivityEvent, ctx: DecideContext): Decision<MemberProfile> {
+export function decideBehavior(
+  profile: MemberProfile,
+  event: ActivityEvent,
+  ctx: DecideContext,
+): Decision<MemberProfile> {
   const rejection = validateActivity(event, profile, ctx.rules, ctx.record.timestamp);
   if (rejection) return { kind: 'rejected', rejection };
   const accepted = event as ActivityEvent & { type: ActivityType };
   const next = updateProfile(profile, accepted, ctx.rules);
   const outputs: OutputEvent[] = [behaviorEvent(accepted, next, ctx.rules)];
   // Only the first signup credits a referrer: a repeated signup (new eventId) must not pay twice.
-  if (accepted.type === 'signup' && accepted.referrerId && profile.signedUpAt === null) outputs.push(referralEvent(accepted, ctx.rules));
+  if (accepted.type === 'signup' && accepted.referrerId && profile.signedUpAt === null)
+    outputs.push(referralEvent(accepted, ctx.rules));
   return { kind: 'applied', state: next, outputs };
 }
 

@@ -18,9 +18,19 @@ type Rejected = Extract<Decoded<ActivityEvent>, { kind: 'rejected' }>;
  * `behavior.maxIdBytes`: an over-long id is not copied into the dead letter's eventId/userId
  * (nor used as its key; shared/kernel/dead-letter.ts then falls back to the record key).
  */
-function reject(reason: string, message: string, ids: { eventId?: unknown; userId?: unknown } = {}, maxIdBytes = Number.POSITIVE_INFINITY): Rejected {
+function reject(
+  reason: string,
+  message: string,
+  ids: { eventId?: unknown; userId?: unknown } = {},
+  maxIdBytes = Number.POSITIVE_INFINITY,
+): Rejected {
   const usable = (v: unknown) => (typeof v === 'string' && v !== '' && !exceedsUtf8Bytes(v, maxIdBytes) ? v : null);
-  return { kind: 'rejected', rejection: { reason, message }, eventId: usable(ids.eventId), memberId: usable(ids.userId) };
+  return {
+    kind: 'rejected',
+    rejection: { reason, message },
+    eventId: usable(ids.eventId),
+    memberId: usable(ids.userId),
+  };
 }
 
 const timeFields = ['occurredAt', 'periodEnd'] as const;
@@ -40,9 +50,11 @@ export class ActivityDecoder implements InputDecoder<ActivityEvent> {
 
   async decode(record: InputRecord): Promise<Decoded<ActivityEvent>> {
     const bytes = record.value;
-    if (bytes === null || bytes.length === 0) return reject(reasons.emptyValue, 'record has no value (tombstone or empty)');
+    if (bytes === null || bytes.length === 0)
+      return reject(reasons.emptyValue, 'record has no value (tombstone or empty)');
     const limit = this.rules().behavior.maxRecordBytes;
-    if (bytes.length > limit) return reject(reasons.recordTooLarge, `record is ${bytes.length} bytes, limit is ${limit}`);
+    if (bytes.length > limit)
+      return reject(reasons.recordTooLarge, `record is ${bytes.length} bytes, limit is ${limit}`);
 
     let raw: unknown;
     if (isConfluentFramed(bytes)) {
@@ -51,14 +63,22 @@ export class ActivityDecoder implements InputDecoder<ActivityEvent> {
         raw = await this.avro.decode(bytes);
       } catch (err) {
         const status = (err as { status?: number }).status;
-        if (status === 404) return reject(reasons.unknownSchema, `schema id ${bytes.readUInt32BE(1)} is not in the registry`);
+        if (status === 404)
+          return reject(reasons.unknownSchema, `schema id ${bytes.readUInt32BE(1)} is not in the registry`);
         if (status !== undefined || isNetworkError(err)) throw err; // registry trouble: retry the batch, do not refuse data
-        return reject(reasons.schemaMismatch, `Avro body does not decode with its writer schema (id ${bytes.readUInt32BE(1)})`);
+        return reject(
+          reasons.schemaMismatch,
+          `Avro body does not decode with its writer schema (id ${bytes.readUInt32BE(1)})`,
+        );
       }
     } else {
       // Before anything recursive (the parser, the schema check, error texts) runs on it.
       const depth = jsonNestingDepth(bytes, maxJsonDepth);
-      if (depth > maxJsonDepth) return reject(reasons.nestingTooDeep, `JSON value nests deeper than ${maxJsonDepth} levels (the activity schema needs 2)`);
+      if (depth > maxJsonDepth)
+        return reject(
+          reasons.nestingTooDeep,
+          `JSON value nests deeper than ${maxJsonDepth} levels (the activity schema needs 2)`,
+        );
       let text: string;
       try {
         // JSON text is UTF-8 (RFC 8259): invalid bytes are refused, not silently replaced.
@@ -71,11 +91,18 @@ export class ActivityDecoder implements InputDecoder<ActivityEvent> {
       } catch (err) {
         // The parser's message quotes the text: only its position is kept.
         const at = /position (\d+)/.exec((err as Error).message)?.[1];
-        return reject(reasons.malformedJson, `value is neither Confluent-framed Avro nor JSON${at === undefined ? '' : ` (syntax error at byte ${at})`}`);
+        return reject(
+          reasons.malformedJson,
+          `value is neither Confluent-framed Avro nor JSON${at === undefined ? '' : ` (syntax error at byte ${at})`}`,
+        );
       }
       // JSON.parse keeps the last of two equal keys: which one an upstream app meant is unknowable.
       const twice = duplicateKey(text);
-      if (twice !== null) return reject(reasons.duplicateKey, `an object has the key ${schemaFieldNames.has(twice) ? twice : '(not a schema field)'} twice`);
+      if (twice !== null)
+        return reject(
+          reasons.duplicateKey,
+          `an object has the key ${schemaFieldNames.has(twice) ? twice : '(not a schema field)'} twice`,
+        );
     }
     return validateShape(raw, record.key, this.rules().behavior.maxIdBytes);
   }
@@ -92,7 +119,11 @@ function isNetworkError(err: unknown): boolean {
  * Id lengths are checked here, before the member is known: an over-long userId never
  * becomes a Redis key, and no member record is touched by the refusal.
  */
-export function validateShape(raw: unknown, key: Buffer | null, maxIdBytes = Number.POSITIVE_INFINITY): Decoded<ActivityEvent> {
+export function validateShape(
+  raw: unknown,
+  key: Buffer | null,
+  maxIdBytes = Number.POSITIVE_INFINITY,
+): Decoded<ActivityEvent> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return reject(reasons.schemaMismatch, 'value must be a JSON object');
   }
@@ -109,7 +140,10 @@ export function validateShape(raw: unknown, key: Buffer | null, maxIdBytes = Num
     if (v === null || v === undefined) continue;
     const parsed = parseEventTime(v);
     if (parsed === null) {
-      return refuse(reasons.invalidOccurredAt, `${f} must be epoch milliseconds or ISO-8601 with an offset, between 1970-01-01 and 9999-12-31, got ${kindOf(v)}`);
+      return refuse(
+        reasons.invalidOccurredAt,
+        `${f} must be epoch milliseconds or ISO-8601 with an offset, between 1970-01-01 and 9999-12-31, got ${kindOf(v)}`,
+      );
     }
     candidate[f] = parsed;
   }
@@ -121,19 +155,26 @@ export function validateShape(raw: unknown, key: Buffer | null, maxIdBytes = Num
   }
   // Avro strings are UTF-8: a lone surrogate would be written as U+FFFD, another value than the one sent.
   const malformed = firstIllFormedString(candidate);
-  if (malformed !== null) return refuse(reasons.schemaMismatch, `${malformed} must be well-formed Unicode (it holds a lone surrogate)`);
+  if (malformed !== null)
+    return refuse(reasons.schemaMismatch, `${malformed} must be well-formed Unicode (it holds a lone surrogate)`);
   const overlong = firstOverlongId(candidate, maxIdBytes);
   if (overlong) return refuse(reasons.idTooLong, idTooLongMessage(overlong.field, overlong.bytes, maxIdBytes));
   const problems: string[] = [];
   avroType('activity.events').isValid(candidate, {
-    errorHook: (path, value, t) => problems.push(`${path.join('.')}: expected ${describeType(t)}, got ${kindOf(value)}`),
+    errorHook: (path, value, t) =>
+      problems.push(`${path.join('.')}: expected ${describeType(t)}, got ${kindOf(value)}`),
   });
   if (problems.length > 0) return refuse(reasons.schemaMismatch, problems.slice(0, 5).join('; '));
   const userId = candidate.userId;
   const keyText = key?.toString('utf8') ?? null;
   if (keyText !== userId) {
     // Keyed by the record's own key, not the payload's userId: a record may not place dead letters on another member's partition.
-    return reject(reasons.keyMismatch, `record key must be the userId so a member's events stay in order on one partition (key ${keyText === null ? 'missing' : 'differs'})`, { eventId: candidate.eventId }, maxIdBytes);
+    return reject(
+      reasons.keyMismatch,
+      `record key must be the userId so a member's events stay in order on one partition (key ${keyText === null ? 'missing' : 'differs'})`,
+      { eventId: candidate.eventId },
+      maxIdBytes,
+    );
   }
   return { kind: 'event', memberId: userId, eventId: candidate.eventId, event: candidate as unknown as ActivityEvent };
 }
@@ -143,11 +184,16 @@ export function kindOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   switch (typeof v) {
-    case 'string': return 'a string';
-    case 'number': return Number.isInteger(v) ? 'an integer' : 'a number';
-    case 'boolean': return 'a boolean';
-    case 'object': return 'an object';
-    default: return typeof v;
+    case 'string':
+      return 'a string';
+    case 'number':
+      return Number.isInteger(v) ? 'an integer' : 'a number';
+    case 'boolean':
+      return 'a boolean';
+    case 'object':
+      return 'an object';
+    default:
+      return typeof v;
   }
 }
 
@@ -159,7 +205,8 @@ export function jsonNestingDepth(bytes: Uint8Array, limit: number): number {
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     if (inString) {
-      if (b === 0x5c) i++; // backslash: the next byte is escaped
+      if (b === 0x5c)
+        i++; // backslash: the next byte is escaped
       else if (b === 0x22) inString = false;
     } else if (b === 0x22) inString = true;
     else if (b === 0x5b || b === 0x7b) {
@@ -169,7 +216,9 @@ export function jsonNestingDepth(bytes: Uint8Array, limit: number): number {
   return deepest;
 }
 
-const schemaFieldNames = new Set((avroType('activity.events') as unknown as { fields: { name: string }[] }).fields.map((f) => f.name));
+const schemaFieldNames = new Set(
+  (avroType('activity.events') as unknown as { fields: { name: string }[] }).fields.map((f) => f.name),
+);
 
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const isWellFormed = (s: string) => !loneSurrogate.test(s);

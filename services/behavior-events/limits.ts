@@ -9,7 +9,18 @@
  * state (refundOf, itemId, category), or is carried on every derived event. `plan` is free
  * text except on subscriptions, so it is bounded too; `type` is not (an unknown type is refused).
  */
-export const idFields = ['eventId', 'userId', 'itemId', 'category', 'referrerId', 'refundOf', 'redeemOf', 'rewardId', 'source', 'plan'] as const;
+export const idFields = [
+  'eventId',
+  'userId',
+  'itemId',
+  'category',
+  'referrerId',
+  'refundOf',
+  'redeemOf',
+  'rewardId',
+  'source',
+  'plan',
+] as const;
 
 export type IdField = (typeof idFields)[number];
 
@@ -23,7 +34,10 @@ export function exceedsUtf8Bytes(value: unknown, maxBytes: number): value is str
 }
 
 /** The first id-like field over the bound, or null. Non-string values are the schema check's business. */
-export function firstOverlongId(fields: Readonly<Record<string, unknown>>, maxBytes: number): { field: IdField; bytes: number } | null {
+export function firstOverlongId(
+  fields: Readonly<Record<string, unknown>>,
+  maxBytes: number,
+): { field: IdField; bytes: number } | null {
   for (const field of idFields) {
     const v = fields[field];
     if (exceedsUtf8Bytes(v, maxBytes)) return { field, bytes: Buffer.byteLength(v, 'utf8') };

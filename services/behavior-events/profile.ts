@@ -90,12 +90,24 @@ export function countDailyEvent(p: MemberProfile, day: number): [number, number]
 
 /** Events that show a member is using the platform (refunds and cancellations do not). */
 const engagementTypes = new Set<ActivityType>([
-  'signup', 'purchase', 'subscription', 'lesson_complete', 'content_view', 'comment', 'share', 'checkin', 'redeem',
+  'signup',
+  'purchase',
+  'subscription',
+  'lesson_complete',
+  'content_view',
+  'comment',
+  'share',
+  'checkin',
+  'redeem',
 ]);
 const learningTypes = new Set<ActivityType>(['lesson_complete', 'content_view']);
 
 /** The profile after one accepted event. Pure. */
-export function updateProfile(p: MemberProfile, e: ActivityEvent & { type: ActivityType }, rules: Rules): MemberProfile {
+export function updateProfile(
+  p: MemberProfile,
+  e: ActivityEvent & { type: ActivityType },
+  rules: Rules,
+): MemberProfile {
   const b = rules.behavior;
   const next: MemberProfile = { ...p };
   next.dailyEvents = countDailyEvent(p, localDay(e.occurredAt, rules.timeZone));
@@ -105,7 +117,10 @@ export function updateProfile(p: MemberProfile, e: ActivityEvent & { type: Activ
     Object.assign(next, countDay(p, localDay(e.occurredAt, rules.timeZone)));
   }
   if (e.category) {
-    next.recentCategories = [e.category, ...p.recentCategories.filter((c) => c !== e.category)].slice(0, b.recentCategoriesPerMember);
+    next.recentCategories = [e.category, ...p.recentCategories.filter((c) => c !== e.category)].slice(
+      0,
+      b.recentCategoriesPerMember,
+    );
   }
   switch (e.type) {
     case 'signup':
@@ -130,7 +145,9 @@ export function updateProfile(p: MemberProfile, e: ActivityEvent & { type: Activ
     case 'refund': {
       const amount = e.amountFen ?? 0;
       next.totalSpendFen = Math.max(0, p.totalSpendFen - amount);
-      next.refundable = p.refundable.map(([id, left]) => (id === e.refundOf ? [id, left - amount] : [id, left]) as [string, number]);
+      next.refundable = p.refundable.map(
+        ([id, left]) => (id === e.refundOf ? [id, left - amount] : [id, left]) as [string, number],
+      );
       break;
     }
     case 'lesson_complete':

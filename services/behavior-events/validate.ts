@@ -1,6 +1,11 @@
 import type { Rules } from '../../shared/config/rules.js';
 import type { Rejection } from '../../shared/kernel/types.js';
-import { activityTypes, isActivityType, type ActivityEvent, type ActivityType } from '../../shared/contracts/activity-event.js';
+import {
+  activityTypes,
+  isActivityType,
+  type ActivityEvent,
+  type ActivityType,
+} from '../../shared/contracts/activity-event.js';
 import { localDay } from '../../shared/util/time.js';
 import { eventsOnDay, type MemberProfile } from './profile.js';
 import { reasons } from './reasons.js';
@@ -46,13 +51,20 @@ export function validateActivity(
     if (v === null || v === '') return no(reasons.missingField, `${e.type} requires ${field}`);
   }
   if (e.occurredAt > recordTimestamp + b.maxFutureSkewMs) {
-    return no(reasons.occurredInFuture, `occurredAt must be at most behavior.maxFutureSkewMs (${b.maxFutureSkewMs} ms) after the record timestamp`);
+    return no(
+      reasons.occurredInFuture,
+      `occurredAt must be at most behavior.maxFutureSkewMs (${b.maxFutureSkewMs} ms) after the record timestamp`,
+    );
   }
   if (e.amountFen !== null) {
     if (e.amountFen < 0 || (paidTypes.has(e.type) && e.amountFen === 0)) {
-      return no(reasons.invalidAmount, `amountFen must be ${e.type === 'purchase' ? 'a non-negative' : 'a positive'} integer for ${e.type}`);
+      return no(
+        reasons.invalidAmount,
+        `amountFen must be ${e.type === 'purchase' ? 'a non-negative' : 'a positive'} integer for ${e.type}`,
+      );
     }
-    if (e.amountFen > b.maxAmountFen) return no(reasons.amountAboveCeiling, `amountFen must not exceed behavior.maxAmountFen (${b.maxAmountFen})`);
+    if (e.amountFen > b.maxAmountFen)
+      return no(reasons.amountAboveCeiling, `amountFen must not exceed behavior.maxAmountFen (${b.maxAmountFen})`);
   }
   if (e.type === 'redeem' && e.points !== null && (e.points <= 0 || e.points > b.maxRedeemPoints)) {
     return no(reasons.invalidPoints, `points must be between 1 and behavior.maxRedeemPoints (${b.maxRedeemPoints})`);
@@ -71,7 +83,10 @@ export function validateActivity(
       return no(reasons.refundUnknownOriginal, 'refundOf must name a payment of this member');
     }
     if (remaining !== undefined && (e.amountFen ?? 0) > remaining) {
-      return no(reasons.refundExceedsOriginal, 'amountFen must not exceed what is still refundable on the payment refundOf names');
+      return no(
+        reasons.refundExceedsOriginal,
+        'amountFen must not exceed what is still refundable on the payment refundOf names',
+      );
     }
   }
   // Last, so an event that is wrong for another reason gets that reason. Event time only.

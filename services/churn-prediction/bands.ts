@@ -28,7 +28,12 @@ const horizonDays = 36_525;
  * a few dozen closed-form evaluations, instead of re-scoring every member on
  * every tick.
  */
-export function nextBandChangeDay(stats: PurchaseStats, today: number, model: ScoringModel, rules: ChurnRules): number | null {
+export function nextBandChangeDay(
+  stats: PurchaseStats,
+  today: number,
+  model: ScoringModel,
+  rules: ChurnRules,
+): number | null {
   const now = pAliveOn(stats, today, model);
   if (now === null) return null;
   const band = bandOf(now, rules.bands);

@@ -24,7 +24,17 @@ interface Ctx {
 }
 
 /** Activity that shows the member is using the platform (refunds, cancellations and referral credits do not). */
-const engagementTypes = new Set(['signup', 'purchase', 'subscription', 'lesson_complete', 'content_view', 'comment', 'share', 'checkin', 'redeem']);
+const engagementTypes = new Set([
+  'signup',
+  'purchase',
+  'subscription',
+  'lesson_complete',
+  'content_view',
+  'comment',
+  'share',
+  'checkin',
+  'redeem',
+]);
 
 const modelFor = (rules: Rules): ScoringModel => scoringModel(rules.churn.model, 'days');
 
@@ -87,7 +97,10 @@ function advance(d: Draft, c: Ctx, until: number): Draft {
         at,
         plan: { plan: sub.plan, periodEnd: sub.periodEnd },
       };
-      draft = { state: lapsed, outputs: [...draft.outputs, churnRiskEvent(lapsed, c.memberId, decided, c.model, c.rules)] };
+      draft = {
+        state: lapsed,
+        outputs: [...draft.outputs, churnRiskEvent(lapsed, c.memberId, decided, c.model, c.rules)],
+      };
     }
   }
   const clock = Math.max(draft.state.clock ?? until, until);
@@ -99,7 +112,11 @@ function absorb(s: ChurnState, e: BehaviorEventValue, rules: Rules): { state: Ch
   let next = s;
   if (engagementTypes.has(e.type)) {
     const latest = s.lastActivityAt === null || e.occurredAt >= s.lastActivityAt;
-    next = { ...next, lastActivityAt: latest ? e.occurredAt : s.lastActivityAt, stage: latest && e.stage !== 'unknown' ? e.stage : s.stage };
+    next = {
+      ...next,
+      lastActivityAt: latest ? e.occurredAt : s.lastActivityAt,
+      stage: latest && e.stage !== 'unknown' ? e.stage : s.stage,
+    };
   }
   const paid = (e.type === 'purchase' || e.type === 'subscription') && e.amountFen !== null;
   if (paid) {

@@ -24,14 +24,25 @@ export function stageAt(s: ChurnState, at: number, rules: Rules): string {
 }
 
 /** A member.churn-risk event with every figure computed at the decision's instant. */
-export function churnRiskEvent(s: ChurnState, memberId: string, d: Decided, model: ScoringModel, rules: Rules): OutputEvent {
+export function churnRiskEvent(
+  s: ChurnState,
+  memberId: string,
+  d: Decided,
+  model: ScoringModel,
+  rules: Rules,
+): OutputEvent {
   const today = localDay(d.at, rules.timeZone);
   const rfm = rfmAt(s.stats, today) ?? { x: 0, recencyDays: 0, ageDays: 0 };
   const c = rules.churn;
-  const score = scoreMember(model, { x: rfm.x, tx: rfm.recencyDays, T: rfm.ageDays }, meanRepeatSpendFen(s.stats) / 100, {
-    horizon: c.expectedPurchasesDays,
-    lifetimeValue: c.lifetimeValue,
-  });
+  const score = scoreMember(
+    model,
+    { x: rfm.x, tx: rfm.recencyDays, T: rfm.ageDays },
+    meanRepeatSpendFen(s.stats) / 100,
+    {
+      horizon: c.expectedPurchasesDays,
+      lifetimeValue: c.lifetimeValue,
+    },
+  );
   const value: ChurnRiskValue = {
     eventId: d.eventId,
     sourceEventId: d.sourceEventId,
@@ -55,5 +66,10 @@ export function churnRiskEvent(s: ChurnState, memberId: string, d: Decided, mode
     rulesVersion: rules.version,
     occurredAt: d.at,
   };
-  return { topic: 'member.churn-risk', key: memberId, id: d.eventId, value: value as unknown as Record<string, unknown> };
+  return {
+    topic: 'member.churn-risk',
+    key: memberId,
+    id: d.eventId,
+    value: value as unknown as Record<string, unknown>,
+  };
 }

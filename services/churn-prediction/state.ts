@@ -27,7 +27,16 @@ export interface ChurnState {
 }
 
 export function initialChurnState(): ChurnState {
-  return { stats: noPurchases(), clock: null, lastActivityAt: null, stage: 'acquisition', subscription: null, band: null, bandDueAt: null, modelVersion: null };
+  return {
+    stats: noPurchases(),
+    clock: null,
+    lastActivityAt: null,
+    stage: 'acquisition',
+    subscription: null,
+    band: null,
+    bandDueAt: null,
+    modelVersion: null,
+  };
 }
 
 /** The earliest instant with time-driven work: a band change or a plan lapsing. */

@@ -43,7 +43,15 @@ export function recordPurchase(s: PurchaseStats, day: number, amountFen: number,
   const first = s.days[0];
   if (first === undefined) return { days: [day], foldedDays: 0, firstDaySpendFen: amountFen, repeatSpendFen: 0 };
   if (day < first) {
-    return bound({ days: [day, ...s.days], foldedDays: s.foldedDays, firstDaySpendFen: amountFen, repeatSpendFen: s.repeatSpendFen + s.firstDaySpendFen }, maxDays);
+    return bound(
+      {
+        days: [day, ...s.days],
+        foldedDays: s.foldedDays,
+        firstDaySpendFen: amountFen,
+        repeatSpendFen: s.repeatSpendFen + s.firstDaySpendFen,
+      },
+      maxDays,
+    );
   }
   if (day === first) return { ...s, firstDaySpendFen: s.firstDaySpendFen + amountFen };
   const at = search(s.days, day);

@@ -8,7 +8,11 @@ import type { Credit, PointsState } from './state.js';
 /** Payments: their credits are remembered so that a refund can take them back. */
 const paymentTypes = new Set(['purchase', 'subscription']);
 
-interface Landing { toPending: boolean; availableAt: number; expiresAt: number }
+interface Landing {
+  toPending: boolean;
+  availableAt: number;
+  expiresAt: number;
+}
 
 /** Where an event's points go: pending until the refund window ends (if configured for its type), else available now. */
 function landingFor(d: Draft, c: EntryContext, e: BehaviorEventValue): Landing {
@@ -20,7 +24,15 @@ function landingFor(d: Draft, c: EntryContext, e: BehaviorEventValue): Landing {
   return { toPending, availableAt, expiresAt: expiryFor(availableAt, c.rules) };
 }
 
-function creditOne(d: Draft, c: EntryContext, e: BehaviorEventValue, land: Landing, points: number, kind: 'earn' | 'bonus', reason: string): Draft {
+function creditOne(
+  d: Draft,
+  c: EntryContext,
+  e: BehaviorEventValue,
+  land: Landing,
+  points: number,
+  kind: 'earn' | 'bonus',
+  reason: string,
+): Draft {
   let state: PointsState;
   let touched: LotTouch[];
   if (land.toPending) {
@@ -30,7 +42,14 @@ function creditOne(d: Draft, c: EntryContext, e: BehaviorEventValue, land: Landi
     ({ state, touched } = creditAvailable(d.state, land.expiresAt, points));
   }
   state = addQualifying(state, e.occurredAt, points, c.rules);
-  return post(d, c, state, { kind: land.toPending ? 'pending' : kind, points, amount: points, lots: touched, reason, at: e.occurredAt });
+  return post(d, c, state, {
+    kind: land.toPending ? 'pending' : kind,
+    points,
+    amount: points,
+    lots: touched,
+    reason,
+    at: e.occurredAt,
+  });
 }
 
 /**
@@ -49,9 +68,20 @@ export function accrue(d: Draft, c: EntryContext, e: BehaviorEventValue): Draft 
   if (bonus > 0) draft = creditOne(draft, c, e, land, bonus, 'bonus', sources.join('+'));
   if (!paymentTypes.has(e.type) || e.amountFen === null || e.amountFen <= 0) return draft;
   const credit: Credit = {
-    id: e.sourceEventId, amountFen: e.amountFen, refundedFen: 0, earned: base + bonus, reversed: 0,
-    pending: land.toPending ? base + bonus : 0, availableAt: land.toPending ? land.availableAt : null, expiresAt: land.expiresAt,
+    id: e.sourceEventId,
+    amountFen: e.amountFen,
+    refundedFen: 0,
+    earned: base + bonus,
+    reversed: 0,
+    pending: land.toPending ? base + bonus : 0,
+    availableAt: land.toPending ? land.availableAt : null,
+    expiresAt: land.expiresAt,
   };
-  const credits = [...draft.state.credits.filter((x) => x.id !== credit.id), credit].slice(-c.rules.points.refundableCreditsPerMember);
-  return { ...draft, state: { ...draft.state, credits: c.rules.points.refundableCreditsPerMember === 0 ? [] : credits } };
+  const credits = [...draft.state.credits.filter((x) => x.id !== credit.id), credit].slice(
+    -c.rules.points.refundableCreditsPerMember,
+  );
+  return {
+    ...draft,
+    state: { ...draft.state, credits: c.rules.points.refundableCreditsPerMember === 0 ? [] : credits },
+  };
 }

@@ -28,10 +28,31 @@ import type { StateCodec } from '../../shared/kernel/types.js';
 import type { Credit, Lot, PendingLot, PointsState, Redemption } from './state.js';
 
 type Flat = number[];
-type CreditRow = [id: string, amountFen: number, earned: number, expiresAt: number, refundedFen?: number, reversed?: number, pending?: number, availableAt?: number | null];
+type CreditRow = [
+  id: string,
+  amountFen: number,
+  earned: number,
+  expiresAt: number,
+  refundedFen?: number,
+  reversed?: number,
+  pending?: number,
+  availableAt?: number | null,
+];
 type RedemptionRow = [id: string, at: number, cancelled: number, ...draws: number[]];
 type UsageRow = [key: string, counts: Flat];
-type Packed = [unit: number, clock: number | null, debt: number, lots: Flat, pending: Flat, credits: CreditRow[], redemptions: RedemptionRow[], usage: UsageRow[], qualifying: Flat, referredBy?: string | null, activeSince?: number | null];
+type Packed = [
+  unit: number,
+  clock: number | null,
+  debt: number,
+  lots: Flat,
+  pending: Flat,
+  credits: CreditRow[],
+  redemptions: RedemptionRow[],
+  usage: UsageRow[],
+  qualifying: Flat,
+  referredBy?: string | null,
+  activeSince?: number | null,
+];
 
 const units = [3_600_000, 60_000, 1_000, 1];
 const deltaSafe = (x: number) => Number.isSafeInteger(x) && Math.abs(x) <= 2 ** 52;
@@ -47,7 +68,11 @@ function dayStarts(s: PointsState): number[] {
 
 /** Whether every value that is delta-encoded is a safe integer (then every delta and sum is exact). */
 function compactable(s: PointsState, starts: readonly number[]): boolean {
-  return starts.every(deltaSafe) && s.redemptions.every((r) => deltaSafe(r.at)) && s.qualifying.every(([day]) => deltaSafe(day));
+  return (
+    starts.every(deltaSafe) &&
+    s.redemptions.every((r) => deltaSafe(r.at)) &&
+    s.qualifying.every(([day]) => deltaSafe(day))
+  );
 }
 
 /** Successive differences, the first from 0. */
@@ -91,7 +116,16 @@ const creditDefaults: ReadonlyArray<number | null> = [0, 0, 0, null];
 function packCredits(credits: readonly Credit[], unit: number): CreditRow[] {
   const exp = deltas(credits.map((c) => c.expiresAt / unit));
   return credits.map((c, i) => {
-    const row: CreditRow = [c.id, c.amountFen, c.earned, exp[i]!, c.refundedFen, c.reversed, c.pending, c.availableAt === null ? null : c.availableAt / unit];
+    const row: CreditRow = [
+      c.id,
+      c.amountFen,
+      c.earned,
+      exp[i]!,
+      c.refundedFen,
+      c.reversed,
+      c.pending,
+      c.availableAt === null ? null : c.availableAt / unit,
+    ];
     while (row.length > 4 && row[row.length - 1] === creditDefaults[row.length - 5]) row.pop();
     return row;
   });
@@ -100,7 +134,14 @@ function packCredits(credits: readonly Credit[], unit: number): CreditRow[] {
 function unpackCredits(rows: readonly CreditRow[], unit: number): Credit[] {
   const exp = sums(rows.map((r) => r[3]));
   return rows.map(([id, amountFen, earned, , refundedFen = 0, reversed = 0, pending = 0, availableAt = null], i) => ({
-    id, amountFen, refundedFen, earned, reversed, pending, availableAt: availableAt === null ? null : availableAt * unit, expiresAt: exp[i]! * unit,
+    id,
+    amountFen,
+    refundedFen,
+    earned,
+    reversed,
+    pending,
+    availableAt: availableAt === null ? null : availableAt * unit,
+    expiresAt: exp[i]! * unit,
   }));
 }
 
@@ -111,7 +152,12 @@ function packRedemptions(rs: readonly Redemption[], unit: number): RedemptionRow
 
 function unpackRedemptions(rows: readonly RedemptionRow[], unit: number): Redemption[] {
   const at = sums(rows.map((r) => r[1]));
-  return rows.map(([id, , cancelled, ...draws], i) => ({ id, at: at[i]!, draws: unpackPairs(draws, unit), cancelled: cancelled === 1 }));
+  return rows.map(([id, , cancelled, ...draws], i) => ({
+    id,
+    at: at[i]!,
+    draws: unpackPairs(draws, unit),
+    cancelled: cancelled === 1,
+  }));
 }
 
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -124,22 +170,44 @@ export function encodePointsState(s: PointsState): string {
     unit,
     s.clock,
     s.debt,
-    packPairs(s.lots.map((l) => [l.expiresAt, l.points]), unit),
-    packPairs(s.pending.map((p) => [p.availableAt, p.points]), unit),
+    packPairs(
+      s.lots.map((l) => [l.expiresAt, l.points]),
+      unit,
+    ),
+    packPairs(
+      s.pending.map((p) => [p.availableAt, p.points]),
+      unit,
+    ),
     packCredits(s.credits, unit),
     packRedemptions(s.redemptions, unit),
-    Object.keys(s.usage).sort(compareKeys).map((k): UsageRow => [k, s.usage[k]!.flat()]),
+    Object.keys(s.usage)
+      .sort(compareKeys)
+      .map((k): UsageRow => [k, s.usage[k]!.flat()]),
     packPairs(s.qualifying, 1),
   ];
-  if (s.referredBy !== undefined || s.activeSince !== undefined) packed.push(s.referredBy ?? null, s.activeSince ?? null);
+  if (s.referredBy !== undefined || s.activeSince !== undefined)
+    packed.push(s.referredBy ?? null, s.activeSince ?? null);
   return JSON.stringify(packed);
 }
 
 export function decodePointsState(text: string): PointsState {
   if (text.startsWith('{')) return JSON.parse(text) as PointsState;
   const packed: unknown = JSON.parse(text);
-  if (!Array.isArray(packed) || (packed.length !== 9 && packed.length !== 11)) throw new Error('points-accrual state: not in the expected encoding');
-  const [unit, clock, debt, lots, pending, credits, redemptions, usage, qualifying, referredBy = null, activeSince = null] = packed as Packed;
+  if (!Array.isArray(packed) || (packed.length !== 9 && packed.length !== 11))
+    throw new Error('points-accrual state: not in the expected encoding');
+  const [
+    unit,
+    clock,
+    debt,
+    lots,
+    pending,
+    credits,
+    redemptions,
+    usage,
+    qualifying,
+    referredBy = null,
+    activeSince = null,
+  ] = packed as Packed;
   const state: PointsState = {
     clock,
     lots: unpackPairs(lots, unit).map(([expiresAt, points]): Lot => ({ expiresAt, points })),
@@ -161,4 +229,8 @@ export function decodePointsState(text: string): PointsState {
  */
 export const pointsStateSizeBound = (s: PointsState, stopAbove: number): number => jsonSizeBound(s, stopAbove) + 32;
 
-export const pointsStateCodec: StateCodec<PointsState> = { encode: encodePointsState, decode: decodePointsState, sizeBound: pointsStateSizeBound };
+export const pointsStateCodec: StateCodec<PointsState> = {
+  encode: encodePointsState,
+  decode: decodePointsState,
+  sizeBound: pointsStateSizeBound,
+};

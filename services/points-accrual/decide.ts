@@ -26,7 +26,11 @@ function applyEvent(d: Draft, c: EntryContext, e: BehaviorEventValue): Draft {
   }
 }
 
-const applied = (d: Draft): Decision<PointsState> => ({ kind: 'applied', state: d.state, outputs: d.entries.map(toOutput) });
+const applied = (d: Draft): Decision<PointsState> => ({
+  kind: 'applied',
+  state: d.state,
+  outputs: d.entries.map(toOutput),
+});
 
 /**
  * One behavior event: first everything due up to the event's time (the same
@@ -37,7 +41,8 @@ const applied = (d: Draft): Decision<PointsState> => ({ kind: 'applied', state: 
  */
 export function decidePoints(state: PointsState, e: BehaviorEventValue, ctx: DecideContext): Decision<PointsState> {
   const c: EntryContext = { memberId: e.userId, rules: ctx.rules, sourceEventId: e.eventId };
-  if (e.type === 'subscription' && e.plan !== null && e.periodEnd !== null) c.subscription = { plan: e.plan, periodEnd: e.periodEnd };
+  if (e.type === 'subscription' && e.plan !== null && e.periodEnd !== null)
+    c.subscription = { plan: e.plan, periodEnd: e.periodEnd };
   const caughtUp = advance(emptyDraft(state), c, e.occurredAt);
   const afterEvent = applyEvent(caughtUp, c, e);
   return applied(runDue(afterEvent, c, afterEvent.state.clock ?? e.occurredAt, false));

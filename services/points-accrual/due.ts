@@ -45,7 +45,10 @@ export function runDue(d: Draft, c: EntryContext, until: number, ownIds = true):
     const next = nextDue(s);
     if (next === null || next > until) return draft;
     const pending = s.pending[0];
-    draft = pending && pending.availableAt === next ? makeAvailable(draft, c, pending, ownIds) : expireFirst(draft, c, ownIds);
+    draft =
+      pending && pending.availableAt === next
+        ? makeAvailable(draft, c, pending, ownIds)
+        : expireFirst(draft, c, ownIds);
   }
 }
 
@@ -59,7 +62,11 @@ function makeAvailable(d: Draft, c: EntryContext, p: PendingLot, ownIds: boolean
   };
   const { state, touched } = creditAvailable(moved, expiryFor(p.availableAt, c.rules), p.points);
   return post(d, c, state, {
-    kind: 'available', points: 0, amount: p.points, at: p.availableAt, reason: reasons.pendingElapsed,
+    kind: 'available',
+    points: 0,
+    amount: p.points,
+    at: p.availableAt,
+    reason: reasons.pendingElapsed,
     lots: [{ bucket: 'pending', dueAt: p.availableAt, points: -p.points }, ...touched],
     ...(ownIds ? { id: dueId(c.memberId, 'available', p.availableAt) } : {}),
   });
@@ -70,7 +77,11 @@ function expireFirst(d: Draft, c: EntryContext, ownIds: boolean): Draft {
   const lot = s.lots[0]!;
   const state: PointsState = { ...s, clock: Math.max(s.clock ?? lot.expiresAt, lot.expiresAt), lots: s.lots.slice(1) };
   return post(d, c, state, {
-    kind: 'expire', points: -lot.points, amount: lot.points, at: lot.expiresAt, reason: reasons.expired,
+    kind: 'expire',
+    points: -lot.points,
+    amount: lot.points,
+    at: lot.expiresAt,
+    reason: reasons.expired,
     lots: [{ bucket: 'available', dueAt: lot.expiresAt, points: -lot.points }],
     ...(ownIds ? { id: dueId(c.memberId, 'expire', lot.expiresAt) } : {}),
   });

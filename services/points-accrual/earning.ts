@@ -13,10 +13,28 @@ export type EarningRule = PointsRules['earningRules'][number];
  */
 export function earningRules(p: PointsRules): EarningRule[] {
   return [
-    { id: 'base:payment', eventTypes: ['purchase', 'subscription'], fixedPoints: 0, pointsPerYuan: p.pointsPerYuan, limits: [] },
-    { id: 'base:interaction', eventTypes: ['comment', 'share'], fixedPoints: p.interactionPoints, pointsPerYuan: 0, limits: [{ period: 'day', maxAwards: p.interactionDailyCap }] },
+    {
+      id: 'base:payment',
+      eventTypes: ['purchase', 'subscription'],
+      fixedPoints: 0,
+      pointsPerYuan: p.pointsPerYuan,
+      limits: [],
+    },
+    {
+      id: 'base:interaction',
+      eventTypes: ['comment', 'share'],
+      fixedPoints: p.interactionPoints,
+      pointsPerYuan: 0,
+      limits: [{ period: 'day', maxAwards: p.interactionDailyCap }],
+    },
     // Its daily limit is also referral abuse control (referrals.ts): a referral past it is refused with a reason.
-    { id: 'base:referral', eventTypes: ['referral'], fixedPoints: p.referralPoints, pointsPerYuan: 0, limits: [{ period: 'day', maxAwards: p.referrals.paidPerDay }] },
+    {
+      id: 'base:referral',
+      eventTypes: ['referral'],
+      fixedPoints: p.referralPoints,
+      pointsPerYuan: 0,
+      limits: [{ period: 'day', maxAwards: p.referrals.paidPerDay }],
+    },
     ...p.earningRules,
   ];
 }
@@ -85,7 +103,10 @@ export function pruneUsage(usage: Usage, p: PointsRules): Usage {
   return Object.fromEntries(Object.entries(usage).filter(([k]) => live.has(k)));
 }
 
-export interface Award { ruleId: string; points: number }
+export interface Award {
+  ruleId: string;
+  points: number;
+}
 
 /** What an event earns before multipliers, and the usage counters after it. */
 export function awardsFor(e: BehaviorEventValue, usage: Usage, rules: Rules): { awards: Award[]; usage: Usage } {
@@ -115,7 +136,8 @@ export function multiplierFor(e: BehaviorEventValue, rules: Rules): { factor: nu
     sources.push('member_day');
   }
   for (const c of p.campaigns) {
-    const active = c.startsAt <= e.occurredAt && e.occurredAt < c.endsAt && (!c.eventTypes || c.eventTypes.includes(e.type));
+    const active =
+      c.startsAt <= e.occurredAt && e.occurredAt < c.endsAt && (!c.eventTypes || c.eventTypes.includes(e.type));
     if (active && c.multiplier > 1) {
       factor *= c.multiplier;
       sources.push(`campaign:${c.id}`);

@@ -16,7 +16,11 @@ export type LedgerEntry = LedgerEntryValue;
  * and how many of them were numbered (due work has ids of its own, so an
  * event's entries get the same ids whether or not due work came first).
  */
-export interface Draft { state: PointsState; entries: LedgerEntry[]; numbered: number }
+export interface Draft {
+  state: PointsState;
+  entries: LedgerEntry[];
+  numbered: number;
+}
 
 export const emptyDraft = (state: PointsState): Draft => ({ state, entries: [], numbered: 0 });
 
@@ -42,7 +46,8 @@ export interface Movement {
 }
 
 /** Entry ids: the source event, the kind, and the position in the decision, so a replay gives the same ids. */
-export const entryId = (sourceEventId: string, kind: EntryKind, index: number) => `pts:${sourceEventId}:${kind}:${index}`;
+export const entryId = (sourceEventId: string, kind: EntryKind, index: number) =>
+  `pts:${sourceEventId}:${kind}:${index}`;
 
 /** Records a movement that led to `state`: the entry carries the balances after it. */
 export function post(d: Draft, c: EntryContext, state: PointsState, m: Movement): Draft {
@@ -88,7 +93,11 @@ export function addQualifying(s: PointsState, at: number, points: number, rules:
 }
 
 /** Points arriving in the available bucket repay debt first (the issue's rule), the rest lands in the lot. */
-export function creditAvailable(s: PointsState, expiresAt: number, points: number): { state: PointsState; touched: LotTouch[] } {
+export function creditAvailable(
+  s: PointsState,
+  expiresAt: number,
+  points: number,
+): { state: PointsState; touched: LotTouch[] } {
   const repaid = Math.min(s.debt, points);
   const rest = points - repaid;
   const state = { ...s, debt: s.debt - repaid, lots: addToLots(s.lots, expiresAt, rest) };

@@ -8,17 +8,26 @@ export type LotTouch = LedgerLotTouch;
 export function addToLots(lots: readonly Lot[], expiresAt: number, points: number): Lot[] {
   if (points <= 0) return [...lots];
   const i = lots.findIndex((l) => l.expiresAt >= expiresAt);
-  if (i >= 0 && lots[i]!.expiresAt === expiresAt) return lots.map((l, j) => (j === i ? { expiresAt, points: l.points + points } : l));
+  if (i >= 0 && lots[i]!.expiresAt === expiresAt)
+    return lots.map((l, j) => (j === i ? { expiresAt, points: l.points + points } : l));
   const at = i < 0 ? lots.length : i;
   return [...lots.slice(0, at), { expiresAt, points }, ...lots.slice(at)];
 }
 
 export function addToPending(pending: readonly PendingLot[], availableAt: number, points: number): PendingLot[] {
-  const asLots = addToLots(pending.map((p) => ({ expiresAt: p.availableAt, points: p.points })), availableAt, points);
+  const asLots = addToLots(
+    pending.map((p) => ({ expiresAt: p.availableAt, points: p.points })),
+    availableAt,
+    points,
+  );
   return asLots.map((l) => ({ availableAt: l.expiresAt, points: l.points }));
 }
 
-export interface Taken<L> { lots: L[]; touched: LotTouch[]; taken: number }
+export interface Taken<L> {
+  lots: L[];
+  touched: LotTouch[];
+  taken: number;
+}
 
 /** Draws up to `points` from the lots that expire first; emptied lots are dropped. */
 export function takeFifo(lots: readonly Lot[], points: number): Taken<Lot> {
@@ -39,12 +48,22 @@ export function takeFromLot(lots: readonly Lot[], expiresAt: number, points: num
   const lot = lots.find((l) => l.expiresAt === expiresAt);
   const take = Math.min(points, lot?.points ?? 0);
   if (take <= 0) return { lots: [...lots], touched: [], taken: 0 };
-  const kept = lots.flatMap((l) => (l.expiresAt !== expiresAt ? [l] : l.points > take ? [{ expiresAt, points: l.points - take }] : []));
+  const kept = lots.flatMap((l) =>
+    l.expiresAt !== expiresAt ? [l] : l.points > take ? [{ expiresAt, points: l.points - take }] : [],
+  );
   return { lots: kept, touched: [{ bucket: 'available', dueAt: expiresAt, points: -take }], taken: take };
 }
 
-export function takeFromPending(pending: readonly PendingLot[], availableAt: number, points: number): Taken<PendingLot> {
-  const r = takeFromLot(pending.map((p) => ({ expiresAt: p.availableAt, points: p.points })), availableAt, points);
+export function takeFromPending(
+  pending: readonly PendingLot[],
+  availableAt: number,
+  points: number,
+): Taken<PendingLot> {
+  const r = takeFromLot(
+    pending.map((p) => ({ expiresAt: p.availableAt, points: p.points })),
+    availableAt,
+    points,
+  );
   return {
     lots: r.lots.map((l) => ({ availableAt: l.expiresAt, points: l.points })),
     touched: r.touched.map((t) => ({ ...t, bucket: 'pending' as const })),

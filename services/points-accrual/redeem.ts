@@ -4,8 +4,23 @@ import { addToLots, takeFifo, type LotTouch } from './lots.js';
 import { reasons } from './reasons.js';
 import { availableOf, type Redemption } from './state.js';
 
-function refuse(d: Draft, c: EntryContext, e: BehaviorEventValue, reason: string, amount: number, related: string | null): Draft {
-  return post(d, c, d.state, { kind: 'refuse', points: 0, amount: Math.max(0, amount), lots: [], reason, at: e.occurredAt, related });
+function refuse(
+  d: Draft,
+  c: EntryContext,
+  e: BehaviorEventValue,
+  reason: string,
+  amount: number,
+  related: string | null,
+): Draft {
+  return post(d, c, d.state, {
+    kind: 'refuse',
+    points: 0,
+    amount: Math.max(0, amount),
+    lots: [],
+    reason,
+    at: e.occurredAt,
+    related,
+  });
 }
 
 /**
@@ -16,13 +31,25 @@ function refuse(d: Draft, c: EntryContext, e: BehaviorEventValue, reason: string
  */
 export function redeem(d: Draft, c: EntryContext, e: BehaviorEventValue): Draft {
   const points = e.points ?? 0;
-  if (points <= 0 || points % c.rules.points.redemptionUnitPoints !== 0) return refuse(d, c, e, reasons.invalidRedeemAmount, points, null);
+  if (points <= 0 || points % c.rules.points.redemptionUnitPoints !== 0)
+    return refuse(d, c, e, reasons.invalidRedeemAmount, points, null);
   if (availableOf(d.state) < points) return refuse(d, c, e, reasons.insufficientPoints, points, null);
   const r = takeFifo(d.state.lots, points);
-  const redemption: Redemption = { id: e.sourceEventId, at: e.occurredAt, draws: r.touched.map((t) => [t.dueAt, -t.points]), cancelled: false };
+  const redemption: Redemption = {
+    id: e.sourceEventId,
+    at: e.occurredAt,
+    draws: r.touched.map((t) => [t.dueAt, -t.points]),
+    cancelled: false,
+  };
   const limit = c.rules.points.cancellableRedemptionsPerMember;
-  const redemptions = limit === 0 ? [] : [...d.state.redemptions.filter((x) => x.id !== redemption.id), redemption].slice(-limit);
-  return post(d, c, { ...d.state, lots: r.lots, redemptions }, { kind: 'spend', points: -points, amount: points, lots: r.touched, reason: reasons.redeem, at: e.occurredAt });
+  const redemptions =
+    limit === 0 ? [] : [...d.state.redemptions.filter((x) => x.id !== redemption.id), redemption].slice(-limit);
+  return post(
+    d,
+    c,
+    { ...d.state, lots: r.lots, redemptions },
+    { kind: 'spend', points: -points, amount: points, lots: r.touched, reason: reasons.redeem, at: e.occurredAt },
+  );
 }
 
 /**
@@ -38,7 +65,10 @@ export function cancelRedemption(d: Draft, c: EntryContext, e: BehaviorEventValu
   const total = found.draws.reduce((t, [, p]) => t + p, 0);
   if (found.cancelled) return refuse(d, c, e, reasons.redemptionAlreadyCancelled, 0, e.redeemOf);
   const clock = d.state.clock ?? e.occurredAt;
-  let state = { ...d.state, redemptions: d.state.redemptions.map((r) => (r.id === found.id ? { ...r, draws: [], cancelled: true } : r)) };
+  let state = {
+    ...d.state,
+    redemptions: d.state.redemptions.map((r) => (r.id === found.id ? { ...r, draws: [], cancelled: true } : r)),
+  };
   const touched: LotTouch[] = [];
   const expired: LotTouch[] = [];
   for (const [expiresAt, points] of found.draws) {
@@ -53,13 +83,29 @@ export function cancelRedemption(d: Draft, c: EntryContext, e: BehaviorEventValu
     touched.push(...r.touched);
   }
   const related = e.redeemOf;
-  let draft = post(d, c, state, { kind: 'restore', points: total, amount: total, lots: [...touched, ...expired], reason: reasons.redeemCancel, at: e.occurredAt, related });
+  let draft = post(d, c, state, {
+    kind: 'restore',
+    points: total,
+    amount: total,
+    lots: [...touched, ...expired],
+    reason: reasons.redeemCancel,
+    at: e.occurredAt,
+    related,
+  });
   const lost = expired.reduce((t, l) => t + l.points, 0);
   if (lost > 0) {
     const gone = new Set(expired.map((l) => l.dueAt));
     const lots = expired.map((l) => ({ ...l, points: -l.points }));
     const after = { ...draft.state, lots: draft.state.lots.filter((l) => !gone.has(l.expiresAt)) };
-    draft = post(draft, c, after, { kind: 'expire', points: -lost, amount: lost, lots, reason: reasons.restoredIntoExpiredLot, at: e.occurredAt, related });
+    draft = post(draft, c, after, {
+      kind: 'expire',
+      points: -lost,
+      amount: lost,
+      lots,
+      reason: reasons.restoredIntoExpiredLot,
+      at: e.occurredAt,
+      related,
+    });
   }
   return draft;
 }

@@ -12,14 +12,16 @@ import type { PointsState } from './state.js';
  */
 
 /** The built-in referral rule, whose daily usage limit counts the paid referrals (earning.ts). */
-const referralRule = (c: EntryContext): EarningRule => earningRules(c.rules.points).find((r) => r.id === 'base:referral')!;
+const referralRule = (c: EntryContext): EarningRule =>
+  earningRules(c.rules.points).find((r) => r.id === 'base:referral')!;
 
 /** The member's own activity, remembered for the checks on referrals that name them as referrer. */
 export function noteOwnActivity(s: PointsState, e: BehaviorEventValue): PointsState {
   if (e.type === 'referral') return s;
   let next = s;
   if (s.activeSince === undefined || e.occurredAt < s.activeSince) next = { ...next, activeSince: e.occurredAt };
-  if (e.type === 'signup' && e.referrerId !== null && e.referrerId !== '' && s.referredBy === undefined) next = { ...next, referredBy: e.referrerId };
+  if (e.type === 'signup' && e.referrerId !== null && e.referrerId !== '' && s.referredBy === undefined)
+    next = { ...next, referredBy: e.referrerId };
   return next;
 }
 
@@ -27,7 +29,8 @@ export function noteOwnActivity(s: PointsState, e: BehaviorEventValue): PointsSt
 export function referralRefusal(s: PointsState, e: BehaviorEventValue, c: EntryContext): string | null {
   const r = c.rules.points.referrals;
   if (r.refuseCycles && s.referredBy !== undefined && s.referredBy === e.referredUserId) return reasons.referralCycle;
-  if (r.requireEarlierActivity && (s.activeSince === undefined || s.activeSince > e.occurredAt)) return reasons.referrerInactive;
+  if (r.requireEarlierActivity && (s.activeSince === undefined || s.activeSince > e.occurredAt))
+    return reasons.referrerInactive;
   if (!usageAllows(s.usage, referralRule(c), e.occurredAt, c.rules.timeZone)) return reasons.referralDailyCap;
   return null;
 }
@@ -36,5 +39,13 @@ export function referralRefusal(s: PointsState, e: BehaviorEventValue, c: EntryC
 export function refuseReferral(d: Draft, c: EntryContext, e: BehaviorEventValue): Draft | null {
   const refusal = referralRefusal(d.state, e, c);
   if (refusal === null) return null;
-  return post(d, c, d.state, { kind: 'refuse', points: 0, amount: 0, lots: [], reason: refusal, at: e.occurredAt, related: e.sourceEventId });
+  return post(d, c, d.state, {
+    kind: 'refuse',
+    points: 0,
+    amount: 0,
+    lots: [],
+    reason: refusal,
+    at: e.occurredAt,
+    related: e.sourceEventId,
+  });
 }

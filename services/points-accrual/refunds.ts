@@ -15,7 +15,15 @@ export function reversedAfter(earned: number, refundedFen: number, amountFen: nu
 }
 
 const refuse = (d: Draft, c: EntryContext, e: BehaviorEventValue, reason: string): Draft =>
-  post(d, c, d.state, { kind: 'refuse', points: 0, amount: 0, lots: [], reason, at: e.occurredAt, related: e.refundOf });
+  post(d, c, d.state, {
+    kind: 'refuse',
+    points: 0,
+    amount: 0,
+    lots: [],
+    reason,
+    at: e.occurredAt,
+    related: e.refundOf,
+  });
 
 /**
  * A refund takes back what its payment earned: pending points of that payment
@@ -46,7 +54,13 @@ function takeBack(d: Draft, c: EntryContext, e: BehaviorEventValue, credit: Cred
   if (credit.availableAt !== null && credit.pending > 0) {
     const r = takeFromPending(s.pending, credit.availableAt, Math.min(left, credit.pending));
     const rest = credit.pending - r.taken;
-    s = { ...s, pending: r.lots, credits: s.credits.map((x) => (x.id === credit.id ? { ...x, pending: rest, availableAt: rest > 0 ? x.availableAt : null } : x)) };
+    s = {
+      ...s,
+      pending: r.lots,
+      credits: s.credits.map((x) =>
+        x.id === credit.id ? { ...x, pending: rest, availableAt: rest > 0 ? x.availableAt : null } : x,
+      ),
+    };
     touched.push(...r.touched);
     left -= r.taken;
   }
@@ -60,10 +74,31 @@ function takeBack(d: Draft, c: EntryContext, e: BehaviorEventValue, credit: Cred
   const fromBalance = points - left;
   const related = e.refundOf;
   if (fromBalance > 0) {
-    draft = post(draft, c, s, { kind: 'reverse', points: -fromBalance, amount: fromBalance, lots: touched, reason: reasons.refund, at: e.occurredAt, related });
+    draft = post(draft, c, s, {
+      kind: 'reverse',
+      points: -fromBalance,
+      amount: fromBalance,
+      lots: touched,
+      reason: reasons.refund,
+      at: e.occurredAt,
+      related,
+    });
   }
   if (left > 0) {
-    draft = post(draft, c, { ...s, debt: s.debt + left }, { kind: 'debt', points: -left, amount: left, lots: [], reason: reasons.refundExceedsBalance, at: e.occurredAt, related });
+    draft = post(
+      draft,
+      c,
+      { ...s, debt: s.debt + left },
+      {
+        kind: 'debt',
+        points: -left,
+        amount: left,
+        lots: [],
+        reason: reasons.refundExceedsBalance,
+        at: e.occurredAt,
+        related,
+      },
+    );
   }
   return draft;
 }

@@ -4,10 +4,16 @@
  */
 
 /** Available points that expire together: lots are keyed (and merged) by expiry instant, always a local-day start. */
-export interface Lot { expiresAt: number; points: number }
+export interface Lot {
+  expiresAt: number;
+  points: number;
+}
 
 /** Points waiting out the refund window, keyed (and merged) by the instant they become available. */
-export interface PendingLot { availableAt: number; points: number }
+export interface PendingLot {
+  availableAt: number;
+  points: number;
+}
 
 /** A payment that earned points, kept so that a refund can take them back. */
 export interface Credit {

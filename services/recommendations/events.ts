@@ -47,7 +47,12 @@ export function recommendationEvent(
 }
 
 /** The record of one item's share of a new item, keyed by that item; its position in behavior.events makes it deduplicable. */
-export function itemUpdateEvent(delta: ItemDelta, userId: string, sourceEventId: string, source: { partition: number; offset: string }): OutputEvent {
+export function itemUpdateEvent(
+  delta: ItemDelta,
+  userId: string,
+  sourceEventId: string,
+  source: { partition: number; offset: string },
+): OutputEvent {
   const value: ItemUpdateValue = {
     eventId: delta.id,
     itemId: delta.itemId,

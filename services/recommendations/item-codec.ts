@@ -23,13 +23,21 @@ import { compareIds, type ItemStateJson } from '../../shared/reco/cooccurrence.j
 import type { RecoItemState } from './item-state.js';
 
 type CoEntry = ItemStateJson['co'][number];
-type Packed = [n: number, category: string | null, evictions: number, applied: Array<string | number>, ...co: Array<string | number>];
+type Packed = [
+  n: number,
+  category: string | null,
+  evictions: number,
+  applied: Array<string | number>,
+  ...co: Array<string | number>,
+];
 
 const deltaSafe = (x: number) => Number.isSafeInteger(x) && Math.abs(x) <= 2 ** 52;
 
 export function encodeRecoItemState(s: RecoItemState): string {
   if (!s.co.every(([, count, error = 0]) => deltaSafe(count) && deltaSafe(error))) return JSON.stringify(s);
-  const applied = Object.keys(s.applied).sort(compareIds).flatMap((k) => [k, s.applied[k]!]);
+  const applied = Object.keys(s.applied)
+    .sort(compareIds)
+    .flatMap((k) => [k, s.applied[k]!]);
   let prev = 0;
   const co = s.co.flatMap(([id, count, error], i) => {
     const drop = i === 0 ? count : prev - count;
@@ -44,11 +52,12 @@ export function encodeRecoItemState(s: RecoItemState): string {
 function unpackCo(flat: ReadonlyArray<string | number>): CoEntry[] {
   const out: CoEntry[] = [];
   let prev = 0;
-  for (let i = 0; i < flat.length; ) {
+  for (let i = 0; i < flat.length;) {
     const id = flat[i++];
     const nums: number[] = [];
     while (i < flat.length && typeof flat[i] === 'number') nums.push(flat[i++] as number);
-    if (typeof id !== 'string' || nums.length < 1 || nums.length > 2) throw new Error('reco-items state: malformed co-item list');
+    if (typeof id !== 'string' || nums.length < 1 || nums.length > 2)
+      throw new Error('reco-items state: malformed co-item list');
     const count = out.length === 0 ? nums[0]! : prev - nums[0]!;
     prev = count;
     out.push(nums.length === 1 ? [id, count] : [id, count, count - nums[1]!]);
@@ -59,7 +68,8 @@ function unpackCo(flat: ReadonlyArray<string | number>): CoEntry[] {
 export function decodeRecoItemState(text: string): RecoItemState {
   if (text.startsWith('{')) return JSON.parse(text) as RecoItemState;
   const packed: unknown = JSON.parse(text);
-  if (!Array.isArray(packed) || packed.length < 4 || !Array.isArray(packed[3])) throw new Error('reco-items state: not in the expected encoding');
+  if (!Array.isArray(packed) || packed.length < 4 || !Array.isArray(packed[3]))
+    throw new Error('reco-items state: not in the expected encoding');
   const [n, category, evictions, applied, ...co] = packed as Packed;
   const entries: [string, number][] = [];
   for (let i = 0; i < applied.length; i += 2) entries.push([String(applied[i]), Number(applied[i + 1])]);
@@ -69,4 +79,8 @@ export function decodeRecoItemState(text: string): RecoItemState {
 /** The packed form holds the state's values without its keys and inner brackets: the state's JSON bound and slack bound it. */
 export const recoItemStateSizeBound = (s: RecoItemState, stopAbove: number): number => jsonSizeBound(s, stopAbove) + 32;
 
-export const recoItemStateCodec: StateCodec<RecoItemState> = { encode: encodeRecoItemState, decode: decodeRecoItemState, sizeBound: recoItemStateSizeBound };
+export const recoItemStateCodec: StateCodec<RecoItemState> = {
+  encode: encodeRecoItemState,
+  decode: decodeRecoItemState,
+  sizeBound: recoItemStateSizeBound,
+};

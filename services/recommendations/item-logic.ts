@@ -30,8 +30,23 @@ export function decideRecoItem(state: RecoItemState, u: ItemUpdateValue, ctx: De
   const last = state.applied[source];
   if (last !== undefined && u.sourceOffset <= last) return { kind: 'applied', state, outputs: [] };
   const s = itemStateFromJson(state);
-  applyDeltaInPlace(s, { id: u.eventId, itemId: u.itemId, addsMember: u.addsMember, category: u.category, coItems: u.coItems, at: u.occurredAt }, ctx.rules.reco.coItemsPerItem);
-  return { kind: 'applied', state: { ...itemStateToJson(s), applied: { ...state.applied, [source]: u.sourceOffset } }, outputs: [] };
+  applyDeltaInPlace(
+    s,
+    {
+      id: u.eventId,
+      itemId: u.itemId,
+      addsMember: u.addsMember,
+      category: u.category,
+      coItems: u.coItems,
+      at: u.occurredAt,
+    },
+    ctx.rules.reco.coItemsPerItem,
+  );
+  return {
+    kind: 'applied',
+    state: { ...itemStateToJson(s), applied: { ...state.applied, [source]: u.sourceOffset } },
+    outputs: [],
+  };
 }
 
 export const recoItemsLogic: WorkerLogic<RecoItemState, ItemUpdateValue> = {
@@ -42,7 +57,8 @@ export const recoItemsLogic: WorkerLogic<RecoItemState, ItemUpdateValue> = {
   projections(itemId, state): Projection[] {
     if (state.n <= 0) return [];
     const rows: Projection[] = [{ name: popularityProjection, member: itemId, score: -state.n }];
-    if (state.category !== null) rows.push({ name: categoryProjection(state.category), member: itemId, score: -state.n });
+    if (state.category !== null)
+      rows.push({ name: categoryProjection(state.category), member: itemId, score: -state.n });
     return rows;
   },
 };

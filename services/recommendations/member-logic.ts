@@ -9,10 +9,26 @@
  */
 import type { DecideContext, Decision, OutputEvent, Projection, WorkerLogic } from '../../shared/kernel/types.js';
 import { pairUpdates } from '../../shared/reco/cooccurrence.js';
-import { emptyMemberState, markEmitted, observeCategory, observeItem, recoItemOf, shouldEmit, type MemberRecoState, type RecoTrigger } from '../../shared/reco/member.js';
+import {
+  emptyMemberState,
+  markEmitted,
+  observeCategory,
+  observeItem,
+  recoItemOf,
+  shouldEmit,
+  type MemberRecoState,
+  type RecoTrigger,
+} from '../../shared/reco/member.js';
 import { itemUpdateEvent, recommendationEvent } from './events.js';
 import type { RecoInput } from './inputs.js';
-import { categoriesOfBenefits, minIntervalMs, modelParamsOf, rankFor, unlockedBenefits, type RecoView } from './model.js';
+import {
+  categoriesOfBenefits,
+  minIntervalMs,
+  modelParamsOf,
+  rankFor,
+  unlockedBenefits,
+  type RecoView,
+} from './model.js';
 
 export type RecoMemberState = MemberRecoState;
 
@@ -21,15 +37,36 @@ export const recoMembersName = 'reco-members';
 /** Projection: the members with at least one item (their count is the N of the likelihood ratio). */
 export const membersProjection = 'members';
 
-export function decideRecoMember(state: RecoMemberState, input: RecoInput, ctx: DecideContext<RecoView>): Decision<RecoMemberState> {
+export function decideRecoMember(
+  state: RecoMemberState,
+  input: RecoInput,
+  ctx: DecideContext<RecoView>,
+): Decision<RecoMemberState> {
   const rules = ctx.rules;
   const reco = rules.reco;
   const outputs: OutputEvent[] = [];
   let next = state;
-  const emit = (trigger: RecoTrigger, userId: string, sourceEventId: string, at: number, categories: string[] = [], unlocks: string[] = []): void => {
+  const emit = (
+    trigger: RecoTrigger,
+    userId: string,
+    sourceEventId: string,
+    at: number,
+    categories: string[] = [],
+    unlocks: string[] = [],
+  ): void => {
     if (!shouldEmit(next, trigger, at, minIntervalMs(reco, trigger))) return;
     if (ctx.view === undefined) throw new Error('reco-members needs the model view to recommend');
-    outputs.push(recommendationEvent(rules, userId, trigger, sourceEventId, at, rankFor(next, ctx.view, reco, categories), unlocks));
+    outputs.push(
+      recommendationEvent(
+        rules,
+        userId,
+        trigger,
+        sourceEventId,
+        at,
+        rankFor(next, ctx.view, reco, categories),
+        unlocks,
+      ),
+    );
     next = markEmitted(next, trigger, at);
   };
 
@@ -40,12 +77,20 @@ export function decideRecoMember(state: RecoMemberState, input: RecoInput, ctx: 
       const obs = observeItem(next, item.itemId, item.category, modelParamsOf(reco).member);
       next = obs.state;
       if (obs.isNew) {
-        for (const d of pairUpdates({ eventId: e.eventId, itemId: item.itemId, category: item.category, at: e.occurredAt }, obs.previous)) {
+        for (const d of pairUpdates(
+          { eventId: e.eventId, itemId: item.itemId, category: item.category, at: e.occurredAt },
+          obs.previous,
+        )) {
           outputs.push(itemUpdateEvent(d, e.userId, e.eventId, ctx.record));
         }
       }
       emit('next_item', e.userId, e.eventId, e.occurredAt);
-    } else if (e.category !== null && e.category !== '' && reco.categoriesPerMember > 0 && next.categories.at(-1) !== e.category) {
+    } else if (
+      e.category !== null &&
+      e.category !== '' &&
+      reco.categoriesPerMember > 0 &&
+      next.categories.at(-1) !== e.category
+    ) {
       next = observeCategory(next, e.category, modelParamsOf(reco).member);
     }
   } else if (input.source === 'churn') {
@@ -65,5 +110,6 @@ export const recoMembersLogic: WorkerLogic<RecoMemberState, RecoInput, RecoView>
   name: recoMembersName,
   initialState: () => emptyMemberState(),
   decide: decideRecoMember,
-  projections: (memberId, state): Projection[] => (state.items.length > 0 ? [{ name: membersProjection, member: memberId, score: 0 }] : []),
+  projections: (memberId, state): Projection[] =>
+    state.items.length > 0 ? [{ name: membersProjection, member: memberId, score: 0 }] : [],
 };

@@ -42,7 +42,12 @@ export interface RankedItem {
 }
 
 /** Benefits the new tier has that the previous one had not (rules ladder; the event's list if the tier is unknown). */
-export function unlockedBenefits(rules: Rules, previousTier: string | null, newTier: string, eventBenefits: readonly string[]): string[] {
+export function unlockedBenefits(
+  rules: Rules,
+  previousTier: string | null,
+  newTier: string,
+  eventBenefits: readonly string[],
+): string[] {
   const ladder = rules.tiers.ladder;
   const now = ladder.find((t) => t.name === newTier)?.benefits ?? eventBenefits;
   const before = new Set(previousTier === null ? [] : (ladder.find((t) => t.name === previousTier)?.benefits ?? []));
@@ -53,14 +58,23 @@ export function unlockedBenefits(rules: Rules, previousTier: string | null, newT
  * A member's top N. For a tier upgrade, the most popular items of the categories the new
  * benefits unlock come first (source `unlocked`), then the member's usual list.
  */
-export function rankFor(member: MemberRecoState, view: RecoView, reco: RecoRules, unlockedCategories: readonly string[] = []): RankedItem[] {
+export function rankFor(
+  member: MemberRecoState,
+  view: RecoView,
+  reco: RecoRules,
+  unlockedCategories: readonly string[] = [],
+): RankedItem[] {
   const n = reco.top;
-  const general = recommend(member, view.stats, view.popularity, n, { similarity: reco.similarity, recent: reco.recentItems }).items;
+  const general = recommend(member, view.stats, view.popularity, n, {
+    similarity: reco.similarity,
+    recent: reco.recentItems,
+  }).items;
   if (unlockedCategories.length === 0) return general;
   const owned = new Set(member.items);
   const best = new Map<string, number>();
   for (const c of unlockedCategories) {
-    for (const [id, members] of view.popularity.categories.get(c) ?? []) if (!owned.has(id) && members > (best.get(id) ?? 0)) best.set(id, members);
+    for (const [id, members] of view.popularity.categories.get(c) ?? [])
+      if (!owned.has(id) && members > (best.get(id) ?? 0)) best.set(id, members);
   }
   const unlocked: RankedItem[] = [...best.entries()]
     .sort(([a, na], [b, nb]) => nb - na || compareIds(a, b))

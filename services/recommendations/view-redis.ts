@@ -61,7 +61,8 @@ export function recoModelReader(redis: RedisClient, namespace: string, rules: ()
       const count = new Map<string, number>();
       for (const [id, s] of stateOf) count.set(id, s.n);
       const candidates = new Set<string>();
-      for (const s of stateOf.values()) for (const [j, e] of s.co) if (e.count > e.error && !count.has(j)) candidates.add(j);
+      for (const s of stateOf.values())
+        for (const [j, e] of s.co) if (e.count > e.error && !count.has(j)) candidates.add(j);
       const ids = [...candidates];
       for (let at = 0; at < ids.length; at += 10_000) {
         const scores = await items.projectionScores(popularityProjection, ids.slice(at, at + 10_000));
@@ -77,7 +78,11 @@ function topList(rows: ReadonlyArray<[string, number]>): TopEntry[] {
   return rows.map(([id, score]): TopEntry => [id, -score]);
 }
 
-export function recoViewLoader(deps: { redis: RedisClient; namespace: string; rules: Rules }): ViewLoader<RecoMemberState, RecoInput, RecoView> {
+export function recoViewLoader(deps: {
+  redis: RedisClient;
+  namespace: string;
+  rules: Rules;
+}): ViewLoader<RecoMemberState, RecoInput, RecoView> {
   const reader = recoModelReader(deps.redis, deps.namespace, () => deps.rules);
   return ({ states, events }) => reader.load(states.values(), events);
 }

@@ -40,7 +40,13 @@ export class RecoMembersDecoder implements InputDecoder<RecoInput> {
   }
   async decode(record: InputRecord): Promise<Decoded<RecoInput>> {
     const source = sourceOf(record.topic);
-    if (source === null) return { kind: 'rejected', rejection: { reason: 'unknown_topic', message: `reco-members does not read ${record.topic}` }, eventId: null, memberId: null };
+    if (source === null)
+      return {
+        kind: 'rejected',
+        rejection: { reason: 'unknown_topic', message: `reco-members does not read ${record.topic}` },
+        eventId: null,
+        memberId: null,
+      };
     const d = await this.avro.decode(record);
     if (d.kind === 'rejected') return d;
     return { ...d, event: { source, event: d.event } as RecoInput };
@@ -49,4 +55,5 @@ export class RecoMembersDecoder implements InputDecoder<RecoInput> {
 
 export const recoMembersDecoder = (registry: AvroBodyDecoder): RecoMembersDecoder => new RecoMembersDecoder(registry);
 /** reco.item-updates: Avro through the registry, keyed by itemId (the "member" of reco-items is the item). */
-export const recoItemsDecoder = (registry: AvroBodyDecoder): AvroInputDecoder<ItemUpdateValue> => new AvroInputDecoder<ItemUpdateValue>(registry, 'itemId');
+export const recoItemsDecoder = (registry: AvroBodyDecoder): AvroInputDecoder<ItemUpdateValue> =>
+  new AvroInputDecoder<ItemUpdateValue>(registry, 'itemId');

@@ -38,11 +38,15 @@ export function decideTier(state: TierState, input: TierInput, ctx: DecideContex
   if (input.source === 'ledger') {
     const delta = qualifyingDelta(input.entry);
     const t = input.entry.occurredAt;
-    next = delta !== 0 && t + s.windowMs > at ? { ...s, window: addMovement(s.window, t, delta, ctx.rules.tiers.maxWindowEntries) } : s;
+    next =
+      delta !== 0 && t + s.windowMs > at
+        ? { ...s, window: addMovement(s.window, t, delta, ctx.rules.tiers.maxWindowEntries) }
+        : s;
     cause = delta > 0 ? reasons.pointsEarned : delta < 0 ? reasons.pointsReversed : reasons.ledgerEntry;
   } else {
     const { plan, periodEnd } = input.event;
-    next = plan !== null && periodEnd !== null ? { ...s, floors: recordSubscription(s.floors, plan, periodEnd, at) } : s;
+    next =
+      plan !== null && periodEnd !== null ? { ...s, floors: recordSubscription(s.floors, plan, periodEnd, at) } : s;
     cause = reasons.subscription;
   }
   return applied(evaluate({ ...caught, state: next }, c, at, inputBase(meta.sourceEventId), [cause]));

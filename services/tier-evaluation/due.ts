@@ -14,7 +14,9 @@ export const windowMs = (rules: Rules): number => rules.tiers.windowDays * dayMs
  * is evaluated (most change nothing and emit nothing).
  */
 export function nextDue(s: TierState): number | null {
-  const times = [nextExit(s.window, s.windowMs), s.grace?.endsAt ?? null, nextFloorEnd(s.floors)].filter((t): t is number => t !== null);
+  const times = [nextExit(s.window, s.windowMs), s.grace?.endsAt ?? null, nextFloorEnd(s.floors)].filter(
+    (t): t is number => t !== null,
+  );
   return times.length === 0 ? null : Math.min(...times);
 }
 
@@ -40,7 +42,8 @@ export function advance(d: Draft, c: EvalContext, until: number): Draft {
     const moved: TierState = { ...s, clock: at, window, floors };
     draft = evaluate({ ...draft, state: moved }, c, at, dueBase(c.memberId, at), causes);
     // A grace period that ended with the member supported again (or that nothing replaced) is over.
-    if (draft.state.grace !== null && draft.state.grace.endsAt <= at) draft = { ...draft, state: { ...draft.state, grace: null } };
+    if (draft.state.grace !== null && draft.state.grace.endsAt <= at)
+      draft = { ...draft, state: { ...draft.state, grace: null } };
   }
   const clock = Math.max(draft.state.clock ?? until, until);
   return { ...draft, state: { ...draft.state, clock } };

@@ -47,7 +47,14 @@ export function evaluate(d: Draft, c: EvalContext, at: number, base: string, cau
   const cause = causes.length > 0 ? [...new Set(causes)].join('+') : reasons.timePassed;
   const floorName = sup.floor >= 0 ? tierAt(rules, sup.floor).name : null;
 
-  const emit = (draft: Draft, kind: ChangeKind, previous: string | null, index: number, grace: Grace | null, reason: string): Draft => {
+  const emit = (
+    draft: Draft,
+    kind: ChangeKind,
+    previous: string | null,
+    index: number,
+    grace: Grace | null,
+    reason: string,
+  ): Draft => {
     const tier = tierAt(rules, index);
     const state: TierState = { ...draft.state, tier: tier.name, grace };
     const outputs = changeOutputs({
@@ -80,7 +87,14 @@ export function evaluate(d: Draft, c: EvalContext, at: number, base: string, cau
   }
   if (graceOver(s.grace, at) && sup.supported < current) {
     const target = downgradeTarget(rules, current, sup.supported);
-    const down = emit(d, 'downgrade', s.tier, target, null, [reasons.graceEnded, ...causes.filter((x) => x !== reasons.graceEnded)].join('+'));
+    const down = emit(
+      d,
+      'downgrade',
+      s.tier,
+      target,
+      null,
+      [reasons.graceEnded, ...causes.filter((x) => x !== reasons.graceEnded)].join('+'),
+    );
     if (target <= sup.supported) return down;
     const grace = startGrace(rules, at, pointsToKeep(rules, target, sup.points));
     return emit(down, 'tier_at_risk', tierAt(rules, target).name, target, grace, reasons.graceEnded);
@@ -90,8 +104,11 @@ export function evaluate(d: Draft, c: EvalContext, at: number, base: string, cau
   const needed = pointsToKeep(rules, current, sup.points);
   if (s.grace === null) {
     const grace = startGrace(rules, at, needed);
-    return grace ? emit(d, 'tier_at_risk', s.tier, current, grace, cause) : emit(d, 'downgrade', s.tier, sup.supported, null, cause);
+    return grace
+      ? emit(d, 'tier_at_risk', s.tier, current, grace, cause)
+      : emit(d, 'downgrade', s.tier, sup.supported, null, cause);
   }
-  if (needsNewWarning(s.grace, needed)) return emit(d, 'tier_at_risk', s.tier, current, { ...s.grace, announced: needed }, cause);
+  if (needsNewWarning(s.grace, needed))
+    return emit(d, 'tier_at_risk', s.tier, current, { ...s.grace, announced: needed }, cause);
   return d;
 }

@@ -1,7 +1,14 @@
 import type { ChangeKind, MemberTier, TierChange } from '../../shared/contracts/tier-change.js';
 import type { OutputEvent } from '../../shared/kernel/types.js';
 
-export { changeKinds, reasons, type ChangeKind, type MemberTier, type Reason, type TierChange } from '../../shared/contracts/tier-change.js';
+export {
+  changeKinds,
+  reasons,
+  type ChangeKind,
+  type MemberTier,
+  type Reason,
+  type TierChange,
+} from '../../shared/contracts/tier-change.js';
 
 /** Id base of a decision about an input: `tier:<source event id>`. */
 export const inputBase = (sourceEventId: string) => `tier:${sourceEventId}`;
@@ -29,7 +36,12 @@ export function changeOutputs(change: TierChange): OutputEvent[] {
     sequence: change.sequence ?? '',
   };
   return [
-    { topic: 'member.tier-changes', key: change.userId, id: change.eventId, value: { ...change, benefits: [...change.benefits] } },
+    {
+      topic: 'member.tier-changes',
+      key: change.userId,
+      id: change.eventId,
+      value: { ...change, benefits: [...change.benefits] },
+    },
     { topic: 'member.tiers', key: change.userId, id: `${change.eventId}:tiers`, value: { ...record } },
   ];
 }
@@ -42,7 +54,8 @@ export function changeOutputs(change: TierChange): OutputEvent[] {
  * record can bring: two changes per due instant, at most `maxWindowEntries` (100,000) window exits
  * plus a few plan and grace ends.
  */
-export const sequenceOf = (inputOffset: string, ordinal: number): string => `${inputOffset.padStart(19, '0')}-${String(ordinal).padStart(6, '0')}`;
+export const sequenceOf = (inputOffset: string, ordinal: number): string =>
+  `${inputOffset.padStart(19, '0')}-${String(ordinal).padStart(6, '0')}`;
 
 /** Numbers the tier changes of one input record's outputs (one member's) and gives each member.tiers record its change's number. */
 export function sequenced(outputs: readonly OutputEvent[], inputOffset: string): OutputEvent[] {

@@ -16,7 +16,8 @@ export function recordSubscription(floors: readonly Floor[], plan: string, perio
   const known = floors.find(([p]) => p === plan);
   if (known && known[1] >= periodEnd) return [...floors];
   let out: Floor[] = [...floors.filter(([p]) => p !== plan), [plan, periodEnd]];
-  if (out.length > maxFloorsKept) out = [...out].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, maxFloorsKept);
+  if (out.length > maxFloorsKept)
+    out = [...out].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, maxFloorsKept);
   return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 

@@ -6,7 +6,8 @@ export type LedgerKind = LedgerEntryKind;
 export type { LedgerEntryValue };
 
 /** The two inputs of the worker: the points ledger, and behavior events (for subscriptions). */
-export type TierInput = { source: 'ledger'; entry: LedgerEntryValue } | { source: 'behavior'; event: BehaviorEventValue };
+export type TierInput =
+  { source: 'ledger'; entry: LedgerEntryValue } | { source: 'behavior'; event: BehaviorEventValue };
 
 /** Credits: points a rule awarded, available at once (earn, bonus) or held pending. `available` only moves pending points. */
 export const creditKinds: readonly LedgerKind[] = ['earn', 'bonus', 'pending'];

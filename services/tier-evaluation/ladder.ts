@@ -28,4 +28,5 @@ export function pointsToNext(rules: Rules, index: number, points: number): numbe
 }
 
 /** Points still missing to hold the tier at `index` on points alone. */
-export const pointsToKeep = (rules: Rules, index: number, points: number): number => Math.max(0, tierAt(rules, index).minPoints - points);
+export const pointsToKeep = (rules: Rules, index: number, points: number): number =>
+  Math.max(0, tierAt(rules, index).minPoints - points);

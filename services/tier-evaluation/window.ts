@@ -17,7 +17,8 @@ export const pruneWindow = (entries: readonly WindowEntry[], windowMs: number, n
   entries.filter(([at]) => at + windowMs > now);
 
 /** The instant the oldest movement leaves the window, or null when empty. */
-export const nextExit = (entries: readonly WindowEntry[], windowMs: number): number | null => (entries[0] ? entries[0][0] + windowMs : null);
+export const nextExit = (entries: readonly WindowEntry[], windowMs: number): number | null =>
+  entries[0] ? entries[0][0] + windowMs : null;
 
 /**
  * Adds a movement, merging with one at the same millisecond (a merged 0 is
@@ -44,7 +45,8 @@ export function addMovement(entries: readonly WindowEntry[], at: number, points:
   if (!placed) out.push([at, points]);
   while (out.length > Math.max(2, max)) {
     let best = 0;
-    for (let i = 1; i < out.length - 1; i++) if (out[i + 1]![0] - out[i]![0] < out[best + 1]![0] - out[best]![0]) best = i;
+    for (let i = 1; i < out.length - 1; i++)
+      if (out[i + 1]![0] - out[i]![0] < out[best + 1]![0] - out[best]![0]) best = i;
     const [a, b] = [out[best]!, out[best + 1]!];
     const merged = a[1] + b[1];
     out.splice(best, 2, ...(merged === 0 ? [] : [[b[0], merged] as WindowEntry]));

@@ -44,7 +44,8 @@ function checkModel(model: CountModel): void {
 function checkParams(p: CountParams): void {
   for (const key of ['r', 'alpha', 'a', 'b'] as const) {
     const v = p[key];
-    if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`count model parameter ${key}=${v} must be finite and > 0`);
+    if (!(Number.isFinite(v) && v > 0))
+      throw new RangeError(`count model parameter ${key}=${v} must be finite and > 0`);
   }
 }
 
@@ -92,7 +93,12 @@ function memberLogLikelihoodUnchecked(model: CountModel, p: CountParams, m: Rfm)
   const survivals = model === 'bgnbd' ? x : x + 1; // dropout chances survived when alive at T
   // ln[ B(a, b+survivals)/B(a,b) · Γ(r+x) α^r / (Γ(r) (α+T)^(r+x)) ]: "still alive at T".
   const aliveAtT =
-    lgamma(r + x) - lgamma(r) + r * Math.log(alpha) - (r + x) * Math.log(alpha + T) + lbeta(a, b + survivals) - lbeta(a, b);
+    lgamma(r + x) -
+    lgamma(r) +
+    r * Math.log(alpha) -
+    (r + x) * Math.log(alpha + T) +
+    lbeta(a, b + survivals) -
+    lbeta(a, b);
   // The "dropped out right after t_x" term equals aliveAtT + logDropoutOdds.
   return aliveAtT + logAddExp(0, logDropoutOdds(model, p, m));
 }
@@ -314,5 +320,12 @@ export function fitCountModel(model: CountModel, members: readonly Rfm[], opts: 
   const params = fromLog(result.x);
   let logLik = 0;
   for (const g of groups) logLik += g.weight * memberLogLikelihoodUnchecked(model, params, g.m);
-  return { model, params, logLikelihood: logLik, iterations: result.iterations, converged: result.converged, members: total };
+  return {
+    model,
+    params,
+    logLikelihood: logLik,
+    iterations: result.iterations,
+    converged: result.converged,
+    members: total,
+  };
 }

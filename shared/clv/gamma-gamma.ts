@@ -40,7 +40,8 @@ export interface LifetimeValueOptions {
 function checkSpendParams(p: SpendParams): void {
   for (const key of ['p', 'q', 'v'] as const) {
     const value = p[key];
-    if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`spend parameter ${key}=${value} must be finite and > 0`);
+    if (!(Number.isFinite(value) && value > 0))
+      throw new RangeError(`spend parameter ${key}=${value} must be finite and > 0`);
   }
 }
 
@@ -89,7 +90,11 @@ export function fitGammaGamma(members: readonly SpendSummary[]): SpendFit {
     if (m.x > 0) buyers.push({ x: m.x, zbar: m.zbar });
   }
   if (buyers.length === 0) throw new RangeError('fitGammaGamma: no members with x > 0');
-  const fromLog = (w: number[]): SpendParams => ({ p: Math.exp(w[0] as number), q: Math.exp(w[1] as number), v: Math.exp(w[2] as number) });
+  const fromLog = (w: number[]): SpendParams => ({
+    p: Math.exp(w[0] as number),
+    q: Math.exp(w[1] as number),
+    v: Math.exp(w[2] as number),
+  });
   const objective = (w: number[]): number => {
     const params = fromLog(w);
     if (![params.p, params.q, params.v].every((y) => Number.isFinite(y) && y > 0)) return Infinity;
@@ -103,7 +108,13 @@ export function fitGammaGamma(members: readonly SpendSummary[]): SpendFit {
   const params = fromLog(result.x);
   let logLik = 0;
   for (const m of buyers) logLik += memberSpendLogLikelihood(params, m);
-  return { params, logLikelihood: logLik, iterations: result.iterations, converged: result.converged, members: buyers.length };
+  return {
+    params,
+    logLikelihood: logLik,
+    iterations: result.iterations,
+    converged: result.converged,
+    members: buyers.length,
+  };
 }
 
 /**
@@ -114,7 +125,8 @@ export function expectedAverageSpend(p: SpendParams, m: SpendSummary): number {
   checkSpendParams(p);
   checkSummary(m, true);
   const denominator = p.p * m.x + p.q - 1;
-  if (!(denominator > 0)) throw new RangeError(`expected spend is infinite: need px + q > 1 (p=${p.p}, q=${p.q}, x=${m.x})`);
+  if (!(denominator > 0))
+    throw new RangeError(`expected spend is infinite: need px + q > 1 (p=${p.p}, q=${p.q}, x=${m.x})`);
   const zbar = m.x > 0 ? m.zbar : 0;
   return (p.p * (p.v + m.x * zbar)) / denominator;
 }
@@ -130,11 +142,13 @@ export function lifetimeValue(
   m: Rfm & SpendSummary,
   o: LifetimeValueOptions,
 ): number {
-  if (!(Number.isInteger(o.months) && o.months >= 0)) throw new RangeError(`months=${o.months} must be a non-negative integer`);
+  if (!(Number.isInteger(o.months) && o.months >= 0))
+    throw new RangeError(`months=${o.months} must be a non-negative integer`);
   if (!(Number.isFinite(o.monthlyDiscountRate) && o.monthlyDiscountRate > -1)) {
     throw new RangeError(`monthlyDiscountRate=${o.monthlyDiscountRate} must be > -1`);
   }
-  if (!(Number.isFinite(o.unitsPerMonth) && o.unitsPerMonth > 0)) throw new RangeError(`unitsPerMonth=${o.unitsPerMonth} must be > 0`);
+  if (!(Number.isFinite(o.unitsPerMonth) && o.unitsPerMonth > 0))
+    throw new RangeError(`unitsPerMonth=${o.unitsPerMonth} must be > 0`);
   const spendPerPurchase = expectedAverageSpend(spend, m);
   const rfm: Rfm = { x: m.x, tx: m.tx, T: m.T };
   let value = 0;

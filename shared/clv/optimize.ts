@@ -48,7 +48,8 @@ export function nelderMead(f: (x: number[]) => number, x0: number[], opts: Nelde
     simplex.push(evaluate(x));
   }
 
-  const along = (from: number[], to: number[], t: number): number[] => from.map((v, i) => v + t * ((to[i] as number) - v));
+  const along = (from: number[], to: number[], t: number): number[] =>
+    from.map((v, i) => v + t * ((to[i] as number) - v));
 
   let iterations = 0;
   let converged = false;
@@ -119,7 +120,11 @@ export interface RestartOptions {
  * improves the value: a collapsed or badly shaped simplex can stop short of the minimum
  * (McKinnon 1998), and the restart test is the usual remedy.
  */
-export function minimizeWithRestarts(f: (x: number[]) => number, x0: number[], opts: RestartOptions = {}): NelderMeadResult {
+export function minimizeWithRestarts(
+  f: (x: number[]) => number,
+  x0: number[],
+  opts: RestartOptions = {},
+): NelderMeadResult {
   const tolerance = opts.tolerance ?? 1e-10;
   const step = opts.initialStep ?? 0.5;
   const maxRestarts = opts.maxRestarts ?? 10;

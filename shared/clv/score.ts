@@ -54,12 +54,24 @@ export function memberPAlive(m: ScoringModel, rfm: Rfm): number {
 export function scoreMember(m: ScoringModel, rfm: Rfm, zbar: number, o: ScoreOptions): MemberScore {
   const p = pAlive(m.model, m.count, rfm);
   const expected = expectedPurchases(m.model, m.count, rfm, o.horizon);
-  if (m.spend === null) return { pAlive: p, expectedPurchases: expected, expectedAverageSpend: null, lifetimeValue: null };
+  if (m.spend === null)
+    return { pAlive: p, expectedPurchases: expected, expectedAverageSpend: null, lifetimeValue: null };
   const spendInput = { x: rfm.x, zbar };
-  const ltv = lifetimeValue(m.model, m.count, m.spend, { ...rfm, ...spendInput }, {
-    months: o.lifetimeValue.months,
-    monthlyDiscountRate: o.lifetimeValue.monthlyDiscountRate,
-    unitsPerMonth: daysPerMonth / daysPerUnit[m.unit],
-  });
-  return { pAlive: p, expectedPurchases: expected, expectedAverageSpend: expectedAverageSpend(m.spend, spendInput), lifetimeValue: ltv };
+  const ltv = lifetimeValue(
+    m.model,
+    m.count,
+    m.spend,
+    { ...rfm, ...spendInput },
+    {
+      months: o.lifetimeValue.months,
+      monthlyDiscountRate: o.lifetimeValue.monthlyDiscountRate,
+      unitsPerMonth: daysPerMonth / daysPerUnit[m.unit],
+    },
+  );
+  return {
+    pAlive: p,
+    expectedPurchases: expected,
+    expectedAverageSpend: expectedAverageSpend(m.spend, spendInput),
+    lifetimeValue: ltv,
+  };
 }

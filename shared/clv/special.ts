@@ -9,14 +9,12 @@ const EPS = Number.EPSILON;
 // They are the Taylor coefficients of ln Γ around 2 (A&S 6.1.33), which keeps full relative
 // accuracy next to the zeros of ln Γ at 1 and 2.
 const ZETA_MINUS_ONE = [
-  0.6449340668482264, 0.2020569031595943, 0.08232323371113819, 0.03692775514336993,
-  0.01734306198444914, 0.008349277381922827, 0.00407735619794434, 0.0020083928260822143,
-  0.0009945751278180853, 0.0004941886041194645, 0.0002460865533080483, 0.00012271334757848915,
-  6.124813505870483e-5, 3.058823630702049e-5, 1.528225940865187e-5, 7.637197637899763e-6,
-  3.81729326499984e-6, 1.908212716553939e-6, 9.539620338727962e-7, 4.769329867878064e-7,
-  2.38450502727733e-7, 1.1921992596531106e-7, 5.960818905125948e-8, 2.980350351465228e-8,
-  1.4901554828365043e-8, 7.45071178983543e-9, 3.725334024788457e-9, 1.862659723513049e-9,
-  9.313274324196682e-10,
+  0.6449340668482264, 0.2020569031595943, 0.08232323371113819, 0.03692775514336993, 0.01734306198444914,
+  0.008349277381922827, 0.00407735619794434, 0.0020083928260822143, 0.0009945751278180853, 0.0004941886041194645,
+  0.0002460865533080483, 0.00012271334757848915, 6.124813505870483e-5, 3.058823630702049e-5, 1.528225940865187e-5,
+  7.637197637899763e-6, 3.81729326499984e-6, 1.908212716553939e-6, 9.539620338727962e-7, 4.769329867878064e-7,
+  2.38450502727733e-7, 1.1921992596531106e-7, 5.960818905125948e-8, 2.980350351465228e-8, 1.4901554828365043e-8,
+  7.45071178983543e-9, 3.725334024788457e-9, 1.862659723513049e-9, 9.313274324196682e-10,
 ];
 
 /** ln Γ(2 + e) for |e| ≤ 0.5: (1 − γ)e + Σ_{k≥2} (−1)^k (ζ(k) − 1) e^k / k  (A&S 6.1.33). */
@@ -25,7 +23,7 @@ function lgammaNearTwo(e: number): number {
   let power = -e; // (−e)^k, starting at k = 1
   for (let k = 2; k <= 30; k++) {
     power *= -e;
-    sum += (ZETA_MINUS_ONE[k - 2] as number) * power / k;
+    sum += ((ZETA_MINUS_ONE[k - 2] as number) * power) / k;
   }
   return (1 - EULER_GAMMA) * e + sum;
 }
@@ -38,7 +36,9 @@ function stirlingCorrection(x: number): number {
   const w = 1 / (x * x);
   const series =
     1 / 12 +
-    w * (-1 / 360 + w * (1 / 1260 + w * (-1 / 1680 + w * (1 / 1188 + w * (-691 / 360360 + w * (1 / 156 + w * (-3617 / 122400)))))));
+    w *
+      (-1 / 360 +
+        w * (1 / 1260 + w * (-1 / 1680 + w * (1 / 1188 + w * (-691 / 360360 + w * (1 / 156 + w * (-3617 / 122400)))))));
   return series / x;
 }
 
@@ -155,14 +155,21 @@ function describe(a: number, b: number, c: number, z: number): string {
  * machine precision of the total 2F1 (or of 2F1 − 1 itself when `exactTail`). Terminates early when
  * a or b is a non-positive integer. Returns undefined when `budget` terms were not enough.
  */
-function trySeriesMinusOne(a: number, b: number, c: number, z: number, budget: number, exactTail = false): Estimate | undefined {
+function trySeriesMinusOne(
+  a: number,
+  b: number,
+  c: number,
+  z: number,
+  budget: number,
+  exactTail = false,
+): Estimate | undefined {
   // Past this index every Pochhammer factor is positive and the term ratio tends monotonically to z.
   const settled = Math.max(0, -a, -b, -c) + 1;
   let term = 1;
   let sum = 0;
   let magnitude = 0;
   for (let n = 0; n < budget; n++) {
-    const ratio = ((a + n) * (b + n)) / ((c + n) * (n + 1)) * z;
+    const ratio = (((a + n) * (b + n)) / ((c + n) * (n + 1))) * z;
     term *= ratio;
     if (term === 0) return { value: sum, magnitude }; // a terminating (polynomial) series
     sum += term;
@@ -262,7 +269,9 @@ function hyp2f1Estimate(a: number, b: number, c: number, z: number, what: () => 
 
 function accepted(e: Estimate, what: () => string): number {
   if (!(cancellation(e) <= MAX_CANCELLATION)) {
-    throw new Error(`${what()}: cancellation too severe (terms up to ${cancellation(e).toExponential(1)} × the result)`);
+    throw new Error(
+      `${what()}: cancellation too severe (terms up to ${cancellation(e).toExponential(1)} × the result)`,
+    );
   }
   return e.value;
 }

@@ -32,7 +32,8 @@ export function roundHalfUpDiv(a: number, b: number): number {
   }
   const n = 2 * a + b;
   const d = 2 * b;
-  if (!Number.isSafeInteger(n) || !Number.isSafeInteger(d)) throw new RangeError(`roundHalfUpDiv overflow: ${a} / ${b}`);
+  if (!Number.isSafeInteger(n) || !Number.isSafeInteger(d))
+    throw new RangeError(`roundHalfUpDiv overflow: ${a} / ${b}`);
   return (n - (n % d)) / d;
 }
 
@@ -41,7 +42,9 @@ function spendByDay(transactions: Iterable<Transaction>, endDay: number): Map<st
   const members = new Map<string, Map<number, number>>();
   for (const t of transactions) {
     if (!Number.isSafeInteger(t.day) || !Number.isSafeInteger(t.amountCents) || t.amountCents < 0) {
-      throw new RangeError(`transaction of ${t.memberId}: day and amountCents must be integers, amount ≥ 0 (got ${t.day}, ${t.amountCents})`);
+      throw new RangeError(
+        `transaction of ${t.memberId}: day and amountCents must be integers, amount ≥ 0 (got ${t.day}, ${t.amountCents})`,
+      );
     }
     if (t.day > endDay) continue;
     let days = members.get(t.memberId);
@@ -89,7 +92,8 @@ function idComparator(ids: readonly string[]): (a: string, b: string) => number 
  * transactions are ignored; a member who first buys after the end is absent).
  */
 export function summarize(transactions: Iterable<Transaction>, calibrationEndDay: number): MemberSummary[] {
-  if (!Number.isSafeInteger(calibrationEndDay)) throw new RangeError(`calibration end day must be an integer, got ${calibrationEndDay}`);
+  if (!Number.isSafeInteger(calibrationEndDay))
+    throw new RangeError(`calibration end day must be an integer, got ${calibrationEndDay}`);
   const members = spendByDay(transactions, calibrationEndDay);
   const ids = [...members.keys()];
   ids.sort(idComparator(ids));
@@ -97,7 +101,11 @@ export function summarize(transactions: Iterable<Transaction>, calibrationEndDay
 }
 
 /** Distinct purchase days per member within [fromDay, toDay] (e.g. holdout-period counts). */
-export function countPurchaseDays(transactions: Iterable<Transaction>, fromDay: number, toDay: number): Map<string, number> {
+export function countPurchaseDays(
+  transactions: Iterable<Transaction>,
+  fromDay: number,
+  toDay: number,
+): Map<string, number> {
   const seen = new Map<string, Set<number>>();
   for (const t of transactions) {
     if (t.day < fromDay || t.day > toDay) continue;
@@ -113,7 +121,8 @@ export function countPurchaseDays(transactions: Iterable<Transaction>, fromDay: 
  * point (3043 → `30.43`, 3040 → `30.4`, 3800 → `38.0`), which is what pandas writes.
  */
 export function formatPythonHundredths(hundredths: number): string {
-  if (!Number.isSafeInteger(hundredths) || hundredths < 0) throw new RangeError(`expected a non-negative integer, got ${hundredths}`);
+  if (!Number.isSafeInteger(hundredths) || hundredths < 0)
+    throw new RangeError(`expected a non-negative integer, got ${hundredths}`);
   const whole = Math.floor(hundredths / 100);
   const frac = String(hundredths - whole * 100).padStart(2, '0');
   return `${whole}.${frac.endsWith('0') ? frac[0] : frac}`;
@@ -136,7 +145,8 @@ export function formatSummaryCsv(rows: readonly MemberSummary[], o: { unit: Summ
   const duration = o.unit === 'weeks' ? formatWeeks : String;
   const lines = [o.monetary ? 'ID,frequency,recency,T,monetary' : 'ID,frequency,recency,T'];
   for (const r of rows) {
-    if (/[",\r\n]/.test(r.id)) throw new Error(`member id ${JSON.stringify(r.id)} cannot be written to the summary CSV`);
+    if (/[",\r\n]/.test(r.id))
+      throw new Error(`member id ${JSON.stringify(r.id)} cannot be written to the summary CSV`);
     const fields = [displayId(r.id), String(r.x), duration(r.txDays), duration(r.TDays)];
     if (o.monetary) fields.push(formatCents(r.zbarCents));
     lines.push(fields.join(','));
@@ -165,12 +175,21 @@ const headerNames: readonly (readonly string[])[] = [
 const decimal = /^\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$/;
 
 function checkHeader(line: string): boolean {
-  const names = line.replace(/^\uFEFF/, '').split(',').map((h) => h.trim().toLowerCase());
+  const names = line
+    .replace(/^\uFEFF/, '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase());
   return (names.length === 4 || names.length === 5) && names.every((n, i) => headerNames[i]!.includes(n));
 }
 
 function parseRow(fields: readonly string[], hasMonetary: boolean): SummaryRow | string {
-  const [id, xText, txText, TText, moneyText] = fields.map((f) => f.trim()) as [string, string, string, string, string?];
+  const [id, xText, txText, TText, moneyText] = fields.map((f) => f.trim()) as [
+    string,
+    string,
+    string,
+    string,
+    string?,
+  ];
   if (id === '') return 'empty ID';
   if (!/^\d+$/.test(xText)) return `frequency ${JSON.stringify(xText)} is not a non-negative integer`;
   if (!decimal.test(txText)) return `recency ${JSON.stringify(txText)} is not a non-negative number`;
@@ -197,14 +216,17 @@ export function parseSummaryCsv(text: string): SummaryRow[] {
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   const header = lines[0] ?? '';
   if (!checkHeader(header)) {
-    throw new Error(`summary CSV line 1: expected a header like ID,frequency,recency,T[,monetary] or ID,x,t_x,T,zbar, got ${JSON.stringify(header)}`);
+    throw new Error(
+      `summary CSV line 1: expected a header like ID,frequency,recency,T[,monetary] or ID,x,t_x,T,zbar, got ${JSON.stringify(header)}`,
+    );
   }
   const columns = header.split(',').length;
   const rows: SummaryRow[] = [];
   const seen = new Set<string>();
   for (let i = 1; i < lines.length; i++) {
     const fields = lines[i]!.split(',');
-    const row = fields.length === columns ? parseRow(fields, columns === 5) : `expected ${columns} fields, got ${fields.length}`;
+    const row =
+      fields.length === columns ? parseRow(fields, columns === 5) : `expected ${columns} fields, got ${fields.length}`;
     if (typeof row === 'string') throw new Error(`summary CSV line ${i + 1}: ${row}`);
     if (seen.has(row.id)) throw new Error(`summary CSV line ${i + 1}: duplicate ID ${row.id}`);
     seen.add(row.id);

@@ -33,7 +33,12 @@ const fields = z.object({
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
-    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list.length > 0 && list.every(isHostPort), {
       message: 'expected a comma-separated list of host:port with ports 1-65535, e.g. 127.0.0.1:9092',
     }),
@@ -49,10 +54,13 @@ const fields = z.object({
   SCHEMA_REGISTRY_URL: z
     .string()
     .default('http://127.0.0.1:8081/apis/ccompat/v7')
-    .refine((s) => {
-      const u = parsedUrl(s);
-      return u !== null && (u.protocol === 'http:' || u.protocol === 'https:') && portOk(u);
-    }, { message: 'expected an http(s) URL of a Confluent-compatible registry, port 1-65535' }),
+    .refine(
+      (s) => {
+        const u = parsedUrl(s);
+        return u !== null && (u.protocol === 'http:' || u.protocol === 'https:') && portOk(u);
+      },
+      { message: 'expected an http(s) URL of a Confluent-compatible registry, port 1-65535' },
+    ),
   /** Basic auth for the registry: a user and its password, both or neither. The password is a secret, never printed. */
   SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
   SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
@@ -63,10 +71,19 @@ const fields = z.object({
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .refine((s) => {
-      const u = parsedUrl(s);
-      return u !== null && (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '' && portOk(u) && redisDbOk(u);
-    }, { message: 'expected redis://[user:password@]host:port[/db] (or rediss://), port 1-65535, db 0-15' }),
+    .refine(
+      (s) => {
+        const u = parsedUrl(s);
+        return (
+          u !== null &&
+          (u.protocol === 'redis:' || u.protocol === 'rediss:') &&
+          u.hostname !== '' &&
+          portOk(u) &&
+          redisDbOk(u)
+        );
+      },
+      { message: 'expected redis://[user:password@]host:port[/db] (or rediss://), port 1-65535, db 0-15' },
+    ),
   /**
    * Redis Cluster mode: a comma-separated list of seed nodes (host:port); the client finds the
    * rest. Unset: the single node of REDIS_URL.
@@ -74,7 +91,14 @@ const fields = z.object({
   REDIS_CLUSTER_NODES: z
     .string()
     .optional()
-    .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.split(',').map((n) => n.trim()).filter(Boolean)))
+    .transform((s) =>
+      s === undefined || s.trim() === ''
+        ? undefined
+        : s
+            .split(',')
+            .map((n) => n.trim())
+            .filter(Boolean),
+    )
     .refine((list) => list === undefined || (list.length > 0 && list.every(isHostPort)), {
       message: 'expected a comma-separated list of host:port with ports 1-65535, e.g. 127.0.0.1:7000,127.0.0.1:7001',
     }),
@@ -96,22 +120,35 @@ const fields = z.object({
   REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
   /** How long one WAIT may take; fewer replicas by then and the batch is redone. */
   REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
-  MEMBERFLOW_NAMESPACE: z.string().default('mf').refine((s) => namespacePattern.test(s), {
-    message: 'expected 1-48 chars of a-z, 0-9, "_" or "-", starting with a letter or digit',
-  }),
+  MEMBERFLOW_NAMESPACE: z
+    .string()
+    .default('mf')
+    .refine((s) => namespacePattern.test(s), {
+      message: 'expected 1-48 chars of a-z, 0-9, "_" or "-", starting with a letter or digit',
+    }),
   MEMBERFLOW_RULES_FILE: z.string().optional(),
   MEMBERFLOW_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
   /** How long the group waits for a silent worker before giving its partitions away (a crashed one never says goodbye). */
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   /** Upper bound of one fetched batch per partition: smaller batches mean less work redone after a crash. */
-  KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
+  KAFKA_MAX_BYTES_PER_PARTITION: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1_048_576),
   /**
    * A fetch returns once this many bytes are there or KAFKA_FETCH_MAX_WAIT_MS passed. Under a steady
    * trickle a larger minimum means fewer, larger batches, each with fixed round trips (Redis load and
    * write, produce, offset commit); at 2,000 events/s on two cores it saved no CPU (docs/BENCHMARKS.md).
    * Unset: the client's default (1 byte).
    */
-  KAFKA_FETCH_MIN_BYTES: z.coerce.number().int().min(1).max(64 * 1024 * 1024).optional(),
+  KAFKA_FETCH_MIN_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024)
+    .optional(),
   KAFKA_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(60_000).optional(),
   /** Partitions one worker process works on at once (kafkajs' partitionsConsumedConcurrently): overlaps one batch's I/O with another's CPU. */
   KAFKA_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(1024).default(3),
@@ -133,13 +170,21 @@ const fields = z.object({
    * the ticker needs it, and a worker reading activity.events refuses ticks it cannot check. A
    * secret: at least 16 characters, never printed.
    */
-  MEMBERFLOW_TICK_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, { message: 'expected at least 16 characters' }).optional()),
+  MEMBERFLOW_TICK_KEY: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
+  ),
   /**
    * How far a signed tick on a LogAppendTime topic (activity.events) may run ahead of the broker's
    * append time; further, it is a dead letter (tick_ahead_of_append_time). Five minutes by default
    * (shared/kernel/tick-signature.ts defaultTickMaxAheadMs).
    */
-  MEMBERFLOW_TICK_MAX_AHEAD_MS: z.coerce.number().int().min(0).max(365 * 24 * 3600 * 1000).default(300_000),
+  MEMBERFLOW_TICK_MAX_AHEAD_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(365 * 24 * 3600 * 1000)
+    .default(300_000),
   /**
    * The operations port of `memberflow run`: /metrics (Prometheus), /healthz, /readyz
    * (shared/observability, docs/OPERATIONS.md). Unset: no port; 0: any free port (logged).
@@ -164,23 +209,46 @@ const fields = z.object({
 const envSchema = fields.superRefine((env, ctx) => {
   const sasl = [env.KAFKA_SASL_MECHANISM, env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD];
   if (sasl.some((v) => v !== undefined) && sasl.some((v) => v === undefined)) {
-    const missing = (['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const).find((k) => env[k] === undefined)!;
-    ctx.addIssue({ code: 'custom', path: [missing], message: 'expected together with KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD' });
+    const missing = (['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const).find(
+      (k) => env[k] === undefined,
+    )!;
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing],
+      message: 'expected together with KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD',
+    });
   }
   if ((env.KAFKA_TLS_CERT_FILE === undefined) !== (env.KAFKA_TLS_KEY_FILE === undefined)) {
     const missing = env.KAFKA_TLS_CERT_FILE === undefined ? 'KAFKA_TLS_CERT_FILE' : 'KAFKA_TLS_KEY_FILE';
-    ctx.addIssue({ code: 'custom', path: [missing], message: 'expected together with KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE (a client certificate and its key)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing],
+      message: 'expected together with KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE (a client certificate and its key)',
+    });
   }
   if ((env.SCHEMA_REGISTRY_USERNAME === undefined) !== (env.SCHEMA_REGISTRY_PASSWORD === undefined)) {
-    const missing = env.SCHEMA_REGISTRY_USERNAME === undefined ? 'SCHEMA_REGISTRY_USERNAME' : 'SCHEMA_REGISTRY_PASSWORD';
-    ctx.addIssue({ code: 'custom', path: [missing], message: 'expected together with SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (basic auth)' });
+    const missing =
+      env.SCHEMA_REGISTRY_USERNAME === undefined ? 'SCHEMA_REGISTRY_USERNAME' : 'SCHEMA_REGISTRY_PASSWORD';
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing],
+      message: 'expected together with SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (basic auth)',
+    });
   }
   if (env.SCHEMA_REGISTRY_TOKEN !== undefined && env.SCHEMA_REGISTRY_USERNAME !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['SCHEMA_REGISTRY_TOKEN'], message: 'expected either a bearer token or basic auth (SCHEMA_REGISTRY_USERNAME), not both' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SCHEMA_REGISTRY_TOKEN'],
+      message: 'expected either a bearer token or basic auth (SCHEMA_REGISTRY_USERNAME), not both',
+    });
   }
   if ((env.REDIS_TLS_CERT_FILE === undefined) !== (env.REDIS_TLS_KEY_FILE === undefined)) {
     const missing = env.REDIS_TLS_CERT_FILE === undefined ? 'REDIS_TLS_CERT_FILE' : 'REDIS_TLS_KEY_FILE';
-    ctx.addIssue({ code: 'custom', path: [missing], message: 'expected together with REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (a client certificate and its key)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing],
+      message: 'expected together with REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (a client certificate and its key)',
+    });
   }
 });
 

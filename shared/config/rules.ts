@@ -42,7 +42,10 @@ const behaviorSchema = z.object({
 });
 
 /** An instant in the rules file: epoch ms, or ISO-8601 with an offset (a time without one is ambiguous). */
-const instantSchema = z.union([z.number().int().min(0), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const instantSchema = z.union([
+  z.number().int().min(0),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
 
 /** A cap on how often one earning rule awards a member, per calendar period in the platform time zone. */
 const usageLimitSchema = z.object({
@@ -142,9 +145,15 @@ const tiersSchema = z
   })
   .superRefine((t, ctx) => {
     const names = new Set(t.ladder.map((x) => x.name));
-    if (names.size !== t.ladder.length) ctx.addIssue({ code: 'custom', path: ['ladder'], message: 'tier names must be unique' });
+    if (names.size !== t.ladder.length)
+      ctx.addIssue({ code: 'custom', path: ['ladder'], message: 'tier names must be unique' });
     for (const [plan, tier] of Object.entries(t.planFloors)) {
-      if (!names.has(tier)) ctx.addIssue({ code: 'custom', path: ['planFloors', plan], message: `floor tier ${tier} is not in the ladder` });
+      if (!names.has(tier))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['planFloors', plan],
+          message: `floor tier ${tier} is not in the ladder`,
+        });
     }
   });
 
@@ -162,7 +171,10 @@ const churnModelSchema = z.object({
   alpha: z.number().positive(),
   a: z.number().positive(),
   b: z.number().positive(),
-  spend: z.object({ p: z.number().positive(), q: z.number().positive(), v: z.number().positive() }).nullable().default(null),
+  spend: z
+    .object({ p: z.number().positive(), q: z.number().positive(), v: z.number().positive() })
+    .nullable()
+    .default(null),
 });
 
 /** Churn prediction (services/churn-prediction/README.md): bands on P(alive), horizons, the model in force. */
@@ -176,7 +188,9 @@ const churnSchema = z
     maxPurchaseDays: z.number().int().min(2).max(100_000).default(1024),
     model: churnModelSchema,
   })
-  .refine((c) => c.bands.highBelow < c.bands.mediumBelow, { message: 'bands.highBelow must be below bands.mediumBelow' });
+  .refine((c) => c.bands.highBelow < c.bands.mediumBelow, {
+    message: 'bands.highBelow must be below bands.mediumBelow',
+  });
 
 /**
  * Recommendations (services/recommendations/README.md): the collaborative-filtering model's
@@ -192,7 +206,9 @@ const recoSchema = z
     /** O: items remembered as owned (never recommended, not counted twice). */
     ownedItems: z.number().int().min(1).max(100_000).default(1_000),
     categoriesPerMember: z.number().int().min(0).max(100).default(5),
-    popularity: z.object({ global: z.number().int().min(1).max(100_000), category: z.number().int().min(1).max(100_000) }).default({ global: 500, category: 100 }),
+    popularity: z
+      .object({ global: z.number().int().min(1).max(100_000), category: z.number().int().min(1).max(100_000) })
+      .default({ global: 500, category: 100 }),
     /** N: items per recommendation event. */
     top: z.number().int().min(1).max(100).default(10),
     /** At most one event per member per trigger per this many hours of event time. */
@@ -213,7 +229,12 @@ const recoSchema = z
  */
 export const defaultMaxStateBytes = 34_816;
 const stateSchema = z.object({
-  maxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(defaultMaxStateBytes),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(defaultMaxStateBytes),
 });
 
 export const rulesSchema = z

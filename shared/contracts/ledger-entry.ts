@@ -1,5 +1,16 @@
 /** A `points.ledger` record (schemas/points.ledger.avsc): written by points-accrual, read by tier-evaluation. */
-export const ledgerEntryKinds = ['earn', 'bonus', 'pending', 'available', 'spend', 'refuse', 'expire', 'reverse', 'restore', 'debt'] as const;
+export const ledgerEntryKinds = [
+  'earn',
+  'bonus',
+  'pending',
+  'available',
+  'spend',
+  'refuse',
+  'expire',
+  'reverse',
+  'restore',
+  'debt',
+] as const;
 export type LedgerEntryKind = (typeof ledgerEntryKinds)[number];
 
 /** Which lot an entry touched, and by how much. */

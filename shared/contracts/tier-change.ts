@@ -63,4 +63,3 @@ export interface MemberTier {
   /** The sequence of the change this record follows. */
   sequence?: string;
 }
-

@@ -69,7 +69,8 @@ export class CdnowLineParser {
     if (this.layout !== null && layout !== this.layout) return this.fail(`a ${layout} row in a ${this.layout} file`);
     this.layout = layout;
     const [id, date, cds, dollars] = layout === 'sample' ? cols.slice(1) : cols;
-    if (!digits.test(id!) || (layout === 'sample' && !digits.test(cols[0]!))) return this.fail(`bad customer id in ${JSON.stringify(line.trim())}`);
+    if (!digits.test(id!) || (layout === 'sample' && !digits.test(cols[0]!)))
+      return this.fail(`bad customer id in ${JSON.stringify(line.trim())}`);
     const day = parseYmd(date!);
     if (day === null) return this.fail(`bad date ${JSON.stringify(date)}`);
     if (!digits.test(cds!)) return this.fail(`bad number of CDs ${JSON.stringify(cds)}`);

@@ -18,7 +18,8 @@ const options = { bom: true, relax_quotes: true } as const;
 function csvErrorText(err: unknown): string {
   const e = err as { code?: string; lines?: number; record?: unknown[]; columns?: unknown[] };
   if (e.code === 'CSV_QUOTE_NOT_CLOSED') return `${e.lines ?? '?'}: unterminated quoted field`;
-  if (e.code === 'CSV_RECORD_INCONSISTENT_COLUMNS') return `${e.lines ?? '?'}: ${e.record?.length ?? '?'} fields, header has ${e.columns?.length ?? '?'}`;
+  if (e.code === 'CSV_RECORD_INCONSISTENT_COLUMNS')
+    return `${e.lines ?? '?'}: ${e.record?.length ?? '?'} fields, header has ${e.columns?.length ?? '?'}`;
   return `${e.lines ?? '?'}: ${e.code ?? 'unreadable CSV'}`;
 }
 

@@ -102,8 +102,14 @@ function zoneOffsetMs(epochMs: number, timeZone: string): number {
   let f = offsetFormatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
-      hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     offsetFormatters.set(timeZone, f);
   }
@@ -117,7 +123,14 @@ function zoneOffsetMs(epochMs: number, timeZone: string): number {
 function parseWallClock(local: string): { asUtc: number; hour: string } | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local.trim());
   if (!m) return null;
-  const [y, mo, d, h, mi, s] = m.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = m.slice(1).map((v) => Number(v ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
   const asUtc = Date.UTC(y, mo - 1, d, h, mi, s);
   if (new Date(asUtc).getUTCDate() !== d) return null; // e.g. 2011-02-30
@@ -225,7 +238,12 @@ interface LineFacts {
 }
 
 /** Written out in the contract's field order (also the JSON order downstream). */
-function activity(type: 'purchase' | 'refund', f: LineFacts, amountFen: number, refundOf: string | null): ActivityEvent {
+function activity(
+  type: 'purchase' | 'refund',
+  f: LineFacts,
+  amountFen: number,
+  refundOf: string | null,
+): ActivityEvent {
   return {
     eventId: f.eventId,
     userId: f.userId,
@@ -274,7 +292,14 @@ export class OnlineRetailMapper {
     const customer = (row.CustomerID ?? '').trim();
     const userId = customer === '' ? '' : /^(\d+)(?:\.0*)?$/.exec(customer)?.[1];
     const stockCode = (row.StockCode ?? '').trim();
-    if (kind === undefined || !Number.isSafeInteger(quantity) || price === null || occurredAt === null || userId === undefined || stockCode === '') {
+    if (
+      kind === undefined ||
+      !Number.isSafeInteger(quantity) ||
+      price === null ||
+      occurredAt === null ||
+      userId === undefined ||
+      stockCode === ''
+    ) {
       return this.skip('invalid');
     }
     if (!inWindow(date, this.window)) return this.skip('out_of_range');
@@ -359,7 +384,11 @@ export function onlineRetailEvents(path: string, opts: OnlineRetailOptions = {})
   return Object.assign(mapRows(path, mapper, opts.limitRows), { stats: () => mapper.stats() });
 }
 
-async function* mapRows(path: string, mapper: OnlineRetailMapper, limitRows: number | undefined): AsyncGenerator<ActivityEvent, OnlineRetailStats> {
+async function* mapRows(
+  path: string,
+  mapper: OnlineRetailMapper,
+  limitRows: number | undefined,
+): AsyncGenerator<ActivityEvent, OnlineRetailStats> {
   let read = 0;
   for await (const row of readCsvRecords(path)) {
     if (limitRows !== undefined && read >= limitRows) break;

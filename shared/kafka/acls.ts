@@ -17,7 +17,13 @@ type AclOperation = (typeof AclOperationTypes)[keyof typeof AclOperationTypes];
 type AclResource = (typeof AclResourceTypes)[keyof typeof AclResourceTypes];
 type PatternType = (typeof ResourcePatternTypes)[keyof typeof ResourcePatternTypes];
 
-const allow = (principal: string, resourceType: AclResource, resourceName: string, patternType: PatternType, operation: AclOperation): AclEntry => ({
+const allow = (
+  principal: string,
+  resourceType: AclResource,
+  resourceName: string,
+  patternType: PatternType,
+  operation: AclOperation,
+): AclEntry => ({
   principal,
   host: '*',
   resourceType,
@@ -48,10 +54,14 @@ export function memberflowAcls(namespace: string, p: Principals): AclEntry[] {
   return [
     allow(p.app, TOPIC, input, LITERAL, ops.WRITE),
     allow(p.app, TOPIC, input, LITERAL, ops.DESCRIBE),
-    ...[ops.READ, ops.WRITE, ops.DESCRIBE, ops.DESCRIBE_CONFIGS].map((op) => allow(p.workers, TOPIC, prefix, PREFIXED, op)),
+    ...[ops.READ, ops.WRITE, ops.DESCRIBE, ops.DESCRIBE_CONFIGS].map((op) =>
+      allow(p.workers, TOPIC, prefix, PREFIXED, op),
+    ),
     ...[ops.READ, ops.DESCRIBE].map((op) => allow(p.workers, GROUP, prefix, PREFIXED, op)),
     ...[ops.WRITE, ops.DESCRIBE].map((op) => allow(p.workers, TRANSACTIONAL_ID, prefix, PREFIXED, op)),
-    ...outputs.flatMap((t) => [ops.READ, ops.DESCRIBE].map((op) => allow(p.notifier, TOPIC, physicalTopic(namespace, t), LITERAL, op))),
+    ...outputs.flatMap((t) =>
+      [ops.READ, ops.DESCRIBE].map((op) => allow(p.notifier, TOPIC, physicalTopic(namespace, t), LITERAL, op)),
+    ),
     ...[ops.READ, ops.DESCRIBE].map((op) => allow(p.notifier, GROUP, `${prefix}notifier`, PREFIXED, op)),
   ];
 }

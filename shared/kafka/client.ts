@@ -1,13 +1,48 @@
-import kafkajsEnums, { Kafka, Partitioners, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
+import kafkajsEnums, {
+  Kafka,
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type KafkaConfig,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Logger } from '../log.js';
 import { kafkaLogCreator } from '../log.js';
 import { tickHeader } from '../kernel/ticks.js';
 import type { OutputEvent } from '../kernel/types.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { ConfluentClient } from './confluent.js';
-import type { Assignment, KafkaSecurity, OpenTransaction, TransactionOffsets, TransactionalProducer, WorkerAdmin, WorkerBatch, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerMessage, WorkerRunConfig } from './worker-api.js';
+import type {
+  Assignment,
+  KafkaSecurity,
+  OpenTransaction,
+  TransactionOffsets,
+  TransactionalProducer,
+  WorkerAdmin,
+  WorkerBatch,
+  WorkerBatchPayload,
+  WorkerConsumer,
+  WorkerConsumerConfig,
+  WorkerMessage,
+  WorkerRunConfig,
+} from './worker-api.js';
 
-export type { Assignment, KafkaSecurity, OpenTransaction, TransactionOffsets, TransactionalProducer, WorkerAdmin, WorkerBatch, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerMessage, WorkerRunConfig };
+export type {
+  Assignment,
+  KafkaSecurity,
+  OpenTransaction,
+  TransactionOffsets,
+  TransactionalProducer,
+  WorkerAdmin,
+  WorkerBatch,
+  WorkerBatchPayload,
+  WorkerConsumer,
+  WorkerConsumerConfig,
+  WorkerMessage,
+  WorkerRunConfig,
+};
 import { hasBrokerErrorType, isTransientClusterError, restartDelayMs } from './transient.js';
 import { enforcedOnExisting, physicalTopic, topicSpecs, type LogicalTopic, type TopicSpec } from './topics.js';
 
@@ -29,7 +64,6 @@ const confluentClients = new WeakMap<Kafka, ConfluentClient>();
 export type Delivery = { timeoutMs: number } | false;
 const deliveries = new WeakMap<Kafka, Delivery>();
 
-
 /** kafkajs' ssl and sasl settings for a KafkaSecurity. */
 export function kafkajsSecurity(security: KafkaSecurity = {}): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
@@ -41,7 +75,14 @@ export function kafkajsSecurity(security: KafkaSecurity = {}): Pick<KafkaConfig,
   return out;
 }
 
-export function createKafka(brokers: string[], clientId: string, log: Logger, client: KafkaClientKind = 'kafkajs', delivery?: Delivery, security: KafkaSecurity = {}): Kafka {
+export function createKafka(
+  brokers: string[],
+  clientId: string,
+  log: Logger,
+  client: KafkaClientKind = 'kafkajs',
+  delivery?: Delivery,
+  security: KafkaSecurity = {},
+): Kafka {
   const kafka = new Kafka({
     clientId,
     brokers,
@@ -79,12 +120,15 @@ export function createProducer(kafka: Kafka): Producer {
   });
 }
 
-
 /**
  * A transactional producer for `transactionalId`. With the confluent client the offsets go with the
  * group's consumer metadata (KIP-447: the broker also refuses a commit from an old generation).
  */
-export function createTransactionalProducer(kafka: Kafka, transactionalId: string, timeoutMs: number): TransactionalProducer {
+export function createTransactionalProducer(
+  kafka: Kafka,
+  transactionalId: string,
+  timeoutMs: number,
+): TransactionalProducer {
   const confluent = confluentClients.get(kafka);
   if (confluent) return confluent.transactionalProducer(transactionalId, timeoutMs);
   const producer = kafka.producer({
@@ -112,7 +156,6 @@ export function createTransactionalProducer(kafka: Kafka, transactionalId: strin
     },
   };
 }
-
 
 export function createWorkerConsumer(kafka: Kafka, config: WorkerConsumerConfig): WorkerConsumer {
   const confluent = confluentClients.get(kafka);
@@ -149,7 +192,8 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
     // kafkajs restarts itself after retriable errors only; a coordinator or leader that moved to
     // another broker is "non-retriable" to it (transient.ts). Those restart here, with a backoff.
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      const restartHere = !payload.restart && !this.disconnecting && this.runConfig !== null && isTransientClusterError(payload.error);
+      const restartHere =
+        !payload.restart && !this.disconnecting && this.runConfig !== null && isTransientClusterError(payload.error);
       if (restartHere) this.restartLater();
       for (const l of this.crashListeners) l(payload.error, payload.restart || restartHere);
     });
@@ -183,13 +227,20 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
   }
 
   onGroupJoin(listener: (assignment: Assignment) => void): void {
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => listener(new Map(Object.entries(payload.memberAssignment))));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) =>
+      listener(new Map(Object.entries(payload.memberAssignment))),
+    );
   }
 
   onMarkersOnly(listener: (p: { topic: string; partition: number; lastOffset: string }) => void): void {
     // kafkajs resolves such a fetch itself and emits END_BATCH_PROCESS with batchSize 0.
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      const { topic, partition, batchSize, lastOffset } = payload as { topic: string; partition: number; batchSize: number; lastOffset: string | null };
+      const { topic, partition, batchSize, lastOffset } = payload as {
+        topic: string;
+        partition: number;
+        batchSize: number;
+        lastOffset: string | null;
+      };
       if (batchSize !== 0 || lastOffset === null) return;
       listener({ topic, partition, lastOffset });
     });
@@ -201,7 +252,9 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
       ...config,
       eachBatch: (payload) => {
         // kafkajs keeps the record batch's flags on each message as batchContext (timestampType 1: LogAppendTime).
-        for (const m of payload.batch.messages as (WorkerMessage & { batchContext?: { inTransaction?: boolean; timestampType?: number } })[]) {
+        for (const m of payload.batch.messages as (WorkerMessage & {
+          batchContext?: { inTransaction?: boolean; timestampType?: number };
+        })[]) {
           m.inTransaction = m.batchContext?.inTransaction === true;
           m.logAppendTime = m.batchContext?.timestampType === 1;
         }
@@ -261,7 +314,9 @@ export async function ensureTopics(
         topic: w.name,
         numPartitions: partitions,
         replicationFactor,
-        configEntries: [...Object.entries(w.spec.config), ['min.insync.replicas', String(minInsyncReplicas)]].map(([name, value]) => ({ name: name!, value: value! })),
+        configEntries: [...Object.entries(w.spec.config), ['min.insync.replicas', String(minInsyncReplicas)]].map(
+          ([name, value]) => ({ name: name!, value: value! }),
+        ),
       })),
     });
   }
@@ -284,8 +339,17 @@ export async function logAppendTimeTopics(kafka: Kafka, topics: readonly string[
     const names = topics.filter((t) => existing.has(t));
     if (names.length === 0) return new Set();
     const { TOPIC } = kafkajsEnums.ConfigResourceTypes;
-    const described = await admin.describeConfigs({ resources: names.map((name) => ({ type: TOPIC, name, configNames: ['message.timestamp.type'] })), includeSynonyms: false });
-    return new Set(described.resources.filter((r) => r.configEntries.some((e) => e.configName === 'message.timestamp.type' && e.configValue === 'LogAppendTime')).map((r) => r.resourceName));
+    const described = await admin.describeConfigs({
+      resources: names.map((name) => ({ type: TOPIC, name, configNames: ['message.timestamp.type'] })),
+      includeSynonyms: false,
+    });
+    return new Set(
+      described.resources
+        .filter((r) =>
+          r.configEntries.some((e) => e.configName === 'message.timestamp.type' && e.configValue === 'LogAppendTime'),
+        )
+        .map((r) => r.resourceName),
+    );
   } finally {
     await admin.disconnect();
   }
@@ -303,10 +367,21 @@ async function enforceSettings(admin: Admin, topic: string, spec: TopicSpec): Pr
   const described = await admin.describeConfigs({ resources: [{ type: TOPIC, name: topic }], includeSynonyms: false });
   const entries = described.resources[0]?.configEntries ?? [];
   if (wanted.every(([name, value]) => entries.find((e) => e.configName === name)?.configValue === value)) return false;
-  const own = entries.filter((e) => e.configSource === kafkajsEnums.ConfigSource.TOPIC_CONFIG && !wanted.some(([name]) => name === e.configName));
+  const own = entries.filter(
+    (e) => e.configSource === kafkajsEnums.ConfigSource.TOPIC_CONFIG && !wanted.some(([name]) => name === e.configName),
+  );
   await admin.alterConfigs({
     validateOnly: false,
-    resources: [{ type: TOPIC, name: topic, configEntries: [...own.map((e) => ({ name: e.configName, value: e.configValue })), ...wanted.map(([name, value]) => ({ name, value }))] }],
+    resources: [
+      {
+        type: TOPIC,
+        name: topic,
+        configEntries: [
+          ...own.map((e) => ({ name: e.configName, value: e.configValue })),
+          ...wanted.map(([name, value]) => ({ name, value })),
+        ],
+      },
+    ],
   });
   return true;
 }
@@ -354,7 +429,16 @@ export class OutputPublisher {
       const topicMessages = await Promise.all(
         [...byTopic].map(async ([logical, messages]) => {
           const topic = physicalTopic(this.namespace, logical);
-          if (!this.partitionsOf) return { topic, messages: messages as { key: string; value: Buffer; headers: Record<string, string>; partition?: number }[] };
+          if (!this.partitionsOf)
+            return {
+              topic,
+              messages: messages as {
+                key: string;
+                value: Buffer;
+                headers: Record<string, string>;
+                partition?: number;
+              }[],
+            };
           const count = await this.partitionsOf(topic);
           return { topic, messages: messages.map((m) => ({ ...m, partition: partitionOfKey(topic, m.key, count) })) };
         }),
@@ -379,7 +463,14 @@ export class OutputPublisher {
         await this.producer.send({
           topic: physicalTopic(this.namespace, out.topic),
           acks: -1,
-          messages: [{ key: out.key, partition: out.tick.partition, value: JSON.stringify(out.value), headers: { [eventIdHeader]: out.id, [tickHeader]: String(out.tick.time) } }],
+          messages: [
+            {
+              key: out.key,
+              partition: out.tick.partition,
+              value: JSON.stringify(out.value),
+              headers: { [eventIdHeader]: out.id, [tickHeader]: String(out.tick.time) },
+            },
+          ],
         });
         continue;
       }
@@ -406,7 +497,9 @@ export class UnacknowledgedRecordsError extends Error {
   override name = 'UnacknowledgedRecordsError';
   readonly retriable = true;
   constructor(readonly partitions: string[]) {
-    super(`the producer reported success but no broker acknowledged the records of ${partitions.length} partition(s): ${partitions.slice(0, 5).join(', ')}`);
+    super(
+      `the producer reported success but no broker acknowledged the records of ${partitions.length} partition(s): ${partitions.slice(0, 5).join(', ')}`,
+    );
   }
 }
 
@@ -422,12 +515,16 @@ export class RecordsWrittenTwiceError extends Error {
   override name = 'RecordsWrittenTwiceError';
   readonly retriable = true;
   constructor(readonly partitions: string[]) {
-    super(`the producer's retry wrote the records of ${partitions.length} partition(s) twice: ${partitions.slice(0, 5).join(', ')}`);
+    super(
+      `the producer's retry wrote the records of ${partitions.length} partition(s) twice: ${partitions.slice(0, 5).join(', ')}`,
+    );
   }
 }
 
 /** "topic#partition" of every partition more than one reply acknowledged. */
-export function twiceAcknowledgedPartitions(acknowledged: ReadonlyArray<{ topicName: string; partition: number; errorCode?: number }>): string[] {
+export function twiceAcknowledgedPartitions(
+  acknowledged: ReadonlyArray<{ topicName: string; partition: number; errorCode?: number }>,
+): string[] {
   const seen = new Set<string>();
   const twice = new Set<string>();
   for (const a of acknowledged) {
@@ -441,13 +538,22 @@ export function twiceAcknowledgedPartitions(acknowledged: ReadonlyArray<{ topicN
 
 const keyPartitioner = Partitioners.DefaultPartitioner();
 // The partitioner reads only the count (and leaders, for keyless records): one list per count, not one per record.
-const metadataByCount = new Map<number, { partitionId: number; leader: number; replicas: number[]; isr: number[]; partitionErrorCode: number }[]>();
+const metadataByCount = new Map<
+  number,
+  { partitionId: number; leader: number; replicas: number[]; isr: number[]; partitionErrorCode: number }[]
+>();
 
 /** The partition kafkajs' default partitioner (murmur2 of the key) gives a keyed record among `count`. */
 export function partitionOfKey(topic: string, key: string, count: number): number {
   let partitionMetadata = metadataByCount.get(count);
   if (!partitionMetadata) {
-    partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+    partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      partitionErrorCode: 0,
+    }));
     metadataByCount.set(count, partitionMetadata);
   }
   return keyPartitioner({ topic, partitionMetadata, message: { key, value: null } });
@@ -460,7 +566,9 @@ export function unacknowledgedPartitions(
 ): string[] {
   const acked = new Set(acknowledged.filter((a) => !a.errorCode).map((a) => `${a.topicName}#${a.partition}`));
   const missing = new Set<string>();
-  for (const { topic, messages } of sent) for (const m of messages) if (m.partition !== undefined && !acked.has(`${topic}#${m.partition}`)) missing.add(`${topic}#${m.partition}`);
+  for (const { topic, messages } of sent)
+    for (const m of messages)
+      if (m.partition !== undefined && !acked.has(`${topic}#${m.partition}`)) missing.add(`${topic}#${m.partition}`);
   return [...missing];
 }
 
@@ -506,6 +614,6 @@ export class ProducerRenewedError extends Error {
   override name = 'ProducerRenewedError';
   readonly retriable = true;
   constructor(cause: Error) {
-    super('the broker refused the producer\'s sequence numbers: producer renewed, the batch is redone', { cause });
+    super("the broker refused the producer's sequence numbers: producer renewed, the batch is redone", { cause });
   }
 }

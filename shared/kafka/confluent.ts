@@ -2,7 +2,18 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer, ProducerBatch, ProducerRecord, RecordMetadata, Logger as KafkajsLogger } from 'kafkajs';
 import type { Logger } from '../log.js';
-import type { Assignment, KafkaSecurity, OpenTransaction, TransactionalProducer, TransactionOffsets, WorkerAdmin, WorkerBatchPayload, WorkerConsumer, WorkerConsumerConfig, WorkerRunConfig } from './worker-api.js';
+import type {
+  Assignment,
+  KafkaSecurity,
+  OpenTransaction,
+  TransactionalProducer,
+  TransactionOffsets,
+  WorkerAdmin,
+  WorkerBatchPayload,
+  WorkerConsumer,
+  WorkerConsumerConfig,
+  WorkerRunConfig,
+} from './worker-api.js';
 
 /**
  * The worker runtime on @confluentinc/kafka-javascript (librdkafka underneath), through its
@@ -88,9 +99,15 @@ interface ConfluentConsumer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   subscribe(subscription: { topics: string[] }): Promise<void>;
-  run(config: { eachBatchAutoResolve: boolean; partitionsConsumedConcurrently: number; eachBatch: (payload: ConfluentEachBatchPayload) => Promise<void> }): Promise<void>;
+  run(config: {
+    eachBatchAutoResolve: boolean;
+    partitionsConsumedConcurrently: number;
+    eachBatch: (payload: ConfluentEachBatchPayload) => Promise<void>;
+  }): Promise<void>;
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
-  committed(partitions: { topic: string; partition: number }[]): Promise<{ topic: string; partition: number; offset: string | null }[]>;
+  committed(
+    partitions: { topic: string; partition: number }[],
+  ): Promise<{ topic: string; partition: number; offset: string | null }[]>;
   pause(topics: { topic: string; partitions: number[] }[]): void;
   /** Marked internal by the package; used for record/end-of-partition events and fatal errors. */
   _getInternalClient?(): RdKafkaConsumer | null;
@@ -163,7 +180,13 @@ export function confluentLogger(log: Logger): ConfluentLogger {
 }
 
 /** The client-wide block, as createKafka gives kafkajs: brokers, client id, retry backoff, logs. */
-export function confluentCommonConfig(brokers: readonly string[], clientId: string, logger: ConfluentLogger, debug = false, security: KafkaSecurity = {}): Config {
+export function confluentCommonConfig(
+  brokers: readonly string[],
+  clientId: string,
+  logger: ConfluentLogger,
+  debug = false,
+  security: KafkaSecurity = {},
+): Config {
   const { tls, sasl } = security;
   return {
     kafkaJS: {
@@ -178,7 +201,9 @@ export function confluentCommonConfig(brokers: readonly string[], clientId: stri
     },
     // Certificates as PEM text (librdkafka's *.pem properties), not file paths: the same bytes kafkajs gets.
     ...(tls?.ca ? { 'ssl.ca.pem': tls.ca.toString('utf8') } : {}),
-    ...(tls?.cert && tls.key ? { 'ssl.certificate.pem': tls.cert.toString('utf8'), 'ssl.key.pem': tls.key.toString('utf8') } : {}),
+    ...(tls?.cert && tls.key
+      ? { 'ssl.certificate.pem': tls.cert.toString('utf8'), 'ssl.key.pem': tls.key.toString('utf8') }
+      : {}),
   };
 }
 
@@ -211,12 +236,20 @@ export function confluentProducerConfig(): Config {
  */
 export function confluentTransactionalProducerConfig(transactionalId: string, timeoutMs: number): Config {
   const base = confluentProducerConfig();
-  return { ...base, kafkaJS: { ...(base.kafkaJS as Config), transactionalId, transactionTimeout: timeoutMs }, 'message.timeout.ms': timeoutMs };
+  return {
+    ...base,
+    kafkaJS: { ...(base.kafkaJS as Config), transactionalId, transactionTimeout: timeoutMs },
+    'message.timeout.ms': timeoutMs,
+  };
 }
 
 /** librdkafka's codes for a producer another owner fenced (or whose epoch the broker no longer knows). */
 export function fencedCodes(api: Pick<ConfluentKafkaJS, 'ErrorCodes'>): ReadonlySet<number> {
-  return new Set([api.ErrorCodes.ERR__FENCED, api.ErrorCodes.ERR_PRODUCER_FENCED, api.ErrorCodes.ERR_INVALID_PRODUCER_EPOCH].filter((c): c is number => c !== undefined));
+  return new Set(
+    [api.ErrorCodes.ERR__FENCED, api.ErrorCodes.ERR_PRODUCER_FENCED, api.ErrorCodes.ERR_INVALID_PRODUCER_EPOCH].filter(
+      (c): c is number => c !== undefined,
+    ),
+  );
 }
 
 /**
@@ -227,7 +260,10 @@ export function fencedCodes(api: Pick<ConfluentKafkaJS, 'ErrorCodes'>): Readonly
 export function asKafkajsFenced(err: unknown, fenced: ReadonlySet<number>): unknown {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   if (typeof code !== 'number' || !fenced.has(code)) return err;
-  return Object.assign(new Error(`producer fenced: ${(err as Error).message}`, { cause: err }), { name: 'KafkaJSProtocolError', type: 'PRODUCER_FENCED' });
+  return Object.assign(new Error(`producer fenced: ${(err as Error).message}`, { cause: err }), {
+    name: 'KafkaJSProtocolError',
+    type: 'PRODUCER_FENCED',
+  });
 }
 
 /**
@@ -367,7 +403,8 @@ export class MarkerTracker {
   batchEnded(token: BatchToken, resolved: bigint | null): MarkerGap | null {
     token.tail.inFlight--;
     if (token.generation !== this.generation) return null;
-    if (resolved !== null && (token.tail.processed === null || resolved > token.tail.processed)) token.tail.processed = resolved;
+    if (resolved !== null && (token.tail.processed === null || resolved > token.tail.processed))
+      token.tail.processed = resolved;
     return this.due(token.topic, token.partition);
   }
 
@@ -389,13 +426,23 @@ export class ConfluentClient {
   readonly kafka: ConfluentKafka;
   private readonly api: ConfluentKafkaJS;
 
-  constructor(brokers: readonly string[], clientId: string, private readonly log: Logger, security: KafkaSecurity = {}) {
+  constructor(
+    brokers: readonly string[],
+    clientId: string,
+    private readonly log: Logger,
+    security: KafkaSecurity = {},
+  ) {
     this.api = loadConfluent();
-    this.kafka = new this.api.Kafka(confluentCommonConfig(brokers, clientId, confluentLogger(log), log.isLevelEnabled('debug'), security));
+    this.kafka = new this.api.Kafka(
+      confluentCommonConfig(brokers, clientId, confluentLogger(log), log.isLevelEnabled('debug'), security),
+    );
   }
 
   producer(): Producer {
-    return new ConfluentProducerAdapter(this.kafka.producer(confluentProducerConfig()), confluentLogger(this.log)).asKafkajs();
+    return new ConfluentProducerAdapter(
+      this.kafka.producer(confluentProducerConfig()),
+      confluentLogger(this.log),
+    ).asKafkajs();
   }
 
   consumer(config: WorkerConsumerConfig): WorkerConsumer {
@@ -408,7 +455,9 @@ export class ConfluentClient {
   private readonly groupConsumers = new Map<string, ConfluentConsumer>();
 
   transactionalProducer(transactionalId: string, timeoutMs: number): TransactionalProducer {
-    const producer = this.kafka.producer(confluentTransactionalProducerConfig(transactionalId, timeoutMs)) as ConfluentTransactionalProducer;
+    const producer = this.kafka.producer(
+      confluentTransactionalProducerConfig(transactionalId, timeoutMs),
+    ) as ConfluentTransactionalProducer;
     const adapter = new ConfluentProducerAdapter(producer, confluentLogger(this.log)).asKafkajs();
     const fenced = fencedCodes(this.api);
     const typed = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -420,7 +469,10 @@ export class ConfluentClient {
     };
     const groupConsumer = (groupId: string): ConfluentConsumer => {
       const consumer = this.groupConsumers.get(groupId);
-      if (!consumer) throw new Error(`no consumer of group ${groupId} in this process: a transaction's offsets need the group's consumer`);
+      if (!consumer)
+        throw new Error(
+          `no consumer of group ${groupId} in this process: a transaction's offsets need the group's consumer`,
+        );
       return consumer;
     };
     const transaction: OpenTransaction = {
@@ -455,14 +507,24 @@ class ConfluentProducerAdapter {
 
   asKafkajs(): Producer {
     const unsupported = (what: string) => new Error(`${what} is not supported with MEMBERFLOW_KAFKA_CLIENT=confluent`);
-    const kafkajsLogger: KafkajsLogger = { ...this.logger, namespace: () => kafkajsLogger, setLogLevel: () => undefined };
+    const kafkajsLogger: KafkajsLogger = {
+      ...this.logger,
+      namespace: () => kafkajsLogger,
+      setLogLevel: () => undefined,
+    };
     return {
       connect: () => this.producer.connect(),
       disconnect: () => this.producer.disconnect(),
       send: (record) => this.send(record),
       sendBatch: (batch) => this.sendBatch(batch),
       isIdempotent: () => true,
-      events: { CONNECT: 'producer.connect', DISCONNECT: 'producer.disconnect', REQUEST: 'producer.network.request', REQUEST_TIMEOUT: 'producer.network.request_timeout', REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size' },
+      events: {
+        CONNECT: 'producer.connect',
+        DISCONNECT: 'producer.disconnect',
+        REQUEST: 'producer.network.request',
+        REQUEST_TIMEOUT: 'producer.network.request_timeout',
+        REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size',
+      },
       on: () => {
         throw unsupported('producer instrumentation events');
       },
@@ -473,8 +535,10 @@ class ConfluentProducerAdapter {
 
   private static check(o: { acks?: number; timeout?: number; compression?: unknown }): void {
     // The producer is created with acks -1; anything else per send would silently not apply.
-    if (o.acks !== undefined && o.acks !== -1) throw new Error(`acks ${o.acks} per send: the confluent producer is configured with acks -1`);
-    if (o.timeout !== undefined || (o.compression !== undefined && o.compression !== 0)) throw new Error('timeout and compression per send are not supported with MEMBERFLOW_KAFKA_CLIENT=confluent');
+    if (o.acks !== undefined && o.acks !== -1)
+      throw new Error(`acks ${o.acks} per send: the confluent producer is configured with acks -1`);
+    if (o.timeout !== undefined || (o.compression !== undefined && o.compression !== 0))
+      throw new Error('timeout and compression per send are not supported with MEMBERFLOW_KAFKA_CLIENT=confluent');
   }
 
   /** A copy: the client rewrites the messages it is given (partition, value, headers). */
@@ -495,7 +559,10 @@ class ConfluentProducerAdapter {
 
   private sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     ConfluentProducerAdapter.check(batch);
-    const topicMessages = (batch.topicMessages ?? []).map((t) => ({ topic: t.topic, messages: ConfluentProducerAdapter.messages(t.messages) }));
+    const topicMessages = (batch.topicMessages ?? []).map((t) => ({
+      topic: t.topic,
+      messages: ConfluentProducerAdapter.messages(t.messages),
+    }));
     return this.producer.sendBatch({ topicMessages });
   }
 }
@@ -517,10 +584,18 @@ const disconnectingConsumers = new Set<object>();
 const staleSeekGraceMs = 5_000;
 let staleSeekGuardInstalled = false;
 
-export function isStaleSeekAfterDisconnect(reason: unknown, api: Pick<ConfluentKafkaJS, 'isKafkaJSError' | 'ErrorCodes'>, disconnecting: boolean): boolean {
+export function isStaleSeekAfterDisconnect(
+  reason: unknown,
+  api: Pick<ConfluentKafkaJS, 'isKafkaJSError' | 'ErrorCodes'>,
+  disconnecting: boolean,
+): boolean {
   if (!disconnecting || !api.isKafkaJSError(reason)) return false;
   const e = reason as { code?: unknown; message?: unknown };
-  return e.code === api.ErrorCodes.ERR__STATE && typeof e.message === 'string' && /can only be called while connected/.test(e.message);
+  return (
+    e.code === api.ErrorCodes.ERR__STATE &&
+    typeof e.message === 'string' &&
+    /can only be called while connected/.test(e.message)
+  );
 }
 
 function installStaleSeekGuard(api: ConfluentKafkaJS, log: Logger): void {
@@ -528,7 +603,10 @@ function installStaleSeekGuard(api: ConfluentKafkaJS, log: Logger): void {
   staleSeekGuardInstalled = true;
   process.on('unhandledRejection', (reason) => {
     if (isStaleSeekAfterDisconnect(reason, api, disconnectingConsumers.size > 0)) {
-      log.warn({ err: { message: (reason as Error).message } }, 'a rewind the client queued before disconnecting failed: ignored (the batch was not committed)');
+      log.warn(
+        { err: { message: (reason as Error).message } },
+        'a rewind the client queued before disconnecting failed: ignored (the batch was not committed)',
+      );
       return;
     }
     throw reason;
@@ -554,7 +632,9 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
     log: Logger,
   ) {
     this.wlog = log.child({ component: 'kafka-javascript', group: config.groupId });
-    this.consumer = kafka.consumer(confluentConsumerConfig(config, (err, assignment) => this.onRebalance(err.code, assignment)));
+    this.consumer = kafka.consumer(
+      confluentConsumerConfig(config, (err, assignment) => this.onRebalance(err.code, assignment)),
+    );
   }
 
   /** The compatible consumer itself, for a transaction's sendOffsets. */
@@ -567,7 +647,9 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
     const internal = this.consumer._getInternalClient?.() ?? null;
     if (!internal) {
       // Only with a different package version than the one pinned: say what is lost.
-      this.wlog.warn('no access to the librdkafka consumer: transaction markers at a partition end are not committed past, fatal client errors only show in logs');
+      this.wlog.warn(
+        'no access to the librdkafka consumer: transaction markers at a partition end are not committed past, fatal client errors only show in logs',
+      );
       return;
     }
     internal.on('data', (m) => this.markers.record(m.topic, m.partition, m.offset));
@@ -686,13 +768,19 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
     for (const l of this.crashListeners) l(error, false);
     // Once the failing batch has returned (the client then seeks back to its first record): a
     // disconnect waits for the batch in progress, which may be the caller.
-    setImmediate(() => void this.disconnect().catch((err: Error) => this.wlog.warn({ err: { message: err.message } }, 'disconnect after a crash failed')));
+    setImmediate(
+      () =>
+        void this.disconnect().catch((err: Error) =>
+          this.wlog.warn({ err: { message: err.message } }, 'disconnect after a crash failed'),
+        ),
+    );
   }
 
   private onGap(gap: MarkerGap | null): void {
     if (!gap || this.crashed || this.stopSignal.signal.aborted) return;
     const fire = () => {
-      for (const l of this.markerListeners) l({ topic: gap.topic, partition: gap.partition, lastOffset: String(gap.end - 1n) });
+      for (const l of this.markerListeners)
+        l({ topic: gap.topic, partition: gap.partition, lastOffset: String(gap.end - 1n) });
     };
     if (gap.after !== null) {
       fire();
@@ -706,6 +794,11 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
         const committed = c?.offset === null || c?.offset === undefined ? -1n : BigInt(c.offset);
         if (committed >= 0n && gap.end > committed) fire();
       })
-      .catch((err: Error) => this.wlog.warn({ err: { message: err.message }, topic: gap.topic, partition: gap.partition }, 'could not read the committed offset'));
+      .catch((err: Error) =>
+        this.wlog.warn(
+          { err: { message: err.message }, topic: gap.topic, partition: gap.partition },
+          'could not read the committed offset',
+        ),
+      );
   }
 }

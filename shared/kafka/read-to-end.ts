@@ -23,7 +23,11 @@ export async function readToEnd(
   let ends: Map<number, bigint>;
   try {
     if (!(await admin.listTopics()).includes(topic)) return;
-    ends = new Map((await admin.fetchTopicOffsets(topic)).filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
+    ends = new Map(
+      (await admin.fetchTopicOffsets(topic))
+        .filter((e) => BigInt(e.high) > BigInt(e.low))
+        .map((e) => [e.partition, BigInt(e.high)]),
+    );
   } finally {
     await admin.disconnect();
   }
@@ -35,14 +39,21 @@ export async function readToEnd(
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? 300_000;
-      timer = setTimeout(() => reject(new Error(`reading ${topic} to its end took over ${timeoutMs / 1000} s`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`reading ${topic} to its end took over ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
       const reached = (partition: number, lastOffset: string | null) => {
         const end = ends.get(partition);
         if (end !== undefined && lastOffset !== null && BigInt(lastOffset) + 1n >= end) ends.delete(partition);
         if (ends.size === 0) resolve();
       };
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        const { partition, batchSize, lastOffset } = payload as { partition: number; batchSize: number; lastOffset: string | null };
+        const { partition, batchSize, lastOffset } = payload as {
+          partition: number;
+          batchSize: number;
+          lastOffset: string | null;
+        };
         if (batchSize === 0) reached(partition, lastOffset);
       });
       consumer

@@ -50,16 +50,32 @@ const thirtyDays = { 'retention.ms': String(30 * 24 * 3600 * 1000) };
 
 export const topicSpecs: readonly TopicSpec[] = [
   // LogAppendTime: the record timestamp is the broker's clock, which bounds ticks and future events (no producer sets it).
-  { logical: 'activity.events', config: { ...keepForever, 'message.timestamp.type': 'LogAppendTime' }, purpose: 'input: what members did (Avro or JSON)' },
+  {
+    logical: 'activity.events',
+    config: { ...keepForever, 'message.timestamp.type': 'LogAppendTime' },
+    purpose: 'input: what members did (Avro or JSON)',
+  },
   { logical: 'activity.dlq', config: thirtyDays, purpose: 'refused input records with reason and original bytes' },
   { logical: 'behavior.events', config: keepForever, purpose: 'validated, deduplicated activity with profile' },
   { logical: 'points.ledger', config: keepForever, purpose: 'every points movement' },
   { logical: 'member.tier-changes', config: keepForever, purpose: 'tier decisions' },
   { logical: 'member.tiers', config: { 'cleanup.policy': 'compact' }, purpose: 'latest tier per member (compacted)' },
-  { logical: 'member.churn-risk', config: keepForever, purpose: 'churn risk band changes (an input of reco-members: kept for rebuilds)' },
+  {
+    logical: 'member.churn-risk',
+    config: keepForever,
+    purpose: 'churn risk band changes (an input of reco-members: kept for rebuilds)',
+  },
   { logical: 'member.recommendations', config: thirtyDays, purpose: 'recommendations' },
-  { logical: 'activity.dlq-reprocessed', config: { 'cleanup.policy': 'compact' }, purpose: 'dead letters already sent back by dlq reprocess (compacted, by dead-letter id)' },
-  { logical: 'reco.item-updates', config: keepForever, purpose: 'internal: co-occurrence updates keyed by item (reco-members → reco-items)' },
+  {
+    logical: 'activity.dlq-reprocessed',
+    config: { 'cleanup.policy': 'compact' },
+    purpose: 'dead letters already sent back by dlq reprocess (compacted, by dead-letter id)',
+  },
+  {
+    logical: 'reco.item-updates',
+    config: keepForever,
+    purpose: 'internal: co-occurrence updates keyed by item (reco-members → reco-items)',
+  },
 ];
 
 export function physicalTopic(namespace: string, logical: LogicalTopic): string {

@@ -129,7 +129,12 @@ export class PartitionTransactions {
     this.entries.delete(id);
     // An abort that fails leaves kafkajs' producer unusable (ABORTING); it is dropped either way, and the broker
     // aborts what is left when the next owner initialises the id or the transaction times out.
-    if (entry.txn?.isActive()) await entry.txn.abort().catch((err: Error) => this.log.debug({ err: { message: err.message }, id }, 'transaction abort failed; the next owner ends it'));
+    if (entry.txn?.isActive())
+      await entry.txn
+        .abort()
+        .catch((err: Error) =>
+          this.log.debug({ err: { message: err.message }, id }, 'transaction abort failed; the next owner ends it'),
+        );
     entry.txn = null;
     await entry.producer.disconnect().catch(() => undefined);
   }
@@ -161,7 +166,14 @@ export function isFencedProducerError(err: unknown): boolean {
 export class PartitionFencedError extends Error {
   override name = 'PartitionFencedError';
   readonly retriable = true;
-  constructor(readonly topic: string, readonly partition: number, cause: Error) {
-    super(`another owner fenced this process's producer for ${topic}#${partition} (or its transaction expired): batch aborted`, { cause });
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    cause: Error,
+  ) {
+    super(
+      `another owner fenced this process's producer for ${topic}#${partition} (or its transaction expired): batch aborted`,
+      { cause },
+    );
   }
 }

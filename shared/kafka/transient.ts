@@ -35,7 +35,11 @@ type ErrorFields = { name?: unknown; type?: unknown; retriable?: unknown };
 
 /** True when the error or any error in its `cause` chain (kafkajs wraps the broker's) matches. */
 export function anyInCauseChain(err: unknown, matches: (e: ErrorFields) => boolean): boolean {
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = err, depth = 0;
+    e && typeof e === 'object' && depth < 8;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if (matches(e as ErrorFields)) return true;
   }
   return false;
@@ -50,7 +54,10 @@ export function hasBrokerErrorType(err: unknown, types: ReadonlySet<string>): bo
 export function isTransientClusterError(err: unknown): boolean {
   return anyInCauseChain(
     err,
-    ({ name, type, retriable }) => (typeof name === 'string' && transientNames.has(name)) || (typeof type === 'string' && transientTypes.has(type)) || retriable === true,
+    ({ name, type, retriable }) =>
+      (typeof name === 'string' && transientNames.has(name)) ||
+      (typeof type === 'string' && transientTypes.has(type)) ||
+      retriable === true,
   );
 }
 

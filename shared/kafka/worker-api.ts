@@ -114,5 +114,8 @@ export interface WorkerAdmin {
   disconnect(): Promise<void>;
   listTopics(): Promise<string[]>;
   /** Partitions without a committed offset may be missing (confluent) or say -1 (kafkajs). */
-  fetchOffsets(options: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+  fetchOffsets(options: {
+    groupId: string;
+    topics: string[];
+  }): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
 }

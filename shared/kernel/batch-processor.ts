@@ -3,14 +3,41 @@ import type { Rules } from '../config/rules.js';
 import type { Logger } from '../log.js';
 import type { LogicalTopic } from '../kafka/topics.js';
 import { ReplicationError } from '../redis/client.js';
-import { FencedWriteError, PointerMovedError, type Unsettled, type LoadedMember, type MemberStore, type MemberWrite, type TickCandidates, type TickJournal, type TimerUpdate } from '../redis/member-store.js';
+import {
+  FencedWriteError,
+  PointerMovedError,
+  type Unsettled,
+  type LoadedMember,
+  type MemberStore,
+  type MemberWrite,
+  type TickCandidates,
+  type TickJournal,
+  type TimerUpdate,
+} from '../redis/member-store.js';
 import { deadLetter } from './dead-letter.js';
 import { StateLostError } from './live-pointer.js';
 import type { Failpoint } from './failpoints.js';
-import { dueMembers, stepMember, stepTick, trimOutbox, type MemberRecord, type StepLimits, type StepOutcome } from './member-record.js';
+import {
+  dueMembers,
+  stepMember,
+  stepTick,
+  trimOutbox,
+  type MemberRecord,
+  type StepLimits,
+  type StepOutcome,
+} from './member-record.js';
 import { forwardedTick, tickId } from './ticks.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';
-import type { DecideContext, Decoded, InputDecoder, InputRecord, OutputEvent, Projection, ViewLoader, WorkerLogic } from './types.js';
+import type {
+  DecideContext,
+  Decoded,
+  InputDecoder,
+  InputRecord,
+  OutputEvent,
+  Projection,
+  ViewLoader,
+  WorkerLogic,
+} from './types.js';
 
 export interface BatchHooks {
   heartbeat(): Promise<void>;
@@ -102,8 +129,13 @@ export class BatchProcessor<S, E, V = unknown> {
         r.refusal !== undefined
           ? ({ kind: 'rejected', rejection: r.refusal, eventId: null, memberId: null } as const)
           : r.tick !== undefined
-          ? ({ kind: 'tick', time: r.tick } as const)
-          : decodeSafely(this.decoder, r, (err) => this.log.error({ err: { name: err.name }, offset: r.offset }, 'the decoder threw: the record goes to the dead-letter topic')),
+            ? ({ kind: 'tick', time: r.tick } as const)
+            : decodeSafely(this.decoder, r, (err) =>
+                this.log.error(
+                  { err: { name: err.name }, offset: r.offset },
+                  'the decoder threw: the record goes to the dead-letter topic',
+                ),
+              ),
       ),
     );
     const eventMembers = [...new Set(decoded.flatMap((d) => (d.kind === 'event' ? [d.memberId] : [])))];
@@ -112,18 +144,34 @@ export class BatchProcessor<S, E, V = unknown> {
 
     for (let attempt = 1; ; attempt++) {
       // Ticks need the members that may be due: the partition's timer index, plus any tick already applied (journal).
-      const ticks = timed ? await this.store.tickCandidates(tickQueries(records)) : { due: new Map(), journals: new Map() };
-      const memberIds = [...new Set([...eventMembers, ...[...ticks.due.values()].flat(), ...[...ticks.journals.values()].flat()])];
+      const ticks = timed
+        ? await this.store.tickCandidates(tickQueries(records))
+        : { due: new Map(), journals: new Map() };
+      const memberIds = [
+        ...new Set([...eventMembers, ...[...ticks.due.values()].flat(), ...[...ticks.journals.values()].flat()]),
+      ];
       report.members = memberIds.length;
       const { members: loaded, leftovers } = await this.store.loadBatch(memberIds, firstOffsets);
       // Outboxes only where this batch may redeliver (a watermark at or past its first offset): after a crash or rebalance.
-      const redelivering = [...loaded.values()].filter((m) => [...firstOffsets].some(([tp, first]) => m.record.watermarks[tp] !== undefined && compareOffsets(m.record.watermarks[tp]!, first) >= 0));
+      const redelivering = [...loaded.values()].filter((m) =>
+        [...firstOffsets].some(
+          ([tp, first]) =>
+            m.record.watermarks[tp] !== undefined && compareOffsets(m.record.watermarks[tp]!, first) >= 0,
+        ),
+      );
       if (redelivering.length > 0) {
         const outboxes = await this.store.loadOutboxes(redelivering.map((m) => m.memberId));
         for (const m of redelivering) m.record = { ...m.record, outbox: outboxes.get(m.memberId) ?? [] };
       }
       const view = this.loadView ? await this.loadView(viewRequest(loaded, decoded)) : undefined;
-      const { outputs, writes, tally, journals, timers, working } = this.applyAll(records, decoded, loaded, firstOffsets, ticks, view);
+      const { outputs, writes, tally, journals, timers, working } = this.applyAll(
+        records,
+        decoded,
+        loaded,
+        firstOffsets,
+        ticks,
+        view,
+      );
       await hooks.heartbeat();
       if (!hooks.isActive()) {
         report.aborted = true;
@@ -138,13 +186,19 @@ export class BatchProcessor<S, E, V = unknown> {
       } catch (err) {
         report.stateWriteSeconds.push((performance.now() - writeStarted) / 1000);
         if (err instanceof StateLostError) {
-          this.log.fatal({ err: { message: err.message } }, 'Redis lost this worker\'s data: batch dropped, the worker stops');
+          this.log.fatal(
+            { err: { message: err.message } },
+            "Redis lost this worker's data: batch dropped, the worker stops",
+          );
           report.aborted = true;
           report.stateLost = err;
           return report;
         }
         if (err instanceof PointerMovedError) {
-          this.log.warn({ members: err.memberIds.length }, 'live pointer moved on: batch dropped, this generation stops');
+          this.log.warn(
+            { members: err.memberIds.length },
+            'live pointer moved on: batch dropped, this generation stops',
+          );
           report.aborted = true;
           report.pointerMoved = true;
           return report;
@@ -152,18 +206,26 @@ export class BatchProcessor<S, E, V = unknown> {
         if (err instanceof ReplicationError) {
           // Not durable yet: a failover could lose these writes after the offsets are committed.
           // Redo the batch once the replica catches up (it then finds the inputs applied, or lost).
-          if (report.replicationRetries++ === 0) this.log.warn({ err: { message: err.message } }, 'Redis replicas behind: redoing the batch until its writes are replicated');
+          if (report.replicationRetries++ === 0)
+            this.log.warn(
+              { err: { message: err.message } },
+              'Redis replicas behind: redoing the batch until its writes are replicated',
+            );
           await new Promise((r) => setTimeout(r, 250));
           continue;
         }
         if (err instanceof FencedWriteError && attempt < maxFencedAttempts) {
           report.fencedRetries++;
-          this.log.warn({ members: err.memberIds.length, attempt }, 'fenced write lost to another writer; reloading batch');
+          this.log.warn(
+            { members: err.memberIds.length, attempt },
+            'fenced write lost to another writer; reloading batch',
+          );
           continue;
         }
         throw err;
       }
-      if (writes.length > 0 || journals.length > 0) report.stateWriteSeconds.push((performance.now() - writeStarted) / 1000);
+      if (writes.length > 0 || journals.length > 0)
+        report.stateWriteSeconds.push((performance.now() - writeStarted) / 1000);
       report.stateBytes = committed.stateBytes;
       if (writes.length > 0) await this.failpoint('after-state-write');
       Object.assign(report.outcomes, tally.outcomes);
@@ -193,7 +255,10 @@ export class BatchProcessor<S, E, V = unknown> {
     }
     const outputs: OutputEvent[] = [];
     const journals: TickJournal[] = [];
-    const tally = { outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {} as Record<string, number> };
+    const tally = {
+      outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 },
+      rejections: {} as Record<string, number>,
+    };
     const count = (reason: string | undefined) => {
       if (reason) tally.rejections[reason] = (tally.rejections[reason] ?? 0) + 1;
     };
@@ -207,7 +272,13 @@ export class BatchProcessor<S, E, V = unknown> {
         const tp = topicPartitionId(record.topic, record.partition);
         const journaled = ticks.journals.get(`${tp}@${record.offset}`);
         // First time through: every candidate whose own state says it is due. After a crash: exactly the members recorded then.
-        const members = journaled ?? dueMembers(this.logic, [...(ticks.due.get(tp) ?? []), ...working.keys()].map((id) => [id, working.get(id)?.record]), d.time);
+        const members =
+          journaled ??
+          dueMembers(
+            this.logic,
+            [...(ticks.due.get(tp) ?? []), ...working.keys()].map((id) => [id, working.get(id)?.record]),
+            d.time,
+          );
         if (!journaled && members.length > 0) journals.push({ tp, offset: record.offset, members });
         const tick = { rules, time: d.time, tickId: tickId(record), offset: record.offset };
         for (const memberId of members) {
@@ -217,7 +288,8 @@ export class BatchProcessor<S, E, V = unknown> {
           member.record = step.record;
           member.changed ||= step.changed;
           count(step.rejection?.reason);
-          if (step.rejection) this.log.error({ memberId, tick: tick.tickId, reason: step.rejection.reason }, step.rejection.message);
+          if (step.rejection)
+            this.log.error({ memberId, tick: tick.tickId, reason: step.rejection.reason }, step.rejection.message);
           emit(...step.outputs);
         }
         if (this.forwardTicksTo) emit(forwardedTick(record, d.time, this.forwardTicksTo));
@@ -241,8 +313,19 @@ export class BatchProcessor<S, E, V = unknown> {
     const writes: MemberWrite<S>[] = [];
     for (const [memberId, m] of working) {
       if (!m.changed) continue;
-      const write: MemberWrite<S> = { memberId, expectedVersion: m.version, record: m.record, loadedOutbox: loaded.get(memberId)?.record.outbox ?? [] };
-      if (this.logic.projections) write.projections = projectionChanges(this.logic, memberId, loaded.get(memberId)?.record.state ?? null, m.record.state);
+      const write: MemberWrite<S> = {
+        memberId,
+        expectedVersion: m.version,
+        record: m.record,
+        loadedOutbox: loaded.get(memberId)?.record.outbox ?? [],
+      };
+      if (this.logic.projections)
+        write.projections = projectionChanges(
+          this.logic,
+          memberId,
+          loaded.get(memberId)?.record.state ?? null,
+          m.record.state,
+        );
       writes.push(write);
     }
     // Every member this batch touched gets its next due time indexed again (also after a crash, so the index heals).
@@ -274,7 +357,12 @@ export interface Settle {
  * write and commit) holds members whose later entries belong to the pieces still to come, and those
  * pieces find their inputs applied and publish exactly what is left in the outbox.
  */
-export function settleList<S>(records: readonly InputRecord[], held: Iterable<[string, { record: MemberRecord<S> }]>, leftovers: Unsettled, written: ReadonlyMap<string, string>): BatchReport['settle'] {
+export function settleList<S>(
+  records: readonly InputRecord[],
+  held: Iterable<[string, { record: MemberRecord<S> }]>,
+  leftovers: Unsettled,
+  written: ReadonlyMap<string, string>,
+): BatchReport['settle'] {
   const settle: BatchReport['settle'] = new Map();
   const lastOffsets = offsetPerTopicPartition(records, 'last');
   const of = (tp: string): Settle => {
@@ -297,7 +385,8 @@ export function settleList<S>(records: readonly InputRecord[], held: Iterable<[s
     of(tp).journalFields.push(...u.fields);
   }
   for (const [tp, field] of written) of(tp).journalFields.push(field);
-  for (const r of records) if (r.tick !== undefined) of(topicPartitionId(r.topic, r.partition)).tickOffsets.push(r.offset);
+  for (const r of records)
+    if (r.tick !== undefined) of(topicPartitionId(r.topic, r.partition)).tickOffsets.push(r.offset);
   return settle;
 }
 
@@ -305,13 +394,22 @@ export function settleList<S>(records: readonly InputRecord[], held: Iterable<[s
 export function decideContext<V>(rules: Rules, record: InputRecord, view: V | undefined): DecideContext<V> {
   const ctx: DecideContext<V> = {
     rules,
-    record: { timestamp: record.timestamp, sizeBytes: record.value?.length ?? 0, topic: record.topic, partition: record.partition, offset: record.offset },
+    record: {
+      timestamp: record.timestamp,
+      sizeBytes: record.value?.length ?? 0,
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+    },
   };
   if (view !== undefined) ctx.view = view;
   return ctx;
 }
 
-function viewRequest<S, E>(loaded: ReadonlyMap<string, LoadedMember<S>>, decoded: readonly Item<E>[]): { states: Map<string, S | null>; events: E[] } {
+function viewRequest<S, E>(
+  loaded: ReadonlyMap<string, LoadedMember<S>>,
+  decoded: readonly Item<E>[],
+): { states: Map<string, S | null>; events: E[] } {
   const states = new Map<string, S | null>();
   for (const [id, m] of loaded) states.set(id, m.record.state);
   const events: E[] = [];
@@ -322,7 +420,12 @@ function viewRequest<S, E>(loaded: ReadonlyMap<string, LoadedMember<S>>, decoded
 const rowKey = (p: Projection): string => `${p.name.length}:${p.name}:${p.member}`;
 
 /** The projection rows to write for a state change: new or changed rows, and rows the new state no longer has. */
-export function projectionChanges<S, E, V>(logic: WorkerLogic<S, E, V>, memberId: string, before: S | null, after: S | null): { upsert: Projection[]; remove: Projection[] } {
+export function projectionChanges<S, E, V>(
+  logic: WorkerLogic<S, E, V>,
+  memberId: string,
+  before: S | null,
+  after: S | null,
+): { upsert: Projection[]; remove: Projection[] } {
   const old = new Map((before === null ? [] : logic.projections!(memberId, before)).map((p) => [rowKey(p), p]));
   const now = after === null ? [] : logic.projections!(memberId, after);
   const upsert = now.filter((p) => old.get(rowKey(p))?.score !== p.score);

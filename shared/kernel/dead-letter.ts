@@ -43,7 +43,10 @@ export function deadLetter(
       eventId: ids.eventId,
       userId: ids.memberId,
       originalKey: record.key && record.key.length > 1024 ? record.key.subarray(0, 1024) : record.key,
-      originalValue: record.value && record.value.length > deadLetterMaxValueBytes ? record.value.subarray(0, deadLetterMaxValueBytes) : record.value,
+      originalValue:
+        record.value && record.value.length > deadLetterMaxValueBytes
+          ? record.value.subarray(0, deadLetterMaxValueBytes)
+          : record.value,
       originalSize: record.value?.length ?? 0,
     },
   };

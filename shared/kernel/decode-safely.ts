@@ -13,7 +13,11 @@ export function isTransientDecodeError(err: unknown): boolean {
  * its bounds) refuses that record with `processing_error` instead of stopping the partition:
  * one record never crashes a worker. The text names no value; the dead letter keeps the bytes.
  */
-export async function decodeSafely<E>(decoder: InputDecoder<E>, record: InputRecord, onThrown: (err: Error) => void): Promise<Decoded<E>> {
+export async function decodeSafely<E>(
+  decoder: InputDecoder<E>,
+  record: InputRecord,
+  onThrown: (err: Error) => void,
+): Promise<Decoded<E>> {
   try {
     return await decoder.decode(record);
   } catch (err) {
@@ -21,7 +25,10 @@ export async function decodeSafely<E>(decoder: InputDecoder<E>, record: InputRec
     onThrown(err instanceof Error ? err : new Error(String(err)));
     return {
       kind: 'rejected',
-      rejection: { reason: 'processing_error', message: `the decoder could not read the record (${err instanceof Error ? err.name : 'non-error'} thrown)` },
+      rejection: {
+        reason: 'processing_error',
+        message: `the decoder could not read the record (${err instanceof Error ? err.name : 'non-error'} thrown)`,
+      },
       eventId: null,
       memberId: null,
     };

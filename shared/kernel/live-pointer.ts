@@ -35,17 +35,24 @@ export interface LivePointer {
   target: string | null;
 }
 
-
 /** The fence a write to `key` checks: the pointer itself on one node, the copy in key's slot on a cluster. */
 export function fenceKeyOf(redis: RedisClient, fence: { topicNamespace: string; worker: string }, key: string): string {
-  return isCluster(redis) ? slotFenceKey(fence.topicNamespace, fence.worker, slotOf(key)) : livePointerKey(fence.topicNamespace, fence.worker);
+  return isCluster(redis)
+    ? slotFenceKey(fence.topicNamespace, fence.worker, slotOf(key))
+    : livePointerKey(fence.topicNamespace, fence.worker);
 }
 
 /**
  * On a cluster, sets every slot's fence to `epoch` (`onlyMissing`: creates the missing ones and
  * leaves the others alone). One pipeline per node. A no-op on one node.
  */
-async function writeSlotFences(redis: RedisClient, topicNamespace: string, worker: string, epoch: number, onlyMissing: boolean): Promise<void> {
+async function writeSlotFences(
+  redis: RedisClient,
+  topicNamespace: string,
+  worker: string,
+  epoch: number,
+  onlyMissing: boolean,
+): Promise<void> {
   if (!isCluster(redis)) return;
   const batch = pipelineOf(redis);
   for (let slot = 0; slot < clusterSlots; slot++) {
@@ -53,13 +60,20 @@ async function writeSlotFences(redis: RedisClient, topicNamespace: string, worke
     else batch.hset(slotFenceKey(topicNamespace, worker, slot), 'epoch', String(epoch));
   }
   // On every master (16,384 slots cover them all): a fence bump lost in a failover would let an old generation write again.
-  const replicated = replicationCheck(redis, () => Array.from({ length: clusterSlots }, (_, slot) => slotFenceKey(topicNamespace, worker, slot)));
+  const replicated = replicationCheck(redis, () =>
+    Array.from({ length: clusterSlots }, (_, slot) => slotFenceKey(topicNamespace, worker, slot)),
+  );
   for (const [err] of (await batch.exec()) ?? []) if (err) throw err;
   await replicated();
 }
 
 /** After a rebuild: on a cluster, the slot fences a node lost, created again at the pointer's epoch. */
-export async function restoreSlotFences(redis: RedisClient, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
+export async function restoreSlotFences(
+  redis: RedisClient,
+  topicNamespace: string,
+  worker: string,
+  p: LivePointer,
+): Promise<void> {
   await writeSlotFences(redis, topicNamespace, worker, p.epoch, true);
 }
 
@@ -78,7 +92,15 @@ export async function missingSlotFences(redis: RedisClient, topicNamespace: stri
 }
 
 export function defaultPointer(topicNamespace: string): LivePointer {
-  return { namespace: topicNamespace, epoch: 0, phase: 'live', rules: null, previous: null, movedAt: null, target: null };
+  return {
+    namespace: topicNamespace,
+    epoch: 0,
+    phase: 'live',
+    rules: null,
+    previous: null,
+    movedAt: null,
+    target: null,
+  };
 }
 
 /**
@@ -88,17 +110,31 @@ export function defaultPointer(topicNamespace: string): LivePointer {
  */
 export class StateLostError extends Error {
   override name = 'StateLostError';
-  constructor(readonly worker: string, readonly topicNamespace: string, why: string) {
-    super(`Redis lost the state of ${worker} in ${topicNamespace} (${why}): stop its workers and run \`memberflow rebuild --worker ${worker}\`, then start them again`);
+  constructor(
+    readonly worker: string,
+    readonly topicNamespace: string,
+    why: string,
+  ) {
+    super(
+      `Redis lost the state of ${worker} in ${topicNamespace} (${why}): stop its workers and run \`memberflow rebuild --worker ${worker}\`, then start them again`,
+    );
   }
 }
 
-export async function readLivePointer(redis: RedisClient, topicNamespace: string, worker: string): Promise<LivePointer> {
+export async function readLivePointer(
+  redis: RedisClient,
+  topicNamespace: string,
+  worker: string,
+): Promise<LivePointer> {
   return (await readLivePointerIfAny(redis, topicNamespace, worker)) ?? defaultPointer(topicNamespace);
 }
 
 /** The pointer as stored, or null when Redis has none. */
-export async function readLivePointerIfAny(redis: RedisClient, topicNamespace: string, worker: string): Promise<LivePointer | null> {
+export async function readLivePointerIfAny(
+  redis: RedisClient,
+  topicNamespace: string,
+  worker: string,
+): Promise<LivePointer | null> {
   const h = await redis.hgetall(livePointerKey(topicNamespace, worker));
   if (!h.namespace) return null;
   return {
@@ -113,7 +149,12 @@ export async function readLivePointerIfAny(redis: RedisClient, topicNamespace: s
 }
 
 /** Moves the pointer; on a cluster every slot's fence first, so no write of the old epoch passes once the pointer says it moved. */
-export async function writeLivePointer(redis: RedisClient, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
+export async function writeLivePointer(
+  redis: RedisClient,
+  topicNamespace: string,
+  worker: string,
+  p: LivePointer,
+): Promise<void> {
   await writeSlotFences(redis, topicNamespace, worker, p.epoch, false);
   const replicated = replicationCheck(redis, () => [livePointerKey(topicNamespace, worker)]);
   await redis.hset(livePointerKey(topicNamespace, worker), pointerFields(p));
@@ -130,14 +171,25 @@ return 1`;
  * never committed: the pointer is created, atomically, so two instances starting together
  * agree) or Redis lost its data (the group committed before): StateLostError.
  */
-export async function claimLivePointer(redis: RedisClient, topicNamespace: string, worker: string, groupHasCommitted: () => Promise<boolean>): Promise<LivePointer> {
+export async function claimLivePointer(
+  redis: RedisClient,
+  topicNamespace: string,
+  worker: string,
+  groupHasCommitted: () => Promise<boolean>,
+): Promise<LivePointer> {
   const stored = await readLivePointerIfAny(redis, topicNamespace, worker);
   if (stored) {
     const missing = await missingSlotFences(redis, topicNamespace, worker);
-    if (missing.length > 0) throw new StateLostError(worker, topicNamespace, `the fences of ${missing.length} of ${clusterSlots} slots are gone: a Redis node lost its data`);
+    if (missing.length > 0)
+      throw new StateLostError(
+        worker,
+        topicNamespace,
+        `the fences of ${missing.length} of ${clusterSlots} slots are gone: a Redis node lost its data`,
+      );
     return stored;
   }
-  if (await groupHasCommitted()) throw new StateLostError(worker, topicNamespace, 'no live pointer, but its consumer group has committed offsets');
+  if (await groupHasCommitted())
+    throw new StateLostError(worker, topicNamespace, 'no live pointer, but its consumer group has committed offsets');
   await createLivePointer(redis, topicNamespace, worker, defaultPointer(topicNamespace));
   return (await readLivePointerIfAny(redis, topicNamespace, worker)) ?? defaultPointer(topicNamespace);
 }
@@ -146,7 +198,12 @@ export async function claimLivePointer(redis: RedisClient, topicNamespace: strin
  * Writes the pointer unless one exists (then leaves it alone). On a cluster the slot fences
  * come first (created where missing): a worker that sees the pointer finds every fence.
  */
-export async function createLivePointer(redis: RedisClient, topicNamespace: string, worker: string, p: LivePointer): Promise<void> {
+export async function createLivePointer(
+  redis: RedisClient,
+  topicNamespace: string,
+  worker: string,
+  p: LivePointer,
+): Promise<void> {
   if (await readLivePointerIfAny(redis, topicNamespace, worker)) return;
   await writeSlotFences(redis, topicNamespace, worker, p.epoch, true);
   // A defined command, not EVAL: a cluster client routes (and autopipelines) a command by its first argument, here the key.

@@ -4,7 +4,16 @@ import { avroType } from '../registry/codec.js';
 import { deadLetter } from './dead-letter.js';
 import { jsonSizeBound } from './json-size-bound.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';
-import type { DecideContext, Decision, InputRecord, OutputEvent, Rejection, StateCodec, TickContext, WorkerLogic } from './types.js';
+import type {
+  DecideContext,
+  Decision,
+  InputRecord,
+  OutputEvent,
+  Rejection,
+  StateCodec,
+  TickContext,
+  WorkerLogic,
+} from './types.js';
 
 /**
  * What the kernel keeps per member next to the worker's own state, so that
@@ -41,7 +50,11 @@ export function eventFingerprint(eventId: string): string {
 /** Rejection code of an input that would take a member's state over `StepLimits.maxStateBytes`. */
 export const stateTooLarge = 'state_too_large';
 
-const jsonCodec: StateCodec<never> = { encode: (s) => JSON.stringify(s), decode: (t) => JSON.parse(t) as never, sizeBound: jsonSizeBound };
+const jsonCodec: StateCodec<never> = {
+  encode: (s) => JSON.stringify(s),
+  decode: (t) => JSON.parse(t) as never,
+  sizeBound: jsonSizeBound,
+};
 
 /** The worker's storage encoding of its state (JSON unless it has its own). */
 export function stateCodecOf<S>(logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec'>): StateCodec<S> {
@@ -67,7 +80,11 @@ export function encodeState<S>(logic: Pick<WorkerLogic<S, unknown, unknown>, 'st
 }
 
 /** Refuses a decision whose state would be larger than the cap: the same input is refused in every run. */
-function capState<S>(decision: Decision<S>, logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec' | 'name'>, maxBytes: number): Decision<S> {
+function capState<S>(
+  decision: Decision<S>,
+  logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec' | 'name'>,
+  maxBytes: number,
+): Decision<S> {
   if (decision.kind !== 'applied') return decision;
   const codec = stateCodecOf(logic);
   // Nearly every state is far below the cap: a bound settles it without encoding.
@@ -79,7 +96,10 @@ function capState<S>(decision: Decision<S>, logic: Pick<WorkerLogic<S, unknown, 
   if (bytes <= maxBytes) return decision;
   return {
     kind: 'rejected',
-    rejection: { reason: stateTooLarge, message: `${logic.name} refused the input: the member's state would exceed the state size cap (state.maxBytes, ${maxBytes} bytes)` },
+    rejection: {
+      reason: stateTooLarge,
+      message: `${logic.name} refused the input: the member's state would exceed the state size cap (state.maxBytes, ${maxBytes} bytes)`,
+    },
   };
 }
 
@@ -128,7 +148,11 @@ export interface StepLimits {
 }
 
 export function defaultLimits(rules: Rules): StepLimits {
-  return { recentIds: rules.behavior.recentEventIdsPerMember, outboxEntries: 50_000, maxStateBytes: rules.state.maxBytes };
+  return {
+    recentIds: rules.behavior.recentEventIdsPerMember,
+    outboxEntries: 50_000,
+    maxStateBytes: rules.state.maxBytes,
+  };
 }
 
 /**
@@ -156,16 +180,23 @@ export function stepMember<S, E, V>(
     return { record: { ...current, watermarks }, outputs: [], outcome: 'duplicate', changed: true };
   }
   const state = current.state ?? logic.initialState(input.memberId);
-  const decision = capState(checkOutputs(decideSafely(logic, state, input.event, ctx), logic.name), logic, limits.maxStateBytes);
+  const decision = capState(
+    checkOutputs(decideSafely(logic, state, input.event, ctx), logic.name),
+    logic,
+    limits.maxStateBytes,
+  );
   let outputs: OutputEvent[];
   let next: MemberRecord<S>;
   if (decision.kind === 'rejected') {
     // A refused event is not remembered as applied: a corrected resend with the same id must go through.
-    outputs = [deadLetter(logic.name, input.record, decision.rejection, { eventId: input.eventId, memberId: input.memberId })];
+    outputs = [
+      deadLetter(logic.name, input.record, decision.rejection, { eventId: input.eventId, memberId: input.memberId }),
+    ];
     next = { ...current, watermarks };
   } else {
     outputs = decision.outputs;
-    const recentIds = input.record.onlyCopy || fingerprint === null ? [...current.recentIds] : [...current.recentIds, fingerprint];
+    const recentIds =
+      input.record.onlyCopy || fingerprint === null ? [...current.recentIds] : [...current.recentIds, fingerprint];
     if (recentIds.length > limits.recentIds) recentIds.splice(0, recentIds.length - limits.recentIds);
     next = { state: decision.state, watermarks, recentIds, outbox: current.outbox };
   }
@@ -180,7 +211,11 @@ export function stepMember<S, E, V>(
 }
 
 /** Members a tick applies to: those whose own state is due by then, in id order (so replays match). */
-export function dueMembers<S, E, V>(logic: WorkerLogic<S, E, V>, candidates: Iterable<[string, MemberRecord<S> | undefined]>, time: number): string[] {
+export function dueMembers<S, E, V>(
+  logic: WorkerLogic<S, E, V>,
+  candidates: Iterable<[string, MemberRecord<S> | undefined]>,
+  time: number,
+): string[] {
   const due = new Set<string>();
   for (const [id, rec] of candidates) {
     if (!rec || rec.state === null || !logic.nextDue) continue;
@@ -209,13 +244,27 @@ export function stepTick<S, E, V>(
     const stored = current.outbox.find((e) => e.tp === tp && e.offset === record.offset);
     return { record: current, outputs: stored?.outputs ?? [], outcome: 'redelivered', changed: false };
   }
-  if (current.state === null || !logic.onTick) return { record: current, outputs: [], outcome: 'duplicate', changed: false };
+  if (current.state === null || !logic.onTick)
+    return { record: current, outputs: [], outcome: 'duplicate', changed: false };
   const state = current.state;
-  const decision = capState(checkOutputs(safely(logic.name, () => logic.onTick!(state, memberId, tick)), logic.name), logic, limits.maxStateBytes);
+  const decision = capState(
+    checkOutputs(
+      safely(logic.name, () => logic.onTick!(state, memberId, tick)),
+      logic.name,
+    ),
+    logic,
+    limits.maxStateBytes,
+  );
   const watermarks = { ...current.watermarks, [tp]: record.offset };
   if (decision.kind === 'rejected') {
     // Nothing to park: a tick has no payload. Keep the state, move on, say why in the log.
-    return { record: { ...current, watermarks }, outputs: [], outcome: 'rejected', rejection: decision.rejection, changed: true };
+    return {
+      record: { ...current, watermarks },
+      outputs: [],
+      outcome: 'rejected',
+      rejection: decision.rejection,
+      changed: true,
+    };
   }
   let next: MemberRecord<S> = { ...current, state: decision.state, watermarks };
   if (decision.outputs.length > 0) {
@@ -235,7 +284,13 @@ function safely<S>(worker: string, run: () => Decision<S>): Decision<S> {
   try {
     return run();
   } catch (err) {
-    return { kind: 'rejected', rejection: { reason: 'processing_error', message: `${worker} could not apply a tick: its rules threw ${errorName(err)}` } };
+    return {
+      kind: 'rejected',
+      rejection: {
+        reason: 'processing_error',
+        message: `${worker} could not apply a tick: its rules threw ${errorName(err)}`,
+      },
+    };
   }
 }
 
@@ -250,7 +305,10 @@ function decideSafely<S, E, V>(logic: WorkerLogic<S, E, V>, state: S, event: E, 
   } catch (err) {
     return {
       kind: 'rejected' as const,
-      rejection: { reason: 'processing_error', message: `${logic.name} could not apply the event: its rules threw ${errorName(err)}` },
+      rejection: {
+        reason: 'processing_error',
+        message: `${logic.name} could not apply the event: its rules threw ${errorName(err)}`,
+      },
     };
   }
 }
@@ -268,7 +326,10 @@ function checkOutputs<S>(decision: Decision<S>, worker: string): Decision<S> {
     if (problems.length > 0) {
       return {
         kind: 'rejected',
-        rejection: { reason: 'invalid_output', message: `${worker} produced a ${out.topic} event its schema refuses (fields: ${problems.slice(0, 5).join(', ')})` },
+        rejection: {
+          reason: 'invalid_output',
+          message: `${worker} produced a ${out.topic} event its schema refuses (fields: ${problems.slice(0, 5).join(', ')})`,
+        },
       };
     }
   }

@@ -36,7 +36,9 @@ export function referenceRun<S, E, V = unknown>(
   for (const { record, decoded } of log) {
     const tp = topicPartitionId(record.topic, record.partition);
     if (record.tick !== undefined) {
-      const candidates = [...(membersOfPartition.get(tp) ?? [])].map((id) => [id, records.get(id)] as [string, MemberRecord<S> | undefined]);
+      const candidates = [...(membersOfPartition.get(tp) ?? [])].map(
+        (id) => [id, records.get(id)] as [string, MemberRecord<S> | undefined],
+      );
       const tick = { rules, time: record.tick, tickId: tickId(record), offset: record.offset };
       for (const memberId of dueMembers(logic, candidates, record.tick)) {
         const step = stepTick(logic, records.get(memberId)!, memberId, record, tick, limits);

@@ -1,7 +1,23 @@
 import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
-import { OutputPublisher, createProducer, createWorkerAdmin, createWorkerConsumer, deliveryOf, kafkaClientOf, logAppendTimeTopics, partitionCounter, type Delivery, type WorkerBatchPayload } from '../kafka/client.js';
-import { isFencedProducerError, PartitionFencedError, PartitionTransactions, type PartitionTransaction } from '../kafka/transactions.js';
+import {
+  OutputPublisher,
+  createProducer,
+  createWorkerAdmin,
+  createWorkerConsumer,
+  deliveryOf,
+  kafkaClientOf,
+  logAppendTimeTopics,
+  partitionCounter,
+  type Delivery,
+  type WorkerBatchPayload,
+} from '../kafka/client.js';
+import {
+  isFencedProducerError,
+  PartitionFencedError,
+  PartitionTransactions,
+  type PartitionTransaction,
+} from '../kafka/transactions.js';
 import { consumerGroup, isOnlyCopy, logicalFromPhysical, physicalTopic, writtenByMemberflow } from '../kafka/topics.js';
 import { defaultTickMaxAheadMs, tickAheadRefusal, tickRefusal, tickSignatureHeader } from './tick-signature.js';
 import type { Logger } from '../log.js';
@@ -10,7 +26,14 @@ import { MemberStore, type PointerFence } from '../redis/member-store.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { BatchProcessor, type BatchReport } from './batch-processor.js';
 import { failpointFromSpec } from './failpoints.js';
-import { claimLivePointer, readLivePointer, readLivePointerIfAny, rulesOf, StateLostError, type LivePointer } from './live-pointer.js';
+import {
+  claimLivePointer,
+  readLivePointer,
+  readLivePointerIfAny,
+  rulesOf,
+  StateLostError,
+  type LivePointer,
+} from './live-pointer.js';
 import { tickHeader, tickTimeFromHeader } from './ticks.js';
 import { defaultLimits, type StepLimits } from './member-record.js';
 import { compareOffsets, nextOffset, topicPartitionId } from './offsets.js';
@@ -127,13 +150,36 @@ const pointerPollMs = 1_000;
  * one generation per live-pointer epoch.
  */
 export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S, E, V>): Promise<RunningWorker> {
-  const totals: WorkerTotals = { records: 0, applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0, outputs: 0, rejections: {}, firstBatchStartedAt: null, lastBatchEndedAt: null, generations: 0 };
+  const totals: WorkerTotals = {
+    records: 0,
+    applied: 0,
+    rejected: 0,
+    duplicate: 0,
+    redelivered: 0,
+    undecodable: 0,
+    outputs: 0,
+    rejections: {},
+    firstBatchStartedAt: null,
+    lastBatchEndedAt: null,
+    generations: 0,
+  };
   let resolveFailed!: (e: Error) => void;
   const failed = new Promise<Error>((r) => (resolveFailed = r));
-  const fixed: Placement = { inputNamespace: opts.inputNamespace ?? opts.namespace, outputNamespace: opts.namespace, stateNamespace: opts.stateNamespace ?? opts.namespace, rules: opts.rules, fence: opts.fence ?? null };
+  const fixed: Placement = {
+    inputNamespace: opts.inputNamespace ?? opts.namespace,
+    outputNamespace: opts.namespace,
+    stateNamespace: opts.stateNamespace ?? opts.namespace,
+    rules: opts.rules,
+    fence: opts.fence ?? null,
+  };
   if (!opts.followPointer) {
     // A fenced run (a rebuild, a promote finishing the old generation) whose epoch ends can do nothing more: it fails.
-    const moved = () => resolveFailed(new Error(`the live pointer of ${opts.worker.name} moved on while this run wrote under epoch ${opts.fence?.epoch ?? '?'}: stopped`));
+    const moved = () =>
+      resolveFailed(
+        new Error(
+          `the live pointer of ${opts.worker.name} moved on while this run wrote under epoch ${opts.fence?.epoch ?? '?'}: stopped`,
+        ),
+      );
     const gen = await startGeneration(opts, fixed, totals, resolveFailed, moved);
     return { totals, failed, reachedEnd: gen.reachedEnd, group: () => gen.group, stop: () => gen.stop() };
   }
@@ -156,7 +202,13 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
     }
   };
   let stopping = false;
-  await claimLivePointer(opts.redis, opts.namespace, opts.worker.name, () => groupHasCommitted(opts.kafka, consumerGroup(opts.namespace, opts.worker.name), opts.worker.inputs.map((t) => physicalTopic(opts.namespace, t))));
+  await claimLivePointer(opts.redis, opts.namespace, opts.worker.name, () =>
+    groupHasCommitted(
+      opts.kafka,
+      consumerGroup(opts.namespace, opts.worker.name),
+      opts.worker.inputs.map((t) => physicalTopic(opts.namespace, t)),
+    ),
+  );
   const first = await waitLive();
   if (first === null) throw new Error('stopped before it started'); // stopping is only set by stop(), which needs the worker returned below
   let pointer: LivePointer = first;
@@ -182,8 +234,12 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
       .then((p) => {
         if (p === null) {
           if (lost) return;
-          lost = new StateLostError(opts.worker.name, opts.namespace, 'its live pointer is gone: Redis was flushed or restarted empty');
-          wlog.fatal({ err: { message: lost.message } }, 'Redis lost this worker\'s data: stopping');
+          lost = new StateLostError(
+            opts.worker.name,
+            opts.namespace,
+            'its live pointer is gone: Redis was flushed or restarted empty',
+          );
+          wlog.fatal({ err: { message: lost.message } }, "Redis lost this worker's data: stopping");
           void gen.stop().finally(() => resolveFailed(lost!));
         } else if (p.epoch !== pointer.epoch || p.phase !== 'live') onMoved();
       })
@@ -226,7 +282,7 @@ async function startGeneration<S, E, V>(
     producer = createProducer(kafka);
     await producer.connect();
     await stale.disconnect().catch(() => undefined);
-    wlog.warn('Kafka refused the producer\'s sequence numbers: a new producer takes over, the batch is redone');
+    wlog.warn("Kafka refused the producer's sequence numbers: a new producer takes over, the batch is redone");
     return producer;
   };
   const store = new MemberStore<S>(opts.redis, place.stateNamespace, worker, place.fence);
@@ -236,13 +292,26 @@ async function startGeneration<S, E, V>(
   const failpoint = failpointFromSpec(opts.failpoint);
   const loadView = worker.view?.({ redis: opts.redis, namespace: place.stateNamespace, rules: place.rules });
   const publishFrom = opts.publishFrom;
-  const alreadyPublished = publishFrom && publishFrom.size > 0
-    ? (r: InputRecord) => {
-        const from = publishFrom.get(`${r.topic}#${r.partition}`);
-        return from !== undefined && compareOffsets(r.offset, from) < 0;
-      }
-    : undefined;
-  const processor = new BatchProcessor(worker, opts.decoder, store, publisher, () => place.rules, limits, wlog, failpoint, worker.forwardTicksTo, loadView, alreadyPublished);
+  const alreadyPublished =
+    publishFrom && publishFrom.size > 0
+      ? (r: InputRecord) => {
+          const from = publishFrom.get(`${r.topic}#${r.partition}`);
+          return from !== undefined && compareOffsets(r.offset, from) < 0;
+        }
+      : undefined;
+  const processor = new BatchProcessor(
+    worker,
+    opts.decoder,
+    store,
+    publisher,
+    () => place.rules,
+    limits,
+    wlog,
+    failpoint,
+    worker.forwardTicksTo,
+    loadView,
+    alreadyPublished,
+  );
   const txnOptions = opts.transactions ?? deliveryOf(kafka);
   const transactions = txnOptions ? new PartitionTransactions(kafka, group, wlog, txnOptions.timeoutMs) : null;
   // kafkajs or confluent (MEMBERFLOW_KAFKA_CLIENT), behind the same interface: kafka/client.ts.
@@ -287,7 +356,10 @@ async function startGeneration<S, E, V>(
   const appendTimeTopics =
     kafkaClientOf(kafka) === 'confluent'
       ? await logAppendTimeTopics(kafka, inputs).catch((err: Error) => {
-          wlog.warn({ err: { message: err.message } }, 'could not read whether the inputs use LogAppendTime: ticks are not bounded by the append time');
+          wlog.warn(
+            { err: { message: err.message } },
+            'could not read whether the inputs use LogAppendTime: ticks are not bounded by the append time',
+          );
           return new Set<string>();
         })
       : new Set<string>();
@@ -295,7 +367,9 @@ async function startGeneration<S, E, V>(
   const tickMaxAheadMs = opts.tickMaxAheadMs ?? defaultTickMaxAheadMs;
   await consumer.subscribe(inputs);
   // A process that died between an offset commit and the drop after it left outputs behind.
-  void sweepCommittedOutboxes(kafka, store, group, inputs).catch((err: Error) => wlog.warn({ err }, 'could not sweep committed outboxes; the partitions\' next batches retry'));
+  void sweepCommittedOutboxes(kafka, store, group, inputs).catch((err: Error) =>
+    wlog.warn({ err }, "could not sweep committed outboxes; the partitions' next batches retry"),
+  );
 
   // End offsets: a partition at its end is paused; the run has reached its end when all are.
   const stopAt = opts.stopAt ?? new Map<string, string>();
@@ -325,7 +399,9 @@ async function startGeneration<S, E, V>(
   // (registered before run: run resolves after the first join).
   if (stopAt.size > 0) {
     consumer.onGroupJoin(() => {
-      void checkCommittedEnds(kafka, group, stopAt, atEnd).catch((err: Error) => wlog.warn({ err: { message: err.message } }, 'could not read committed offsets'));
+      void checkCommittedEnds(kafka, group, stopAt, atEnd).catch((err: Error) =>
+        wlog.warn({ err: { message: err.message } }, 'could not read committed offsets'),
+      );
     });
   }
   let moved = false;
@@ -358,7 +434,9 @@ async function startGeneration<S, E, V>(
         opts.onBatch?.(noRecords(), partition, topic, next);
         if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
       })
-      .catch((err: Error) => wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'));
+      .catch((err: Error) =>
+        wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'),
+      );
     inFlight.add(commit);
     void commit.finally(() => inFlight.delete(commit));
   });
@@ -424,7 +502,10 @@ async function startGeneration<S, E, V>(
     if (txn.open) await transactions.abort(topic, partition, { keepProducer: true });
   }
   const plogOf = (partition: number) => wlog.child({ partition });
-  async function processInputs({ batch, heartbeat, isRunning, isStale, resolveOffset }: WorkerBatchPayload, txn: (PartitionTransaction & { open: boolean }) | null): Promise<void> {
+  async function processInputs(
+    { batch, heartbeat, isRunning, isStale, resolveOffset }: WorkerBatchPayload,
+    txn: (PartitionTransaction & { open: boolean }) | null,
+  ): Promise<void> {
     const key = `${batch.topic}#${batch.partition}`;
     const end = stopAt.get(key);
     // Records below the committed offset are done (their outputs are in Kafka): after a takeover, what the
@@ -432,7 +513,11 @@ async function startGeneration<S, E, V>(
     const here = committedHere.get(key) ?? null;
     const taken = txn?.committed ?? null;
     const committed = here === null ? taken : taken === null || compareOffsets(here, taken) > 0 ? here : taken;
-    const messages = batch.messages.filter((m) => (end === undefined || compareOffsets(m.offset, end) < 0) && (committed === null || compareOffsets(m.offset, committed) >= 0));
+    const messages = batch.messages.filter(
+      (m) =>
+        (end === undefined || compareOffsets(m.offset, end) < 0) &&
+        (committed === null || compareOffsets(m.offset, committed) >= 0),
+    );
     if (messages.length === 0) {
       if (committed !== null && batch.messages.some((m) => compareOffsets(m.offset, committed) < 0)) {
         resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
@@ -462,7 +547,9 @@ async function startGeneration<S, E, V>(
         const refusal = ownTopic
           ? null
           : (tickRefusal(tickKey, batch.topic, batch.partition, tick, m.headers?.[tickSignatureHeader]?.toString()) ??
-            ((m.logAppendTime ?? appendTimeTopics.has(batch.topic)) && tick !== undefined ? tickAheadRefusal(tick, record.timestamp, tickMaxAheadMs) : null));
+            ((m.logAppendTime ?? appendTimeTopics.has(batch.topic)) && tick !== undefined
+              ? tickAheadRefusal(tick, record.timestamp, tickMaxAheadMs)
+              : null));
         if (refusal !== null) record.refusal = refusal;
         else if (tick !== undefined) record.tick = tick;
       }
@@ -475,7 +562,18 @@ async function startGeneration<S, E, V>(
     const report = await processor.process(records, {
       heartbeat,
       isActive: () => isRunning() && !isStale() && !moved && !closing,
-      ...(txn ? { publisher: new OutputPublisher(txn.sender, opts.codec, place.outputNamespace, partitions.of, undefined, true) } : {}),
+      ...(txn
+        ? {
+            publisher: new OutputPublisher(
+              txn.sender,
+              opts.codec,
+              place.outputNamespace,
+              partitions.of,
+              undefined,
+              true,
+            ),
+          }
+        : {}),
     });
     if (report.stateLost) {
       moved = true;
@@ -495,15 +593,20 @@ async function startGeneration<S, E, V>(
     // (nothing to process there), but never past a replay's end.
     const lastProcessed = records[records.length - 1]!.offset;
     const rawLast = batch.lastOffset();
-    const last = compareOffsets(rawLast, lastProcessed) > 0 && (end === undefined || compareOffsets(nextOffset(rawLast), end) <= 0) ? rawLast : lastProcessed;
+    const last =
+      compareOffsets(rawLast, lastProcessed) > 0 && (end === undefined || compareOffsets(nextOffset(rawLast), end) <= 0)
+        ? rawLast
+        : lastProcessed;
     const commitStarted = performance.now();
     if (txn) {
       await transactions!.commit(batch.topic, batch.partition, nextOffset(last));
       txn.open = false;
     } else {
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]).catch((err: unknown) => {
-        throw membershipError(err);
-      });
+      await consumer
+        .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }])
+        .catch((err: unknown) => {
+          throw membershipError(err);
+        });
     }
     const committedAt = performance.now();
     // Only once committed: after a failed commit kafkajs fetches again from the last resolved offset,
@@ -551,26 +654,61 @@ async function startGeneration<S, E, V>(
  * members' outboxes, with the batch's tick journals. A failure here loses nothing (the next
  * batch of the partition, or the next start, finds what was left through the unsettled journal): log it and go on.
  */
-async function dropCommitted<S>(store: MemberStore<S>, report: BatchReport, topic: string, partition: number, position: string, log: Logger): Promise<void> {
+async function dropCommitted<S>(
+  store: MemberStore<S>,
+  report: BatchReport,
+  topic: string,
+  partition: number,
+  position: string,
+  log: Logger,
+): Promise<void> {
   const tp = topicPartitionId(topic, partition);
   const settle = report.settle.get(tp);
   if (!settle) return;
-  await store.dropCommitted({ tp, position, ...settle }).catch((err: Error) => log.warn({ err }, 'could not drop committed outputs; the next batch retries'));
+  await store
+    .dropCommitted({ tp, position, ...settle })
+    .catch((err: Error) => log.warn({ err }, 'could not drop committed outputs; the next batch retries'));
 }
 
 /** Drops outbox entries below the group's committed offsets (any partition: committed means published). */
-async function sweepCommittedOutboxes<S>(kafka: Kafka, store: MemberStore<S>, group: string, topics: readonly string[]): Promise<void> {
-  const positions = new Map([...(await committedOffsets(kafka, group, topics))].filter(([, offset]) => compareOffsets(offset, '0') > 0));
+async function sweepCommittedOutboxes<S>(
+  kafka: Kafka,
+  store: MemberStore<S>,
+  group: string,
+  topics: readonly string[],
+): Promise<void> {
+  const positions = new Map(
+    [...(await committedOffsets(kafka, group, topics))].filter(([, offset]) => compareOffsets(offset, '0') > 0),
+  );
   await store.sweepCommitted(positions);
 }
 
 /** The report of a batch that held no records (only transaction markers, or nothing before a replay's end). */
 function noRecords(): BatchReport {
-  return { records: 0, outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 }, rejections: {}, outputs: 0, members: 0, fencedRetries: 0, replicationRetries: 0, stateWriteSeconds: [], stateBytes: 0, aborted: false, pointerMoved: false, stateLost: null, settle: new Map() };
+  return {
+    records: 0,
+    outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 },
+    rejections: {},
+    outputs: 0,
+    members: 0,
+    fencedRetries: 0,
+    replicationRetries: 0,
+    stateWriteSeconds: [],
+    stateBytes: 0,
+    aborted: false,
+    pointerMoved: false,
+    stateLost: null,
+    settle: new Map(),
+  };
 }
 
 /** Group errors after which the consumer must re-join: this member left the group while it worked. */
-const membershipErrorTypes = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP']);
+const membershipErrorTypes = new Set([
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
 
 /**
  * A commit refused because this member is no longer in the group (a process paused past its
@@ -599,7 +737,8 @@ async function committedOffsets(kafka: Kafka, group: string, topics: readonly st
     const present = topics.filter((t) => existing.has(t));
     if (present.length === 0) return found;
     for (const t of await admin.fetchOffsets({ groupId: group, topics: present })) {
-      for (const p of t.partitions) if (compareOffsets(p.offset, '0') >= 0) found.set(topicPartitionId(t.topic, p.partition), p.offset);
+      for (const p of t.partitions)
+        if (compareOffsets(p.offset, '0') >= 0) found.set(topicPartitionId(t.topic, p.partition), p.offset);
     }
     return found;
   } finally {
@@ -608,7 +747,12 @@ async function committedOffsets(kafka: Kafka, group: string, topics: readonly st
 }
 
 /** Partitions whose committed position is already at their end (a resumed replay) are done without a fetch. */
-async function checkCommittedEnds(kafka: Kafka, group: string, stopAt: ReadonlyMap<string, string>, atEnd: (topic: string, partition: number) => void): Promise<void> {
+async function checkCommittedEnds(
+  kafka: Kafka,
+  group: string,
+  stopAt: ReadonlyMap<string, string>,
+  atEnd: (topic: string, partition: number) => void,
+): Promise<void> {
   const admin = createWorkerAdmin(kafka);
   await admin.connect();
   try {
@@ -616,7 +760,8 @@ async function checkCommittedEnds(kafka: Kafka, group: string, stopAt: ReadonlyM
     for (const t of await admin.fetchOffsets({ groupId: group, topics })) {
       for (const p of t.partitions) {
         const end = stopAt.get(`${t.topic}#${p.partition}`);
-        if (end !== undefined && compareOffsets(p.offset, '0') >= 0 && compareOffsets(p.offset, end) >= 0) atEnd(t.topic, p.partition);
+        if (end !== undefined && compareOffsets(p.offset, '0') >= 0 && compareOffsets(p.offset, end) >= 0)
+          atEnd(t.topic, p.partition);
       }
     }
   } finally {
@@ -627,8 +772,10 @@ async function checkCommittedEnds(kafka: Kafka, group: string, stopAt: ReadonlyM
 function accumulate(totals: WorkerTotals, r: BatchReport): void {
   totals.records += r.records;
   totals.outputs += r.outputs;
-  for (const k of ['applied', 'rejected', 'duplicate', 'redelivered', 'undecodable'] as const) totals[k] += r.outcomes[k];
-  for (const [reason, n] of Object.entries(r.rejections)) totals.rejections[reason] = (totals.rejections[reason] ?? 0) + n;
+  for (const k of ['applied', 'rejected', 'duplicate', 'redelivered', 'undecodable'] as const)
+    totals[k] += r.outcomes[k];
+  for (const [reason, n] of Object.entries(r.rejections))
+    totals.rejections[reason] = (totals.rejections[reason] ?? 0) + n;
 }
 
 function sleep(ms: number): Promise<void> {

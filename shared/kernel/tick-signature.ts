@@ -31,7 +31,10 @@ export const defaultTickMaxAheadMs = 300_000;
  */
 export function tickAheadRefusal(time: number, appendTime: number, maxAheadMs: number): Rejection | null {
   if (time <= appendTime + maxAheadMs) return null;
-  return { reason: tickRefusals.ahead, message: `the tick time is more than MEMBERFLOW_TICK_MAX_AHEAD_MS (${maxAheadMs} ms) after the broker's append time` };
+  return {
+    reason: tickRefusals.ahead,
+    message: `the tick time is more than MEMBERFLOW_TICK_MAX_AHEAD_MS (${maxAheadMs} ms) after the broker's append time`,
+  };
 }
 
 export function signTick(key: string, topic: string, partition: number, time: number): string {
@@ -39,12 +42,34 @@ export function signTick(key: string, topic: string, partition: number, time: nu
 }
 
 /** Why a tick read from an upstream topic is refused, or null when its signature holds. */
-export function tickRefusal(key: string | undefined, topic: string, partition: number, time: number | undefined, signature: string | undefined): Rejection | null {
-  if (key === undefined || key === '') return { reason: tickRefusals.unsigned, message: 'a tick on an upstream topic needs a signature, and this worker has no MEMBERFLOW_TICK_KEY to check one' };
-  if (signature === undefined || signature === '') return { reason: tickRefusals.unsigned, message: `a tick on an upstream topic must carry the ${tickSignatureHeader} header` };
-  if (time === undefined) return { reason: tickRefusals.forged, message: 'the tick time must be a non-negative integer of epoch milliseconds' };
+export function tickRefusal(
+  key: string | undefined,
+  topic: string,
+  partition: number,
+  time: number | undefined,
+  signature: string | undefined,
+): Rejection | null {
+  if (key === undefined || key === '')
+    return {
+      reason: tickRefusals.unsigned,
+      message: 'a tick on an upstream topic needs a signature, and this worker has no MEMBERFLOW_TICK_KEY to check one',
+    };
+  if (signature === undefined || signature === '')
+    return {
+      reason: tickRefusals.unsigned,
+      message: `a tick on an upstream topic must carry the ${tickSignatureHeader} header`,
+    };
+  if (time === undefined)
+    return {
+      reason: tickRefusals.forged,
+      message: 'the tick time must be a non-negative integer of epoch milliseconds',
+    };
   const expected = Buffer.from(signTick(key, topic, partition, time), 'hex');
   const given = Buffer.from(signature, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { reason: tickRefusals.forged, message: `the ${tickSignatureHeader} signature does not match the tick's topic, partition and time` };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return {
+      reason: tickRefusals.forged,
+      message: `the ${tickSignatureHeader} signature does not match the tick's topic, partition and time`,
+    };
   return null;
 }

@@ -24,5 +24,11 @@ export function tickId(record: Pick<InputRecord, 'topic' | 'partition' | 'offset
 /** The tick copied to the same partition of the next topic. */
 export function forwardedTick(record: InputRecord, time: number, topic: LogicalTopic): OutputEvent {
   const id = `fwd:${tickId(record)}`;
-  return { topic, key: tickKey, id, value: { tick: time, from: tickId(record) }, tick: { partition: record.partition, time } };
+  return {
+    topic,
+    key: tickKey,
+    id,
+    value: { tick: time, from: tickId(record) },
+    tick: { partition: record.partition, time },
+  };
 }

@@ -72,8 +72,7 @@ export interface Projection {
 
 /** What `decide` returns: the new state and the outputs, or a rejection (state unchanged). */
 export type Decision<S> =
-  | { kind: 'applied'; state: S; outputs: OutputEvent[] }
-  | { kind: 'rejected'; rejection: Rejection };
+  { kind: 'applied'; state: S; outputs: OutputEvent[] } | { kind: 'rejected'; rejection: Rejection };
 
 /**
  * How a worker's state is stored: a compact text encoding where plain JSON costs most.
@@ -131,7 +130,10 @@ export interface InputDecoder<E> {
 
 /** A worker plugged into the kernel: pure logic plus what it reads and writes. */
 /** Loads a batch's read-only view (I/O): given the members' states before the batch and its events. */
-export type ViewLoader<S, E, V> = (batch: { states: ReadonlyMap<string, S | null>; events: readonly E[] }) => Promise<V>;
+export type ViewLoader<S, E, V> = (batch: {
+  states: ReadonlyMap<string, S | null>;
+  events: readonly E[];
+}) => Promise<V>;
 
 export interface WorkerDefinition<S, E, V = unknown> extends WorkerLogic<S, E, V> {
   /** How to load the view `decide` reads (from Redis, for the given namespace). */

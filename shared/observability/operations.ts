@@ -29,7 +29,15 @@ export interface Operations {
 
 export async function startOperations(o: OperationsOptions): Promise<Operations> {
   const metrics = new Metrics();
-  const health = new HealthWatch({ kafka: o.kafka, redis: o.redis, registry: o.registry, metrics, log: o.log, stallMs: o.stallMs, intervalMs: o.intervalMs });
+  const health = new HealthWatch({
+    kafka: o.kafka,
+    redis: o.redis,
+    registry: o.registry,
+    metrics,
+    log: o.log,
+    stallMs: o.stallMs,
+    intervalMs: o.intervalMs,
+  });
   const server = await serveOperations(o.port, o.host, metrics, health);
   health.start();
   o.log.info({ port: server.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'operations port open');

@@ -47,7 +47,9 @@ export function readiness(f: HealthFacts): Readiness {
     if (w.consumerFailing) reasons.push(`${w.worker}: consumer failing, restarting`);
     for (const p of w.partitions) {
       if (p.lag > 0 && f.now - p.lastProgressAt >= f.stallMs) {
-        reasons.push(`${w.worker}: ${p.topic}[${p.partition}] stalled: lag ${p.lag} and no progress for ${Math.round((f.now - p.lastProgressAt) / 1000)} s`);
+        reasons.push(
+          `${w.worker}: ${p.topic}[${p.partition}] stalled: lag ${p.lag} and no progress for ${Math.round((f.now - p.lastProgressAt) / 1000)} s`,
+        );
       }
     }
   }
@@ -59,7 +61,12 @@ export function readiness(f: HealthFacts): Readiness {
  * the partition has nothing to do (lag 0 is never a stall, and a partition that catches up starts
  * its clock again).
  */
-export function nextProgress(previous: { position: string; lastProgressAt: number } | undefined, position: string, lag: number, now: number): { position: string; lastProgressAt: number } {
+export function nextProgress(
+  previous: { position: string; lastProgressAt: number } | undefined,
+  position: string,
+  lag: number,
+  now: number,
+): { position: string; lastProgressAt: number } {
   if (previous === undefined || previous.position !== position || lag === 0) return { position, lastProgressAt: now };
   return previous;
 }

@@ -7,7 +7,12 @@ import type { Metrics } from './metrics.js';
  * The process's operations port: `/metrics` (Prometheus text), `/healthz` (the process answers),
  * `/readyz` (200 when ready, 503 with the reasons otherwise, as JSON).
  */
-export async function serveOperations(port: number, host: string, metrics: Metrics, health: HealthWatch): Promise<{ port: number; close(): Promise<void> }> {
+export async function serveOperations(
+  port: number,
+  host: string,
+  metrics: Metrics,
+  health: HealthWatch,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {

@@ -3,7 +3,14 @@ import type { RedisClient } from '../redis/client.js';
 import { registryRequest, type RegistryAccess } from '../registry/access.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
-import { nextProgress, readiness, type HealthFacts, type PartitionProgress, type Readiness, type WorkerHealthFacts } from './readiness.js';
+import {
+  nextProgress,
+  readiness,
+  type HealthFacts,
+  type PartitionProgress,
+  type Readiness,
+  type WorkerHealthFacts,
+} from './readiness.js';
 import type { WorkerObserver } from '../kernel/observer.js';
 
 /** A worker this process runs, as the watcher needs it. */
@@ -93,7 +100,12 @@ export class HealthWatch {
         consumerFailing: w.failing,
         partitions: [...w.progress.entries()].map(([key, p]): PartitionProgress => {
           const at = key.lastIndexOf('#');
-          return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), lag: p.lag, lastProgressAt: p.lastProgressAt };
+          return {
+            topic: key.slice(0, at),
+            partition: Number(key.slice(at + 1)),
+            lag: p.lag,
+            lastProgressAt: p.lastProgressAt,
+          };
         }),
       })),
     };
@@ -137,7 +149,8 @@ export class HealthWatch {
         for (const partition of w.assignment.get(topic) ?? []) {
           const end = ends.find((e) => e.partition === partition);
           if (!end) continue;
-          const c = committed.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+          const c =
+            committed.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
           const position = BigInt(c) < 0n ? BigInt(end.low) : BigInt(c);
           const lag = Math.max(0, Number(BigInt(end.high) - position));
           const key = `${topic}#${partition}`;
@@ -172,5 +185,8 @@ export class HealthWatch {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

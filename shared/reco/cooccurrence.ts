@@ -89,8 +89,25 @@ export function emptyItemState(): ItemState {
  */
 export function pairUpdates(x: NewItem, previous: readonly string[]): ItemDelta[] {
   const ps = [...new Set(previous)].filter((p) => p !== x.itemId);
-  const out: ItemDelta[] = [{ id: deltaId(x.eventId, x.itemId), itemId: x.itemId, addsMember: true, category: x.category, coItems: ps, at: x.at }];
-  for (const p of ps) out.push({ id: deltaId(x.eventId, p), itemId: p, addsMember: false, category: null, coItems: [x.itemId], at: x.at });
+  const out: ItemDelta[] = [
+    {
+      id: deltaId(x.eventId, x.itemId),
+      itemId: x.itemId,
+      addsMember: true,
+      category: x.category,
+      coItems: ps,
+      at: x.at,
+    },
+  ];
+  for (const p of ps)
+    out.push({
+      id: deltaId(x.eventId, p),
+      itemId: p,
+      addsMember: false,
+      category: null,
+      coItems: [x.itemId],
+      at: x.at,
+    });
   return out;
 }
 

@@ -20,9 +20,29 @@
  * - The popularity baseline (global top list minus owned items) is scored at the same
  *   moments, from the same state.
  */
-import { applyDeltaInPlace, compareIds, emptyItemState, pairUpdates, unbounded, type ItemState } from './cooccurrence.js';
-import { defaultMemberBounds, emptyMemberState, observeItem, type MemberBounds, type MemberRecoState } from './member.js';
-import { bumpItem, countMember, defaultPopularityBounds, emptyPopularity, type PopularityBounds, type PopularityState } from './popularity.js';
+import {
+  applyDeltaInPlace,
+  compareIds,
+  emptyItemState,
+  pairUpdates,
+  unbounded,
+  type ItemState,
+} from './cooccurrence.js';
+import {
+  defaultMemberBounds,
+  emptyMemberState,
+  observeItem,
+  type MemberBounds,
+  type MemberRecoState,
+} from './member.js';
+import {
+  bumpItem,
+  countMember,
+  defaultPopularityBounds,
+  emptyPopularity,
+  type PopularityBounds,
+  type PopularityState,
+} from './popularity.js';
 import { itemStatsOf, popularityBaseline, recommend, type RecoSource, type Recommendations } from './recommend.js';
 import type { SimilarityName } from './similarity.js';
 
@@ -119,15 +139,41 @@ export interface EvaluationResult {
   events: number;
   items: number;
   main: PassResult & { ratio: { hitRate: number; recall: number } };
-  similarity: Array<{ similarity: SimilarityName; hitRate: number; recall: number; coverage: number; meanPopularityRank: number; ratioToPopularity: number }>;
-  coItemBound: Array<{ coItems: number | null; hitRate: number; recall: number; coverage: number; storedCoItems: number; largestList: number; evictions: number; seconds: number }>;
-  recentBound: Array<{ recent: number; hitRate: number; recall: number; coverage: number; storedCoItems: number; seconds: number }>;
+  similarity: Array<{
+    similarity: SimilarityName;
+    hitRate: number;
+    recall: number;
+    coverage: number;
+    meanPopularityRank: number;
+    ratioToPopularity: number;
+  }>;
+  coItemBound: Array<{
+    coItems: number | null;
+    hitRate: number;
+    recall: number;
+    coverage: number;
+    storedCoItems: number;
+    largestList: number;
+    evictions: number;
+    seconds: number;
+  }>;
+  recentBound: Array<{
+    recent: number;
+    hitRate: number;
+    recall: number;
+    coverage: number;
+    storedCoItems: number;
+    seconds: number;
+  }>;
   seconds: number;
 }
 
 /** Events sorted by time, stable (equal times keep their input order). */
 export function timeOrdered(events: readonly RecoEvent[]): RecoEvent[] {
-  return events.map((e, i) => [e, i] as const).sort((a, b) => a[0].at - b[0].at || a[1] - b[1]).map(([e]) => e);
+  return events
+    .map((e, i) => [e, i] as const)
+    .sort((a, b) => a[0].at - b[0].at || a[1] - b[1])
+    .map(([e]) => e);
 }
 
 /**
@@ -142,7 +188,12 @@ function interned(events: readonly RecoEvent[]): RecoEvent[] {
     pool.set(s, s);
     return s;
   };
-  return events.map((e) => ({ ...e, memberId: one(e.memberId), itemId: one(e.itemId), category: e.category === null ? null : one(e.category) }));
+  return events.map((e) => ({
+    ...e,
+    memberId: one(e.memberId),
+    itemId: one(e.itemId),
+    category: e.category === null ? null : one(e.category),
+  }));
 }
 
 export function evaluateRecommendations(input: readonly RecoEvent[], o: EvaluationOptions): EvaluationResult {
@@ -161,24 +212,52 @@ export function evaluateRecommendations(input: readonly RecoEvent[], o: Evaluati
     // other similarities and the baseline, so its seconds would not compare with the other rows.
     const r = runPass(events, plan, { ...params, coItems: k }, [params.similarity], o.top, false);
     const m = r.cf[params.similarity]!;
-    return { coItems: Number.isFinite(k) ? k : null, hitRate: m.hitRate, recall: m.recall, coverage: m.coverage, storedCoItems: r.model.storedCoItems, largestList: r.model.largestList, evictions: r.model.evictions, seconds: r.seconds };
+    return {
+      coItems: Number.isFinite(k) ? k : null,
+      hitRate: m.hitRate,
+      recall: m.recall,
+      coverage: m.coverage,
+      storedCoItems: r.model.storedCoItems,
+      largestList: r.model.largestList,
+      evictions: r.model.evictions,
+      seconds: r.seconds,
+    };
   });
   const recentBound = (o.recentBounds ?? []).map((recent) => {
     const p = { ...params, member: { ...params.member, recent } };
     const r = runPass(events, plan, p, [params.similarity], o.top, false);
     const m = r.cf[params.similarity]!;
-    return { recent, hitRate: m.hitRate, recall: m.recall, coverage: m.coverage, storedCoItems: r.model.storedCoItems, seconds: r.seconds };
+    return {
+      recent,
+      hitRate: m.hitRate,
+      recall: m.recall,
+      coverage: m.coverage,
+      storedCoItems: r.model.storedCoItems,
+      seconds: r.seconds,
+    };
   });
   const pop = main.popularity;
   return {
     top: o.top,
-    members: { total: plan.members, withTwoBaskets: plan.lastAt.size, evaluated: main.evaluated, noNewItems: plan.lastAt.size - main.evaluated },
+    members: {
+      total: plan.members,
+      withTwoBaskets: plan.lastAt.size,
+      evaluated: main.evaluated,
+      noNewItems: plan.lastAt.size - main.evaluated,
+    },
     events: events.length,
     items: main.model.items,
     main: { ...main, ratio: { hitRate: ratio(base.hitRate, pop.hitRate), recall: ratio(base.recall, pop.recall) } },
     similarity: sims.map((s) => {
       const m = main.cf[s]!;
-      return { similarity: s, hitRate: m.hitRate, recall: m.recall, coverage: m.coverage, meanPopularityRank: m.meanPopularityRank, ratioToPopularity: ratio(m.hitRate, pop.hitRate) };
+      return {
+        similarity: s,
+        hitRate: m.hitRate,
+        recall: m.recall,
+        coverage: m.coverage,
+        meanPopularityRank: m.meanPopularityRank,
+        ratioToPopularity: ratio(m.hitRate, pop.hitRate),
+      };
     }),
     coItemBound,
     recentBound,
@@ -240,7 +319,14 @@ function score(t: Tally, recs: Recommendations, hidden: ReadonlySet<string>, top
 }
 
 /** One pass over the log with one set of parameters: train incrementally, score each member at their last basket. */
-export function runPass(events: readonly RecoEvent[], plan: Plan, params: ModelParams, sims: readonly SimilarityName[], top: number, withBaseline: boolean): PassResult {
+export function runPass(
+  events: readonly RecoEvent[],
+  plan: Plan,
+  params: ModelParams,
+  sims: readonly SimilarityName[],
+  top: number,
+  withBaseline: boolean,
+): PassResult {
   const started = performance.now();
   const items = new Map<string, ItemState>();
   const members = new Map<string, MemberRecoState>();
@@ -252,7 +338,7 @@ export function runPass(events: readonly RecoEvent[], plan: Plan, params: ModelP
   let recountedItems = 0;
   let evaluated = 0;
 
-  for (let g = 0; g < events.length; ) {
+  for (let g = 0; g < events.length;) {
     const t = events[g]!.at;
     let h = g;
     while (h < events.length && events[h]!.at === t) h++;
@@ -272,7 +358,13 @@ export function runPass(events: readonly RecoEvent[], plan: Plan, params: ModelP
       const hidden = new Set([...basket].filter((i) => !owned.has(i)));
       if (hidden.size === 0) continue;
       evaluated++;
-      for (const s of sims) score(tallies.get(s)!, recommend(member, stats, popularity, top, { similarity: s, recent: params.member.recent }), hidden, top);
+      for (const s of sims)
+        score(
+          tallies.get(s)!,
+          recommend(member, stats, popularity, top, { similarity: s, recent: params.member.recent }),
+          hidden,
+          top,
+        );
       if (withBaseline) score(baseline, popularityBaseline(member, popularity, top), hidden, top);
     }
 
@@ -288,7 +380,10 @@ export function runPass(events: readonly RecoEvent[], plan: Plan, params: ModelP
         if (had.has(e.itemId)) recountedItems++;
         had.add(e.itemId);
       }
-      for (const d of pairUpdates({ eventId: e.eventId, itemId: e.itemId, category: e.category, at: e.at }, obs.previous)) {
+      for (const d of pairUpdates(
+        { eventId: e.eventId, itemId: e.itemId, category: e.category, at: e.at },
+        obs.previous,
+      )) {
         let s = items.get(d.itemId);
         if (!s) items.set(d.itemId, (s = emptyItemState()));
         applyDeltaInPlace(s, d, params.coItems);
@@ -328,7 +423,12 @@ export function runPass(events: readonly RecoEvent[], plan: Plan, params: ModelP
   }
   const chosen = tallies.get(params.similarity) ?? tallies.get(sims[0]!)!;
   return {
-    params: { coItems: Number.isFinite(params.coItems) ? params.coItems : null, recent: params.member.recent, owned: params.member.owned, similarity: params.similarity },
+    params: {
+      coItems: Number.isFinite(params.coItems) ? params.coItems : null,
+      recent: params.member.recent,
+      owned: params.member.owned,
+      similarity: params.similarity,
+    },
     evaluated,
     cf: Object.fromEntries([...tallies].map(([s, t]) => [s, metrics(t)])),
     popularity: metrics(baseline),

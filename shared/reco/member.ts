@@ -39,7 +39,9 @@ export function emptyMemberState(): MemberRecoState {
 }
 
 /** The item events that feed the model: purchases and lesson completions naming an item. */
-export function recoItemOf(e: Pick<ActivityEvent, 'type' | 'itemId' | 'category'>): { itemId: string; category: string | null } | null {
+export function recoItemOf(
+  e: Pick<ActivityEvent, 'type' | 'itemId' | 'category'>,
+): { itemId: string; category: string | null } | null {
   if (e.type !== 'purchase' && e.type !== 'lesson_complete') return null;
   if (e.itemId === null || e.itemId === '') return null;
   return { itemId: e.itemId, category: e.category };
@@ -56,19 +58,32 @@ export interface Observation {
 }
 
 /** The member gets (buys or completes) an item. */
-export function observeItem(s: MemberRecoState, itemId: string, category: string | null, bounds: MemberBounds = defaultMemberBounds): Observation {
+export function observeItem(
+  s: MemberRecoState,
+  itemId: string,
+  category: string | null,
+  bounds: MemberBounds = defaultMemberBounds,
+): Observation {
   checkBounds(bounds);
   const at = s.items.lastIndexOf(itemId);
   const isNew = at < 0;
   const previous = isNew ? s.items.slice(Math.max(0, s.items.length - bounds.recent)) : [];
   const items = isNew ? [...s.items, itemId] : [...s.items.slice(0, at), ...s.items.slice(at + 1), itemId];
   if (items.length > bounds.owned) items.splice(0, items.length - bounds.owned);
-  const state: MemberRecoState = { ...s, items, categories: category === null ? s.categories : touch(s.categories, category, bounds.categories) };
+  const state: MemberRecoState = {
+    ...s,
+    items,
+    categories: category === null ? s.categories : touch(s.categories, category, bounds.categories),
+  };
   return { state, isNew, firstItem: isNew && s.items.length === 0, previous };
 }
 
 /** A category signal without an item of the member's own (e.g. a content view): for the cold start. */
-export function observeCategory(s: MemberRecoState, category: string, bounds: MemberBounds = defaultMemberBounds): MemberRecoState {
+export function observeCategory(
+  s: MemberRecoState,
+  category: string,
+  bounds: MemberBounds = defaultMemberBounds,
+): MemberRecoState {
   return { ...s, categories: touch(s.categories, category, bounds.categories) };
 }
 

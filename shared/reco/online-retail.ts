@@ -8,7 +8,12 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCsvRecords } from '../ingest/csv.js';
-import { isNonProductStockCode, nonProductStockCodes, OnlineRetailMapper, type OnlineRetailStats } from '../ingest/online-retail.js';
+import {
+  isNonProductStockCode,
+  nonProductStockCodes,
+  OnlineRetailMapper,
+  type OnlineRetailStats,
+} from '../ingest/online-retail.js';
 import type { RecoEvent } from './evaluate.js';
 
 export interface OnlineRetailInput {
@@ -68,7 +73,9 @@ export async function loadOnlineRetail(path: string): Promise<OnlineRetailInput>
     refundsIgnored,
     nonProduct: {
       rows: stats.skipped.non_product ?? 0,
-      byCode: [...byCode.entries()].map(([code, rows]) => ({ code, rows })).sort((a, b) => b.rows - a.rows || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)),
+      byCode: [...byCode.entries()]
+        .map(([code, rows]) => ({ code, rows }))
+        .sort((a, b) => b.rows - a.rows || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)),
       listed: nonProductStockCodes,
     },
   };

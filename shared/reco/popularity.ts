@@ -42,7 +42,13 @@ export function countMember(p: PopularityState): PopularityState {
 }
 
 /** Item `itemId` (in `category`) now has `n` members. Updates `p` in place and returns it. */
-export function bumpItem(p: PopularityState, itemId: string, category: string | null, n: number, bounds: PopularityBounds = defaultPopularityBounds): PopularityState {
+export function bumpItem(
+  p: PopularityState,
+  itemId: string,
+  category: string | null,
+  n: number,
+  bounds: PopularityBounds = defaultPopularityBounds,
+): PopularityState {
   upsert(p.global, itemId, n, bounds.global);
   if (category !== null) {
     let list = p.categories.get(category);
@@ -96,7 +102,9 @@ export function popularityToJson(p: PopularityState): PopularityJson {
   return {
     members: p.members,
     global: p.global.map(([id, n]): TopEntry => [id, n]),
-    categories: [...p.categories.entries()].sort(([a], [b]) => compareIds(a, b)).map(([c, l]): [string, TopEntry[]] => [c, l.map(([id, n]): TopEntry => [id, n])]),
+    categories: [...p.categories.entries()]
+      .sort(([a], [b]) => compareIds(a, b))
+      .map(([c, l]): [string, TopEntry[]] => [c, l.map(([id, n]): TopEntry => [id, n])]),
   };
 }
 

@@ -62,7 +62,12 @@ export function candidateItems(member: MemberRecoState, state: ItemStats['state'
 }
 
 /** CF scores of every candidate, unsorted. */
-export function cfScores(member: MemberRecoState, items: ItemStats, totalMembers: number, o: ScoringOptions): Map<string, number> {
+export function cfScores(
+  member: MemberRecoState,
+  items: ItemStats,
+  totalMembers: number,
+  o: ScoringOptions,
+): Map<string, number> {
   const owned = new Set(member.items);
   const sim = similarities[o.similarity];
   const scores = new Map<string, number>();
@@ -80,8 +85,16 @@ export function cfScores(member: MemberRecoState, items: ItemStats, totalMembers
   return scores;
 }
 
-export function recommend(member: MemberRecoState, items: ItemStats, popularity: PopularityState, n: number, o: ScoringOptions): Recommendations {
-  const ranked = [...cfScores(member, items, popularity.members, o).entries()].sort(([a, sa], [b, sb]) => sb - sa || compareIds(a, b));
+export function recommend(
+  member: MemberRecoState,
+  items: ItemStats,
+  popularity: PopularityState,
+  n: number,
+  o: ScoringOptions,
+): Recommendations {
+  const ranked = [...cfScores(member, items, popularity.members, o).entries()].sort(
+    ([a, sa], [b, sb]) => sb - sa || compareIds(a, b),
+  );
   const out: ScoredItem[] = ranked.slice(0, n).map(([itemId, score]) => ({ itemId, score, source: 'cf' }));
   if (out.length < n) {
     const taken = new Set([...member.items, ...out.map((r) => r.itemId)]);

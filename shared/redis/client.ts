@@ -71,7 +71,10 @@ export function connectRedis(target: RedisTarget, options: RedisOptions = {}, du
       const at = n.lastIndexOf(':');
       return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
     });
-    const credentials = { ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) };
+    const credentials = {
+      ...(target.username ? { username: target.username } : {}),
+      ...(target.password ? { password: target.password } : {}),
+    };
     client = new Cluster(seeds, clusterOptions({ ...nodeOptions, ...tls, ...credentials, ...options }));
   }
   if (durability && durability.replicas > 0) durabilityOf.set(client, durability);
@@ -82,7 +85,10 @@ export function connectRedis(target: RedisTarget, options: RedisOptions = {}, du
 export class ReplicationError extends Error {
   override name = 'ReplicationError';
   readonly retriable = true;
-  constructor(readonly node: string, why: string) {
+  constructor(
+    readonly node: string,
+    why: string,
+  ) {
     super(`Redis node ${node}: ${why}`);
   }
 }
@@ -135,11 +141,24 @@ export function replicationCheck(redis: RedisClient, keys: () => Iterable<string
     const now = routesOf(redis, list);
     for (const [name, route] of now) {
       const was = before.get(name);
-      if (!route.node || !was || was.node !== route.node || was.stream !== route.stream || route.node.status !== 'ready') {
-        throw new ReplicationError(name, 'the connection that took the writes changed or is gone (a failover or reconnect), so they cannot be confirmed');
+      if (
+        !route.node ||
+        !was ||
+        was.node !== route.node ||
+        was.stream !== route.stream ||
+        route.node.status !== 'ready'
+      ) {
+        throw new ReplicationError(
+          name,
+          'the connection that took the writes changed or is gone (a failover or reconnect), so they cannot be confirmed',
+        );
       }
     }
-    if (now.size !== before.size) throw new ReplicationError([...before.keys()].find((k) => !now.has(k))!, 'the writes\' route changed (a failover under way)');
+    if (now.size !== before.size)
+      throw new ReplicationError(
+        [...before.keys()].find((k) => !now.has(k))!,
+        "the writes' route changed (a failover under way)",
+      );
     await Promise.all(
       [...now].map(async ([name, { node }]) => {
         const acknowledged = Number(
@@ -147,7 +166,11 @@ export function replicationCheck(redis: RedisClient, keys: () => Iterable<string
             throw new ReplicationError(name, 'the connection that took the writes failed before confirming them');
           }),
         );
-        if (acknowledged < d.replicas) throw new ReplicationError(name, `${acknowledged} of ${d.replicas} required replica(s) acknowledged the writes in time`);
+        if (acknowledged < d.replicas)
+          throw new ReplicationError(
+            name,
+            `${acknowledged} of ${d.replicas} required replica(s) acknowledged the writes in time`,
+          );
       }),
     );
   };
@@ -169,7 +192,15 @@ export function pipelineOf(redis: RedisClient): ChainableCommander {
   const batch: ChainableCommander = new Proxy({} as ChainableCommander, {
     get(_, command) {
       if (command === 'exec') {
-        return async () => Promise.all(calls.map(([c, args]) => target[c]!.apply(redis, args).then((v): [null, unknown] => [null, v], (e: Error): [Error, null] => [e, null])));
+        return async () =>
+          Promise.all(
+            calls.map(([c, args]) =>
+              target[c]!.apply(redis, args).then(
+                (v): [null, unknown] => [null, v],
+                (e: Error): [Error, null] => [e, null],
+              ),
+            ),
+          );
       }
       if (command === 'length') return calls.length;
       if (command === 'then') return undefined;
@@ -201,9 +232,13 @@ export async function dataNodes(redis: RedisClient): Promise<Redis[]> {
 }
 
 /** Every key matching `pattern`, in pages, over every node that holds keys, with the node that holds them (read them there in one pipeline). */
-export async function* scanKeysByNode(redis: RedisClient, pattern: string, count = 1000): AsyncGenerator<{ node: Redis; keys: string[] }> {
+export async function* scanKeysByNode(
+  redis: RedisClient,
+  pattern: string,
+  count = 1000,
+): AsyncGenerator<{ node: Redis; keys: string[] }> {
   for (const node of await dataNodes(redis)) {
-    for (let cursor = '0'; ; ) {
+    for (let cursor = '0'; ;) {
       const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
       if (keys.length > 0) yield { node, keys };
       cursor = next;

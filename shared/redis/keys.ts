@@ -37,7 +37,12 @@ function memberTag(memberId: string, layout: KeyLayout): string {
   return layout === 'bucketed' ? `{b${bucketOf(memberId, projectionBuckets)}}{u:${memberId}}` : `{u:${memberId}}`;
 }
 
-export function memberKey(namespace: string, worker: string, memberId: string, layout: KeyLayout = 'per-member'): string {
+export function memberKey(
+  namespace: string,
+  worker: string,
+  memberId: string,
+  layout: KeyLayout = 'per-member',
+): string {
   return `mf:${namespace}:${worker}:${memberTag(memberId, layout)}`;
 }
 
@@ -101,7 +106,12 @@ export function appliedMarksKey(namespace: string, worker: string): string {
 }
 
 /** A member's outbox: outputs of its applied inputs until their offsets are committed. Same slot as the record. */
-export function outboxKey(namespace: string, worker: string, memberId: string, layout: KeyLayout = 'per-member'): string {
+export function outboxKey(
+  namespace: string,
+  worker: string,
+  memberId: string,
+  layout: KeyLayout = 'per-member',
+): string {
   return `mf:${namespace}:${worker}:out:${memberTag(memberId, layout)}`;
 }
 

@@ -1,12 +1,31 @@
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander } from 'ioredis';
-import { emptyRecord, encodeState, stateCodecOf, type MemberRecord, type OutboxEntry } from '../kernel/member-record.js';
+import {
+  emptyRecord,
+  encodeState,
+  stateCodecOf,
+  type MemberRecord,
+  type OutboxEntry,
+} from '../kernel/member-record.js';
 import { fenceKeyOf, StateLostError } from '../kernel/live-pointer.js';
 import { compareOffsets } from '../kernel/offsets.js';
 import { fromJson, toJson } from '../util/json.js';
 import type { OutputEvent, Projection, StateCodec } from '../kernel/types.js';
 import { pipelineOf, replicationCheck, requiresReplication, scanKeysByNode, type RedisClient } from './client.js';
-import { appliedMarksKey, bucketOf, memberIdOfKey, memberKey, memberKeyPattern, outboxKey, projectionBuckets, projectionShardKey, tickJournalKey, timersKey, unsettledKey, type KeyLayout } from './keys.js';
+import {
+  appliedMarksKey,
+  bucketOf,
+  memberIdOfKey,
+  memberKey,
+  memberKeyPattern,
+  outboxKey,
+  projectionBuckets,
+  projectionShardKey,
+  tickJournalKey,
+  timersKey,
+  unsettledKey,
+  type KeyLayout,
+} from './keys.js';
 import { decodeRecord, encodeRecordBody, type StateEncoding, type StoredRecord } from './record-codec.js';
 import { scriptReply } from './script-replies.js';
 
@@ -45,7 +64,10 @@ function defineScript(redis: RedisClient, name: string, lua: string): void {
 
 /** The command of a script defined by defineScript for `keys` keys. */
 function scriptCommand(name: string, keys: number): string {
-  if (keys > maxScriptKeys) throw new Error(`a script call of ${keys} keys: at most ${maxScriptKeys} (record, outbox, fence, projection shards)`);
+  if (keys > maxScriptKeys)
+    throw new Error(
+      `a script call of ${keys} keys: at most ${maxScriptKeys} (record, outbox, fence, projection shards)`,
+    );
   return `${name}K${keys}`;
 }
 
@@ -199,7 +221,9 @@ export class MemberStore<S> {
   }
 
   /** One round trip: due members per partition (timer index up to the batch's latest tick) and journals of its ticks. */
-  async tickCandidates(queries: readonly { tp: string; maxTime: number; offsets: string[] }[]): Promise<TickCandidates> {
+  async tickCandidates(
+    queries: readonly { tp: string; maxTime: number; offsets: string[] }[],
+  ): Promise<TickCandidates> {
     const result: TickCandidates = { due: new Map(), journals: new Map() };
     if (queries.length === 0) return result;
     const pipeline = this.batch();
@@ -238,7 +262,10 @@ export class MemberStore<S> {
    * past) whose outbox entries were never dropped: a process died between an offset commit
    * and the drop after it, or the partition's previous owner did.
    */
-  async loadBatch(memberIds: readonly string[], positions: ReadonlyMap<string, string>): Promise<{ members: Map<string, LoadedMember<S>>; leftovers: Unsettled }> {
+  async loadBatch(
+    memberIds: readonly string[],
+    positions: ReadonlyMap<string, string>,
+  ): Promise<{ members: Map<string, LoadedMember<S>>; leftovers: Unsettled }> {
     const result = new Map<string, LoadedMember<S>>();
     const leftovers: Unsettled = new Map();
     if (memberIds.length === 0 && positions.size === 0) return { members: result, leftovers };
@@ -294,7 +321,8 @@ export class MemberStore<S> {
    * `sweepCommitted` at the next start.
    */
   async dropCommitted(batch: CommittedBatch): Promise<void> {
-    if (batch.entries.size + batch.leftovers.length + batch.journalFields.length + batch.tickOffsets.length === 0) return;
+    if (batch.entries.size + batch.leftovers.length + batch.journalFields.length + batch.tickOffsets.length === 0)
+      return;
     const outboxes = this.batch();
     for (const [m, fields] of batch.entries) if (fields.length > 0) outboxes.hdel(this.outboxKey(m), ...fields);
     const drop = scriptCommand(dropCommand, 1);
@@ -309,7 +337,9 @@ export class MemberStore<S> {
     const check = async (p: ReturnType<MemberStore<S>['batch']>) => {
       for (const [err] of (await p.exec()) ?? []) if (err) throw err;
     };
-    const replicated = replicationCheck(this.redis, () => [...[...batch.entries.keys()], ...batch.leftovers].map((m) => this.outboxKey(m)));
+    const replicated = replicationCheck(this.redis, () =>
+      [...[...batch.entries.keys()], ...batch.leftovers].map((m) => this.outboxKey(m)),
+    );
     await check(outboxes);
     if (!separate) return;
     await replicated();
@@ -323,20 +353,30 @@ export class MemberStore<S> {
    */
   async commit(
     writes: readonly MemberWrite<S>[],
-    extras: { journals?: readonly TickJournal[]; timers?: readonly TimerUpdate[]; applied?: ReadonlyMap<string, string> } = {},
+    extras: {
+      journals?: readonly TickJournal[];
+      timers?: readonly TimerUpdate[];
+      applied?: ReadonlyMap<string, string>;
+    } = {},
   ): Promise<{ unsettled: Map<string, string>; stateBytes: number }> {
     const journals = extras.journals ?? [];
     const timers = extras.timers ?? [];
     const applied = extras.applied ?? new Map<string, string>();
-    if (writes.length === 0 && journals.length === 0 && timers.length === 0 && applied.size === 0) return { unsettled: new Map(), stateBytes: 0 };
+    if (writes.length === 0 && journals.length === 0 && timers.length === 0 && applied.size === 0)
+      return { unsettled: new Map(), stateBytes: 0 };
     const pipeline = this.batch();
     // Journals first: if the process dies mid-pipeline, a redelivered tick still finds who it applied to.
     // NX: the first list recorded stands (a zombie that loses its fenced writes cannot replace it).
-    for (const j of journals) pipeline.set(this.journalKey(j.tp, j.offset), JSON.stringify(j.members), 'EX', journalTtlSeconds, 'NX');
+    for (const j of journals)
+      pipeline.set(this.journalKey(j.tp, j.offset), JSON.stringify(j.members), 'EX', journalTtlSeconds, 'NX');
     if (applied.size > 0) {
       const marks = this.appliedMarksKey();
       const keys = this.fence === null ? [marks] : [marks, fenceKeyOf(this.redis, this.fence, marks)];
-      pipeline[scriptCommand(markCommand, keys.length)]!(...keys, this.fence === null ? '' : String(this.fence.epoch), ...[...applied].flat());
+      pipeline[scriptCommand(markCommand, keys.length)]!(
+        ...keys,
+        this.fence === null ? '' : String(this.fence.epoch),
+        ...[...applied].flat(),
+      );
     }
     // The unsettled journal before the records: a crash mid-pipeline leaves it naming a superset of the outboxes written.
     const added = writes.map((w) => this.outboxChanges(w));
@@ -358,7 +398,12 @@ export class MemberStore<S> {
     const firstWrite = journals.length + (applied.size > 0 ? 1 : 0) + unsettled.size;
     let stateBytes = 0;
     writes.forEach((w, i) => {
-      const body = encodeRecordBody(this.encoding, w.record.state === null ? null : encodeState(this.logic, w.record.state), w.record.watermarks, w.record.recentIds);
+      const body = encodeRecordBody(
+        this.encoding,
+        w.record.state === null ? null : encodeState(this.logic, w.record.state),
+        w.record.watermarks,
+        w.record.recentIds,
+      );
       const { keys, args } = this.commitArgs(w, added[i]!);
       stateBytes += Buffer.byteLength(body);
       pipeline[scriptCommand(commitCommand, keys.length)]!(...keys, String(w.expectedVersion), body, ...args);
@@ -393,7 +438,12 @@ export class MemberStore<S> {
       else if (w && reply === scriptReply.pointerMoved) moved.push(w.memberId);
       else if (w && reply === scriptReply.lostRace) lost.push(w.memberId);
     });
-    if (missingPointer) throw new StateLostError(this.worker, this.namespace, 'its live pointer is gone: Redis was flushed or restarted empty');
+    if (missingPointer)
+      throw new StateLostError(
+        this.worker,
+        this.namespace,
+        'its live pointer is gone: Redis was flushed or restarted empty',
+      );
     if (moved.length > 0 || markRefused) throw new PointerMovedError(moved);
     if (lost.length > 0) throw new FencedWriteError(lost);
     await replicated();
@@ -410,7 +460,14 @@ export class MemberStore<S> {
     for (const [tp, position] of positions) {
       const below = unsettledBelow(await this.redis.hgetall(this.unsettledKey(tp)), position);
       if (below.fields.length === 0) continue;
-      await this.dropCommitted({ tp, position, entries: new Map(), leftovers: below.members, journalFields: below.fields, tickOffsets: [] });
+      await this.dropCommitted({
+        tp,
+        position,
+        entries: new Map(),
+        leftovers: below.members,
+        journalFields: below.fields,
+        tickOffsets: [],
+      });
     }
   }
 
@@ -425,13 +482,18 @@ export class MemberStore<S> {
 
   /** The shard of projection `name` that holds `memberId`'s rows (same slot as its record). */
   projectionShard(name: string, memberId: string): string {
-    if (this.layout !== 'bucketed') throw new Error(`${this.worker}: a store without projections has no projection shards (build it with the worker's definition)`);
+    if (this.layout !== 'bucketed')
+      throw new Error(
+        `${this.worker}: a store without projections has no projection shards (build it with the worker's definition)`,
+      );
     return projectionShardKey(this.namespace, this.worker, name, bucketOf(memberId, projectionBuckets));
   }
 
   /** Every shard of projection `name`. */
   projectionShards(name: string): string[] {
-    return Array.from({ length: projectionBuckets }, (_, b) => projectionShardKey(this.namespace, this.worker, name, b));
+    return Array.from({ length: projectionBuckets }, (_, b) =>
+      projectionShardKey(this.namespace, this.worker, name, b),
+    );
   }
 
   /**
@@ -448,7 +510,9 @@ export class MemberStore<S> {
       const f = flat as string[];
       for (let i = 0; i + 1 < f.length; i += 2) rows.push([f[i]!, Number(f[i + 1])]);
     }
-    return rows.sort(([am, as], [bm, bs]) => as - bs || Buffer.compare(Buffer.from(am), Buffer.from(bm))).slice(0, count);
+    return rows
+      .sort(([am, as], [bm, bs]) => as - bs || Buffer.compare(Buffer.from(am), Buffer.from(bm)))
+      .slice(0, count);
   }
 
   /** Rows in projection `name` (the shards' ZCARD summed). One round trip. */
@@ -509,12 +573,20 @@ export class MemberStore<S> {
    * The commit script's keys (record, outbox, the fence in their slot, projection shards) and its
    * arguments after the version and body: the epoch, outbox changes, projection changes.
    */
-  private commitArgs(w: MemberWrite<S>, outbox: { add: OutboxEntry[]; remove: string[] }): { keys: string[]; args: Array<string | number> } {
+  private commitArgs(
+    w: MemberWrite<S>,
+    outbox: { add: OutboxEntry[]; remove: string[] },
+  ): { keys: string[]; args: Array<string | number> } {
     const record = this.key(w.memberId);
     const keys = [record, this.outboxKey(w.memberId)];
     if (this.fence !== null) keys.push(fenceKeyOf(this.redis, this.fence, record));
     const p = w.projections ?? { upsert: [], remove: [] };
-    const args: Array<string | number> = [this.fence === null ? '' : String(this.fence.epoch), outbox.add.length, outbox.remove.length, p.upsert.length + p.remove.length];
+    const args: Array<string | number> = [
+      this.fence === null ? '' : String(this.fence.epoch),
+      outbox.add.length,
+      outbox.remove.length,
+      p.upsert.length + p.remove.length,
+    ];
     for (const e of outbox.add) args.push(outboxField(e), toJson(e.outputs));
     args.push(...outbox.remove);
     const shardIndex = (name: string, member: string): number => {
@@ -536,7 +608,9 @@ export class MemberStore<S> {
    */
   private checked(stored: StoredRecord | null, key: string): StoredRecord | null {
     if (stored !== null && stored.state !== null && stored.encoding === 'c' && this.encoding !== 'c') {
-      throw new Error(`member record at ${key} holds the worker's own state encoding: build the store with the worker definition (its stateCodec)`);
+      throw new Error(
+        `member record at ${key} holds the worker's own state encoding: build the store with the worker definition (its stateCodec)`,
+      );
     }
     return stored;
   }
@@ -548,7 +622,11 @@ export class MemberStore<S> {
 
   /** Every member of this worker and namespace with a state: for tools and demos, not the hot path. */
   async *scanStates(batch = 1000): AsyncGenerator<[string, S]> {
-    for await (const { node, keys } of scanKeysByNode(this.redis, memberKeyPattern(this.namespace, this.worker), batch)) {
+    for await (const { node, keys } of scanKeysByNode(
+      this.redis,
+      memberKeyPattern(this.namespace, this.worker),
+      batch,
+    )) {
       const pipeline = node.pipeline();
       for (const k of keys) pipeline.getBuffer(k);
       const replies = (await pipeline.exec()) ?? [];
@@ -568,7 +646,10 @@ export class MemberStore<S> {
 }
 
 /** The journal's fields of batches wholly below a position, and the members they name. */
-function unsettledBelow(journal: Record<string, string> | null, position: string): { fields: string[]; members: string[] } {
+function unsettledBelow(
+  journal: Record<string, string> | null,
+  position: string,
+): { fields: string[]; members: string[] } {
   const fields: string[] = [];
   const members = new Set<string>();
   for (const [field, list] of Object.entries(journal ?? {})) {

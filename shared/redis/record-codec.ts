@@ -26,18 +26,30 @@ export interface StoredRecord {
 }
 
 /** The record without its version (the commit script prefixes the next one). */
-export function encodeRecordBody(encoding: StateEncoding, state: string | null, watermarks: Record<string, string>, recentIds: readonly string[]): Buffer {
+export function encodeRecordBody(
+  encoding: StateEncoding,
+  state: string | null,
+  watermarks: Record<string, string>,
+  recentIds: readonly string[],
+): Buffer {
   const stateBytes = state === null ? Buffer.alloc(0) : Buffer.from(state, 'utf8');
   const kernel = Buffer.from(JSON.stringify(watermarks), 'utf8');
   const ids = Buffer.alloc(recentIds.length * fingerprintBytes);
   recentIds.forEach((id, i) => ids.write(id, i * fingerprintBytes, fingerprintBytes, 'base64url'));
-  return Buffer.concat([Buffer.from(`${stateBytes.length} ${kernel.length} ${encoding}\n`, 'latin1'), stateBytes, kernel, ids]);
+  return Buffer.concat([
+    Buffer.from(`${stateBytes.length} ${kernel.length} ${encoding}\n`, 'latin1'),
+    stateBytes,
+    kernel,
+    ids,
+  ]);
 }
 
 export class RecordFormatError extends Error {
   override name = 'RecordFormatError';
   constructor(readonly key: string) {
-    super(`member record at ${key} is not in the expected format (written by an older memberflow? rebuild this worker's state)`);
+    super(
+      `member record at ${key} is not in the expected format (written by an older memberflow? rebuild this worker's state)`,
+    );
   }
 }
 
@@ -54,7 +66,8 @@ export function decodeRecord(raw: Buffer | null, key: string): StoredRecord | nu
   const idsStart = kernelStart + kernelLength;
   if (idsStart > raw.length || (raw.length - idsStart) % fingerprintBytes !== 0) throw new RecordFormatError(key);
   const recentIds: string[] = [];
-  for (let at = idsStart; at < raw.length; at += fingerprintBytes) recentIds.push(raw.toString('base64url', at, at + fingerprintBytes));
+  for (let at = idsStart; at < raw.length; at += fingerprintBytes)
+    recentIds.push(raw.toString('base64url', at, at + fingerprintBytes));
   return {
     version: Number(header[1]),
     encoding: header[4] as StateEncoding,

@@ -64,7 +64,17 @@ export async function memoryOfNamespace(redis: RedisClient, ns: string): Promise
       const type = String(replies[4 * i + 1]?.[1] ?? '');
       const rest = key.slice(prefix.length);
       const worker = rest.split(':')[0] ?? '?';
-      const w = (byWorker[worker] ??= { records: 0, recordBytes: 0, stateBytes: 0, kernelBytes: 0, outboxes: 0, outboxBytes: 0, otherKeys: 0, otherBytes: 0, bytesPerRecord: 0 });
+      const w = (byWorker[worker] ??= {
+        records: 0,
+        recordBytes: 0,
+        stateBytes: 0,
+        kernelBytes: 0,
+        outboxes: 0,
+        outboxBytes: 0,
+        otherKeys: 0,
+        otherBytes: 0,
+        bytesPerRecord: 0,
+      });
       // A string record key answers STRLEN; others answer an error, read only for records.
       const recordId = new RegExp(`^${escape(worker)}:(?:\\{b\\d+\\})?\\{u:(.*)\\}$`, 's').exec(rest)?.[1];
       const header = type === 'string' ? /^\d+ (\d+) (\d+) [jc]\n/.exec(String(replies[4 * i + 2]?.[1] ?? '')) : null;
@@ -93,7 +103,14 @@ export async function memoryOfNamespace(redis: RedisClient, ns: string): Promise
     if (!notMemberWorkers.has(worker)) memberWorkerBytes += all;
   }
   const n = members.size;
-  return { members: n, keys, bytes, bytesPerMember: n > 0 ? bytes / n : 0, memberWorkersBytesPerMember: n > 0 ? memberWorkerBytes / n : 0, byWorker };
+  return {
+    members: n,
+    keys,
+    bytes,
+    bytesPerMember: n > 0 ? bytes / n : 0,
+    memberWorkersBytesPerMember: n > 0 ? memberWorkerBytes / n : 0,
+    byWorker,
+  };
 }
 
 function escape(s: string): string {

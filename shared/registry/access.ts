@@ -23,7 +23,8 @@ export function registryAccess(access: string | RegistryAccess): RegistryAccess 
 /** The Authorization header of an access, if it has credentials. */
 function authorization(a: RegistryAccess): string | undefined {
   if (a.token !== undefined) return `Bearer ${a.token}`;
-  if (a.basic !== undefined) return `Basic ${Buffer.from(`${a.basic.username}:${a.basic.password}`).toString('base64')}`;
+  if (a.basic !== undefined)
+    return `Basic ${Buffer.from(`${a.basic.username}:${a.basic.password}`).toString('base64')}`;
   return undefined;
 }
 
@@ -33,7 +34,10 @@ const agents = new WeakMap<RegistryAccess, HttpAgent>();
 function agentOf(a: RegistryAccess): HttpAgent {
   let agent = agents.get(a);
   if (!agent) {
-    agent = new URL(a.url).protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...(a.ca ? { ca: a.ca } : {}) }) : new HttpAgent({ keepAlive: true });
+    agent =
+      new URL(a.url).protocol === 'https:'
+        ? new HttpsAgent({ keepAlive: true, ...(a.ca ? { ca: a.ca } : {}) })
+        : new HttpAgent({ keepAlive: true });
     agents.set(a, agent);
   }
   return agent;
@@ -46,31 +50,52 @@ export function registryClientArgs(a: RegistryAccess): SchemaRegistryAPIClientAr
     host: a.url,
     agent: agentOf(a),
     // A header of our own rather than the client's `auth`: one path for basic and bearer alike.
-    ...(header ? { middlewares: [() => ({ prepareRequest: (next) => next().then((req) => req.enhance({ headers: { authorization: header } })) })] } : {}),
+    ...(header
+      ? {
+          middlewares: [
+            () => ({
+              prepareRequest: (next) => next().then((req) => req.enhance({ headers: { authorization: header } })),
+            }),
+          ],
+        }
+      : {}),
   };
 }
 
 /** A request of memberflow's own to the registry (a path under its URL): status and parsed JSON body (null if none). */
-export function registryRequest(a: RegistryAccess, method: 'GET' | 'DELETE', path: string): Promise<{ status: number; body: unknown }> {
+export function registryRequest(
+  a: RegistryAccess,
+  method: 'GET' | 'DELETE',
+  path: string,
+): Promise<{ status: number; body: unknown }> {
   const url = new URL(a.url.replace(/\/$/, '') + path);
   const header = authorization(a);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method, agent: agentOf(a), headers: { accept: 'application/json', ...(header ? { authorization: header } : {}) }, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = null;
-        try {
-          body = text === '' ? null : JSON.parse(text);
-        } catch {
-          body = null;
-        }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-      res.on('error', reject);
-    });
+    const req = send(
+      url,
+      {
+        method,
+        agent: agentOf(a),
+        headers: { accept: 'application/json', ...(header ? { authorization: header } : {}) },
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = null;
+          try {
+            body = text === '' ? null : JSON.parse(text);
+          } catch {
+            body = null;
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`the registry did not answer ${method} ${path} within 30 s`)));
     req.on('error', reject);
     req.end();

@@ -8,7 +8,12 @@ export interface AvroBodyDecoder {
 }
 
 type Rejected = Extract<Decoded<never>, { kind: 'rejected' }>;
-const reject = (reason: string, message: string, eventId: string | null = null, memberId: string | null = null): Rejected => ({
+const reject = (
+  reason: string,
+  message: string,
+  eventId: string | null = null,
+  memberId: string | null = null,
+): Rejected => ({
   kind: 'rejected',
   rejection: { reason, message },
   eventId,
@@ -42,12 +47,16 @@ export class AvroInputDecoder<T extends { eventId: string }> implements InputDec
       const status = (err as { status?: number }).status;
       if (status === 404) return reject('unknown_schema', `schema id ${bytes.readUInt32BE(1)} is not in the registry`);
       if (isTransientDecodeError(err)) throw err; // registry trouble: retried, never a dead letter
-      return reject('schema_mismatch', `Avro body does not decode with its writer schema (id ${bytes.readUInt32BE(1)})`);
+      return reject(
+        'schema_mismatch',
+        `Avro body does not decode with its writer schema (id ${bytes.readUInt32BE(1)})`,
+      );
     }
     const key = record.key?.toString('utf8') ?? null;
     const owner = (value as Record<string, unknown>)[this.keyField];
     const ownerId = typeof owner === 'string' ? owner : null;
-    if (ownerId === null || key !== ownerId) return reject('key_mismatch', `record key must be the ${this.keyField}`, value.eventId, ownerId);
+    if (ownerId === null || key !== ownerId)
+      return reject('key_mismatch', `record key must be the ${this.keyField}`, value.eventId, ownerId);
     return { kind: 'event', memberId: ownerId, eventId: value.eventId, event: value };
   }
 }

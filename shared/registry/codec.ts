@@ -55,7 +55,10 @@ export function describeRegistryError(err: unknown): string {
   if (err instanceof Error) return err.message;
   if (typeof err === 'object' && err !== null) {
     const { status, message } = err as { status?: unknown; message?: unknown };
-    const parts = [status === undefined ? '' : `status ${String(status)}`, typeof message === 'string' ? message : ''].filter(Boolean);
+    const parts = [
+      status === undefined ? '' : `status ${String(status)}`,
+      typeof message === 'string' ? message : '',
+    ].filter(Boolean);
     if (parts.length > 0) return parts.join(': ');
   }
   return 'the registry refused the request';
@@ -75,7 +78,10 @@ export class AvroCodec {
   ) {
     this.access = registryAccess(access);
     this.registryUrl = this.access.url;
-    this.registry = new SchemaRegistry({ ...registryClientArgs(this.access), retry: { retries: 5, initialRetryTimeInSecs: 0.2 } });
+    this.registry = new SchemaRegistry({
+      ...registryClientArgs(this.access),
+      retry: { retries: 5, initialRetryTimeInSecs: 0.2 },
+    });
   }
 
   /**
@@ -83,18 +89,28 @@ export class AvroCodec {
    * the compatibility of `compatibilityFor`; one that exists keeps the level it has (a subject
    * first registered by an older memberflow stays BACKWARD until its operators raise it).
    */
-  async registerAll(topics: readonly LogicalTopic[] = topicSpecs.map((s) => s.logical)): Promise<Map<LogicalTopic, number>> {
+  async registerAll(
+    topics: readonly LogicalTopic[] = topicSpecs.map((s) => s.logical),
+  ): Promise<Map<LogicalTopic, number>> {
     for (const topic of topics) {
       const subject = subjectFor(this.namespace, topic);
       try {
         const compatibility = (await this.subjectCompatibility(subject)) ?? compatibilityFor(topic);
-        const { id } = await this.registry.register({ type: SchemaType.AVRO, schema: schemaText(topic) }, { subject, compatibility });
+        const { id } = await this.registry.register(
+          { type: SchemaType.AVRO, schema: schemaText(topic) },
+          { subject, compatibility },
+        );
         this.ids.set(topic, id);
       } catch (err) {
-        throw new RegistryError(redactCredentials(`cannot register schema for subject ${subject} at ${this.registryUrl}: ${describeRegistryError(err)}`), {
-          cause: err,
-          retriable: false,
-        });
+        throw new RegistryError(
+          redactCredentials(
+            `cannot register schema for subject ${subject} at ${this.registryUrl}: ${describeRegistryError(err)}`,
+          ),
+          {
+            cause: err,
+            retriable: false,
+          },
+        );
       }
     }
     return new Map(this.ids);
@@ -104,14 +120,16 @@ export class AvroCodec {
   async subjectCompatibility(subject: string): Promise<COMPATIBILITY | null> {
     const res = await registryRequest(this.access, 'GET', `/config/${encodeURIComponent(subject)}`);
     if (res.status === 404) return null;
-    if (res.status < 200 || res.status > 299) throw new Error(`the registry answered ${res.status} when asked the compatibility of ${subject}`);
+    if (res.status < 200 || res.status > 299)
+      throw new Error(`the registry answered ${res.status} when asked the compatibility of ${subject}`);
     const level = (res.body as { compatibilityLevel?: string } | null)?.compatibilityLevel?.toUpperCase();
     return level === undefined ? null : (level as COMPATIBILITY);
   }
 
   schemaId(topic: LogicalTopic): number {
     const id = this.ids.get(topic);
-    if (id === undefined) throw new RegistryError(`schema for ${topic} not registered; call registerAll() at start`, { retriable: false });
+    if (id === undefined)
+      throw new RegistryError(`schema for ${topic} not registered; call registerAll() at start`, { retriable: false });
     return id;
   }
 

@@ -21,7 +21,6 @@ export interface ReplayMeta {
   status: ReplayStatus;
 }
 
-
 export async function readReplayMeta(redis: RedisClient, namespace: string): Promise<ReplayMeta | null> {
   const raw = await redis.get(replayMetaKey(namespace));
   return raw === null ? null : (JSON.parse(raw) as ReplayMeta);

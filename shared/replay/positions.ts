@@ -18,7 +18,10 @@ export interface PartitionRange {
   records: number;
 }
 
-export type StartPoint = { kind: 'beginning' } | { kind: 'time'; at: number; text: string } | { kind: 'offsets'; offsets: Array<{ topic: string | null; partition: number; offset: string }> };
+export type StartPoint =
+  | { kind: 'beginning' }
+  | { kind: 'time'; at: number; text: string }
+  | { kind: 'offsets'; offsets: Array<{ topic: string | null; partition: number; offset: string }> };
 
 export class StartPointError extends ConfigError {
   override name = 'StartPointError';
@@ -31,13 +34,20 @@ export function parseStartPoint(text: string): StartPoint {
   if (/^\d{4}-\d{2}-\d{2}/.test(t)) {
     const at = Date.parse(t);
     // Date.parse rolls 2024-02-30 over to March: refuse a day the calendar does not have.
-    if (Number.isNaN(at) || new Date(Date.parse(t.slice(0, 10))).toISOString().slice(0, 10) !== t.slice(0, 10)) throw new StartPointError(`--from ${t}: not a valid ISO time`);
+    if (Number.isNaN(at) || new Date(Date.parse(t.slice(0, 10))).toISOString().slice(0, 10) !== t.slice(0, 10))
+      throw new StartPointError(`--from ${t}: not a valid ISO time`);
     return { kind: 'time', at, text: t };
   }
-  const parts = t.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = t
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   const offsets = parts.map((p) => {
     const m = /^(?:(.+)#)?(\d+):(\d+)$/.exec(p);
-    if (!m) throw new StartPointError(`--from ${t}: expected beginning, an ISO time, or offsets like 0:1200,1:900 (optionally topic#0:1200)`);
+    if (!m)
+      throw new StartPointError(
+        `--from ${t}: expected beginning, an ISO time, or offsets like 0:1200,1:900 (optionally topic#0:1200)`,
+      );
     return { topic: m[1] ?? null, partition: Number(m[2]), offset: m[3]! };
   });
   if (offsets.length === 0) throw new StartPointError('--from is empty');
@@ -59,7 +69,10 @@ export async function planRanges(admin: Admin, topics: readonly string[], from: 
         const given = from.offsets.find((o) => o.partition === m.partition && (o.topic === null || o.topic === topic));
         if (given === undefined) start = m.high;
         else {
-          if (compareOffsets(given.offset, m.low) < 0) throw new StartPointError(`${topic} partition ${m.partition}: offset ${given.offset} is below the oldest retained offset ${m.low}`);
+          if (compareOffsets(given.offset, m.low) < 0)
+            throw new StartPointError(
+              `${topic} partition ${m.partition}: offset ${given.offset} is below the oldest retained offset ${m.low}`,
+            );
           start = compareOffsets(given.offset, m.high) > 0 ? m.high : given.offset;
         }
       }

@@ -6,12 +6,26 @@ import { dayMs, localDay, zoneOffset } from './time.js';
  */
 export { localDay };
 
-export interface LocalParts { year: number; month: number; day: number; hour: number; minute: number; second: number }
+export interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
 
 /** Wall-clock fields of an instant in a zone (month 1-12): the instant moved by the zone's offset, read as UTC. */
 export function localParts(epochMs: number, timeZone: string): LocalParts {
   const wall = new Date(epochMs + zoneOffset(epochMs, timeZone));
-  return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate(), hour: wall.getUTCHours(), minute: wall.getUTCMinutes(), second: wall.getUTCSeconds() };
+  return {
+    year: wall.getUTCFullYear(),
+    month: wall.getUTCMonth() + 1,
+    day: wall.getUTCDate(),
+    hour: wall.getUTCHours(),
+    minute: wall.getUTCMinutes(),
+    second: wall.getUTCSeconds(),
+  };
 }
 
 /** The instant a local day (days since 1970-01-01 in the zone) starts. Two passes settle DST offsets. */

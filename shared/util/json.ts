@@ -9,7 +9,12 @@ export function toJson(value: unknown): string {
   const plain = JSON.stringify(value);
   if (plain === undefined || !plain.includes('"type":"Buffer","data":[')) return plain;
   return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+    if (
+      v &&
+      typeof v === 'object' &&
+      (v as { type?: unknown }).type === 'Buffer' &&
+      Array.isArray((v as { data?: unknown }).data)
+    ) {
       return { $bytes: Buffer.from((v as { data: number[] }).data).toString('base64') };
     }
     return v;
@@ -20,7 +25,12 @@ export function fromJson<T>(text: string): T {
   // Only a text with "$bytes" can hold a stored Buffer: skip the (slow) reviver otherwise.
   if (!text.includes('"$bytes"')) return JSON.parse(text) as T;
   return JSON.parse(text, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && typeof (v as { $bytes?: unknown }).$bytes === 'string' && Object.keys(v).length === 1) {
+    if (
+      v &&
+      typeof v === 'object' &&
+      typeof (v as { $bytes?: unknown }).$bytes === 'string' &&
+      Object.keys(v).length === 1
+    ) {
       return Buffer.from((v as { $bytes: string }).$bytes, 'base64');
     }
     return v;

@@ -12,7 +12,10 @@ export function redactCredentials(text: string): string {
 /** An error's message and stack with credentials redacted, for logs and CLI output. */
 export function redactedError(err: unknown): { name: string; message: string; stack?: string } {
   if (!(err instanceof Error)) return { name: 'Error', message: redactCredentials(String(err)) };
-  const out: { name: string; message: string; stack?: string } = { name: err.name, message: redactCredentials(err.message) };
+  const out: { name: string; message: string; stack?: string } = {
+    name: err.name,
+    message: redactCredentials(err.message),
+  };
   if (err.stack !== undefined) out.stack = redactCredentials(err.stack);
   return out;
 }

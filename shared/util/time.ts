@@ -5,7 +5,8 @@ const isoWithOffset = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-
  * with an explicit offset. A time without an offset is ambiguous and refused.
  */
 export function parseEventTime(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 && value <= maxEventTime ? value : null;
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value) && value >= 0 && value <= maxEventTime ? value : null;
   if (typeof value === 'string' && isoWithOffset.test(value) && calendarFieldsValid(value)) {
     const ms = Date.parse(value);
     return Number.isFinite(ms) && ms >= 0 && ms <= maxEventTime ? ms : null;
@@ -18,9 +19,18 @@ export const maxEventTime = 253_402_300_799_999;
 
 /** Date.parse quietly rolls 2024-02-30 over to March and accepts T24:00; refuse both. */
 function calendarFieldsValid(iso: string): boolean {
-  const [y, m, d, hh, mm, ss] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10), iso.slice(11, 13), iso.slice(14, 16), iso.slice(17, 19)].map(Number) as number[];
+  const [y, m, d, hh, mm, ss] = [
+    iso.slice(0, 4),
+    iso.slice(5, 7),
+    iso.slice(8, 10),
+    iso.slice(11, 13),
+    iso.slice(14, 16),
+    iso.slice(17, 19),
+  ].map(Number) as number[];
   const daysInMonth = new Date(Date.UTC(y!, m!, 0)).getUTCDate();
-  return m! >= 1 && m! <= 12 && d! >= 1 && d! <= daysInMonth && hh! <= 23 && mm! <= 59 && (Number.isNaN(ss) || ss! <= 59);
+  return (
+    m! >= 1 && m! <= 12 && d! >= 1 && d! <= daysInMonth && hh! <= 23 && mm! <= 59 && (Number.isNaN(ss) || ss! <= 59)
+  );
 }
 
 export const dayMs = 24 * 3600 * 1000;
@@ -30,7 +40,14 @@ function offsetFormatter(timeZone: string): Intl.DateTimeFormat {
   let f = offsetFormatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     offsetFormatters.set(timeZone, f);
   }

@@ -32,7 +32,13 @@ describe('e2e: npm run bench -- --short', () => {
     const stack = inject('stack');
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--short', '--out', out], {
       cwd: repoRoot,
-      env: { ...process.env, KAFKA_BROKERS: stack.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL, REDIS_URL: stack.REDIS_URL, MEMBERFLOW_KAFKA_CLIENT: 'kafkajs' },
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: stack.KAFKA_BROKERS,
+        SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL,
+        REDIS_URL: stack.REDIS_URL,
+        MEMBERFLOW_KAFKA_CLIENT: 'kafkajs',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a failed or timed-out test kills the bench and the workers it started.
       detached: true,
@@ -48,13 +54,23 @@ describe('e2e: npm run bench -- --short', () => {
     }
     expect(code, stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'short-kafkajs.json'), 'utf8')) as {
-      alone: Array<{ name: string; inputRecords: number; rateFrom: string; throughput: { records: number; perSecond: number }; process: { cpuSeconds: number; peakRssMiB: number }; redis: { roundTripsPerInput: number } }>;
+      alone: Array<{
+        name: string;
+        inputRecords: number;
+        rateFrom: string;
+        throughput: { records: number; perSecond: number };
+        process: { cpuSeconds: number; peakRssMiB: number };
+        redis: { roundTripsPerInput: number };
+      }>;
       ceiling: { noop: { throughput: { perSecond: number } }; readWrite: { throughput: { perSecond: number } } };
       naive: { throughput: { perSecond: number }; redis: { roundTripsPerInput: number } };
       replayCheck: { mismatches: number; statesCompared: number; outputsCompared: number };
       latency: { latency: { samples: number; p50: number; p99: number }; processes: unknown[] };
       latencyAlso: Array<{ workers: string[]; latency: { samples: number }; processes: Array<{ name: string }> }>;
-      withoutTransactions: { alone: Array<{ name: string; throughput: { perSecond: number } }>; latency: { latency: { samples: number } } | null } | null;
+      withoutTransactions: {
+        alone: Array<{ name: string; throughput: { perSecond: number } }>;
+        latency: { latency: { samples: number } } | null;
+      } | null;
       checks: Array<{ ok: boolean }>;
     };
     expect(report.alone.map((m) => m.name)).toEqual(['behavior-events', 'points-accrual']);

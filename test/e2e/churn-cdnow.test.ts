@@ -26,7 +26,12 @@ import { TestStack, type ReadRecord } from '../support/harness.js';
 const data = (f: string) => fileURLToPath(new URL(`../../data/cdnow/${f}`, import.meta.url));
 const gunzipText = (f: string) => gunzipSync(readFileSync(data(f))).toString('utf8');
 const calibrationEnd = '1997-09-30';
-const tickPlaceholder: Decoded<never> = { kind: 'rejected', rejection: { reason: 'tick', message: 'tick' }, eventId: null, memberId: null };
+const tickPlaceholder: Decoded<never> = {
+  kind: 'rejected',
+  rejection: { reason: 'tick', message: 'tick' },
+  eventId: null,
+  memberId: null,
+};
 
 /**
  * CDNOW's calibration period (the BG/NBD paper's data) replayed as activity
@@ -49,10 +54,18 @@ describe('e2e: CDNOW through churn-prediction', () => {
   const endDay = Date.parse(`${calibrationEnd}T00:00:00Z`) / 86_400_000;
 
   it('statistics, bands and events survive SIGKILLs and equal the summary, the CLI and the reference', async () => {
-    const produced = await produceCommand(ctx(), { file: data('CDNOW_sample.txt.gz'), format: 'cdnow', toDate: calibrationEnd });
+    const produced = await produceCommand(ctx(), {
+      file: data('CDNOW_sample.txt.gz'),
+      format: 'cdnow',
+      toDate: calibrationEnd,
+    });
     expect(produced.sent).toBe(4960);
     // Time reaches the calibration end: noon of its last day, in the platform zone.
-    await tickerCommand(ctx(), { intervalMs: 1, once: true, time: startOfLocalDay(endDay, s.rules.timeZone) + 12 * 3600_000 });
+    await tickerCommand(ctx(), {
+      intervalMs: 1,
+      once: true,
+      time: startOfLocalDay(endDay, s.rules.timeZone) + 12 * 3600_000,
+    });
     const behavior = s.spawnWorker('behavior-events');
     await s.waitForLag0('behavior-events', 'activity.events', 300_000);
     behavior.kill('SIGTERM');
@@ -69,7 +82,11 @@ describe('e2e: CDNOW through churn-prediction', () => {
       const first = await Promise.race([exited, caughtUp]);
       if (first === 'caught-up') child.kill('SIGTERM');
       const signal = await exited;
-      runs.push({ failpoint, killed: signal === 'SIGKILL', lagAfter: await s.lag('churn-prediction', 'behavior.events') });
+      runs.push({
+        failpoint,
+        killed: signal === 'SIGKILL',
+        lagAfter: await s.lag('churn-prediction', 'behavior.events'),
+      });
     }
     stats.runs = runs;
     expect(runs.filter((r) => r.killed && r.lagAfter > 0).length, JSON.stringify(runs)).toBeGreaterThanOrEqual(2);
@@ -86,17 +103,43 @@ describe('e2e: CDNOW through churn-prediction', () => {
       const st = loaded.get(m)?.record.state;
       if (!st) throw new Error(`no churn state for ${m}`);
       const rfm = rfmAt(st.stats, endDay)!;
-      return { id: m.slice('cdnow-'.length), x: rfm.x, txDays: rfm.recencyDays, TDays: rfm.ageDays, repeatSpendCents: st.stats.repeatSpendFen, zbarCents: rfm.x > 0 ? roundHalfUpDiv(st.stats.repeatSpendFen, rfm.x) : 0 };
+      return {
+        id: m.slice('cdnow-'.length),
+        x: rfm.x,
+        txDays: rfm.recencyDays,
+        TDays: rfm.ageDays,
+        repeatSpendCents: st.stats.repeatSpendFen,
+        zbarCents: rfm.x > 0 ? roundHalfUpDiv(st.stats.repeatSpendFen, rfm.x) : 0,
+      };
     });
-    expect(formatSummaryCsv(rows, { unit: 'weeks', monetary: false })).toBe(gunzipText('cdnow_customers_summary.csv.gz'));
-    const withSpend = gunzipText('cdnow_customers_summary_with_transactions.csv.gz').split(/\r?\n/).slice(1).map((l) => l.split(',')[4]);
-    expect(formatSummaryCsv(rows, { unit: 'weeks', monetary: true }).trim().split('\n').slice(1).map((l) => l.split(',')[4])).toEqual(withSpend);
+    expect(formatSummaryCsv(rows, { unit: 'weeks', monetary: false })).toBe(
+      gunzipText('cdnow_customers_summary.csv.gz'),
+    );
+    const withSpend = gunzipText('cdnow_customers_summary_with_transactions.csv.gz')
+      .split(/\r?\n/)
+      .slice(1)
+      .map((l) => l.split(',')[4]);
+    expect(
+      formatSummaryCsv(rows, { unit: 'weeks', monetary: true })
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[4]),
+    ).toEqual(withSpend);
 
     // 2. Events = the pure reference run over the same log, by id and value, whatever was re-published.
     const input = await s.readAll('behavior.events');
     const log = input.map((record) => ({
       record,
-      decoded: record.tick !== undefined ? (tickPlaceholder as Decoded<BehaviorEventValue>) : ({ kind: 'event', memberId: (record.decoded as BehaviorEventValue).userId, eventId: (record.decoded as BehaviorEventValue).eventId, event: record.decoded as BehaviorEventValue } as const),
+      decoded:
+        record.tick !== undefined
+          ? (tickPlaceholder as Decoded<BehaviorEventValue>)
+          : ({
+              kind: 'event',
+              memberId: (record.decoded as BehaviorEventValue).userId,
+              eventId: (record.decoded as BehaviorEventValue).eventId,
+              event: record.decoded as BehaviorEventValue,
+            } as const),
     }));
     const reference = referenceRun(churnPredictionWorker, log, s.rules, defaultLimits(s.rules));
     const published = await s.readAll('member.churn-risk');
@@ -106,12 +149,26 @@ describe('e2e: CDNOW through churn-prediction', () => {
     expect(firstById.size).toBe(expected.size);
     for (const [id, o] of expected) expect(firstById.get(id)?.decoded, id).toEqual(o.value);
     for (const [m, st] of reference.states) expect(loaded.get(m)?.record.state, m).toEqual(st);
-    Object.assign(stats, { events: published.length, distinctEvents: firstById.size, duplicatesBeforeDedupe: published.length - firstById.size });
+    Object.assign(stats, {
+      events: published.length,
+      distinctEvents: firstById.size,
+      duplicatesBeforeDedupe: published.length - firstById.size,
+    });
 
     // 3. Each member's band at the calibration end (their latest event) = the CLI's score of the same member.
     const dir = mkdtempSync(join(tmpdir(), 'churn-'));
     writeFileSync(join(dir, 'params.json'), JSON.stringify(s.rules.churn.model));
-    writeFileSync(join(dir, 'summary.csv'), await churnSummarize({ format: 'cdnow', file: data('CDNOW_sample.txt.gz'), calibrationEnd, unit: 'days', monetary: true, timeZone: s.rules.timeZone }));
+    writeFileSync(
+      join(dir, 'summary.csv'),
+      await churnSummarize({
+        format: 'cdnow',
+        file: data('CDNOW_sample.txt.gz'),
+        calibrationEnd,
+        unit: 'days',
+        monetary: true,
+        timeZone: s.rules.timeZone,
+      }),
+    );
     const latest = new Map<string, ChurnRiskValue>();
     for (const r of firstById.values()) {
       const v = r.decoded as ChurnRiskValue;
@@ -120,7 +177,15 @@ describe('e2e: CDNOW through churn-prediction', () => {
     }
     let scored = 0;
     let sameDay = 0;
-    for await (const line of churnScore({ params: join(dir, 'params.json'), summary: join(dir, 'summary.csv'), horizon: s.rules.churn.expectedPurchasesDays, unit: 'days' }, s.rules)) {
+    for await (const line of churnScore(
+      {
+        params: join(dir, 'params.json'),
+        summary: join(dir, 'summary.csv'),
+        horizon: s.rules.churn.expectedPurchasesDays,
+        unit: 'days',
+      },
+      s.rules,
+    )) {
       const mine = latest.get(`cdnow-${line.id}`);
       expect(mine?.band, line.id).toBe(line.band);
       scored++;

@@ -35,11 +35,17 @@ import { pipeline, PipelineRun, type Comparison, type PipelineWorker } from '../
  * project runs the others.
  */
 const onClusters = Boolean(inject('stack').REDIS_CLUSTER_NODES);
-const events = onClusters ? Number(process.env.MEMBERFLOW_FAULT_CLUSTER_EVENTS ?? 30_000) : Number(process.env.MEMBERFLOW_FAULT_EVENTS ?? 50_000);
+const events = onClusters
+  ? Number(process.env.MEMBERFLOW_FAULT_CLUSTER_EVENTS ?? 30_000)
+  : Number(process.env.MEMBERFLOW_FAULT_EVENTS ?? 50_000);
 const chosen = process.env.MEMBERFLOW_FAULT_SCENARIOS?.split(',').map((x) => x.trim());
 /** A scenario of this project (others are not registered at all), skipped when MEMBERFLOW_FAULT_SCENARIOS leaves it out. */
 const scenario = (name: string, where: 'single' | 'clusters' = 'single') =>
-  (where === 'clusters') !== onClusters ? (() => undefined) : chosen === undefined || chosen.includes(name) ? it : it.skip;
+  (where === 'clusters') !== onClusters
+    ? () => undefined
+    : chosen === undefined || chosen.includes(name)
+      ? it
+      : it.skip;
 
 interface Row {
   scenario: string;
@@ -51,7 +57,11 @@ interface Row {
   /** Outbox keys left in Redis once the pipeline settled and stopped (outputs of committed inputs must all be dropped). */
   outboxesAtRest: number;
   /** kcat over every output topic: copies beyond one per event id at read_committed, and records of aborted transactions (read_uncommitted minus read_committed). */
-  downstream: { duplicates: number; aborted: number; perTopic: Record<string, { duplicates: number; aborted: number }> };
+  downstream: {
+    duplicates: number;
+    aborted: number;
+    perTopic: Record<string, { duplicates: number; aborted: number }>;
+  };
   notes: string;
 }
 const rows: Row[] = [];
@@ -82,7 +92,25 @@ function traceIds(run: PipelineRun, samples: readonly string[]): string {
   const brokers = inject('stack').KAFKA_BROKERS;
   const lines: string[] = [];
   const copies = (topic: string, id: string) =>
-    spawnSync('kcat', ['-C', '-b', brokers, '-t', run.s.topic(topic as LogicalTopic), '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_uncommitted', '-f', '%p %o %T %k %h\n'], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 })
+    spawnSync(
+      'kcat',
+      [
+        '-C',
+        '-b',
+        brokers,
+        '-t',
+        run.s.topic(topic as LogicalTopic),
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-X',
+        'isolation.level=read_uncommitted',
+        '-f',
+        '%p %o %T %k %h\n',
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 },
+    )
       .stdout.split('\n')
       .filter((l) => l.includes(`memberflow-event-id=${id},`) || l.endsWith(`memberflow-event-id=${id}`))
       .map((l) => l.split(' ').slice(0, 4).join(' '));
@@ -92,21 +120,44 @@ function traceIds(run: PipelineRun, samples: readonly string[]): string {
     const [, topic, id] = m;
     lines.push(`${sample}: copies (partition offset time key) ${JSON.stringify(copies(topic!, id!))}`);
     const source = /^pts:(.+):[a-z]+:\d+$/.exec(id!)?.[1];
-    if (topic === 'points.ledger' && source) lines.push(`  its input ${source} in behavior.events: ${JSON.stringify(copies('behavior.events', source))}`);
+    if (topic === 'points.ledger' && source)
+      lines.push(`  its input ${source} in behavior.events: ${JSON.stringify(copies('behavior.events', source))}`);
   }
   return lines.join('\n');
 }
 
 /** The first ids a read_committed reader gets more than once on a topic, with where each copy lies (a reading aid). */
 function doubledIds(run: PipelineRun, topic: LogicalTopic): string {
-  const out = spawnSync('kcat', ['-C', '-b', inject('stack').KAFKA_BROKERS, '-t', run.s.topic(topic), '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_committed', '-f', '%p %o %T %h\n'], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 }).stdout;
+  const out = spawnSync(
+    'kcat',
+    [
+      '-C',
+      '-b',
+      inject('stack').KAFKA_BROKERS,
+      '-t',
+      run.s.topic(topic),
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-X',
+      'isolation.level=read_committed',
+      '-f',
+      '%p %o %T %h\n',
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 },
+  ).stdout;
   const at = new Map<string, string[]>();
   for (const line of out.split('\n')) {
     const id = /memberflow-event-id=([^,]*)/.exec(line)?.[1];
     if (id === undefined) continue;
     at.set(id, [...(at.get(id) ?? []), line.split(' ').slice(0, 3).join(' ')]);
   }
-  return [...at].filter(([, c]) => c.length > 1).slice(0, 5).map(([id, c]) => `${topic} ${id}: ${c.join(' | ')}`).join('\n');
+  return [...at]
+    .filter(([, c]) => c.length > 1)
+    .slice(0, 5)
+    .map(([id, c]) => `${topic} ${id}: ${c.join(' | ')}`)
+    .join('\n');
 }
 
 /** Outbox keys of every worker and generation of the run's namespace (state namespaces of promoted replays start with it). */
@@ -120,7 +171,14 @@ async function outboxKeys(run: PipelineRun): Promise<string[]> {
  * Settles, compares, records the row and checks it. A worker that died on its own (not by the
  * suite's hand) fails the scenario, broker outages included: a worker waits for the cluster.
  */
-async function finish(run: PipelineRun, name: string, faults: string, lastFaultAt: number, notes: string[], compareOpts: Parameters<PipelineRun['compare']>[0] = {}): Promise<Comparison> {
+async function finish(
+  run: PipelineRun,
+  name: string,
+  faults: string,
+  lastFaultAt: number,
+  notes: string[],
+  compareOpts: Parameters<PipelineRun['compare']>[0] = {},
+): Promise<Comparison> {
   await run.settle();
   const recoverySeconds = (Date.now() - lastFaultAt) / 1000;
   const restarts = run.restartsBySupervisor;
@@ -128,7 +186,8 @@ async function finish(run: PipelineRun, name: string, faults: string, lastFaultA
   const comparison = await run.compare(compareOpts);
   const leftOutboxes = await outboxKeys(run);
   const outboxesAtRest = leftOutboxes.length;
-  if (outboxesAtRest > 0) process.stderr.write(`[faults] ${name}: outboxes left at rest:\n${await describeOutboxes(run, leftOutboxes)}\n`);
+  if (outboxesAtRest > 0)
+    process.stderr.write(`[faults] ${name}: outboxes left at rest:\n${await describeOutboxes(run, leftOutboxes)}\n`);
   // What a notification service reads, through a client that is not memberflow's (librdkafka).
   const brokers = inject('stack').KAFKA_BROKERS;
   const downstream: Row['downstream'] = { duplicates: 0, aborted: 0, perTopic: {} };
@@ -140,11 +199,31 @@ async function finish(run: PipelineRun, name: string, faults: string, lastFaultA
     downstream.aborted += all.records - committed.records;
   }
   const fencing = run.fencing;
-  if (fencing.lostRace + fencing.pointerMoved + fencing.stateLost > 0) notes.push(`writes refused by the fence: ${fencing.lostRace} lost races, ${fencing.pointerMoved} old epoch, ${fencing.stateLost} state lost`);
-  rows.push({ scenario: name, records: run.produced, faults, restarts, comparison, recoverySeconds: Math.round(recoverySeconds), outboxesAtRest, downstream, notes: notes.join('; ') });
-  process.stderr.write(`[faults] ${name}: ${JSON.stringify({ ...comparison, samples: comparison.samples.slice(0, 5), downstream })}\n`);
-  for (const [topic, c] of Object.entries(downstream.perTopic)) if (c.duplicates > 0) process.stderr.write(`[faults] ${name}: ids read twice (partition offset time):\n${doubledIds(run, topic as LogicalTopic)}\n`);
-  if (comparison.mismatches > 0) process.stderr.write(`[faults] ${name}: where the first mismatches lie:\n${traceIds(run, comparison.samples)}\n`);
+  if (fencing.lostRace + fencing.pointerMoved + fencing.stateLost > 0)
+    notes.push(
+      `writes refused by the fence: ${fencing.lostRace} lost races, ${fencing.pointerMoved} old epoch, ${fencing.stateLost} state lost`,
+    );
+  rows.push({
+    scenario: name,
+    records: run.produced,
+    faults,
+    restarts,
+    comparison,
+    recoverySeconds: Math.round(recoverySeconds),
+    outboxesAtRest,
+    downstream,
+    notes: notes.join('; '),
+  });
+  process.stderr.write(
+    `[faults] ${name}: ${JSON.stringify({ ...comparison, samples: comparison.samples.slice(0, 5), downstream })}\n`,
+  );
+  for (const [topic, c] of Object.entries(downstream.perTopic))
+    if (c.duplicates > 0)
+      process.stderr.write(
+        `[faults] ${name}: ids read twice (partition offset time):\n${doubledIds(run, topic as LogicalTopic)}\n`,
+      );
+  if (comparison.mismatches > 0)
+    process.stderr.write(`[faults] ${name}: where the first mismatches lie:\n${traceIds(run, comparison.samples)}\n`);
   expect(comparison.samples, 'first mismatches').toEqual([]);
   expect(comparison.mismatches).toBe(0);
   expect(comparison.conflicting).toBe(0);
@@ -153,8 +232,13 @@ async function finish(run: PipelineRun, name: string, faults: string, lastFaultA
   expect(restarts, 'workers that died on their own').toBe(0);
   expect(outboxesAtRest, 'outboxes left once every offset was committed').toBe(0);
   // Outputs are transactional: a read_committed reader gets each one once, and memberflow's own reader agrees.
-  expect(downstream.perTopic, 'copies beyond one per event id, read_committed (kcat)').toEqual(Object.fromEntries(Object.entries(downstream.perTopic).map(([t, c]) => [t, { ...c, duplicates: 0 }])));
-  expect(comparison.published - comparison.outputsCompared, 'copies beyond one per event id (memberflow\'s reader)').toBe(0);
+  expect(downstream.perTopic, 'copies beyond one per event id, read_committed (kcat)').toEqual(
+    Object.fromEntries(Object.entries(downstream.perTopic).map(([t, c]) => [t, { ...c, duplicates: 0 }])),
+  );
+  expect(
+    comparison.published - comparison.outputsCompared,
+    "copies beyond one per event id (memberflow's reader)",
+  ).toBe(0);
   return comparison;
 }
 
@@ -168,346 +252,554 @@ describe('fault-injection suite', () => {
     if (target) writeFileSync(onClusters ? target.replace(/(\.md)?$/, '-clusters.md') : target, report(table));
   });
 
-  scenario('sigkill')(`every worker SIGKILLed at random moments, 5 times each, over ${events.toLocaleString('en')} records`, () => sigkillScenario('faults-kill', 'SIGKILL, 5× each worker'), 3_600_000);
+  scenario('sigkill')(
+    `every worker SIGKILLed at random moments, 5 times each, over ${events.toLocaleString('en')} records`,
+    () => sigkillScenario('faults-kill', 'SIGKILL, 5× each worker'),
+    3_600_000,
+  );
 
   // The second Kafka client (MEMBERFLOW_KAFKA_CLIENT=confluent), its transactions under the same kills, over a fifth of the records.
-  scenario('sigkill-confluent')('on the confluent client: every worker SIGKILLed at random moments, 5 times each', () =>
-    sigkillScenario('faults-kill-ck', 'SIGKILL, 5× each worker, confluent client', { events: Math.max(5_000, Math.round(events / 5)), workerEnv: { MEMBERFLOW_KAFKA_CLIENT: 'confluent' } }), 3_600_000);
+  scenario('sigkill-confluent')(
+    'on the confluent client: every worker SIGKILLed at random moments, 5 times each',
+    () =>
+      sigkillScenario('faults-kill-ck', 'SIGKILL, 5× each worker, confluent client', {
+        events: Math.max(5_000, Math.round(events / 5)),
+        workerEnv: { MEMBERFLOW_KAFKA_CLIENT: 'confluent' },
+      }),
+    3_600_000,
+  );
 
-  scenario('outbox')('every worker SIGKILLed between an offset commit and the outbox drop after it: members never touched again hold no outputs', async () => {
-    // Many quiet members, each seen a few times: most are never touched again after their last input.
-    const run = await PipelineRun.create('faults-outbox', { events: Math.max(5_000, Math.round(events / 5)), seed: 11, members: 6_000 });
-    try {
-      const rnd = mulberry32(20261206);
-      // Each worker's first process dies at a random batch of its first few, right after committing.
-      for (const w of pipeline) run.start(w, 0, `kill-after-commit:${1 + Math.floor(rnd() * 5)}`);
-      const fed = run.feed();
-      await run.untilAllWorking();
-      await fed;
-      await run.settle();
-      // Every input is committed now: the outboxes must be empty by the time the pipeline is quiet, or within the bound.
-      const committedAt = Date.now();
-      await waitFor(async () => (await outboxKeys(run)).length === 0, 10_000, 'outboxes of committed inputs to be dropped').catch(async (err: Error) => {
-        throw new Error(`${err.message}:\n${await describeOutboxes(run, await outboxKeys(run))}`);
+  scenario('outbox')(
+    'every worker SIGKILLed between an offset commit and the outbox drop after it: members never touched again hold no outputs',
+    async () => {
+      // Many quiet members, each seen a few times: most are never touched again after their last input.
+      const run = await PipelineRun.create('faults-outbox', {
+        events: Math.max(5_000, Math.round(events / 5)),
+        seed: 11,
+        members: 6_000,
       });
-      const emptyAfter = (Date.now() - committedAt) / 1000;
-      expect(run.failpointKills, 'workers killed between a commit and the drop after it').toBeGreaterThanOrEqual(pipeline.length);
-      await finish(run, 'SIGKILL between offset commit and outbox drop', `${run.failpointKills} SIGKILLs right after an offset commit, before the outbox drop`, committedAt, [`outboxes empty ${emptyAfter.toFixed(1)} s after the last commit (bound 10 s)`]);
-    } finally {
-      await run.close();
-    }
-  }, 3_600_000);
-
-  scenario('zombie')('two instances of every worker; one killed and restarted repeatedly, the other frozen past its session and thawed as a zombie', async () => {
-    const run = await PipelineRun.create('faults-zombie', { events, seed: 8 });
-    try {
-      const rnd = mulberry32(8);
-      run.startAll(2);
-      const fed = run.feed();
-      await run.untilAllWorking();
-      let kills = 0;
-      let zombies = 0;
-      let lastFaultAt = Date.now();
-      for (let round = 0; round < 3; round++) {
-        for (const w of shuffle(pipeline, rnd)) {
-          await busyOrTimeout(run, w, 5000);
-          await sleep(Math.floor(rnd() * 1000));
-          await run.signal(w, 1, 'SIGKILL');
-          run.start(w, 1);
-          kills++;
-          lastFaultAt = Date.now();
-        }
+      try {
+        const rnd = mulberry32(20261206);
+        // Each worker's first process dies at a random batch of its first few, right after committing.
+        for (const w of pipeline) run.start(w, 0, `kill-after-commit:${1 + Math.floor(rnd() * 5)}`);
+        const fed = run.feed();
+        await run.untilAllWorking();
+        await fed;
+        await run.settle();
+        // Every input is committed now: the outboxes must be empty by the time the pipeline is quiet, or within the bound.
+        const committedAt = Date.now();
+        await waitFor(
+          async () => (await outboxKeys(run)).length === 0,
+          10_000,
+          'outboxes of committed inputs to be dropped',
+        ).catch(async (err: Error) => {
+          throw new Error(`${err.message}:\n${await describeOutboxes(run, await outboxKeys(run))}`);
+        });
+        const emptyAfter = (Date.now() - committedAt) / 1000;
+        expect(run.failpointKills, 'workers killed between a commit and the drop after it').toBeGreaterThanOrEqual(
+          pipeline.length,
+        );
+        await finish(
+          run,
+          'SIGKILL between offset commit and outbox drop',
+          `${run.failpointKills} SIGKILLs right after an offset commit, before the outbox drop`,
+          committedAt,
+          [`outboxes empty ${emptyAfter.toFixed(1)} s after the last commit (bound 10 s)`],
+        );
+      } finally {
+        await run.close();
       }
-      for (const w of shuffle(pipeline, rnd)) {
-        // Frozen mid-batch beyond the 6 s session timeout: the group moves its partitions to the
-        // other instance; thawed, it still believes it owns them and tries to finish its batch.
-        await busyOrTimeout(run, w, 5000);
-        const child = run.process(w, 0)!;
-        child.kill('SIGSTOP');
-        await sleep(9000);
-        child.kill('SIGCONT');
-        zombies++;
-        lastFaultAt = Date.now();
-      }
-      await fed;
-      await finish(run, 'two instances per worker, kills + zombies', `${kills} SIGKILLs of one instance (rebalances), ${zombies} instances frozen 9 s (SIGSTOP) and thawed`, lastFaultAt, []);
-    } finally {
-      await run.close();
-    }
-  }, 3_600_000);
+    },
+    3_600_000,
+  );
 
-  scenario('storm')('a rebalance storm: instances of every worker join and leave while the pipeline runs', async () => {
-    // At most 50,000 records: the storm's rounds take the same time whatever the stream's size.
-    const run = await PipelineRun.create('faults-storm', { events: Math.min(events, 50_000), seed: 11 });
-    try {
-      const rnd = mulberry32(11);
-      run.startAll();
-      const fed = run.feed();
-      await run.untilAllWorking();
-      let joins = 0;
-      let lastFaultAt = Date.now();
-      // Each worker's group rebalances at every join and leave; one instance stays throughout.
-      for (let round = 0; round < 3; round++) {
-        for (const w of shuffle(pipeline, rnd)) {
-          await busyOrTimeout(run, w, 3000);
-          run.start(w, 1);
-          await sleep(500 + Math.floor(rnd() * 2000));
-          run.start(w, 2);
-          await sleep(500 + Math.floor(rnd() * 2000));
-          await run.signal(w, 1, 'SIGTERM');
-          await sleep(Math.floor(rnd() * 1500));
-          await run.signal(w, 2, 'SIGTERM');
-          joins += 2;
-          lastFaultAt = Date.now();
-        }
-      }
-      await fed;
-      await finish(run, 'rebalance storm', `${joins} instances joined and left (SIGTERM) around one that stayed, every worker, 3 rounds`, lastFaultAt, []);
-    } finally {
-      await run.close();
-    }
-  }, 3_600_000);
-
-  scenario('broker')('the Kafka broker killed and restarted mid-run, twice', async () => {
-    const run = await PipelineRun.create('faults-broker', { events, seed: 9 });
-    try {
-      run.startAll();
-      const fed = run.feed();
-      await run.untilAllWorking();
-      const downtimes: number[] = [];
-      let lastFaultAt = Date.now();
-      for (const [at, mode] of [[0.3, 'kill'], [0.65, 'term']] as const) {
-        await waitFor(() => run.produced >= events * at, 1_200_000, `${at * 100} % of the input produced`);
-        const t0 = Date.now();
-        stack(['restart-kafka', mode]);
-        downtimes.push((Date.now() - t0) / 1000);
-        lastFaultAt = Date.now();
-      }
-      await fed;
-      await finish(run, 'Kafka broker restarted mid-run', `broker SIGKILLed and restarted at 30 %, SIGTERMed and restarted at 65 %`, lastFaultAt, [`broker away ${downtimes.map((d) => `${d.toFixed(0)} s`).join(' and ')}`, `consumer restarts logged ${run.failover.consumerRestarts}`]);
-    } finally {
-      await run.close();
-    }
-  }, 3_600_000);
-
-  scenario('redis')('Redis flushed mid-run: every worker stops by itself, rebuild restores state, the pipeline continues', async () => {
-    const run = await PipelineRun.create('faults-redis', { events, seed: 10, redisDb: 7 });
-    try {
-      run.startAll();
-      const fed = run.feed();
-      await run.untilAllWorking();
-      await waitFor(() => run.produced >= events * 0.4, 1_200_000, '40 % of the input produced');
-      const flushedAt = Date.now();
-      await run.s.clients.redis.flushdb();
-      // No worker may carry on from empty state: each one notices and exits (and is not restarted).
-      await waitFor(() => run.allExited(), 60_000, 'every worker to stop after the flush');
-      const stoppedAfter = (Date.now() - flushedAt) / 1000;
-      const rebuildStarted = Date.now();
-      const rebuilt: string[] = [];
-      for (const w of pipeline) {
-        // rebuild refuses while the dead workers' group sessions last (6 s): retry until it runs.
-        for (let attempt = 1; ; attempt++) {
-          const r = await run.cli(['rebuild', '--worker', w]);
-          if (r.code === 0) {
-            const rep = JSON.parse(r.stdout) as { records: number; outputs: number };
-            rebuilt.push(`${w} ${rep.records.toLocaleString('en')} records/${rep.outputs.toLocaleString('en')} outputs`);
-            break;
+  scenario('zombie')(
+    'two instances of every worker; one killed and restarted repeatedly, the other frozen past its session and thawed as a zombie',
+    async () => {
+      const run = await PipelineRun.create('faults-zombie', { events, seed: 8 });
+      try {
+        const rnd = mulberry32(8);
+        run.startAll(2);
+        const fed = run.feed();
+        await run.untilAllWorking();
+        let kills = 0;
+        let zombies = 0;
+        let lastFaultAt = Date.now();
+        for (let round = 0; round < 3; round++) {
+          for (const w of shuffle(pipeline, rnd)) {
+            await busyOrTimeout(run, w, 5000);
+            await sleep(Math.floor(rnd() * 1000));
+            await run.signal(w, 1, 'SIGKILL');
+            run.start(w, 1);
+            kills++;
+            lastFaultAt = Date.now();
           }
-          if (!/running in/.test(r.stderr) || attempt > 30) throw new Error(`rebuild --worker ${w} failed:\n${r.stderr}`);
-          await sleep(1000);
         }
-      }
-      const rebuildSeconds = (Date.now() - rebuildStarted) / 1000;
-      run.startAll();
-      await fed;
-      await finish(run, 'Redis flushed mid-run, then rebuild', `FLUSHDB at 40 % of the input; all 6 workers stopped by themselves within ${stoppedAfter.toFixed(1)} s; rebuild --worker for each`, flushedAt, [`rebuild of the six workers ${rebuildSeconds.toFixed(0)} s (${rebuilt.join(', ')})`]);
-      expect(run.fencing.stateLost).toBeGreaterThanOrEqual(6);
-    } finally {
-      await run.close();
-    }
-  }, 3_600_000);
-
-  scenario('poison')('poison records interleaved at random into every worker\'s input: the dead-letter topic receives exactly them', async () => {
-    const run = await PipelineRun.create('faults-poison', { events, seed: 11 });
-    try {
-      const rnd = mulberry32(11);
-      run.startAll();
-      const activityPoisons: GeneratedRecord[] = [];
-      const fed = run.feed({
-        extra: (wave) => {
-          const p = activityPoison(16, { seed: 100 + wave, tag: `poison-w${wave}` });
-          activityPoisons.push(...p);
-          return p;
-        },
-      });
-      // Internal topics get poison too: each downstream worker must dead-letter what it cannot read.
-      const internal: Array<{ topic: LogicalTopic; key: string; value: Buffer }> = [];
-      const internalTopics: LogicalTopic[] = ['behavior.events', 'points.ledger', 'member.tier-changes', 'member.churn-risk', 'reco.item-updates'];
-      let feeding = true;
-      void fed.finally(() => (feeding = false));
-      for (let i = 0; feeding || i < 40; i++) {
-        await sleep(200 + Math.floor(rnd() * 1500));
-        const topic = internalTopics[i % internalTopics.length]!;
-        const tag = Buffer.from(`internal-poison-${i}`);
-        const value = i % 2 === 0 ? Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf1]), tag]) : Buffer.concat([Buffer.from([0x7b, 0xff]), tag]);
-        const key = topic === 'reco.item-updates' ? `item-${i % 200}` : `m${i % 300}`;
-        internal.push({ topic, key, value });
-        await run.s.produce(topic, [{ key, value }]);
-      }
-      await fed;
-      const lastFaultAt = Date.now();
-      const poisonValues = new Set([...activityPoisons, ...run.input.filter((r) => r.poison)].map((r) => valueKey(r.value)));
-      const internalValues = new Set(internal.map((p) => valueKey(p.value)));
-      const isInjected = (r: { value: Buffer | null }) => internalValues.has(valueKey(r.value));
-      const comparison = await finish(run, 'poison records in every input', `${activityPoisons.length} crafted poison records in activity.events (random bytes, empty, null, unknown schema id, JSON array, oversized, invalid UTF-8, no id) beside the stream's own ${run.input.filter((r) => r.poison).length} broken ones; ${internal.length} undecodable records in 5 internal topics`, lastFaultAt, [], { ignore: isInjected });
-
-      // Independently of the reference: each poison record, at each offset it landed, was dead-lettered by its consumer.
-      const dlq = run.topicsRead.get('activity.dlq')!.map((r) => r.decoded as { worker: string; reason: string; sourceTopic: string; sourcePartition: number; sourceOffset: string });
-      const dead = new Set(dlq.map((d) => `${d.worker}|${d.sourceTopic}|${d.sourcePartition}|${d.sourceOffset}`));
-      const activity = run.topicsRead.get('activity.events')!;
-      const poisonAt = activity.filter((r) => poisonValues.has(valueKey(r.value)));
-      expect(poisonAt.length).toBeGreaterThanOrEqual(activityPoisons.length);
-      for (const r of poisonAt) expect(dead.has(`behavior-events|${r.topic}|${r.partition}|${r.offset}`), `poison at ${r.partition}:${r.offset}`).toBe(true);
-      // …and everything else behavior-events refused is a well-formed event its rules refuse (the stream has
-      // refunds above the purchase, for one), never a record it could not read.
-      const poisonPositions = new Set(poisonAt.map((r) => `${r.partition}:${r.offset}`));
-      const byRule = dlq.filter((d) => d.worker === 'behavior-events' && !poisonPositions.has(`${d.sourcePartition}:${d.sourceOffset}`));
-      const ruleReasons = new Map<string, number>();
-      for (const d of byRule) ruleReasons.set(d.reason, (ruleReasons.get(d.reason) ?? 0) + 1);
-      for (const reason of ruleReasons.keys()) expect(readingReasons, `a well-formed record refused as ${reason}`).not.toContain(reason);
-      let internalFound = 0;
-      for (const p of internal) {
-        const at = run.topicsRead.get(p.topic)?.filter((r) => valueKey(r.value) === valueKey(p.value)) ?? [];
-        expect(at.length, `${p.topic} poison`).toBe(1);
-        const consumers = pipeline.filter((w) => workers[w]!.definition.inputs.includes(p.topic));
-        for (const w of consumers) {
-          expect(dead.has(`${w}|${at[0]!.topic}|${at[0]!.partition}|${at[0]!.offset}`), `${w} dead-lettered ${p.topic} poison`).toBe(true);
-          internalFound++;
+        for (const w of shuffle(pipeline, rnd)) {
+          // Frozen mid-batch beyond the 6 s session timeout: the group moves its partitions to the
+          // other instance; thawed, it still believes it owns them and tries to finish its batch.
+          await busyOrTimeout(run, w, 5000);
+          const child = run.process(w, 0)!;
+          child.kill('SIGSTOP');
+          await sleep(9000);
+          child.kill('SIGCONT');
+          zombies++;
+          lastFaultAt = Date.now();
         }
+        await fed;
+        await finish(
+          run,
+          'two instances per worker, kills + zombies',
+          `${kills} SIGKILLs of one instance (rebalances), ${zombies} instances frozen 9 s (SIGSTOP) and thawed`,
+          lastFaultAt,
+          [],
+        );
+      } finally {
+        await run.close();
       }
-      rows[rows.length - 1]!.notes = `every poison record dead-lettered at each offset it landed, by each of its consumers (${poisonAt.length} in activity.events, ${internalFound} for the internal ones); the other dead letters are well-formed events refused by rule (${[...ruleReasons].map(([r, n]) => `${r} ${n}`).join(', ')}); ${comparison.dlq.distinct.toLocaleString('en')} dead letters in all, each the reference's`;
-    } finally {
-      await run.close();
-    }
-  }, 3_600_000);
+    },
+    3_600_000,
+  );
 
-  scenario('redis-failover', 'clusters')('a Redis Cluster master SIGKILLed mid-run: its replica takes over, the node comes back as a replica', () =>
-    underLoad('faults-redisfo', 13, 'Redis Cluster master SIGKILLed', async (run) => {
-      await busyOrTimeout(run, 'points-accrual', 5000);
-      const master = clusterMasterPorts()[0]!;
-      const killedAt = Date.now();
-      stack(['stop-redis-node', String(master), 'kill']);
-      // The replica is promoted once the node timeout (5 s) passes and the other masters agree.
-      await waitFor(() => clusterMasterPorts(master).length === 3 && clusterCommand(master, 'CLUSTER', 'INFO').includes('cluster_state:ok'), 60_000, 'a replica to take over the killed master\'s slots');
-      const failoverSeconds = (Date.now() - killedAt) / 1000;
-      // Meanwhile writes to those slots waited for a replica to confirm them (REDIS_WAIT_REPLICAS=1): the old master, back as one.
-      stack(['start-redis-node', String(master)]);
-      return {
-        faults: `master on port ${master} SIGKILLed at 40 % of the input with writes in flight; its replica promoted, the node restarted empty and rejoined as a replica`,
-        notes: () => [`replica took over after ${failoverSeconds.toFixed(1)} s`, `workers redid batches until a replica had them ${run.failover.replicasBehind} times`],
-      };
-    }), 3_600_000);
-
-  scenario('kafka-leader', 'clusters')('the broker leading the busiest input partition SIGKILLed under load, then restarted', () =>
-    underLoad('faults-leader', 14, 'Kafka partition leader SIGKILLed', async (run) => {
-      const { broker, partition, replicas, minInsync } = await busiestLeader(run, 'activity.events');
-      // The namespace's topics were created for three brokers: three copies, two to acknowledge a write.
-      expect({ replicas, minInsync }).toEqual({ replicas: 3, minInsync: '2' });
-      const killedAt = Date.now();
-      stack(['stop-broker', String(broker), 'kill']);
-      await sleep(15_000);
-      stack(['start-broker', String(broker)]);
-      const away = (Date.now() - killedAt) / 1000;
-      return {
-        faults: `broker ${broker}, leader of activity.events partition ${partition} (the busiest), SIGKILLed at 40 % of the input and restarted 15 s later`,
-        notes: () => [`broker away ${away.toFixed(0)} s`, `consumer restarts logged ${run.failover.consumerRestarts}`],
-      };
-    }), 3_600_000);
-
-  scenario('kafka-cluster-restart', 'clusters')('all three Kafka brokers SIGKILLed at once and restarted', () =>
-    underLoad('faults-kcluster', 15, 'Kafka cluster restarted', async (run) => {
-      const t0 = Date.now();
-      stack(['restart-kafka', 'kill', '--brokers', '3']);
-      const away = (Date.now() - t0) / 1000;
-      return {
-        faults: 'all three brokers SIGKILLed at 40 % of the input and started again together',
-        notes: () => [`cluster away ${away.toFixed(0)} s`, `consumer restarts logged ${run.failover.consumerRestarts}`],
-      };
-    }), 3_600_000);
-
-  scenario('rules')('a rule change by replay + promote while live traffic continues', async () => {
-    const run = await PipelineRun.create('faults-rules', { events, seed: 12 });
-    try {
-      run.startAll();
-      // Upstream sends the first half; the replay starts a third of the way in and follows.
-      const firstHalf = run.feed({ to: 0.5 });
-      await run.untilAllWorking();
-      await waitFor(() => run.produced >= events * 0.35, 1_200_000, '35 % of the input produced');
-      const doubled = { ...run.s.rules, version: `${run.s.rules.version}+double`, points: { ...run.s.rules.points, pointsPerYuan: run.s.rules.points.pointsPerYuan * 2 } };
-      const dir = mkdtempSync(join(tmpdir(), 'faults-rules-'));
-      writeFileSync(join(dir, 'double.json'), JSON.stringify(doubled));
-      const shadow = `${run.s.ns}-dbl`;
-      // As the README's guide says for a history that keeps growing: follow live traffic until close
-      // behind it, stop the replay (Ctrl-C), promote; the handover then has little to catch up.
-      const follower = run.cliProcess(['replay', 'run', '--worker', 'points-accrual', '--from', 'beginning', '--rules', join(dir, 'double.json'), '--namespace', shadow, '--follow']);
-      const shadowGroup = `${shadow}.points-accrual`;
-      await waitFor(async () => (await run.s.committedTotal('points-accrual', 'behavior.events', shadowGroup)) > 0 && (await run.s.lag('points-accrual', 'behavior.events', shadowGroup)) < 2000, 1_200_000, 'the replay to follow close behind live traffic');
-      await firstHalf;
-      await waitFor(async () => (await run.s.lag('points-accrual', 'behavior.events', shadowGroup)) < 2000, 1_200_000, 'the replay to catch up with the first half');
-      // The second half flows while the replay stops and the promote happens, and after it.
-      const fed = run.feed({ from: 0.5 });
-      follower.child.kill('SIGINT');
-      const replay = await follower.done;
-      expect(replay.code, replay.stderr).toBe(0);
-      const promoteAt = Date.now();
-      type Promoted = { switchedAt: Record<string, string>; pausedMs: number; finishedRecords: number; caughtUpRecords: number };
-      let promoted: Promoted | undefined;
-      for (let attempt = 1; promoted === undefined; attempt++) {
-        const p = await run.cli(['replay', 'promote', '--namespace', shadow]);
-        if (p.code === 0) promoted = JSON.parse(p.stdout) as Promoted;
-        else if (/read past the live workers/.test(p.stderr) && attempt < 30) await sleep(1000);
-        else throw new Error(`replay promote failed:\n${p.stderr}`);
+  scenario('storm')(
+    'a rebalance storm: instances of every worker join and leave while the pipeline runs',
+    async () => {
+      // At most 50,000 records: the storm's rounds take the same time whatever the stream's size.
+      const run = await PipelineRun.create('faults-storm', { events: Math.min(events, 50_000), seed: 11 });
+      try {
+        const rnd = mulberry32(11);
+        run.startAll();
+        const fed = run.feed();
+        await run.untilAllWorking();
+        let joins = 0;
+        let lastFaultAt = Date.now();
+        // Each worker's group rebalances at every join and leave; one instance stays throughout.
+        for (let round = 0; round < 3; round++) {
+          for (const w of shuffle(pipeline, rnd)) {
+            await busyOrTimeout(run, w, 3000);
+            run.start(w, 1);
+            await sleep(500 + Math.floor(rnd() * 2000));
+            run.start(w, 2);
+            await sleep(500 + Math.floor(rnd() * 2000));
+            await run.signal(w, 1, 'SIGTERM');
+            await sleep(Math.floor(rnd() * 1500));
+            await run.signal(w, 2, 'SIGTERM');
+            joins += 2;
+            lastFaultAt = Date.now();
+          }
+        }
+        await fed;
+        await finish(
+          run,
+          'rebalance storm',
+          `${joins} instances joined and left (SIGTERM) around one that stayed, every worker, 3 rounds`,
+          lastFaultAt,
+          [],
+        );
+      } finally {
+        await run.close();
       }
-      const { switchedAt, pausedMs, finishedRecords, caughtUpRecords } = promoted;
-      await fed;
-      const behaviorTopic = run.s.topic('behavior.events');
-      const after = (r: { topic: string; partition: number; offset: string }) => {
-        const sw = switchedAt[`${r.topic}#${r.partition}`];
-        return sw !== undefined && compareOffsets(r.offset, sw) >= 0;
-      };
-      let afterSwitch = 0;
-      const comparison = await finish(run, 'rule change: replay + promote under traffic', `points-accrual replayed from the beginning under doubled points (replay run --follow, stopped close behind live) and promoted while upstream kept producing`, promoteAt, [`live points-accrual paused ${pausedMs} ms, ${finishedRecords} records finished by the old generation and ${caughtUpRecords} caught up in the handover`], {
-        rules: { 'points-accrual': doubled },
-        // The live ledger: old rules for what the live worker decided before the switch, new rules from it.
-        expectedOutputs: {
-          'points-accrual': (log, promotedRef) => {
-            const logic = workers['points-accrual']!.definition;
-            const byRules = (rules: typeof doubled, wantAfter: boolean): OutputEvent[] => {
-              const out: OutputEvent[] = [];
-              referenceRun(logic, log, rules, defaultLimits(rules), { afterStep: (o, r) => (after(r) === wantAfter ? out.push(...o) : 0) });
-              return out;
-            };
-            const stepped = byRules(doubled, true);
-            const before = byRules(run.s.rules, false);
-            afterSwitch = log.filter((l) => l.record.topic === behaviorTopic && after(l.record)).length;
-            const viaSteps = new Set([...stepped, ...before].map((o) => o.id));
-            const undecodable = promotedRef.outputs.filter((o) => o.topic === 'activity.dlq' && !viaSteps.has(o.id));
-            return [...before, ...stepped, ...undecodable];
+    },
+    3_600_000,
+  );
+
+  scenario('broker')(
+    'the Kafka broker killed and restarted mid-run, twice',
+    async () => {
+      const run = await PipelineRun.create('faults-broker', { events, seed: 9 });
+      try {
+        run.startAll();
+        const fed = run.feed();
+        await run.untilAllWorking();
+        const downtimes: number[] = [];
+        let lastFaultAt = Date.now();
+        for (const [at, mode] of [
+          [0.3, 'kill'],
+          [0.65, 'term'],
+        ] as const) {
+          await waitFor(() => run.produced >= events * at, 1_200_000, `${at * 100} % of the input produced`);
+          const t0 = Date.now();
+          stack(['restart-kafka', mode]);
+          downtimes.push((Date.now() - t0) / 1000);
+          lastFaultAt = Date.now();
+        }
+        await fed;
+        await finish(
+          run,
+          'Kafka broker restarted mid-run',
+          `broker SIGKILLed and restarted at 30 %, SIGTERMed and restarted at 65 %`,
+          lastFaultAt,
+          [
+            `broker away ${downtimes.map((d) => `${d.toFixed(0)} s`).join(' and ')}`,
+            `consumer restarts logged ${run.failover.consumerRestarts}`,
+          ],
+        );
+      } finally {
+        await run.close();
+      }
+    },
+    3_600_000,
+  );
+
+  scenario('redis')(
+    'Redis flushed mid-run: every worker stops by itself, rebuild restores state, the pipeline continues',
+    async () => {
+      const run = await PipelineRun.create('faults-redis', { events, seed: 10, redisDb: 7 });
+      try {
+        run.startAll();
+        const fed = run.feed();
+        await run.untilAllWorking();
+        await waitFor(() => run.produced >= events * 0.4, 1_200_000, '40 % of the input produced');
+        const flushedAt = Date.now();
+        await run.s.clients.redis.flushdb();
+        // No worker may carry on from empty state: each one notices and exits (and is not restarted).
+        await waitFor(() => run.allExited(), 60_000, 'every worker to stop after the flush');
+        const stoppedAfter = (Date.now() - flushedAt) / 1000;
+        const rebuildStarted = Date.now();
+        const rebuilt: string[] = [];
+        for (const w of pipeline) {
+          // rebuild refuses while the dead workers' group sessions last (6 s): retry until it runs.
+          for (let attempt = 1; ; attempt++) {
+            const r = await run.cli(['rebuild', '--worker', w]);
+            if (r.code === 0) {
+              const rep = JSON.parse(r.stdout) as { records: number; outputs: number };
+              rebuilt.push(
+                `${w} ${rep.records.toLocaleString('en')} records/${rep.outputs.toLocaleString('en')} outputs`,
+              );
+              break;
+            }
+            if (!/running in/.test(r.stderr) || attempt > 30)
+              throw new Error(`rebuild --worker ${w} failed:\n${r.stderr}`);
+            await sleep(1000);
+          }
+        }
+        const rebuildSeconds = (Date.now() - rebuildStarted) / 1000;
+        run.startAll();
+        await fed;
+        await finish(
+          run,
+          'Redis flushed mid-run, then rebuild',
+          `FLUSHDB at 40 % of the input; all 6 workers stopped by themselves within ${stoppedAfter.toFixed(1)} s; rebuild --worker for each`,
+          flushedAt,
+          [`rebuild of the six workers ${rebuildSeconds.toFixed(0)} s (${rebuilt.join(', ')})`],
+        );
+        expect(run.fencing.stateLost).toBeGreaterThanOrEqual(6);
+      } finally {
+        await run.close();
+      }
+    },
+    3_600_000,
+  );
+
+  scenario('poison')(
+    "poison records interleaved at random into every worker's input: the dead-letter topic receives exactly them",
+    async () => {
+      const run = await PipelineRun.create('faults-poison', { events, seed: 11 });
+      try {
+        const rnd = mulberry32(11);
+        run.startAll();
+        const activityPoisons: GeneratedRecord[] = [];
+        const fed = run.feed({
+          extra: (wave) => {
+            const p = activityPoison(16, { seed: 100 + wave, tag: `poison-w${wave}` });
+            activityPoisons.push(...p);
+            return p;
           },
-        },
-      });
-      expect(afterSwitch).toBeGreaterThan(events * 0.1);
-      rows[rows.length - 1]!.notes += `; ${afterSwitch.toLocaleString('en')} behavior events after the switch; points state = the doubled-rules reference for every member`;
-      expect(comparison.perTopic['points.ledger']!.expected).toBeGreaterThan(0);
-    } finally {
-      await run.close();
-    }
-  }, 3_600_000);
+        });
+        // Internal topics get poison too: each downstream worker must dead-letter what it cannot read.
+        const internal: Array<{ topic: LogicalTopic; key: string; value: Buffer }> = [];
+        const internalTopics: LogicalTopic[] = [
+          'behavior.events',
+          'points.ledger',
+          'member.tier-changes',
+          'member.churn-risk',
+          'reco.item-updates',
+        ];
+        let feeding = true;
+        void fed.finally(() => (feeding = false));
+        for (let i = 0; feeding || i < 40; i++) {
+          await sleep(200 + Math.floor(rnd() * 1500));
+          const topic = internalTopics[i % internalTopics.length]!;
+          const tag = Buffer.from(`internal-poison-${i}`);
+          const value =
+            i % 2 === 0
+              ? Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf1]), tag])
+              : Buffer.concat([Buffer.from([0x7b, 0xff]), tag]);
+          const key = topic === 'reco.item-updates' ? `item-${i % 200}` : `m${i % 300}`;
+          internal.push({ topic, key, value });
+          await run.s.produce(topic, [{ key, value }]);
+        }
+        await fed;
+        const lastFaultAt = Date.now();
+        const poisonValues = new Set(
+          [...activityPoisons, ...run.input.filter((r) => r.poison)].map((r) => valueKey(r.value)),
+        );
+        const internalValues = new Set(internal.map((p) => valueKey(p.value)));
+        const isInjected = (r: { value: Buffer | null }) => internalValues.has(valueKey(r.value));
+        const comparison = await finish(
+          run,
+          'poison records in every input',
+          `${activityPoisons.length} crafted poison records in activity.events (random bytes, empty, null, unknown schema id, JSON array, oversized, invalid UTF-8, no id) beside the stream's own ${run.input.filter((r) => r.poison).length} broken ones; ${internal.length} undecodable records in 5 internal topics`,
+          lastFaultAt,
+          [],
+          { ignore: isInjected },
+        );
+
+        // Independently of the reference: each poison record, at each offset it landed, was dead-lettered by its consumer.
+        const dlq = run.topicsRead
+          .get('activity.dlq')!
+          .map(
+            (r) =>
+              r.decoded as {
+                worker: string;
+                reason: string;
+                sourceTopic: string;
+                sourcePartition: number;
+                sourceOffset: string;
+              },
+          );
+        const dead = new Set(dlq.map((d) => `${d.worker}|${d.sourceTopic}|${d.sourcePartition}|${d.sourceOffset}`));
+        const activity = run.topicsRead.get('activity.events')!;
+        const poisonAt = activity.filter((r) => poisonValues.has(valueKey(r.value)));
+        expect(poisonAt.length).toBeGreaterThanOrEqual(activityPoisons.length);
+        for (const r of poisonAt)
+          expect(
+            dead.has(`behavior-events|${r.topic}|${r.partition}|${r.offset}`),
+            `poison at ${r.partition}:${r.offset}`,
+          ).toBe(true);
+        // …and everything else behavior-events refused is a well-formed event its rules refuse (the stream has
+        // refunds above the purchase, for one), never a record it could not read.
+        const poisonPositions = new Set(poisonAt.map((r) => `${r.partition}:${r.offset}`));
+        const byRule = dlq.filter(
+          (d) => d.worker === 'behavior-events' && !poisonPositions.has(`${d.sourcePartition}:${d.sourceOffset}`),
+        );
+        const ruleReasons = new Map<string, number>();
+        for (const d of byRule) ruleReasons.set(d.reason, (ruleReasons.get(d.reason) ?? 0) + 1);
+        for (const reason of ruleReasons.keys())
+          expect(readingReasons, `a well-formed record refused as ${reason}`).not.toContain(reason);
+        let internalFound = 0;
+        for (const p of internal) {
+          const at = run.topicsRead.get(p.topic)?.filter((r) => valueKey(r.value) === valueKey(p.value)) ?? [];
+          expect(at.length, `${p.topic} poison`).toBe(1);
+          const consumers = pipeline.filter((w) => workers[w]!.definition.inputs.includes(p.topic));
+          for (const w of consumers) {
+            expect(
+              dead.has(`${w}|${at[0]!.topic}|${at[0]!.partition}|${at[0]!.offset}`),
+              `${w} dead-lettered ${p.topic} poison`,
+            ).toBe(true);
+            internalFound++;
+          }
+        }
+        rows[rows.length - 1]!.notes =
+          `every poison record dead-lettered at each offset it landed, by each of its consumers (${poisonAt.length} in activity.events, ${internalFound} for the internal ones); the other dead letters are well-formed events refused by rule (${[...ruleReasons].map(([r, n]) => `${r} ${n}`).join(', ')}); ${comparison.dlq.distinct.toLocaleString('en')} dead letters in all, each the reference's`;
+      } finally {
+        await run.close();
+      }
+    },
+    3_600_000,
+  );
+
+  scenario('redis-failover', 'clusters')(
+    'a Redis Cluster master SIGKILLed mid-run: its replica takes over, the node comes back as a replica',
+    () =>
+      underLoad('faults-redisfo', 13, 'Redis Cluster master SIGKILLed', async (run) => {
+        await busyOrTimeout(run, 'points-accrual', 5000);
+        const master = clusterMasterPorts()[0]!;
+        const killedAt = Date.now();
+        stack(['stop-redis-node', String(master), 'kill']);
+        // The replica is promoted once the node timeout (5 s) passes and the other masters agree.
+        await waitFor(
+          () =>
+            clusterMasterPorts(master).length === 3 &&
+            clusterCommand(master, 'CLUSTER', 'INFO').includes('cluster_state:ok'),
+          60_000,
+          "a replica to take over the killed master's slots",
+        );
+        const failoverSeconds = (Date.now() - killedAt) / 1000;
+        // Meanwhile writes to those slots waited for a replica to confirm them (REDIS_WAIT_REPLICAS=1): the old master, back as one.
+        stack(['start-redis-node', String(master)]);
+        return {
+          faults: `master on port ${master} SIGKILLed at 40 % of the input with writes in flight; its replica promoted, the node restarted empty and rejoined as a replica`,
+          notes: () => [
+            `replica took over after ${failoverSeconds.toFixed(1)} s`,
+            `workers redid batches until a replica had them ${run.failover.replicasBehind} times`,
+          ],
+        };
+      }),
+    3_600_000,
+  );
+
+  scenario('kafka-leader', 'clusters')(
+    'the broker leading the busiest input partition SIGKILLed under load, then restarted',
+    () =>
+      underLoad('faults-leader', 14, 'Kafka partition leader SIGKILLed', async (run) => {
+        const { broker, partition, replicas, minInsync } = await busiestLeader(run, 'activity.events');
+        // The namespace's topics were created for three brokers: three copies, two to acknowledge a write.
+        expect({ replicas, minInsync }).toEqual({ replicas: 3, minInsync: '2' });
+        const killedAt = Date.now();
+        stack(['stop-broker', String(broker), 'kill']);
+        await sleep(15_000);
+        stack(['start-broker', String(broker)]);
+        const away = (Date.now() - killedAt) / 1000;
+        return {
+          faults: `broker ${broker}, leader of activity.events partition ${partition} (the busiest), SIGKILLed at 40 % of the input and restarted 15 s later`,
+          notes: () => [
+            `broker away ${away.toFixed(0)} s`,
+            `consumer restarts logged ${run.failover.consumerRestarts}`,
+          ],
+        };
+      }),
+    3_600_000,
+  );
+
+  scenario('kafka-cluster-restart', 'clusters')(
+    'all three Kafka brokers SIGKILLed at once and restarted',
+    () =>
+      underLoad('faults-kcluster', 15, 'Kafka cluster restarted', async (run) => {
+        const t0 = Date.now();
+        stack(['restart-kafka', 'kill', '--brokers', '3']);
+        const away = (Date.now() - t0) / 1000;
+        return {
+          faults: 'all three brokers SIGKILLed at 40 % of the input and started again together',
+          notes: () => [
+            `cluster away ${away.toFixed(0)} s`,
+            `consumer restarts logged ${run.failover.consumerRestarts}`,
+          ],
+        };
+      }),
+    3_600_000,
+  );
+
+  scenario('rules')(
+    'a rule change by replay + promote while live traffic continues',
+    async () => {
+      const run = await PipelineRun.create('faults-rules', { events, seed: 12 });
+      try {
+        run.startAll();
+        // Upstream sends the first half; the replay starts a third of the way in and follows.
+        const firstHalf = run.feed({ to: 0.5 });
+        await run.untilAllWorking();
+        await waitFor(() => run.produced >= events * 0.35, 1_200_000, '35 % of the input produced');
+        const doubled = {
+          ...run.s.rules,
+          version: `${run.s.rules.version}+double`,
+          points: { ...run.s.rules.points, pointsPerYuan: run.s.rules.points.pointsPerYuan * 2 },
+        };
+        const dir = mkdtempSync(join(tmpdir(), 'faults-rules-'));
+        writeFileSync(join(dir, 'double.json'), JSON.stringify(doubled));
+        const shadow = `${run.s.ns}-dbl`;
+        // As the README's guide says for a history that keeps growing: follow live traffic until close
+        // behind it, stop the replay (Ctrl-C), promote; the handover then has little to catch up.
+        const follower = run.cliProcess([
+          'replay',
+          'run',
+          '--worker',
+          'points-accrual',
+          '--from',
+          'beginning',
+          '--rules',
+          join(dir, 'double.json'),
+          '--namespace',
+          shadow,
+          '--follow',
+        ]);
+        const shadowGroup = `${shadow}.points-accrual`;
+        await waitFor(
+          async () =>
+            (await run.s.committedTotal('points-accrual', 'behavior.events', shadowGroup)) > 0 &&
+            (await run.s.lag('points-accrual', 'behavior.events', shadowGroup)) < 2000,
+          1_200_000,
+          'the replay to follow close behind live traffic',
+        );
+        await firstHalf;
+        await waitFor(
+          async () => (await run.s.lag('points-accrual', 'behavior.events', shadowGroup)) < 2000,
+          1_200_000,
+          'the replay to catch up with the first half',
+        );
+        // The second half flows while the replay stops and the promote happens, and after it.
+        const fed = run.feed({ from: 0.5 });
+        follower.child.kill('SIGINT');
+        const replay = await follower.done;
+        expect(replay.code, replay.stderr).toBe(0);
+        const promoteAt = Date.now();
+        type Promoted = {
+          switchedAt: Record<string, string>;
+          pausedMs: number;
+          finishedRecords: number;
+          caughtUpRecords: number;
+        };
+        let promoted: Promoted | undefined;
+        for (let attempt = 1; promoted === undefined; attempt++) {
+          const p = await run.cli(['replay', 'promote', '--namespace', shadow]);
+          if (p.code === 0) promoted = JSON.parse(p.stdout) as Promoted;
+          else if (/read past the live workers/.test(p.stderr) && attempt < 30) await sleep(1000);
+          else throw new Error(`replay promote failed:\n${p.stderr}`);
+        }
+        const { switchedAt, pausedMs, finishedRecords, caughtUpRecords } = promoted;
+        await fed;
+        const behaviorTopic = run.s.topic('behavior.events');
+        const after = (r: { topic: string; partition: number; offset: string }) => {
+          const sw = switchedAt[`${r.topic}#${r.partition}`];
+          return sw !== undefined && compareOffsets(r.offset, sw) >= 0;
+        };
+        let afterSwitch = 0;
+        const comparison = await finish(
+          run,
+          'rule change: replay + promote under traffic',
+          `points-accrual replayed from the beginning under doubled points (replay run --follow, stopped close behind live) and promoted while upstream kept producing`,
+          promoteAt,
+          [
+            `live points-accrual paused ${pausedMs} ms, ${finishedRecords} records finished by the old generation and ${caughtUpRecords} caught up in the handover`,
+          ],
+          {
+            rules: { 'points-accrual': doubled },
+            // The live ledger: old rules for what the live worker decided before the switch, new rules from it.
+            expectedOutputs: {
+              'points-accrual': (log, promotedRef) => {
+                const logic = workers['points-accrual']!.definition;
+                const byRules = (rules: typeof doubled, wantAfter: boolean): OutputEvent[] => {
+                  const out: OutputEvent[] = [];
+                  referenceRun(logic, log, rules, defaultLimits(rules), {
+                    afterStep: (o, r) => (after(r) === wantAfter ? out.push(...o) : 0),
+                  });
+                  return out;
+                };
+                const stepped = byRules(doubled, true);
+                const before = byRules(run.s.rules, false);
+                afterSwitch = log.filter((l) => l.record.topic === behaviorTopic && after(l.record)).length;
+                const viaSteps = new Set([...stepped, ...before].map((o) => o.id));
+                const undecodable = promotedRef.outputs.filter(
+                  (o) => o.topic === 'activity.dlq' && !viaSteps.has(o.id),
+                );
+                return [...before, ...stepped, ...undecodable];
+              },
+            },
+          },
+        );
+        expect(afterSwitch).toBeGreaterThan(events * 0.1);
+        rows[rows.length - 1]!.notes +=
+          `; ${afterSwitch.toLocaleString('en')} behavior events after the switch; points state = the doubled-rules reference for every member`;
+        expect(comparison.perTopic['points.ledger']!.expected).toBeGreaterThan(0);
+      } finally {
+        await run.close();
+      }
+    },
+    3_600_000,
+  );
 });
 
 /** Every worker SIGKILLed 5 times at random moments (half of the restarts with a failpoint), upstream producing meanwhile. */
-async function sigkillScenario(name: string, title: string, opts: { events?: number; workerEnv?: Record<string, string> } = {}): Promise<void> {
-  const run = await PipelineRun.create(name, { events: opts.events ?? events, seed: 7, ...(opts.workerEnv ? { workerEnv: opts.workerEnv } : {}) });
+async function sigkillScenario(
+  name: string,
+  title: string,
+  opts: { events?: number; workerEnv?: Record<string, string> } = {},
+): Promise<void> {
+  const run = await PipelineRun.create(name, {
+    events: opts.events ?? events,
+    seed: 7,
+    ...(opts.workerEnv ? { workerEnv: opts.workerEnv } : {}),
+  });
   try {
     const rnd = mulberry32(20261130);
     run.startAll();
@@ -530,7 +822,10 @@ async function sigkillScenario(name: string, title: string, opts: { events?: num
       // Every other restart also carries a failpoint: the process SIGKILLs itself a few batches
       // later at the worst moments a random kill rarely hits (state written, outputs not yet
       // published; outputs published, offsets not yet committed).
-      const failpoint = rnd() < 0.5 ? `kill-${rnd() < 0.5 ? 'after-state-write' : 'after-publish'}:${1 + Math.floor(rnd() * 10)}` : undefined;
+      const failpoint =
+        rnd() < 0.5
+          ? `kill-${rnd() < 0.5 ? 'after-state-write' : 'after-publish'}:${1 + Math.floor(rnd() * 10)}`
+          : undefined;
       run.start(w, 0, failpoint);
       kills.set(w, kills.get(w)! + 1);
       if (working.includes(w)) busy++;
@@ -538,7 +833,13 @@ async function sigkillScenario(name: string, title: string, opts: { events?: num
     }
     await fed;
     const total = [...kills.values()].reduce((a, b) => a + b, 0);
-    await finish(run, title, `${total} SIGKILLs at random moments (${busy} with work in flight) and ${run.failpointKills} at failpoints (after the state write or after publishing)`, lastFaultAt, []);
+    await finish(
+      run,
+      title,
+      `${total} SIGKILLs at random moments (${busy} with work in flight) and ${run.failpointKills} at failpoints (after the state write or after publishing)`,
+      lastFaultAt,
+      [],
+    );
   } finally {
     await run.close();
   }
@@ -549,7 +850,12 @@ async function sigkillScenario(name: string, title: string, opts: { events?: num
  * breaks something and returns once it is over; then the run must catch up and equal the reference
  * run, with no worker process exiting on its own.
  */
-async function underLoad(name: string, seed: number, title: string, fault: (run: PipelineRun) => Promise<{ faults: string; notes: () => string[] }>): Promise<void> {
+async function underLoad(
+  name: string,
+  seed: number,
+  title: string,
+  fault: (run: PipelineRun) => Promise<{ faults: string; notes: () => string[] }>,
+): Promise<void> {
   const run = await PipelineRun.create(name, { events, seed });
   try {
     run.startAll();
@@ -568,7 +874,10 @@ async function underLoad(name: string, seed: number, title: string, fault: (run:
 /** Runs a stack.sh command (the suites need the stack it started); fails with its messages. */
 function stack(args: string[]): void {
   const r = spawnSync('bash', ['stack/stack.sh', ...args], { encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`stack/stack.sh ${args.join(' ')} failed (the cluster scenarios need the clusters stack.sh started):\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(
+      `stack/stack.sh ${args.join(' ')} failed (the cluster scenarios need the clusters stack.sh started):\n${r.stderr}`,
+    );
 }
 
 /** Asks a node of the Redis Cluster other than `except` (redis-cli: the test's own client may still route to a dead node). */
@@ -594,19 +903,41 @@ function clusterMasterPorts(except?: number): number[] {
 }
 
 /** The broker (node id) leading the partition of `logical` with the most records. */
-async function busiestLeader(run: PipelineRun, logical: LogicalTopic): Promise<{ broker: number; partition: number; replicas: number; minInsync: string | undefined }> {
+async function busiestLeader(
+  run: PipelineRun,
+  logical: LogicalTopic,
+): Promise<{ broker: number; partition: number; replicas: number; minInsync: string | undefined }> {
   const topic = run.s.topic(logical);
   const ends = await run.s.topicEnds(topic);
-  const busiest = [...ends].sort((a, b) => Number(BigInt(b.high) - BigInt(b.low) - (BigInt(a.high) - BigInt(a.low))))[0]!;
+  const busiest = [...ends].sort((a, b) =>
+    Number(BigInt(b.high) - BigInt(b.low) - (BigInt(a.high) - BigInt(a.low))),
+  )[0]!;
   const meta = await run.s.admin.fetchTopicMetadata({ topics: [topic] });
   const { leader, replicas } = meta.topics[0]!.partitions.find((p) => p.partitionId === busiest.partition)!;
-  const configs = await run.s.admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }], includeSynonyms: false });
-  const minInsync = configs.resources[0]?.configEntries.find((c) => c.configName === 'min.insync.replicas')?.configValue;
+  const configs = await run.s.admin.describeConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
+    includeSynonyms: false,
+  });
+  const minInsync = configs.resources[0]?.configEntries.find(
+    (c) => c.configName === 'min.insync.replicas',
+  )?.configValue;
   return { broker: leader, partition: busiest.partition, replicas: replicas.length, minInsync };
 }
 
 /** Reasons for records behavior-events cannot read (as opposed to events its rules refuse). */
-const readingReasons = ['empty_value', 'record_too_large', 'malformed_json', 'schema_mismatch', 'unknown_schema', 'invalid_occurred_at', 'missing_event_id', 'missing_user_id', 'key_mismatch', 'unknown_type', 'missing_field'];
+const readingReasons = [
+  'empty_value',
+  'record_too_large',
+  'malformed_json',
+  'schema_mismatch',
+  'unknown_schema',
+  'invalid_occurred_at',
+  'missing_event_id',
+  'missing_user_id',
+  'key_mismatch',
+  'unknown_type',
+  'missing_field',
+];
 
 function valueKey(v: Buffer | string | null): string {
   if (v === null) return 'null';
@@ -640,7 +971,9 @@ function formatTable(r: readonly Row[]): string {
 
 /** Aborted records in total, and per topic where there are any. */
 function abortedCell(d: Row['downstream']): string {
-  const per = Object.entries(d.perTopic).filter(([, c]) => c.aborted > 0).map(([t, c]) => `${t} ${c.aborted.toLocaleString('en')}`);
+  const per = Object.entries(d.perTopic)
+    .filter(([, c]) => c.aborted > 0)
+    .map(([t, c]) => `${t} ${c.aborted.toLocaleString('en')}`);
   return per.length === 0 ? '0' : `${d.aborted.toLocaleString('en')} (${per.join(', ')})`;
 }
 

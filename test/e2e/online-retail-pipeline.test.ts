@@ -20,7 +20,12 @@ describe('e2e: Online Retail (December 2010) through behavior-events', () => {
 
   it('matches the pure reference run, and an independent client reads the same records', async () => {
     const ctx = { env: s.env, rules: s.rules, log: s.log };
-    const produced = await produceCommand(ctx, { file: retail, format: 'online-retail', fromDate: '2010-12-01', toDate: '2010-12-31' });
+    const produced = await produceCommand(ctx, {
+      file: retail,
+      format: 'online-retail',
+      fromDate: '2010-12-01',
+      toDate: '2010-12-31',
+    });
     expect(produced.sent).toBeGreaterThan(10_000);
     expect(produced.mapping?.emitted).toBe(produced.sent);
     const broken = await produceCommand(ctx, { file: extra, format: 'jsonl' });
@@ -43,7 +48,15 @@ describe('e2e: Online Retail (December 2010) through behavior-events', () => {
     for (const r of [...out, ...dlq]) expect(r.decoded).toEqual(byId.get(r.id!));
     const reasons = dlq.map((r) => (r.decoded as { reason: string }).reason).sort();
     // The real slice is clean; each hand-written broken record has its own reason.
-    expect(reasons).toEqual(['invalid_amount', 'malformed_json', 'missing_user_id', 'occurred_in_future', 'refund_exceeds_original', 'schema_mismatch', 'unknown_type']);
+    expect(reasons).toEqual([
+      'invalid_amount',
+      'malformed_json',
+      'missing_user_id',
+      'occurred_in_future',
+      'refund_exceeds_original',
+      'schema_mismatch',
+      'unknown_type',
+    ]);
 
     const store = new MemberStore<MemberProfile>(s.clients.redis, s.ns, workerDefinition(worker));
     const loaded = await store.load([...reference.states.keys()]);
@@ -52,14 +65,20 @@ describe('e2e: Online Retail (December 2010) through behavior-events', () => {
 
     // kcat (librdkafka) as an independent reader: same partitions, offsets, keys and event-id headers.
     const broker = s.env.KAFKA_BROKERS[0]!;
-    const lines = execFileSync('kcat', ['-C', '-b', broker, '-t', s.topic('behavior.events'), '-o', 'beginning', '-e', '-q', '-f', '%p\t%o\t%k\t%h\n'], {
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-    })
+    const lines = execFileSync(
+      'kcat',
+      ['-C', '-b', broker, '-t', s.topic('behavior.events'), '-o', 'beginning', '-e', '-q', '-f', '%p\t%o\t%k\t%h\n'],
+      {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    )
       .split('\n')
       .filter(Boolean);
     expect(lines).toHaveLength(out.length);
-    const ours = new Set(out.map((r) => `${r.partition}\t${r.offset}\t${r.key?.toString()}\tmemberflow-event-id=${r.id}`));
+    const ours = new Set(
+      out.map((r) => `${r.partition}\t${r.offset}\t${r.key?.toString()}\tmemberflow-event-id=${r.id}`),
+    );
     for (const line of lines) expect(ours.has(line), line).toBe(true);
   });
 });

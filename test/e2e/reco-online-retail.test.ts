@@ -5,8 +5,19 @@ import { produceCommand } from '../../cli/commands/produce.js';
 import { recommendCommand } from '../../cli/commands/recommend.js';
 import type { RecommendationValue } from '../../services/recommendations/events.js';
 import type { ItemUpdateValue, RecoInput } from '../../services/recommendations/inputs.js';
-import { categoryProjection, popularityProjection, recoItemsLogic, recoItemsName, type RecoItemState } from '../../services/recommendations/item-logic.js';
-import { membersProjection, recoMembersLogic, recoMembersName, type RecoMemberState } from '../../services/recommendations/member-logic.js';
+import {
+  categoryProjection,
+  popularityProjection,
+  recoItemsLogic,
+  recoItemsName,
+  type RecoItemState,
+} from '../../services/recommendations/item-logic.js';
+import {
+  membersProjection,
+  recoMembersLogic,
+  recoMembersName,
+  type RecoMemberState,
+} from '../../services/recommendations/member-logic.js';
 import { rankFor, type RecoView } from '../../services/recommendations/model.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
@@ -18,8 +29,16 @@ import type { PopularityState, TopEntry } from '../../shared/reco/popularity.js'
 import { TestStack, type ReadRecord } from '../support/harness.js';
 
 const data = fileURLToPath(new URL('../../data/online-retail/online-retail.csv.gz', import.meta.url));
-const tickPlaceholder: Decoded<never> = { kind: 'rejected', rejection: { reason: 'tick', message: 'tick' }, eventId: null, memberId: null };
-const emptyView: RecoView = { stats: { state: () => undefined, members: () => 0 }, popularity: { members: 0, global: [], categories: new Map() } };
+const tickPlaceholder: Decoded<never> = {
+  kind: 'rejected',
+  rejection: { reason: 'tick', message: 'tick' },
+  eventId: null,
+  memberId: null,
+};
+const emptyView: RecoView = {
+  stats: { state: () => undefined, members: () => 0 },
+  popularity: { members: 0, global: [], categories: new Map() },
+};
 
 /**
  * December 2010 of Online Retail through behavior-events, reco-members and reco-items on
@@ -54,7 +73,12 @@ describe('e2e: Online Retail through the recommendation workers', () => {
       ['kill-after-state-write:3', 'kill-after-publish:5'],
       ['kill-after-publish:4', 'kill-after-state-write:7'],
     ];
-    const runUntilKilledOrCaughtUp = async (worker: string, failpoint: string, topic: 'behavior.events' | 'reco.item-updates', after: Promise<unknown>) => {
+    const runUntilKilledOrCaughtUp = async (
+      worker: string,
+      failpoint: string,
+      topic: 'behavior.events' | 'reco.item-updates',
+      after: Promise<unknown>,
+    ) => {
       const child = s.spawnWorker(worker, [], { ...small, MEMBERFLOW_FAILPOINT: failpoint });
       const exited = new Promise<string | null>((r) => child.once('exit', (_c, signal) => r(signal)));
       const caughtUp = after.then(() => s.waitForLag0(worker, topic, 600_000)).then(() => 'caught-up' as const);
@@ -70,7 +94,10 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     }
     stats.runs = runs;
     expect(runs.filter((r) => r.worker === recoMembersName && r.killed).length, JSON.stringify(runs)).toBe(2);
-    expect(runs.filter((r) => r.worker === recoItemsName && r.killed).length, JSON.stringify(runs)).toBeGreaterThanOrEqual(1);
+    expect(
+      runs.filter((r) => r.worker === recoItemsName && r.killed).length,
+      JSON.stringify(runs),
+    ).toBeGreaterThanOrEqual(1);
     const members = s.spawnWorker(recoMembersName, [], small);
     await s.waitForLag0(recoMembersName, 'behavior.events', 600_000);
     const items = s.spawnWorker(recoItemsName, [], small);
@@ -87,7 +114,12 @@ describe('e2e: Online Retail through the recommendation workers', () => {
       decoded:
         record.tick !== undefined
           ? (tickPlaceholder as Decoded<RecoInput>)
-          : ({ kind: 'event', memberId: (record.decoded as BehaviorEventValue).userId, eventId: (record.decoded as BehaviorEventValue).eventId, event: { source: 'behavior', event: record.decoded as BehaviorEventValue } } as const),
+          : ({
+              kind: 'event',
+              memberId: (record.decoded as BehaviorEventValue).userId,
+              eventId: (record.decoded as BehaviorEventValue).eventId,
+              event: { source: 'behavior', event: record.decoded as BehaviorEventValue },
+            } as const),
     }));
     // Whether an event goes out never depends on the model, so any view gives the reference ids and states.
     const reference = referenceRun(recoMembersLogic, log, s.rules, defaultLimits(s.rules), { view: () => emptyView });
@@ -110,7 +142,11 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     Object.assign(stats, {
       behaviorEvents: input.length,
       itemUpdates: { published: updates.length, distinct: firstUpdate.size },
-      recommendations: { published: recos.length, distinct: firstReco.size, withItems: [...firstReco.values()].filter((r) => (r.decoded as { items: unknown[] }).items.length > 0).length },
+      recommendations: {
+        published: recos.length,
+        distinct: firstReco.size,
+        withItems: [...firstReco.values()].filter((r) => (r.decoded as { items: unknown[] }).items.length > 0).length,
+      },
     });
 
     // 2. Item counts: n exact for every item; co-counts exact for every item whose list never overflowed;
@@ -126,7 +162,15 @@ describe('e2e: Online Retail through the recommendation workers', () => {
       for (const j of u.coItems) st.co.set(j, { count: (st.co.get(j)?.count ?? 0) + 1, error: 0 });
       exact.set(u.itemId, st);
     }
-    const itemLog = updates.map((record) => ({ record, decoded: { kind: 'event', memberId: (record.decoded as ItemUpdateValue).itemId, eventId: record.id!, event: record.decoded as ItemUpdateValue } as const }));
+    const itemLog = updates.map((record) => ({
+      record,
+      decoded: {
+        kind: 'event',
+        memberId: (record.decoded as ItemUpdateValue).itemId,
+        eventId: record.id!,
+        event: record.decoded as ItemUpdateValue,
+      } as const,
+    }));
     const itemReference = referenceRun(recoItemsLogic, itemLog, s.rules, defaultLimits(s.rules));
     const itemStore = new MemberStore<RecoItemState>(s.clients.redis, s.ns, workerDefinition(recoItemsName));
     const itemStates = await itemStore.load([...exact.keys()]);
@@ -139,7 +183,9 @@ describe('e2e: Online Retail through the recommendation workers', () => {
       expect(got.n, id).toBe(want.n);
       if (got.evictions === 0) {
         itemsExact++;
-        expect(new Map(got.co.map(([j, c]) => [j, c])), id).toEqual(new Map([...want.co].map(([j, e]) => [j, e.count])));
+        expect(new Map(got.co.map(([j, c]) => [j, c])), id).toEqual(
+          new Map([...want.co].map(([j, e]) => [j, e.count])),
+        );
       } else itemsEvicting++;
     }
     expect(itemsExact).toBeGreaterThan(0);
@@ -151,7 +197,9 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     expect(popularity).toEqual(byN.map(([id, st]): TopEntry => [id, st.n]));
     const someCategory = byN[0]![1].category!;
     const inCategory = await allRows(itemStore, categoryProjection(someCategory));
-    expect(inCategory).toEqual(byN.filter(([, st]) => st.category === someCategory).map(([id, st]): TopEntry => [id, st.n]));
+    expect(inCategory).toEqual(
+      byN.filter(([, st]) => st.category === someCategory).map(([id, st]): TopEntry => [id, st.n]),
+    );
     const withItems = [...reference.states.values()].filter((st) => st.items.length > 0).length;
     expect(await memberStore.projectionSize(membersProjection)).toBe(withItems);
 
@@ -168,13 +216,19 @@ describe('e2e: Online Retail through the recommendation workers', () => {
       if (list.length < s.rules.reco.popularity.category) list.push([id, st.n]);
       popularityState.categories.set(st.category, list);
     }
-    const pureView: RecoView = { stats: { state: (id) => states.get(id), members: (id) => states.get(id)?.n ?? 0 }, popularity: popularityState };
+    const pureView: RecoView = {
+      stats: { state: (id) => states.get(id), members: (id) => states.get(id)?.n ?? 0 },
+      popularity: popularityState,
+    };
     const sample = [...reference.states.keys()].sort().filter((_, i) => i % 97 === 0);
     for (const m of sample) {
       const report = await recommendCommand(ctx(), m);
       expect(report.items, m).toEqual(rankFor(reference.states.get(m)!, pureView, s.rules.reco));
       const owned = new Set(reference.states.get(m)!.items);
-      expect(report.items.some((r) => owned.has(r.itemId)), m).toBe(false);
+      expect(
+        report.items.some((r) => owned.has(r.itemId)),
+        m,
+      ).toBe(false);
       expect(report.items.length).toBe(s.rules.reco.top);
     }
     const cold = await recommendCommand(ctx(), 'nobody-yet');
@@ -187,9 +241,27 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     const memberStore = new MemberStore<RecoMemberState>(s.clients.redis, s.ns, workerDefinition(recoMembersName));
     const [m1, m2] = ['12347', '12748'];
     const churn = (eventId: string, userId: string, previousBand: string | null, band: string, occurredAt: number) => ({
-      eventId, sourceEventId: `src-${eventId}`, userId, reason: 'band_changed', previousBand, band, pAlive: 0.1, expectedPurchases: 0.2, horizonDays: 90,
-      expectedAverageSpendFen: null, lifetimeValueFen: null, frequency: 1, recencyDays: 10, ageDays: 100, lastActivityAt: null, lifecycleStage: 'active',
-      plan: null, periodEnd: null, modelVersion: 'm', rulesVersion: s.rules.version, occurredAt,
+      eventId,
+      sourceEventId: `src-${eventId}`,
+      userId,
+      reason: 'band_changed',
+      previousBand,
+      band,
+      pAlive: 0.1,
+      expectedPurchases: 0.2,
+      horizonDays: 90,
+      expectedAverageSpendFen: null,
+      lifetimeValueFen: null,
+      frequency: 1,
+      recencyDays: 10,
+      ageDays: 100,
+      lastActivityAt: null,
+      lifecycleStage: 'active',
+      plan: null,
+      periodEnd: null,
+      modelVersion: 'm',
+      rulesVersion: s.rules.version,
+      occurredAt,
     });
     const t0 = Date.parse('2011-03-01T00:00:00Z');
     const codec = s.clients.codec;
@@ -200,9 +272,22 @@ describe('e2e: Online Retail through the recommendation workers', () => {
       { key: m2, value: await codec.encode('member.churn-risk', churn('c3', m2, 'low', 'medium', t0)) },
     ]);
     const upgrade = {
-      eventId: 'tier-up-1', userId: m2, kind: 'upgrade', previousTier: 'bronze', newTier: 'silver', newTierLabel: '', reason: 'points_earned', qualifyingPoints: 150,
-      pointsToNextTier: 351, pointsToKeepTier: null, graceEndsAt: null, floorTier: null, benefits: ['member_discounts', 'free_trials', 'member_only_courses'],
-      rulesVersion: s.rules.version, decidedAt: t0, sourceEventId: 'pts-1',
+      eventId: 'tier-up-1',
+      userId: m2,
+      kind: 'upgrade',
+      previousTier: 'bronze',
+      newTier: 'silver',
+      newTierLabel: '',
+      reason: 'points_earned',
+      qualifyingPoints: 150,
+      pointsToNextTier: 351,
+      pointsToKeepTier: null,
+      graceEndsAt: null,
+      floorTier: null,
+      benefits: ['member_discounts', 'free_trials', 'member_only_courses'],
+      rulesVersion: s.rules.version,
+      decidedAt: t0,
+      sourceEventId: 'pts-1',
     };
     await s.produce('member.tier-changes', [{ key: m2, value: await codec.encode('member.tier-changes', upgrade) }]);
     const worker = s.spawnWorker(recoMembersName);
@@ -211,7 +296,9 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     worker.kill('SIGTERM');
     await new Promise((r) => worker.once('exit', r));
 
-    const recos = [...firstById(await s.readAll('member.recommendations')).values()].map((r) => r.decoded as RecommendationValue);
+    const recos = [...firstById(await s.readAll('member.recommendations')).values()].map(
+      (r) => r.decoded as RecommendationValue,
+    );
     const winBack = recos.filter((r) => r.trigger === 'win_back');
     expect(winBack.map((r) => r.eventId)).toEqual(['reco:win_back:c1']);
     const owned1 = new Set((await memberStore.state(m1))!.items);

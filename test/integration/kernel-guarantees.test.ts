@@ -14,7 +14,15 @@ function purchases(members: string[], perMember: number, prefix: string) {
   const events: Record<string, unknown>[] = [];
   for (let i = 0; i < perMember; i++) {
     for (const m of members) {
-      events.push({ eventId: `${prefix}-${m}-${i}`, userId: m, type: 'purchase', occurredAt: t0 + i * 3_600_000, amountFen: 100 + i, itemId: `course-${i % 4}`, category: `cat-${i % 3}` });
+      events.push({
+        eventId: `${prefix}-${m}-${i}`,
+        userId: m,
+        type: 'purchase',
+        occurredAt: t0 + i * 3_600_000,
+        amountFen: 100 + i,
+        itemId: `course-${i % 4}`,
+        category: `cat-${i % 3}`,
+      });
     }
   }
   return events;
@@ -46,7 +54,9 @@ describe('kernel guarantees against real Kafka, registry and Redis', () => {
 
   async function snapshot(members: string[]) {
     const loaded = await store.load(members);
-    return new Map([...loaded].map(([m, l]) => [m, { version: l.version, state: l.record.state, watermarks: l.record.watermarks }]));
+    return new Map(
+      [...loaded].map(([m, l]) => [m, { version: l.version, state: l.record.state, watermarks: l.record.watermarks }]),
+    );
   }
 
   const members = ['ann', 'ben', 'cat', 'dan', 'eve'];
@@ -68,7 +78,11 @@ describe('kernel guarantees against real Kafka, registry and Redis', () => {
     const outBefore = await s.readAll('behavior.events');
     // The outputs left the outbox once their inputs' offsets were committed.
     for (const m of members) expect(await s.clients.redis.exists(outboxKey(s.ns, worker, m))).toBe(0);
-    await s.admin.resetOffsets({ groupId: consumerGroup(s.ns, worker), topic: s.topic('activity.events'), earliest: true });
+    await s.admin.resetOffsets({
+      groupId: consumerGroup(s.ns, worker),
+      topic: s.topic('activity.events'),
+      earliest: true,
+    });
     expect(await s.lag(worker, 'activity.events')).toBe(30);
     await runUntilCaughtUp();
     expect(await snapshot(members)).toEqual(before);
@@ -91,9 +105,29 @@ describe('kernel guarantees against real Kafka, registry and Redis', () => {
   it('a bad record goes to the dead-letter topic with its bytes, coordinates and reason, and the partition keeps flowing', async () => {
     const broken = [
       { key: 'fay', value: '{"eventId":"x1","userId":"fay","type":"purchase","occurredAt":1767225600000,' },
-      { key: 'fay', value: JSON.stringify({ eventId: 'x2', userId: 'fay', type: 'purchase', occurredAt: t0, amountFen: -5, itemId: 'c' }) },
+      {
+        key: 'fay',
+        value: JSON.stringify({
+          eventId: 'x2',
+          userId: 'fay',
+          type: 'purchase',
+          occurredAt: t0,
+          amountFen: -5,
+          itemId: 'c',
+        }),
+      },
       { key: 'fay', value: JSON.stringify({ eventId: 'x3', userId: 'fay', type: 'warp', occurredAt: t0 }) },
-      { key: 'fay', value: JSON.stringify({ eventId: 'x4', userId: 'fay', type: 'purchase', occurredAt: t0 + 1, amountFen: 700, itemId: 'c' }) },
+      {
+        key: 'fay',
+        value: JSON.stringify({
+          eventId: 'x4',
+          userId: 'fay',
+          type: 'purchase',
+          occurredAt: t0 + 1,
+          amountFen: 700,
+          itemId: 'c',
+        }),
+      },
     ];
     await s.produce('activity.events', broken);
     await runUntilCaughtUp();
@@ -107,7 +141,9 @@ describe('kernel guarantees against real Kafka, registry and Redis', () => {
       expect(v.sourceTopic).toBe(s.topic('activity.events'));
       expect(Buffer.compare(v.originalValue as Buffer, source.value!)).toBe(0);
       expect(v.sourceTimestamp).toBe(source.timestamp);
-      expect(r.id).toBe(`dlq:${worker}:${s.topic('activity.events')}:${v.sourcePartition as number}:${v.sourceOffset as string}`);
+      expect(r.id).toBe(
+        `dlq:${worker}:${s.topic('activity.events')}:${v.sourcePartition as number}:${v.sourceOffset as string}`,
+      );
       expect(String(v.message).length).toBeGreaterThan(10);
     }
     const fay = await store.state('fay');
@@ -116,7 +152,13 @@ describe('kernel guarantees against real Kafka, registry and Redis', () => {
 
   it('keeps input order per member in the outputs', async () => {
     const seq = ['gus', 'hal'].flatMap((m) =>
-      Array.from({ length: 25 }, (_, i) => ({ eventId: `o-${m}-${i}`, userId: m, type: i % 2 ? 'checkin' : 'content_view', itemId: 'v', occurredAt: t0 + i })),
+      Array.from({ length: 25 }, (_, i) => ({
+        eventId: `o-${m}-${i}`,
+        userId: m,
+        type: i % 2 ? 'checkin' : 'content_view',
+        itemId: 'v',
+        occurredAt: t0 + i,
+      })),
     );
     // Interleave the two members in the input.
     seq.sort((a, b) => (a.occurredAt as number) - (b.occurredAt as number));
@@ -129,10 +171,24 @@ describe('kernel guarantees against real Kafka, registry and Redis', () => {
     }
   });
 
-  it('accepts Confluent-framed Avro input and re-keys a referral to the referrer\'s partition', async () => {
+  it("accepts Confluent-framed Avro input and re-keys a referral to the referrer's partition", async () => {
     const signup = { eventId: 'av-1', userId: 'ivy', type: 'signup', occurredAt: t0, referrerId: 'ann', source: 'web' };
     const framed = await s.clients.codec.encode('activity.events', {
-      ...Object.fromEntries(['referrerId', 'amountFen', 'itemId', 'category', 'plan', 'periodEnd', 'refundOf', 'seconds', 'points', 'rewardId', 'redeemOf'].map((k) => [k, null])),
+      ...Object.fromEntries(
+        [
+          'referrerId',
+          'amountFen',
+          'itemId',
+          'category',
+          'plan',
+          'periodEnd',
+          'refundOf',
+          'seconds',
+          'points',
+          'rewardId',
+          'redeemOf',
+        ].map((k) => [k, null]),
+      ),
       ...signup,
     });
     expect(framed[0]).toBe(0);
@@ -160,6 +216,11 @@ describe('kernel guarantees against real Kafka, registry and Redis', () => {
     // generation would publish its outputs again, decided under other rules.
     expect(await s.lag(worker, 'activity.events')).toBe(0);
     const out = await s.readAll('behavior.events', { minRecords: 1 });
-    expect(out.filter((r) => value(r).userId === 'kim').map((r) => r.id).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `bhv:stop-kim-${i}`).sort());
+    expect(
+      out
+        .filter((r) => value(r).userId === 'kim')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(Array.from({ length: 12 }, (_, i) => `bhv:stop-kim-${i}`).sort());
   });
 });

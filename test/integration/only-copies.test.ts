@@ -19,7 +19,17 @@ describe('recent ids: kept for upstream input only, when memberflow writes its t
   let s: TestStack;
   beforeAll(async () => {
     s = await TestStack.create('onlycopy');
-    const events = members.flatMap((m) => Array.from({ length: perMember }, (_, i) => ({ eventId: `oc-${m}-${i}`, userId: m, type: 'purchase', occurredAt: t0 + i * 3_600_000, amountFen: 1000, itemId: `course-${i}`, category: 'cat-1' })));
+    const events = members.flatMap((m) =>
+      Array.from({ length: perMember }, (_, i) => ({
+        eventId: `oc-${m}-${i}`,
+        userId: m,
+        type: 'purchase',
+        occurredAt: t0 + i * 3_600_000,
+        amountFen: 1000,
+        itemId: `course-${i}`,
+        category: 'cat-1',
+      })),
+    );
     // Upstream sends ann's first event twice: behavior-events must recognise the second copy.
     await s.produceJson([...events, events[0]!]);
     const behavior = await s.startWorker('behavior-events');
@@ -37,7 +47,9 @@ describe('recent ids: kept for upstream input only, when memberflow writes its t
       const ids = Array.from({ length: perMember }, (_, i) => eventFingerprint(`oc-${m}-${i}`));
       expect(loaded.get(m)?.record.recentIds, m).toEqual(ids);
     }
-    expect((await s.readAll('behavior.events', { minRecords: members.length * perMember })).length).toBe(members.length * perMember);
+    expect((await s.readAll('behavior.events', { minRecords: members.length * perMember })).length).toBe(
+      members.length * perMember,
+    );
   });
 
   it('points-accrual keeps none for behavior.events, written in transactions; tier-evaluation keeps them for a ledger written without', async () => {

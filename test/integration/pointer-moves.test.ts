@@ -6,7 +6,15 @@ import { runWorker, type WorkerRuntimeOptions } from '../../shared/kernel/run-wo
 import { TestStack, waitFor } from '../support/harness.js';
 
 const worker = 'behavior-events';
-const purchase = (id: string, userId: string) => ({ eventId: id, userId, type: 'purchase', occurredAt: Date.UTC(2026, 0, 5), amountFen: 500, itemId: 'course-1', category: 'cat-1' });
+const purchase = (id: string, userId: string) => ({
+  eventId: id,
+  userId,
+  type: 'purchase',
+  occurredAt: Date.UTC(2026, 0, 5),
+  amountFen: 500,
+  itemId: 'course-1',
+  category: 'cat-1',
+});
 
 /** What a worker does when its live pointer moves under it in ways a promote can leave behind. */
 describe('live pointer moves under a running worker', () => {
@@ -20,21 +28,46 @@ describe('live pointer moves under a running worker', () => {
 
   const options = (): WorkerRuntimeOptions<unknown, unknown> => {
     const entry = workers[worker]!;
-    return { worker: entry.definition, decoder: entry.decoder(s.clients.codec, () => s.rules), kafka: s.clients.kafka, redis: s.clients.redis, codec: s.clients.codec, namespace: s.ns, rules: s.rules, log: s.log, sessionTimeoutMs: 6000 };
+    return {
+      worker: entry.definition,
+      decoder: entry.decoder(s.clients.codec, () => s.rules),
+      kafka: s.clients.kafka,
+      redis: s.clients.redis,
+      codec: s.clients.codec,
+      namespace: s.ns,
+      rules: s.rules,
+      log: s.log,
+      sessionTimeoutMs: 6000,
+    };
   };
-  const within = <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => 'settled' as const), new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms))]);
+  const within = <T>(p: Promise<T>, ms: number) =>
+    Promise.race([p.then(() => 'settled' as const), new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms))]);
 
   it('a live worker stopped while a promote holds its pointer in handover stops, instead of waiting for the promote', async () => {
     const live = await runWorker({ ...options(), followPointer: true });
     await s.produceJson([purchase('pm-1', 'pia')]);
     await s.waitForLag0(worker, 'activity.events', 60_000);
     const pointer = await readLivePointer(s.clients.redis, s.ns, worker);
-    await writeLivePointer(s.clients.redis, s.ns, worker, { ...pointer, epoch: pointer.epoch + 1, phase: 'handover', target: `${s.ns}-x`, movedAt: Date.now() });
+    await writeLivePointer(s.clients.redis, s.ns, worker, {
+      ...pointer,
+      epoch: pointer.epoch + 1,
+      phase: 'handover',
+      target: `${s.ns}-x`,
+      movedAt: Date.now(),
+    });
     // The pointer poll notices within a second; the generation leaves its group and waits for the pointer to be live again.
-    await waitFor(async () => (await s.admin.describeGroups([`${s.ns}.${worker}`])).groups[0]!.members.length === 0, 30_000, 'the generation to leave its group');
+    await waitFor(
+      async () => (await s.admin.describeGroups([`${s.ns}.${worker}`])).groups[0]!.members.length === 0,
+      30_000,
+      'the generation to leave its group',
+    );
     await new Promise((r) => setTimeout(r, 1000));
     expect(await within(live.stop(), 15_000)).toBe('settled');
-    await writeLivePointer(s.clients.redis, s.ns, worker, { ...pointer, epoch: pointer.epoch + 1, movedAt: Date.now() });
+    await writeLivePointer(s.clients.redis, s.ns, worker, {
+      ...pointer,
+      epoch: pointer.epoch + 1,
+      movedAt: Date.now(),
+    });
   });
 
   it('a fenced run (rebuild, finishing an old generation) whose epoch ends fails instead of waiting for ever', async () => {

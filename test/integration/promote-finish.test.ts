@@ -37,12 +37,16 @@ describe('promote after the live worker died between publishing and committing',
     await s?.close();
   });
 
-  const exited = (w: WorkerProcess) => new Promise<string | null>((r) => (w.exitCode !== null || w.signalCode !== null ? r(w.signalCode) : w.once('exit', (_c, sig) => r(sig))));
+  const exited = (w: WorkerProcess) =>
+    new Promise<string | null>((r) =>
+      w.exitCode !== null || w.signalCode !== null ? r(w.signalCode) : w.once('exit', (_c, sig) => r(sig)),
+    );
 
   it('finishes the old generation up to what it applied, so no id is published with two contents', async () => {
     const started = Date.now();
     // Each step is printed as it ends, so a run that times out shows where it stood.
-    const phase = (name: string) => process.stderr.write(`[promote-finish] ${name} at ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    const phase = (name: string) =>
+      process.stderr.write(`[promote-finish] ${name} at ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     const doubled = doubledPoints(s.rules);
     writeFileSync(join(dir, 'double.json'), JSON.stringify(doubled));
     await s.produceJson(purchases(0, 200));
@@ -56,23 +60,40 @@ describe('promote after the live worker died between publishing and committing',
     phase('live workers caught up and stopped');
 
     // The replay under doubled points reads what is there now; the live worker then falls behind it.
-    await expect(replayRun(rc, { worker: 'points-accrual', namespace: shadow(), from: 'beginning', rulesFile: join(dir, 'double.json') })).resolves.toMatchObject({ completed: true });
+    await expect(
+      replayRun(rc, {
+        worker: 'points-accrual',
+        namespace: shadow(),
+        from: 'beginning',
+        rulesFile: join(dir, 'double.json'),
+      }),
+    ).resolves.toMatchObject({ completed: true });
     phase('replay run completed');
     // Sent in small requests, so behavior.events holds small record batches and the worker's small fetches see a few each.
     for (let i = 0; i < 60; i++) await s.produceJson(purchases(200 + i * 10, 10));
     await s.waitForLag0('behavior-events', 'activity.events', 120_000);
 
     // The third batch that changes state is published, and the worker dies before committing it.
-    const dying = s.spawnWorker('points-accrual', [], { MEMBERFLOW_FAILPOINT: 'kill-after-publish:3', KAFKA_MAX_BYTES_PER_PARTITION: '4096' });
+    const dying = s.spawnWorker('points-accrual', [], {
+      MEMBERFLOW_FAILPOINT: 'kill-after-publish:3',
+      KAFKA_MAX_BYTES_PER_PARTITION: '4096',
+    });
     workers.push(dying);
     expect(await exited(dying)).toBe('SIGKILL');
     phase('worker killed after publishing');
-    await waitFor(async () => (await rc.admin.describeGroups([consumerGroup(s.ns, 'points-accrual')])).groups[0]!.members.length === 0, 60_000, 'the killed worker to leave its group');
+    await waitFor(
+      async () =>
+        (await rc.admin.describeGroups([consumerGroup(s.ns, 'points-accrual')])).groups[0]!.members.length === 0,
+      60_000,
+      'the killed worker to leave its group',
+    );
     phase('killed worker left its group');
     const topic = s.topic('behavior.events');
     const [offsets] = await rc.admin.fetchOffsets({ groupId: consumerGroup(s.ns, 'points-accrual'), topics: [topic] });
     const committedAt = BigInt(offsets!.partitions[0]!.offset);
-    const mark = (await new MemberStore(s.clients.redis, s.ns, workerDefinition('points-accrual')).appliedMarks()).get(topicPartitionId(topic, 0));
+    const mark = (await new MemberStore(s.clients.redis, s.ns, workerDefinition('points-accrual')).appliedMarks()).get(
+      topicPartitionId(topic, 0),
+    );
     // The moment this test is about: outputs published for inputs past the committed offset.
     expect(mark).toBeDefined();
     expect(BigInt(mark!)).toBeGreaterThanOrEqual(committedAt);

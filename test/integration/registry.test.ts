@@ -16,7 +16,8 @@ function nextVersion(schema: unknown): unknown {
     const o = t as Record<string, unknown>;
     if (o.type === 'enum') return { ...o, symbols: [...(o.symbols as string[]), 'next_symbol'] };
     if (o.type === 'array') return { ...o, items: walk(o.items) };
-    if (o.type === 'record') return { ...o, fields: (o.fields as Array<Record<string, unknown>>).map((f) => ({ ...f, type: walk(f.type) })) };
+    if (o.type === 'record')
+      return { ...o, fields: (o.fields as Array<Record<string, unknown>>).map((f) => ({ ...f, type: walk(f.type) })) };
     return o;
   };
   const next = walk(schema) as { fields: unknown[] };
@@ -28,7 +29,11 @@ function asOldReaderSees(value: unknown): unknown {
   if (value === 'next_symbol') return 'unknown';
   if (Array.isArray(value)) return value.map(asOldReaderSees);
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
-  return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'nextField').map(([k, v]) => [k, asOldReaderSees(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => k !== 'nextField')
+      .map(([k, v]) => [k, asOldReaderSees(v)]),
+  );
 }
 
 const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
@@ -61,8 +66,19 @@ describe('schema registry (Confluent-compatible API) round trip', () => {
 
   it('encodes Confluent-framed Avro and decodes it back', async () => {
     const value = {
-      id: 'dlq:x', worker: 'w', reason: 'r', message: 'm', sourceTopic: 't', sourcePartition: 0, sourceOffset: '12',
-      sourceTimestamp: 1, eventId: null, userId: 'u', originalKey: Buffer.from('u'), originalValue: Buffer.from([0, 1, 2, 255]), originalSize: 4,
+      id: 'dlq:x',
+      worker: 'w',
+      reason: 'r',
+      message: 'm',
+      sourceTopic: 't',
+      sourcePartition: 0,
+      sourceOffset: '12',
+      sourceTimestamp: 1,
+      eventId: null,
+      userId: 'u',
+      originalKey: Buffer.from('u'),
+      originalValue: Buffer.from([0, 1, 2, 255]),
+      originalSize: 4,
     };
     const bytes = await s.clients.codec.encode('activity.dlq', value);
     expect(bytes[0]).toBe(0);
@@ -76,7 +92,10 @@ describe('schema registry (Confluent-compatible API) round trip', () => {
       const subject = subjectFor(s.ns, topic);
       const current = JSON.parse(schemaText(topic)) as avro.Schema;
       const next = nextVersion(current);
-      const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(next) }, { subject, compatibility: COMPATIBILITY.FULL_TRANSITIVE });
+      const { id } = await registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(next) },
+        { subject, compatibility: COMPATIBILITY.FULL_TRANSITIVE },
+      );
       expect(id, topic).not.toBe(s.clients.codec.schemaId(topic));
       const reader = avro.Type.forSchema(current);
       const writer = avro.Type.forSchema(next as avro.Schema);
@@ -101,12 +120,18 @@ describe('schema registry (Confluent-compatible API) round trip', () => {
     const schema = JSON.parse(schemaText('member.tier-changes')) as { fields: Record<string, unknown>[] };
     const required = { ...schema, fields: [...schema.fields, { name: 'mandatoryNewField', type: 'string' }] };
     await expect(
-      s.clients.codec.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(required) }, { subject, compatibility: COMPATIBILITY.FULL_TRANSITIVE }),
+      s.clients.codec.registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(required) },
+        { subject, compatibility: COMPATIBILITY.FULL_TRANSITIVE },
+      ),
     ).rejects.toThrow(/409|incompatib/i);
     // Dropping a field without a default: new records would lack what the first schema's readers require.
     const dropped = { ...schema, fields: schema.fields.filter((f) => f.name !== 'newTier') };
     await expect(
-      s.clients.codec.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(dropped) }, { subject, compatibility: COMPATIBILITY.FULL_TRANSITIVE }),
+      s.clients.codec.registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(dropped) },
+        { subject, compatibility: COMPATIBILITY.FULL_TRANSITIVE },
+      ),
     ).rejects.toThrow(/409|incompatib/i);
   });
 });

@@ -21,8 +21,13 @@ import { defaultLimits } from '../../shared/kernel/run-worker.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { readReplayMeta } from '../../shared/replay/meta.js';
 import { allKeys, TestStack, sleep, waitFor } from '../support/harness.js';
-import { behaviorLog, doubledPoints, expectedLedger, pointsDefinition as points, purchases } from '../support/points-fixtures.js';
-
+import {
+  behaviorLog,
+  doubledPoints,
+  expectedLedger,
+  pointsDefinition as points,
+  purchases,
+} from '../support/points-fixtures.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 /**
@@ -62,7 +67,12 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     // Plan: refusals, then a safe plan that reads exactly what is in behavior.events.
     const liveNs = await replayPlan(rc, { worker: 'points-accrual', namespace: s.ns, from: 'beginning' });
     expect(liveNs.refusals.map((r) => r.code)).toContain('namespace_is_live');
-    const plan = await replayPlan(rc, { worker: 'points-accrual', namespace: shadow(), from: 'beginning', rulesFile: join(dir, 'double.json') });
+    const plan = await replayPlan(rc, {
+      worker: 'points-accrual',
+      namespace: shadow(),
+      from: 'beginning',
+      rulesFile: join(dir, 'double.json'),
+    });
     expect(plan.refusals).toEqual([]);
     // Offsets: every record, plus the commit markers of behavior-events' transactions (one per batch and partition at most).
     const read = (await s.readAll('behavior.events')).length;
@@ -72,18 +82,43 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     expect(plan.outputs).toContain(`${shadow()}.points.ledger`);
 
     // Run as a separate process, killed after its second state write; then resumed here.
-    const child = spawn(process.execPath, ['bin/memberflow.js', 'replay', 'run', '--worker', 'points-accrual', '--from', 'beginning', '--namespace', shadow(), '--rules', join(dir, 'double.json')], {
-      cwd: repoRoot,
-      env: { ...process.env, ...s.envVars(), MEMBERFLOW_FAILPOINT: 'kill-after-state-write:2', KAFKA_MAX_BYTES_PER_PARTITION: '4096' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/memberflow.js',
+        'replay',
+        'run',
+        '--worker',
+        'points-accrual',
+        '--from',
+        'beginning',
+        '--namespace',
+        shadow(),
+        '--rules',
+        join(dir, 'double.json'),
+      ],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          ...s.envVars(),
+          MEMBERFLOW_FAILPOINT: 'kill-after-state-write:2',
+          KAFKA_MAX_BYTES_PER_PARTITION: '4096',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     const signal = await new Promise<string | null>((r) => child.once('exit', (_c, sig) => r(sig)));
     expect(signal).toBe('SIGKILL');
     const meta = (await readReplayMeta(s.clients.redis, shadow()))!;
     expect(meta.status).toBe('running');
     // Until the broker notices the dead member, the replay counts as running elsewhere.
     await expect(replayRun(rc, { namespace: shadow() })).rejects.toThrow(/already running/);
-    await waitFor(async () => (await rc.admin.describeGroups([`${shadow()}.points-accrual`])).groups[0]!.members.length === 0, 60_000, 'the killed replay to leave its group');
+    await waitFor(
+      async () => (await rc.admin.describeGroups([`${shadow()}.points-accrual`])).groups[0]!.members.length === 0,
+      60_000,
+      'the killed replay to leave its group',
+    );
     const again = await replayPlan(rc, { worker: 'points-accrual', namespace: shadow(), from: 'beginning' });
     expect(again.refusals.map((r) => r.code)).toEqual(['replay_exists']);
     const resumed = await replayRun(rc, { namespace: shadow() });
@@ -135,7 +170,11 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     const refNew = referenceRun(points, behaviorLog(all), doubled, defaultLimits(doubled));
     for (const [m, st] of refNew.states) expect(await shadowStore.state(m), m).toEqual(st);
     const expected = expectedLedger(all, promoted.switchedAt, s.rules, doubled);
-    const after = new Set(all.filter((r) => r.tick === undefined && BigInt(r.offset) >= BigInt(promoted.switchedAt[`${r.topic}#${r.partition}`]!)));
+    const after = new Set(
+      all.filter(
+        (r) => r.tick === undefined && BigInt(r.offset) >= BigInt(promoted.switchedAt[`${r.topic}#${r.partition}`]!),
+      ),
+    );
     const published = await s.readAll('points.ledger');
     const ids = new Set<string>();
     for (const r of published) {
@@ -143,7 +182,11 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
       expect(r.decoded, r.id!).toEqual(expected.get(r.id!)?.value);
     }
     expect(ids.size).toBe(expected.size);
-    Object.assign(stats, { inputs: all.length, afterSwitch: after.size, ledger: { published: published.length, distinct: ids.size } });
+    Object.assign(stats, {
+      inputs: all.length,
+      afterSwitch: after.size,
+      ledger: { published: published.length, distinct: ids.size },
+    });
 
     // The live state cannot be discarded; the state the promote left behind can, once no worker uses it.
     await expect(replayDiscard(rc, shadow())).rejects.toBeInstanceOf(ReplayRefused);
@@ -158,20 +201,34 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     // Redis loses half of the live state: stop the worker, rebuild, compare again.
     live.kill('SIGTERM');
     await new Promise((r) => live.once('exit', r));
-    await waitFor(async () => (await rc.admin.describeGroups([`${shadow()}.points-accrual`])).groups[0]!.members.length === 0, 30_000, 'the live group to empty');
+    await waitFor(
+      async () => (await rc.admin.describeGroups([`${shadow()}.points-accrual`])).groups[0]!.members.length === 0,
+      30_000,
+      'the live group to empty',
+    );
     for (let i = 0; i < 40; i += 2) await s.clients.redis.del(shadowStore.key(`m${i}`));
     const ledgerBefore = (await s.readAll('points.ledger')).length;
     // Every input was committed before: the rebuild restores state and publishes nothing again.
-    await expect(rebuild(rc, 'points-accrual')).resolves.toMatchObject({ stateNamespace: shadow(), records: all.length, outputs: 0 });
+    await expect(rebuild(rc, 'points-accrual')).resolves.toMatchObject({
+      stateNamespace: shadow(),
+      records: all.length,
+      outputs: 0,
+    });
     for (const [m, st] of refNew.states) expect(await shadowStore.state(m), m).toEqual(st);
     expect((await s.readAll('points.ledger')).length).toBe(ledgerBefore);
 
     // A replay from a point in time reads only what came after it, and discard leaves nothing of it.
     const r1 = `${s.ns}-r1`;
-    const fromTime = await replayPlan(rc, { worker: 'tier-evaluation', namespace: r1, from: new Date(Date.now() + 3_600_000).toISOString() });
+    const fromTime = await replayPlan(rc, {
+      worker: 'tier-evaluation',
+      namespace: r1,
+      from: new Date(Date.now() + 3_600_000).toISOString(),
+    });
     expect(fromTime.records).toBe(0);
     expect(fromTime.warnings.join(' ')).toMatch(/empty state/);
-    await expect(replayRun(rc, { namespace: r1, worker: 'tier-evaluation', from: 'beginning' })).resolves.toMatchObject({ completed: true, resumed: false });
+    await expect(replayRun(rc, { namespace: r1, worker: 'tier-evaluation', from: 'beginning' })).resolves.toMatchObject(
+      { completed: true, resumed: false },
+    );
     expect((await rc.admin.listTopics()).filter((t) => t.startsWith(`${r1}.`)).length).toBeGreaterThan(0);
     const removed = await replayDiscard(rc, r1);
     expect(removed.topics).toBeGreaterThan(0);
@@ -182,13 +239,25 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
 
   it('dead letters are listed by reason and sent back once each, after a fix', async () => {
     const ceiling = s.rules.behavior.maxAmountFen;
-    const big = [0, 1, 2].map((i) => ({ eventId: `big-${i}`, userId: `m${i}`, type: 'purchase', occurredAt: '2011-02-01T10:00:00Z', amountFen: ceiling + 1 + i, itemId: 'course-x', category: 'history' }));
+    const big = [0, 1, 2].map((i) => ({
+      eventId: `big-${i}`,
+      userId: `m${i}`,
+      type: 'purchase',
+      occurredAt: '2011-02-01T10:00:00Z',
+      amountFen: ceiling + 1 + i,
+      itemId: 'course-x',
+      category: 'history',
+    }));
     await s.produceJson(big);
     await s.waitForLag0('behavior-events', 'activity.events', 60_000);
     const listed = await waitForDeadLetters(rc, 3);
     expect(listed.byReason.amount_above_ceiling).toBe(3);
     expect(listed.entries.map((e) => e.eventId).sort()).toEqual(['big-0', 'big-1', 'big-2']);
-    await expect(dlqReprocess(rc, { reason: 'amount_above_ceiling' }, { dryRun: true })).resolves.toMatchObject({ selected: 3, sent: 0, dryRun: true });
+    await expect(dlqReprocess(rc, { reason: 'amount_above_ceiling' }, { dryRun: true })).resolves.toMatchObject({
+      selected: 3,
+      sent: 0,
+      dryRun: true,
+    });
 
     // The fix: a higher ceiling. Restart behavior-events with it, then send the records back, twice.
     behavior.kill('SIGTERM');
@@ -196,11 +265,25 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     const raised = { ...s.rules, behavior: { ...s.rules.behavior, maxAmountFen: ceiling * 10 } };
     writeFileSync(join(dir, 'raised.json'), JSON.stringify(raised));
     behavior = s.spawnWorker('behavior-events', [], { MEMBERFLOW_RULES_FILE: join(dir, 'raised.json') });
-    await expect(dlqReprocess(rc, { reason: 'amount_above_ceiling' })).resolves.toMatchObject({ selected: 3, sent: 3, alreadyReprocessed: 0 });
-    await expect(dlqReprocess(rc, { reason: 'amount_above_ceiling' })).resolves.toMatchObject({ selected: 3, sent: 0, alreadyReprocessed: 3 });
+    await expect(dlqReprocess(rc, { reason: 'amount_above_ceiling' })).resolves.toMatchObject({
+      selected: 3,
+      sent: 3,
+      alreadyReprocessed: 0,
+    });
+    await expect(dlqReprocess(rc, { reason: 'amount_above_ceiling' })).resolves.toMatchObject({
+      selected: 3,
+      sent: 0,
+      alreadyReprocessed: 3,
+    });
     await s.waitForLag0('behavior-events', 'activity.events', 60_000);
-    const accepted = (await s.readAll('behavior.events')).filter((r) => String((r.decoded as BehaviorEventValue | null)?.sourceEventId ?? '').startsWith('big-'));
-    expect(accepted.map((r) => (r.decoded as BehaviorEventValue).sourceEventId).sort()).toEqual(['big-0', 'big-1', 'big-2']);
+    const accepted = (await s.readAll('behavior.events')).filter((r) =>
+      String((r.decoded as BehaviorEventValue | null)?.sourceEventId ?? '').startsWith('big-'),
+    );
+    expect(accepted.map((r) => (r.decoded as BehaviorEventValue).sourceEventId).sort()).toEqual([
+      'big-0',
+      'big-1',
+      'big-2',
+    ]);
     const after = await dlqList(rc, { reason: 'amount_above_ceiling' });
     expect(after).toMatchObject({ selected: 3, reprocessed: 3 });
   }, 300_000);

@@ -30,10 +30,18 @@ describe('Redis over TLS with an ACL user', () => {
   const opened: RedisClient[] = [];
   /** What each client reported on its error event (a refused AUTH arrives there; connect() only says the connection closed). */
   const emitted = new Map<RedisClient, string[]>();
-  const files = () => ({ REDIS_TLS_CA_FILE: join(dir, 'ca.crt'), REDIS_TLS_CERT_FILE: join(dir, 'client.crt'), REDIS_TLS_KEY_FILE: join(dir, 'client.key') });
+  const files = () => ({
+    REDIS_TLS_CA_FILE: join(dir, 'ca.crt'),
+    REDIS_TLS_CERT_FILE: join(dir, 'client.crt'),
+    REDIS_TLS_KEY_FILE: join(dir, 'client.key'),
+  });
   /** A client from memberflow's own configuration path (loadEnv → redisTarget → connectRedis). */
   const client = (env: Record<string, string>): RedisClient => {
-    const c = connectRedis(redisTarget(loadEnv(env)), { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    const c = connectRedis(redisTarget(loadEnv(env)), {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
     c.on('error', (err: Error) => emitted.set(c, [...(emitted.get(c) ?? []), err.message]));
     opened.push(c);
     return c;
@@ -53,13 +61,44 @@ describe('Redis over TLS with an ACL user', () => {
       ].join('\n'),
     );
     port = await freePort();
-    server = spawn('redis-server', [
-      '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1',
-      '--tls-cert-file', join(dir, 'server.crt'), '--tls-key-file', join(dir, 'server.key'), '--tls-ca-cert-file', join(dir, 'ca.crt'),
-      '--tls-auth-clients', 'yes', '--aclfile', join(dir, 'users.acl'), '--save', '', '--appendonly', 'no', '--dir', dir,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    server = spawn(
+      'redis-server',
+      [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--tls-cert-file',
+        join(dir, 'server.crt'),
+        '--tls-key-file',
+        join(dir, 'server.key'),
+        '--tls-ca-cert-file',
+        join(dir, 'ca.crt'),
+        '--tls-auth-clients',
+        'yes',
+        '--aclfile',
+        join(dir, 'users.acl'),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     const admin = client({ REDIS_URL: `rediss://admin:${adminPassword}@127.0.0.1:${port}`, ...files() });
-    await waitFor(async () => (await admin.connect().then(() => admin.ping(), () => null)) === 'PONG', 20_000, 'the TLS redis-server to answer');
+    await waitFor(
+      async () =>
+        (await admin.connect().then(
+          () => admin.ping(),
+          () => null,
+        )) === 'PONG',
+      20_000,
+      'the TLS redis-server to answer',
+    );
     s = await TestStack.create('redis-tls', { partitions: 2 });
   });
   afterAll(async () => {
@@ -72,7 +111,17 @@ describe('Redis over TLS with an ACL user', () => {
   it('runs a worker with its state in the secured Redis', { timeout: 120_000 }, async () => {
     const redis = client({ REDIS_URL: `rediss://memberflow:${password}@127.0.0.1:${port}`, ...files() });
     await redis.connect();
-    const events = ['ann', 'ben', 'cat'].flatMap((m) => [1, 2].map((i) => ({ eventId: `tls-${m}-${i}`, userId: m, type: 'purchase', occurredAt: Date.UTC(2026, 0, 5, i), amountFen: 500, itemId: 'course-1', category: 'cat-1' })));
+    const events = ['ann', 'ben', 'cat'].flatMap((m) =>
+      [1, 2].map((i) => ({
+        eventId: `tls-${m}-${i}`,
+        userId: m,
+        type: 'purchase',
+        occurredAt: Date.UTC(2026, 0, 5, i),
+        amountFen: 500,
+        itemId: 'course-1',
+        category: 'cat-1',
+      })),
+    );
     await s.produceJson(events);
     const w = await s.startWorker('behavior-events', { redis });
     try {
@@ -85,36 +134,62 @@ describe('Redis over TLS with an ACL user', () => {
     expect(await s.readAll('behavior.events', { minRecords: events.length })).toHaveLength(events.length);
   });
 
-  it('refuses every other way in: no TLS, no client certificate, a wrong password, the default user, keys outside mf:*', { timeout: 60_000 }, async () => {
-    const refusal = async (c: RedisClient): Promise<string> => {
-      const answer = await c.connect().then(
-        () => c.ping(),
-        (err: Error) => err.message,
+  it(
+    'refuses every other way in: no TLS, no client certificate, a wrong password, the default user, keys outside mf:*',
+    { timeout: 60_000 },
+    async () => {
+      const refusal = async (c: RedisClient): Promise<string> => {
+        const answer = await c.connect().then(
+          () => c.ping(),
+          (err: Error) => err.message,
+        );
+        return [answer, ...(emitted.get(c) ?? [])].join(' | ');
+      };
+      // Plain TCP to the TLS port: the handshake never happens.
+      expect(await refusal(client({ REDIS_URL: `redis://memberflow:${password}@127.0.0.1:${port}` }))).not.toMatch(
+        /^PONG/,
       );
-      return [answer, ...(emitted.get(c) ?? [])].join(' | ');
-    };
-    // Plain TCP to the TLS port: the handshake never happens.
-    expect(await refusal(client({ REDIS_URL: `redis://memberflow:${password}@127.0.0.1:${port}` }))).not.toMatch(/^PONG/);
-    // TLS with the CA but no client certificate (tls-auth-clients yes).
-    expect(await refusal(client({ REDIS_URL: `rediss://memberflow:${password}@127.0.0.1:${port}`, REDIS_TLS_CA_FILE: join(dir, 'ca.crt') }))).not.toMatch(/^PONG/);
-    // A wrong password, and no user at all (the default user is off). The error names no password.
-    const wrong = await refusal(client({ REDIS_URL: `rediss://memberflow:not-the-password@127.0.0.1:${port}`, ...files() }));
-    expect(wrong).toMatch(/WRONGPASS/);
-    expect(wrong).not.toContain('not-the-password');
-    expect(await refusal(client({ REDIS_URL: `rediss://127.0.0.1:${port}`, ...files() }))).toMatch(/NOAUTH|WRONGPASS|NOPERM/);
-    // memberflow's user: its own keys yes; another key, and a dangerous command, no.
-    const mf = client({ REDIS_URL: `rediss://memberflow:${password}@127.0.0.1:${port}`, ...files() });
-    await mf.connect();
-    expect(await mf.set(`mf:${s.ns}:probe`, '1')).toBe('OK');
-    await expect(mf.set('other:probe', '1')).rejects.toThrow(/NOPERM/);
-    await expect(mf.flushall()).rejects.toThrow(/NOPERM/);
-  });
+      // TLS with the CA but no client certificate (tls-auth-clients yes).
+      expect(
+        await refusal(
+          client({
+            REDIS_URL: `rediss://memberflow:${password}@127.0.0.1:${port}`,
+            REDIS_TLS_CA_FILE: join(dir, 'ca.crt'),
+          }),
+        ),
+      ).not.toMatch(/^PONG/);
+      // A wrong password, and no user at all (the default user is off). The error names no password.
+      const wrong = await refusal(
+        client({ REDIS_URL: `rediss://memberflow:not-the-password@127.0.0.1:${port}`, ...files() }),
+      );
+      expect(wrong).toMatch(/WRONGPASS/);
+      expect(wrong).not.toContain('not-the-password');
+      expect(await refusal(client({ REDIS_URL: `rediss://127.0.0.1:${port}`, ...files() }))).toMatch(
+        /NOAUTH|WRONGPASS|NOPERM/,
+      );
+      // memberflow's user: its own keys yes; another key, and a dangerous command, no.
+      const mf = client({ REDIS_URL: `rediss://memberflow:${password}@127.0.0.1:${port}`, ...files() });
+      await mf.connect();
+      expect(await mf.set(`mf:${s.ns}:probe`, '1')).toBe('OK');
+      await expect(mf.set('other:probe', '1')).rejects.toThrow(/NOPERM/);
+      await expect(mf.flushall()).rejects.toThrow(/NOPERM/);
+    },
+  );
 
   it('names the variable, not the path or its contents, when a certificate file cannot be read', () => {
     const missing = join(dir, 'no-such.key');
-    expect(() => redisTarget(loadEnv({ REDIS_URL: 'rediss://127.0.0.1:1', REDIS_TLS_CA_FILE: join(dir, 'ca.crt'), REDIS_TLS_CERT_FILE: join(dir, 'client.crt'), REDIS_TLS_KEY_FILE: missing }))).toThrow(
-      /REDIS_TLS_KEY_FILE: expected a readable PEM file \(ENOENT\)/,
+    expect(() =>
+      redisTarget(
+        loadEnv({
+          REDIS_URL: 'rediss://127.0.0.1:1',
+          REDIS_TLS_CA_FILE: join(dir, 'ca.crt'),
+          REDIS_TLS_CERT_FILE: join(dir, 'client.crt'),
+          REDIS_TLS_KEY_FILE: missing,
+        }),
+      ),
+    ).toThrow(/REDIS_TLS_KEY_FILE: expected a readable PEM file \(ENOENT\)/);
+    expect(() => loadEnv({ REDIS_TLS_CERT_FILE: join(dir, 'client.crt') })).toThrow(
+      /REDIS_TLS_KEY_FILE \(unset\): expected together with/,
     );
-    expect(() => loadEnv({ REDIS_TLS_CERT_FILE: join(dir, 'client.crt') })).toThrow(/REDIS_TLS_KEY_FILE \(unset\): expected together with/);
   });
 });

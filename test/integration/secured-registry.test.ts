@@ -31,30 +31,55 @@ describe('the schema registry over TLS with basic auth', () => {
   let httpPort: number;
   let url: string;
   let s: TestStack;
-  const secured = () => ({ SCHEMA_REGISTRY_URL: url, SCHEMA_REGISTRY_USERNAME: user, SCHEMA_REGISTRY_PASSWORD: password, SCHEMA_REGISTRY_CA_FILE: join(dir, 'ca.crt') });
+  const secured = () => ({
+    SCHEMA_REGISTRY_URL: url,
+    SCHEMA_REGISTRY_USERNAME: user,
+    SCHEMA_REGISTRY_PASSWORD: password,
+    SCHEMA_REGISTRY_CA_FILE: join(dir, 'ca.crt'),
+  });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mf-registry-tls-'));
     makeCertificates(dir);
     const jar = spawnSync('bash', ['stack/stack.sh', 'registry-jar'], { encoding: 'utf8' });
-    if (jar.status !== 0 || jar.stdout.trim() === '') throw new Error(`no registry jar from stack/stack.sh registry-jar: ${jar.stderr}`);
+    if (jar.status !== 0 || jar.stdout.trim() === '')
+      throw new Error(`no registry jar from stack/stack.sh registry-jar: ${jar.stderr}`);
     [httpsPort, httpPort] = [await freePort(), await freePort()];
     const managementPort = await freePort();
     url = `https://127.0.0.1:${httpsPort}/apis/ccompat/v7`;
     // In-memory storage (every start is empty); HTTP refused; every path needs an authenticated user.
-    registry = spawn('java', [
-      '-Xmx384m', '-XX:+UseSerialGC', '-Djava.awt.headless=true',
-      '-Dquarkus.http.host=127.0.0.1', `-Dquarkus.http.port=${httpPort}`, `-Dquarkus.http.ssl-port=${httpsPort}`,
-      `-Dquarkus.http.ssl.certificate.files=${join(dir, 'server.crt')}`, `-Dquarkus.http.ssl.certificate.key-files=${join(dir, 'server.key')}`,
-      '-Dquarkus.http.insecure-requests=disabled',
-      '-Dquarkus.management.host=127.0.0.1', `-Dquarkus.management.port=${managementPort}`,
-      '-Dquarkus.http.auth.basic=true', '-Dquarkus.security.users.embedded.enabled=true', '-Dquarkus.security.users.embedded.plain-text=true',
-      `-Dquarkus.security.users.embedded.users.${user}=${password}`, `-Dquarkus.security.users.embedded.roles.${user}=sr-admin`,
-      '-Dquarkus.http.auth.permission.all.paths=/*', '-Dquarkus.http.auth.permission.all.policy=authenticated',
-      '-jar', jar.stdout.trim(),
-    ], { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+    registry = spawn(
+      'java',
+      [
+        '-Xmx384m',
+        '-XX:+UseSerialGC',
+        '-Djava.awt.headless=true',
+        '-Dquarkus.http.host=127.0.0.1',
+        `-Dquarkus.http.port=${httpPort}`,
+        `-Dquarkus.http.ssl-port=${httpsPort}`,
+        `-Dquarkus.http.ssl.certificate.files=${join(dir, 'server.crt')}`,
+        `-Dquarkus.http.ssl.certificate.key-files=${join(dir, 'server.key')}`,
+        '-Dquarkus.http.insecure-requests=disabled',
+        '-Dquarkus.management.host=127.0.0.1',
+        `-Dquarkus.management.port=${managementPort}`,
+        '-Dquarkus.http.auth.basic=true',
+        '-Dquarkus.security.users.embedded.enabled=true',
+        '-Dquarkus.security.users.embedded.plain-text=true',
+        `-Dquarkus.security.users.embedded.users.${user}=${password}`,
+        `-Dquarkus.security.users.embedded.roles.${user}=sr-admin`,
+        '-Dquarkus.http.auth.permission.all.paths=/*',
+        '-Dquarkus.http.auth.permission.all.policy=authenticated',
+        '-jar',
+        jar.stdout.trim(),
+      ],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] },
+    );
     const probe = registryAccessOf(loadEnv({ SCHEMA_REGISTRY_URL: url, SCHEMA_REGISTRY_CA_FILE: join(dir, 'ca.crt') }));
-    await waitFor(async () => (await registryRequest(probe, 'GET', '/subjects').catch(() => ({ status: 0 }))).status === 401, 180_000, 'the secured registry to answer (401 without credentials)');
+    await waitFor(
+      async () => (await registryRequest(probe, 'GET', '/subjects').catch(() => ({ status: 0 }))).status === 401,
+      180_000,
+      'the secured registry to answer (401 without credentials)',
+    );
     s = await TestStack.create('registry-tls', { partitions: 2 });
   }, 240_000);
   afterAll(async () => {
@@ -64,36 +89,63 @@ describe('the schema registry over TLS with basic auth', () => {
   });
 
   it('refuses memberflow without credentials, without the CA, and over plain HTTP; the error names no password', async () => {
-    const noCredentials = new AvroCodec(registryAccessOf(loadEnv({ SCHEMA_REGISTRY_URL: url, SCHEMA_REGISTRY_CA_FILE: join(dir, 'ca.crt') })), s.ns);
+    const noCredentials = new AvroCodec(
+      registryAccessOf(loadEnv({ SCHEMA_REGISTRY_URL: url, SCHEMA_REGISTRY_CA_FILE: join(dir, 'ca.crt') })),
+      s.ns,
+    );
     await expect(noCredentials.registerAll(['activity.events'])).rejects.toThrow(/401/);
-    const wrong = new AvroCodec(registryAccessOf(loadEnv({ ...secured(), SCHEMA_REGISTRY_PASSWORD: 'not-the-password' })), s.ns);
-    const refused = await wrong.registerAll(['activity.events']).then(() => null, (err: Error) => err.message);
+    const wrong = new AvroCodec(
+      registryAccessOf(loadEnv({ ...secured(), SCHEMA_REGISTRY_PASSWORD: 'not-the-password' })),
+      s.ns,
+    );
+    const refused = await wrong.registerAll(['activity.events']).then(
+      () => null,
+      (err: Error) => err.message,
+    );
     expect(refused).toMatch(/401/);
     expect(refused).not.toContain('not-the-password');
     // The system's CAs do not know the registry's.
-    await expect(registryRequest({ url, basic: { username: user, password } }, 'GET', '/subjects')).rejects.toThrow(/certificate/i);
-    await expect(registryRequest({ url: `http://127.0.0.1:${httpPort}/apis/ccompat/v7` }, 'GET', '/subjects')).rejects.toThrow();
+    await expect(registryRequest({ url, basic: { username: user, password } }, 'GET', '/subjects')).rejects.toThrow(
+      /certificate/i,
+    );
+    await expect(
+      registryRequest({ url: `http://127.0.0.1:${httpPort}/apis/ccompat/v7` }, 'GET', '/subjects'),
+    ).rejects.toThrow();
   });
 
-  it('runs a worker whose outputs are encoded with schemas registered in the secured registry', { timeout: 120_000 }, async () => {
-    const access = registryAccessOf(loadEnv(secured()));
-    const codec = new AvroCodec(access, s.ns);
-    // As every worker does at start (the CLI): memberflow's schemas, registered through TLS with basic auth.
-    await codec.registerAll();
-    const events = ['ann', 'ben'].flatMap((m) => [1, 2, 3].map((i) => ({ eventId: `reg-${m}-${i}`, userId: m, type: 'purchase', occurredAt: Date.UTC(2026, 0, 5, i), amountFen: 300, itemId: 'course-2', category: 'cat-2' })));
-    await s.produceJson(events);
-    const w = await s.startWorker('behavior-events', { codec });
-    try {
-      await s.waitForLag0('behavior-events', 'activity.events', 60_000);
-    } finally {
-      await w.stop();
-    }
-    const subjects = await registryRequest(access, 'GET', '/subjects');
-    expect(subjects.status).toBe(200);
-    expect(subjects.body).toContain(`${s.topic('behavior.events')}-value`);
-    const store = new MemberStore<MemberProfile>(s.clients.redis, s.ns, workerDefinition('behavior-events'));
-    expect((await store.state('ann'))?.purchaseCount).toBe(3);
-    const read = countEventIds(s.env.KAFKA_BROKERS.join(','), s.topic('behavior.events'), 'read_committed');
-    expect(read).toMatchObject({ records: events.length, duplicates: 0 });
-  });
+  it(
+    'runs a worker whose outputs are encoded with schemas registered in the secured registry',
+    { timeout: 120_000 },
+    async () => {
+      const access = registryAccessOf(loadEnv(secured()));
+      const codec = new AvroCodec(access, s.ns);
+      // As every worker does at start (the CLI): memberflow's schemas, registered through TLS with basic auth.
+      await codec.registerAll();
+      const events = ['ann', 'ben'].flatMap((m) =>
+        [1, 2, 3].map((i) => ({
+          eventId: `reg-${m}-${i}`,
+          userId: m,
+          type: 'purchase',
+          occurredAt: Date.UTC(2026, 0, 5, i),
+          amountFen: 300,
+          itemId: 'course-2',
+          category: 'cat-2',
+        })),
+      );
+      await s.produceJson(events);
+      const w = await s.startWorker('behavior-events', { codec });
+      try {
+        await s.waitForLag0('behavior-events', 'activity.events', 60_000);
+      } finally {
+        await w.stop();
+      }
+      const subjects = await registryRequest(access, 'GET', '/subjects');
+      expect(subjects.status).toBe(200);
+      expect(subjects.body).toContain(`${s.topic('behavior.events')}-value`);
+      const store = new MemberStore<MemberProfile>(s.clients.redis, s.ns, workerDefinition('behavior-events'));
+      expect((await store.state('ann'))?.purchaseCount).toBe(3);
+      const read = countEventIds(s.env.KAFKA_BROKERS.join(','), s.topic('behavior.events'), 'read_committed');
+      expect(read).toMatchObject({ records: events.length, duplicates: 0 });
+    },
+  );
 });

@@ -13,7 +13,7 @@ import { namespacePattern } from '../../shared/redis/keys.js';
  * must stop, refuse to start again until rebuilt, and `memberflow rebuild` must restore the
  * state from the topics without publishing again what was published before.
  */
-describe('Redis loses a live worker\'s data', () => {
+describe("Redis loses a live worker's data", () => {
   it('the worker stops, will not start on empty state, and rebuild restores it without re-publishing', async () => {
     const s = await TestStack.create('state-loss', { partitions: 2 });
     try {
@@ -53,7 +53,9 @@ describe('Redis loses a live worker\'s data', () => {
       const store = new MemberStore<unknown>(s.clients.redis, s.ns, workerDefinition('behavior-events'));
       for (const [m, st] of reference.states) expect(await store.state(m), m).toEqual(st);
       const published = (await s.readAll('behavior.events')).filter((r) => r.tick === undefined);
-      const expected = new Map(reference.outputs.filter((o) => o.topic === 'behavior.events').map((o) => [o.id, o.value]));
+      const expected = new Map(
+        reference.outputs.filter((o) => o.topic === 'behavior.events').map((o) => [o.id, o.value]),
+      );
       const seen = new Set<string>();
       for (const r of published) {
         expect(r.decoded, r.id!).toEqual(expected.get(r.id!));
@@ -80,7 +82,11 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: str
 
 function cli(s: TestStack, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/memberflow.js', ...args], { cwd: process.cwd(), env: { ...process.env, ...s.envVars() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/memberflow.js', ...args], {
+      cwd: process.cwd(),
+      env: { ...process.env, ...s.envVars() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -88,4 +94,3 @@ function cli(s: TestStack, args: string[]): Promise<{ code: number | null; stdou
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
-

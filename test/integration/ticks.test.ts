@@ -28,7 +28,13 @@ describe('ticks against the real stack: time-driven work is exactly once and rep
 
   async function reference(inputs: ReadRecord[]) {
     const log = [];
-    for (const record of inputs) log.push({ record, decoded: await timedDecoder.decode(record.tick === undefined ? record : { ...record, value: Buffer.from('{}') }) });
+    for (const record of inputs)
+      log.push({
+        record,
+        decoded: await timedDecoder.decode(
+          record.tick === undefined ? record : { ...record, value: Buffer.from('{}') },
+        ),
+      });
     return referenceRun(timedWorker, log, s.rules, defaultLimits(s.rules));
   }
 
@@ -59,7 +65,11 @@ describe('ticks against the real stack: time-driven work is exactly once and rep
     for (const m of members) expect(before.get(m)?.record.outbox).toEqual([]);
     expect(await allKeys(s.clients.redis, `mf:${s.ns}:${timedWorker.name}:tick:*`)).toEqual([]);
     const outBefore = await s.readAll('behavior.events');
-    await s.admin.resetOffsets({ groupId: consumerGroup(s.ns, timedWorker.name), topic: s.topic('activity.events'), earliest: true });
+    await s.admin.resetOffsets({
+      groupId: consumerGroup(s.ns, timedWorker.name),
+      topic: s.topic('activity.events'),
+      earliest: true,
+    });
     await runTimedUntilCaughtUp();
     const after = await store.load(members);
     for (const m of members) expect(after.get(m)?.version).toBe(before.get(m)?.version);
@@ -74,12 +84,16 @@ describe('ticks against the real stack: time-driven work is exactly once and rep
     await tickerCommand(ctx(), { intervalMs: 1, once: true, time: 123_456 });
     await s.waitForLag0('behavior-events', 'activity.events');
     await worker.stop();
-    const forwarded = (await s.readAll('behavior.events', { minRecords: before + 3 })).filter((r) => r.tick === 123_456);
+    const forwarded = (await s.readAll('behavior.events', { minRecords: before + 3 })).filter(
+      (r) => r.tick === 123_456,
+    );
     expect(forwarded.map((r) => r.partition).sort()).toEqual([0, 1, 2]);
     for (const r of forwarded) {
       const value = JSON.parse((r.decoded as Buffer).toString()) as { tick: number; from: string };
       expect(value.tick).toBe(123_456);
-      expect(value.from).toMatch(new RegExp(`^tick:${s.topic('activity.events').replace(/\./g, '\\.')}:${r.partition}:\\d+$`));
+      expect(value.from).toMatch(
+        new RegExp(`^tick:${s.topic('activity.events').replace(/\./g, '\\.')}:${r.partition}:\\d+$`),
+      );
       expect(r.id).toBe(`fwd:${value.from}`);
     }
   });
@@ -93,44 +107,83 @@ describe('ticks against the real stack: time-driven work is exactly once and rep
     const tiers = await s.startWorker('tier-evaluation');
     await s.waitForLag0('tier-evaluation', 'points.ledger');
     await tiers.stop();
-    for (const topic of ['member.tier-changes', 'member.tiers'] as const) expect((await s.readAll(topic)).filter((r) => r.tick !== undefined), topic).toEqual([]);
+    for (const topic of ['member.tier-changes', 'member.tiers'] as const)
+      expect(
+        (await s.readAll(topic)).filter((r) => r.tick !== undefined),
+        topic,
+      ).toEqual([]);
   });
 
-  it('a tick on activity.events without the ticker\'s signature is a dead letter, not time: nothing is forwarded', async () => {
+  it("a tick on activity.events without the ticker's signature is a dead letter, not time: nothing is forwarded", async () => {
     const farFuture = Date.UTC(2100, 0, 1);
     const topic = s.topic('activity.events');
     await s.producer.send({
       topic,
       acks: -1,
       messages: [
-        { key: '__tick__', partition: 0, value: JSON.stringify({ tick: farFuture }), headers: { 'memberflow-tick': String(farFuture) } },
-        { key: '__tick__', partition: 1, value: JSON.stringify({ tick: farFuture }), headers: { 'memberflow-tick': String(farFuture), 'memberflow-tick-sig': signTick('not-the-ticker-key!', topic, 1, farFuture) } },
+        {
+          key: '__tick__',
+          partition: 0,
+          value: JSON.stringify({ tick: farFuture }),
+          headers: { 'memberflow-tick': String(farFuture) },
+        },
+        {
+          key: '__tick__',
+          partition: 1,
+          value: JSON.stringify({ tick: farFuture }),
+          headers: {
+            'memberflow-tick': String(farFuture),
+            'memberflow-tick-sig': signTick('not-the-ticker-key!', topic, 1, farFuture),
+          },
+        },
         // A real tick's signature copied onto another time.
-        { key: '__tick__', partition: 2, value: JSON.stringify({ tick: farFuture }), headers: { 'memberflow-tick': String(farFuture), 'memberflow-tick-sig': signTick(s.env.MEMBERFLOW_TICK_KEY!, topic, 2, 123_456) } },
+        {
+          key: '__tick__',
+          partition: 2,
+          value: JSON.stringify({ tick: farFuture }),
+          headers: {
+            'memberflow-tick': String(farFuture),
+            'memberflow-tick-sig': signTick(s.env.MEMBERFLOW_TICK_KEY!, topic, 2, 123_456),
+          },
+        },
       ],
     });
     const worker = await s.startWorker('behavior-events');
     await s.waitForLag0('behavior-events', 'activity.events');
     await worker.stop();
-    const letters = (await s.readAll('activity.dlq', { minRecords: 3 })).map((r) => r.decoded as { reason: string; sourcePartition: number; worker: string; message: string });
+    const letters = (await s.readAll('activity.dlq', { minRecords: 3 })).map(
+      (r) => r.decoded as { reason: string; sourcePartition: number; worker: string; message: string },
+    );
     const tickLetters = letters.filter((l) => l.reason === 'unsigned_tick' || l.reason === 'forged_tick');
-    expect(tickLetters.map((l) => [l.sourcePartition, l.reason]).sort()).toEqual([[0, 'unsigned_tick'], [1, 'forged_tick'], [2, 'forged_tick']]);
+    expect(tickLetters.map((l) => [l.sourcePartition, l.reason]).sort()).toEqual([
+      [0, 'unsigned_tick'],
+      [1, 'forged_tick'],
+      [2, 'forged_tick'],
+    ]);
     for (const l of tickLetters) expect(l.worker).toBe('behavior-events');
     expect((await s.readAll('behavior.events')).filter((r) => r.tick === farFuture)).toEqual([]);
   });
 
-  it('a signed tick further ahead of the broker\'s append time than MEMBERFLOW_TICK_MAX_AHEAD_MS is a dead letter; one within it is time', async () => {
+  it("a signed tick further ahead of the broker's append time than MEMBERFLOW_TICK_MAX_AHEAD_MS is a dead letter; one within it is time", async () => {
     const topic = s.topic('activity.events');
     const key = s.env.MEMBERFLOW_TICK_KEY!;
     // activity.events is LogAppendTime: the record's timestamp will be the broker's clock, whatever the producer says.
     const ahead = Date.now() + 3_600_000;
     const near = Date.now() + 60_000;
-    const tick = (partition: number, time: number) => ({ key: '__tick__', partition, value: JSON.stringify({ tick: time }), timestamp: String(time), headers: { 'memberflow-tick': String(time), 'memberflow-tick-sig': signTick(key, topic, partition, time) } });
+    const tick = (partition: number, time: number) => ({
+      key: '__tick__',
+      partition,
+      value: JSON.stringify({ tick: time }),
+      timestamp: String(time),
+      headers: { 'memberflow-tick': String(time), 'memberflow-tick-sig': signTick(key, topic, partition, time) },
+    });
     await s.producer.send({ topic, acks: -1, messages: [tick(0, ahead), tick(1, near)] });
     const worker = await s.startWorker('behavior-events');
     await s.waitForLag0('behavior-events', 'activity.events');
     await worker.stop();
-    const letters = (await s.readAll('activity.dlq')).map((r) => r.decoded as { reason: string; sourcePartition: number });
+    const letters = (await s.readAll('activity.dlq')).map(
+      (r) => r.decoded as { reason: string; sourcePartition: number },
+    );
     expect(letters.filter((l) => l.reason === 'tick_ahead_of_append_time').map((l) => l.sourcePartition)).toEqual([0]);
     const forwarded = (await s.readAll('behavior.events')).filter((r) => r.tick === ahead || r.tick === near);
     expect(forwarded.map((r) => [r.partition, r.tick])).toEqual([[1, near]]);
@@ -141,10 +194,23 @@ describe('ticks against the real stack: time-driven work is exactly once and rep
     const name = physicalTopic(ns, 'activity.events');
     const spec = topicSpecs.filter((t) => t.logical === 'activity.events');
     // As an older memberflow left it: CreateTime (the default), with a retention of its own.
-    await s.admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '123456789' }] }] });
+    await s.admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: name,
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: [{ name: 'retention.ms', value: '123456789' }],
+        },
+      ],
+    });
     try {
       expect((await ensureTopics(s.admin, ns, 1, spec)).altered).toEqual([name]);
-      const { resources } = await s.admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name }], includeSynonyms: false });
+      const { resources } = await s.admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name }],
+        includeSynonyms: false,
+      });
       const value = (n: string) => resources[0]!.configEntries.find((e) => e.configName === n)?.configValue;
       expect([value('message.timestamp.type'), value('retention.ms')]).toEqual(['LogAppendTime', '123456789']);
       expect((await ensureTopics(s.admin, ns, 1, spec)).altered).toEqual([]);

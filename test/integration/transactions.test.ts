@@ -24,7 +24,9 @@ describe('partition transactions: one owner per input partition, fenced by its t
   /** Values of `topic` a read_committed reader sees, and how far it got. */
   async function committedValues(topic: string): Promise<string[]> {
     const values: string[] = [];
-    await readToEnd(s.clients.kafka, topic, `${s.ns}.check`, (_, m) => void values.push(m.value!.toString()), { timeoutMs: 60_000 });
+    await readToEnd(s.clients.kafka, topic, `${s.ns}.check`, (_, m) => void values.push(m.value!.toString()), {
+      timeoutMs: 60_000,
+    });
     return values;
   }
 

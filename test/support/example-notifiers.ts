@@ -17,10 +17,18 @@ export interface ExampleNotifier {
 
 /** Builds examples/java-notifier with Maven (its jars into target/dependency); fails loudly without Maven. */
 export function buildJavaNotifier(): void {
-  execFileSync('mvn', ['-B', '-q', '-f', 'examples/java-notifier/pom.xml', 'package'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
+  execFileSync('mvn', ['-B', '-q', '-f', 'examples/java-notifier/pom.xml', 'package'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 600_000,
+  });
 }
 
-export function startExampleNotifier(name: string, command: string, args: string[], env: Record<string, string>): ExampleNotifier {
+export function startExampleNotifier(
+  name: string,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): ExampleNotifier {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: NotifierLine[] = [];
   let partial = '';
@@ -40,11 +48,18 @@ export function startExampleNotifier(name: string, command: string, args: string
  * sequence), each once, and end with every member's final tier (the reference's last member.tiers
  * record). Every table record it read must carry its change's sequence. Stops it.
  */
-export async function checkNotifier(n: ExampleNotifier, changes: readonly OutputEvent[], outputs: readonly OutputEvent[]): Promise<void> {
+export async function checkNotifier(
+  n: ExampleNotifier,
+  changes: readonly OutputEvent[],
+  outputs: readonly OutputEvent[],
+): Promise<void> {
   const boot = new Map(n.lines.flatMap((l) => (l.type === 'bootstrap' ? [[l.member, l] as const] : [])));
   const sequenceOf = (o: OutputEvent) => (o.value as { sequence: string }).sequence;
   const sequenceById = new Map(changes.map((o) => [o.id, sequenceOf(o)]));
-  for (const b of boot.values()) expect(b.sequence, `${n.name}: the table record of ${b.member} and its change ${b.changeEventId}`).toBe(sequenceById.get(b.changeEventId));
+  for (const b of boot.values())
+    expect(b.sequence, `${n.name}: the table record of ${b.member} and its change ${b.changeEventId}`).toBe(
+      sequenceById.get(b.changeEventId),
+    );
   const want = new Map<string, string[]>();
   for (const o of changes) {
     const b = boot.get(o.key);
@@ -52,14 +67,19 @@ export async function checkNotifier(n: ExampleNotifier, changes: readonly Output
     want.set(o.key, [...(want.get(o.key) ?? []), o.id]);
   }
   const wantCount = [...want.values()].reduce((t, l) => t + l.length, 0);
-  await waitFor(() => n.lines.filter((l) => l.type === 'notify').length >= wantCount, 180_000, `${n.name} to act on ${wantCount} changes`).catch((err: Error) => {
+  await waitFor(
+    () => n.lines.filter((l) => l.type === 'notify').length >= wantCount,
+    180_000,
+    `${n.name} to act on ${wantCount} changes`,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}; it printed ${n.lines.length} lines (exit ${n.child.exitCode}):\n${n.stderr()}`);
   });
   // Anything more it would print (a second copy) has had a moment to arrive.
   await sleep(1000);
   n.child.kill('SIGTERM');
   const notified = new Map<string, string[]>();
-  for (const l of n.lines) if (l.type === 'notify') notified.set(l.member, [...(notified.get(l.member) ?? []), l.eventId]);
+  for (const l of n.lines)
+    if (l.type === 'notify') notified.set(l.member, [...(notified.get(l.member) ?? []), l.eventId]);
   expect(boot.size, `${n.name}: members in the table when it started (mid-run)`).toBeGreaterThan(0);
   expect(wantCount, `${n.name}: changes after its table`).toBeGreaterThan(0);
   expect(notified, `${n.name}: the changes it acted on`).toEqual(want);

@@ -34,9 +34,15 @@ let stopContainers: (() => Promise<void>) | undefined;
 export default async function setup(project: TestProject) {
   const found = await findStack();
   const stack = project.name === 'cluster' ? { ...found, ...clusters() } : found;
-  process.stderr.write(`[${project.name}] stack from ${stack.source}: ${stack.KAFKA_BROKERS} ${stack.SCHEMA_REGISTRY_URL} ${stack.REDIS_CLUSTER_NODES ?? stack.REDIS_URL}\n`);
+  process.stderr.write(
+    `[${project.name}] stack from ${stack.source}: ${stack.KAFKA_BROKERS} ${stack.SCHEMA_REGISTRY_URL} ${stack.REDIS_CLUSTER_NODES ?? stack.REDIS_URL}\n`,
+  );
   // The single-node endpoints, for whatever reads them from the environment; the clusters reach tests by inject only.
-  Object.assign(process.env, { KAFKA_BROKERS: found.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: found.SCHEMA_REGISTRY_URL, REDIS_URL: found.REDIS_URL });
+  Object.assign(process.env, {
+    KAFKA_BROKERS: found.KAFKA_BROKERS,
+    SCHEMA_REGISTRY_URL: found.SCHEMA_REGISTRY_URL,
+    REDIS_URL: found.REDIS_URL,
+  });
   project.provide('stack', stack);
   return async () => {
     await stopContainers?.();
@@ -45,11 +51,18 @@ export default async function setup(project: TestProject) {
 
 async function findStack(): Promise<StackEndpoints> {
   const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL } = process.env;
-  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL && REDIS_URL) return { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, source: 'environment' };
+  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL && REDIS_URL)
+    return { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, source: 'environment' };
   if (dockerAnswers()) return startContainers();
-  const up = spawnSync('bash', [stackScript, 'up'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 15 * 60_000 });
+  const up = spawnSync('bash', [stackScript, 'up'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    timeout: 15 * 60_000,
+  });
   if (up.status !== 0) {
-    throw new Error(`no stack for the integration tests: stack/stack.sh up exited ${up.status ?? up.signal}; see its messages above. Set KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL to use your own.`);
+    throw new Error(
+      `no stack for the integration tests: stack/stack.sh up exited ${up.status ?? up.signal}; see its messages above. Set KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL to use your own.`,
+    );
   }
   const env = Object.fromEntries(
     execFileSync('bash', [stackScript, 'env'], { encoding: 'utf8' })
@@ -57,7 +70,12 @@ async function findStack(): Promise<StackEndpoints> {
       .filter((l) => l.includes('='))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   ) as Record<string, string>;
-  return { KAFKA_BROKERS: env.KAFKA_BROKERS!, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL!, REDIS_URL: env.REDIS_URL!, source: 'native' };
+  return {
+    KAFKA_BROKERS: env.KAFKA_BROKERS!,
+    SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL!,
+    REDIS_URL: env.REDIS_URL!,
+    source: 'native',
+  };
 }
 
 /**
@@ -65,18 +83,32 @@ async function findStack(): Promise<StackEndpoints> {
  * or the native stack's, started here when they are not up.
  */
 function clusters(): { REDIS_CLUSTER_NODES: string; KAFKA_BROKERS: string } {
-  const given = { REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES, KAFKA_BROKERS: process.env.KAFKA_CLUSTER_BROKERS };
-  if (given.REDIS_CLUSTER_NODES && given.KAFKA_BROKERS) return { REDIS_CLUSTER_NODES: given.REDIS_CLUSTER_NODES, KAFKA_BROKERS: given.KAFKA_BROKERS };
+  const given = {
+    REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES,
+    KAFKA_BROKERS: process.env.KAFKA_CLUSTER_BROKERS,
+  };
+  if (given.REDIS_CLUSTER_NODES && given.KAFKA_BROKERS)
+    return { REDIS_CLUSTER_NODES: given.REDIS_CLUSTER_NODES, KAFKA_BROKERS: given.KAFKA_BROKERS };
   const args = ['--redis-cluster', '--brokers', '3'];
-  const up = spawnSync('bash', [stackScript, 'up', ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 15 * 60_000 });
-  if (up.status !== 0) throw new Error(`no clusters for the cluster suites: stack/stack.sh up ${args.join(' ')} exited ${up.status ?? up.signal}; see its messages above. Set REDIS_CLUSTER_NODES and KAFKA_CLUSTER_BROKERS to use your own.`);
+  const up = spawnSync('bash', [stackScript, 'up', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    timeout: 15 * 60_000,
+  });
+  if (up.status !== 0)
+    throw new Error(
+      `no clusters for the cluster suites: stack/stack.sh up ${args.join(' ')} exited ${up.status ?? up.signal}; see its messages above. Set REDIS_CLUSTER_NODES and KAFKA_CLUSTER_BROKERS to use your own.`,
+    );
   const env = execFileSync('bash', [stackScript, 'env', ...args], { encoding: 'utf8' }).split('\n');
   const value = (name: string): string => {
     const line = env.find((l) => l.startsWith(`${name}=`));
     if (!line) throw new Error(`stack/stack.sh env ${args.join(' ')} printed no ${name}`);
     return line.slice(name.length + 1);
   };
-  return { REDIS_CLUSTER_NODES: given.REDIS_CLUSTER_NODES || value('REDIS_CLUSTER_NODES'), KAFKA_BROKERS: given.KAFKA_BROKERS || value('KAFKA_BROKERS') };
+  return {
+    REDIS_CLUSTER_NODES: given.REDIS_CLUSTER_NODES || value('REDIS_CLUSTER_NODES'),
+    KAFKA_BROKERS: given.KAFKA_BROKERS || value('KAFKA_BROKERS'),
+  };
 }
 
 function dockerAnswers(): boolean {

@@ -26,7 +26,12 @@ import { namespacePattern } from '../../shared/redis/keys.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-const tickPlaceholder: Decoded<never> = { kind: 'rejected', rejection: { reason: 'tick', message: 'a tick' }, eventId: null, memberId: null };
+const tickPlaceholder: Decoded<never> = {
+  kind: 'rejected',
+  rejection: { reason: 'tick', message: 'a tick' },
+  eventId: null,
+  memberId: null,
+};
 
 /** A worker process, with the tail of what it wrote to stderr. */
 export type WorkerProcess = ChildProcess & { stderrText(): string };
@@ -49,7 +54,12 @@ export class TestStack {
   private currentProducer: Producer;
   private readonly children = new Set<ChildProcess>();
 
-  private constructor(readonly ns: string, partitions: number, redisDb?: number, envOverrides: Record<string, string> = {}) {
+  private constructor(
+    readonly ns: string,
+    partitions: number,
+    redisDb?: number,
+    envOverrides: Record<string, string> = {},
+  ) {
     const stack = inject('stack');
     this.env = loadEnv({
       KAFKA_BROKERS: stack.KAFKA_BROKERS,
@@ -100,9 +110,15 @@ export class TestStack {
 
   /** `redisDb`: a Redis database of the test's own, for a test that flushes it. */
   /** `env`: settings over the stack's (another broker and its credentials, say). */
-  static async create(name: string, opts: { partitions?: number; redisDb?: number; env?: Record<string, string> } = {}): Promise<TestStack> {
+  static async create(
+    name: string,
+    opts: { partitions?: number; redisDb?: number; env?: Record<string, string> } = {},
+  ): Promise<TestStack> {
     const ns = `t-${name}-${randomBytes(3).toString('hex')}`.toLowerCase().slice(0, 48);
-    if (opts.redisDb !== undefined && inject('stack').REDIS_CLUSTER_NODES) throw new Error(`${name}: a Redis Cluster has only database 0; a test of its own database runs on the single node only`);
+    if (opts.redisDb !== undefined && inject('stack').REDIS_CLUSTER_NODES)
+      throw new Error(
+        `${name}: a Redis Cluster has only database 0; a test of its own database runs on the single node only`,
+      );
     const s = new TestStack(ns, opts.partitions ?? 3, opts.redisDb, opts.env);
     await s.admin.connect();
     await s.producer.connect();
@@ -120,13 +136,18 @@ export class TestStack {
    * Kafka cluster restart the brokers may refuse its sequence numbers for good (OUT_OF_ORDER_SEQUENCE_NUMBER):
    * the producer is replaced and the error thrown, so a caller that retries sends with the new one.
    */
-  async produce(logical: LogicalTopic, messages: { key: string | null; value: Buffer | string | null }[]): Promise<void> {
+  async produce(
+    logical: LogicalTopic,
+    messages: { key: string | null; value: Buffer | string | null }[],
+  ): Promise<void> {
     for (let i = 0; i < messages.length; i += 1000) {
       try {
         await this.producer.send({
           topic: this.topic(logical),
           acks: -1,
-          messages: messages.slice(i, i + 1000).map((m) => ({ key: m.key, value: typeof m.value === 'string' ? Buffer.from(m.value) : m.value })),
+          messages: messages
+            .slice(i, i + 1000)
+            .map((m) => ({ key: m.key, value: typeof m.value === 'string' ? Buffer.from(m.value) : m.value })),
         });
       } catch (err) {
         if (isProducerStateError(err)) await this.renewProducer();
@@ -143,7 +164,10 @@ export class TestStack {
   }
 
   async produceJson(events: Record<string, unknown>[]): Promise<void> {
-    await this.produce('activity.events', events.map((e) => ({ key: typeof e.userId === 'string' ? e.userId : null, value: JSON.stringify(e) })));
+    await this.produce(
+      'activity.events',
+      events.map((e) => ({ key: typeof e.userId === 'string' ? e.userId : null, value: JSON.stringify(e) })),
+    );
   }
 
   /** Everything in a topic up to its current end, decoded (Avro through the registry, else raw). */
@@ -153,7 +177,8 @@ export class TestStack {
     for (;;) {
       const records = await this.readToEnd(topic);
       if (records.length >= (opts.minRecords ?? 0)) return records;
-      if (Date.now() > deadline) throw new Error(`${topic}: ${records.length} records after waiting, expected at least ${opts.minRecords}`);
+      if (Date.now() > deadline)
+        throw new Error(`${topic}: ${records.length} records after waiting, expected at least ${opts.minRecords}`);
       await sleep(250);
     }
   }
@@ -176,7 +201,10 @@ export class TestStack {
           key: message.key ?? null,
           value,
           id: message.headers?.[eventIdHeader]?.toString() ?? null,
-          decoded: value && value[0] === 0 && tick === undefined ? await this.clients.codec.decode(value).catch(() => value) : value,
+          decoded:
+            value && value[0] === 0 && tick === undefined
+              ? await this.clients.codec.decode(value).catch(() => value)
+              : value,
         });
       },
       { timeoutMs: 120_000 },
@@ -188,16 +216,27 @@ export class TestStack {
   async behaviorReference(inputs: readonly InputRecord[]): Promise<ReferenceResult<MemberProfile>> {
     const decoder = new ActivityDecoder(this.clients.codec, () => this.rules);
     const log = [];
-    for (const record of inputs) log.push({ record, decoded: record.tick === undefined ? await decoder.decode(record) : tickPlaceholder });
-    return referenceRun(behaviorLogic, log, this.rules, defaultLimits(this.rules), { forwardTicksTo: 'behavior.events' });
+    for (const record of inputs)
+      log.push({ record, decoded: record.tick === undefined ? await decoder.decode(record) : tickPlaceholder });
+    return referenceRun(behaviorLogic, log, this.rules, defaultLimits(this.rules), {
+      forwardTicksTo: 'behavior.events',
+    });
   }
 
   /** Runs a worker inside the test process; `kafka`, `redis`, `codec`: other connections than the stack's (a secured server, say). */
-  async startWorker(name: string, opts: { rules?: Rules; failpoint?: string; transactions?: false } & Partial<Connections> = {}): Promise<RunningWorker> {
+  async startWorker(
+    name: string,
+    opts: { rules?: Rules; failpoint?: string; transactions?: false } & Partial<Connections> = {},
+  ): Promise<RunningWorker> {
     const entry = workers[name]!;
     const rules = opts.rules ?? this.rules;
     const { rules: _, ...runOpts } = opts;
-    return this.startDefinition(entry.definition, entry.decoder(opts.codec ?? this.clients.codec, () => rules), rules, runOpts);
+    return this.startDefinition(
+      entry.definition,
+      entry.decoder(opts.codec ?? this.clients.codec, () => rules),
+      rules,
+      runOpts,
+    );
   }
 
   /** Runs any worker definition (e.g. a test worker) inside the test process. */
@@ -288,11 +327,23 @@ export class TestStack {
 
   /** Sum of a worker group's committed offsets on a topic: grows whenever it commits a batch. */
   async committedTotal(worker: string, logical: LogicalTopic, groupId = `${this.ns}.${worker}`): Promise<number> {
-    return (await this.groupOffsets(groupId, this.topic(logical))).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    return (await this.groupOffsets(groupId, this.topic(logical))).reduce(
+      (n, p) => n + Math.max(0, Number(p.offset)),
+      0,
+    );
   }
 
-  async waitForLag0(worker: string, logical: LogicalTopic, timeoutMs = 120_000, groupId = `${this.ns}.${worker}`): Promise<void> {
-    await waitFor(async () => (await this.lag(worker, logical, groupId)) === 0, timeoutMs, `${groupId} to consume ${logical}`);
+  async waitForLag0(
+    worker: string,
+    logical: LogicalTopic,
+    timeoutMs = 120_000,
+    groupId = `${this.ns}.${worker}`,
+  ): Promise<void> {
+    await waitFor(
+      async () => (await this.lag(worker, logical, groupId)) === 0,
+      timeoutMs,
+      `${groupId} to consume ${logical}`,
+    );
   }
 
   async close(): Promise<void> {
@@ -326,7 +377,9 @@ export async function allKeys(redis: RedisClient, pattern: string): Promise<stri
 /** A client of the stack's Redis: the cluster in the `cluster` project, else the one node. */
 export function stackRedis(): RedisClient {
   const stack = inject('stack');
-  return connectRedis(stack.REDIS_CLUSTER_NODES ? { clusterNodes: stack.REDIS_CLUSTER_NODES.split(',') } : { url: stack.REDIS_URL });
+  return connectRedis(
+    stack.REDIS_CLUSTER_NODES ? { clusterNodes: stack.REDIS_CLUSTER_NODES.split(',') } : { url: stack.REDIS_URL },
+  );
 }
 
 /** A TCP port nothing listens on now, for a process under test to serve on. */
@@ -355,9 +408,15 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
  * Waits for a spawned worker to exit. A worker still running after `timeoutMs` is SIGKILLed
  * and the wait fails with the tail of its stderr, so a hang shows where it was, not just a test timeout.
  */
-export async function exitOf(child: WorkerProcess, timeoutMs: number, what: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export async function exitOf(
+  child: WorkerProcess,
+  timeoutMs: number,
+  what: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode };
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   try {
     return await withTimeout(exited, timeoutMs, `waiting for ${what}`);
   } catch (err) {

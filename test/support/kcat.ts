@@ -13,12 +13,34 @@ export interface EventIdCount {
  * independent client, at the given isolation level: `read_committed` is what a notification
  * service reads; `read_uncommitted` also shows the copies of aborted transactions.
  */
-export function countEventIds(brokers: string, topic: string, isolation: 'read_committed' | 'read_uncommitted'): EventIdCount {
-  const out = execFileSync('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-X', `isolation.level=${isolation}`, '-f', '%h\n'], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 30,
-    timeout: 300_000,
-  });
+export function countEventIds(
+  brokers: string,
+  topic: string,
+  isolation: 'read_committed' | 'read_uncommitted',
+): EventIdCount {
+  const out = execFileSync(
+    'kcat',
+    [
+      '-C',
+      '-b',
+      brokers,
+      '-t',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-X',
+      `isolation.level=${isolation}`,
+      '-f',
+      '%h\n',
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+      timeout: 300_000,
+    },
+  );
   const ids = new Map<string, number>();
   let records = 0;
   for (const line of out.split('\n')) {

@@ -21,12 +21,27 @@ import { generateActivity, type GeneratedRecord } from './activity-generator.js'
 export { canon };
 import { TestStack, sleep, type ReadRecord, type WorkerProcess } from './harness.js';
 
-export const pipeline = ['behavior-events', 'points-accrual', 'tier-evaluation', 'churn-prediction', 'reco-members', 'reco-items'] as const;
+export const pipeline = [
+  'behavior-events',
+  'points-accrual',
+  'tier-evaluation',
+  'churn-prediction',
+  'reco-members',
+  'reco-items',
+] as const;
 export type PipelineWorker = (typeof pipeline)[number];
 
-const tickPlaceholder: Decoded<never> = { kind: 'rejected', rejection: { reason: 'tick', message: 'a tick' }, eventId: null, memberId: null };
+const tickPlaceholder: Decoded<never> = {
+  kind: 'rejected',
+  rejection: { reason: 'tick', message: 'a tick' },
+  eventId: null,
+  memberId: null,
+};
 /** reco-members decides ids and its own state without reading the model; the items inside events do (services/recommendations/README.md). */
-const emptyRecoView: RecoView = { stats: { state: () => undefined, members: () => 0 }, popularity: { members: 0, global: [], categories: new Map() } };
+const emptyRecoView: RecoView = {
+  stats: { state: () => undefined, members: () => 0 },
+  popularity: { members: 0, global: [], categories: new Map() },
+};
 /** Output topics whose event contents depend on timing, compared by id only. */
 const idOnlyTopics: readonly LogicalTopic[] = ['member.recommendations'];
 
@@ -65,12 +80,18 @@ export class PipelineRun {
   readonly failover = { replicasBehind: 0, consumerRestarts: 0 };
   produced = 0;
 
-  private constructor(readonly s: TestStack, readonly opts: RunOptions) {
+  private constructor(
+    readonly s: TestStack,
+    readonly opts: RunOptions,
+  ) {
     this.input = generateActivity(opts.events, { members: opts.members ?? 3000, seed: opts.seed });
   }
 
   static async create(name: string, opts: RunOptions): Promise<PipelineRun> {
-    const s = await TestStack.create(name, { partitions: opts.partitions ?? 3, ...(opts.redisDb === undefined ? {} : { redisDb: opts.redisDb }) });
+    const s = await TestStack.create(name, {
+      partitions: opts.partitions ?? 3,
+      ...(opts.redisDb === undefined ? {} : { redisDb: opts.redisDb }),
+    });
     return new PipelineRun(s, opts);
   }
 
@@ -81,7 +102,11 @@ export class PipelineRun {
   /** Starts one worker process; `failpoint` (MEMBERFLOW_FAILPOINT) makes it SIGKILL itself at an exact step later. */
   start(worker: PipelineWorker, instance = 0, failpoint?: string): WorkerProcess {
     // Small fetches: batches stay short, so kills and rebalances land mid-stream often.
-    const child = this.s.spawnWorker(worker, [], { KAFKA_MAX_BYTES_PER_PARTITION: '262144', ...this.opts.workerEnv, ...(failpoint ? { MEMBERFLOW_FAILPOINT: failpoint } : {}) });
+    const child = this.s.spawnWorker(worker, [], {
+      KAFKA_MAX_BYTES_PER_PARTITION: '262144',
+      ...this.opts.workerEnv,
+      ...(failpoint ? { MEMBERFLOW_FAILPOINT: failpoint } : {}),
+    });
     const slot: Slot = { worker, instance, child, expected: false, stateLost: false };
     this.slots.set(this.key(worker, instance), slot);
     child.stderr?.on('data', (d: Buffer) => {
@@ -139,7 +164,15 @@ export class PipelineRun {
    * so faults always meet a pipeline with work in flight. Retries a wave the broker refused
    * (a broker restart); a retried wave can land twice, which upstream retries do too.
    */
-  async feed(opts: { wave?: number; maxLag?: number; extra?: (wave: number) => GeneratedRecord[]; from?: number; to?: number } = {}): Promise<void> {
+  async feed(
+    opts: {
+      wave?: number;
+      maxLag?: number;
+      extra?: (wave: number) => GeneratedRecord[];
+      from?: number;
+      to?: number;
+    } = {},
+  ): Promise<void> {
     const wave = opts.wave ?? 5000;
     const end = Math.round(this.input.length * (opts.to ?? 1));
     for (let i = Math.round(this.input.length * (opts.from ?? 0)), n = 0; i < end; i += wave, n++) {
@@ -169,7 +202,8 @@ export class PipelineRun {
       for (;;) {
         const pointer = await readLivePointer(this.s.clients.redis, this.s.ns, w);
         let committed = 0;
-        for (const t of workers[w]!.definition.inputs) committed += await this.s.committedTotal(w, t, consumerGroup(pointer.namespace, w)).catch(() => 0);
+        for (const t of workers[w]!.definition.inputs)
+          committed += await this.s.committedTotal(w, t, consumerGroup(pointer.namespace, w)).catch(() => 0);
         if (committed > 0) break;
         if (Date.now() > deadline) throw new Error(`${w} committed nothing within ${timeoutMs / 1000} s`);
         await sleep(250);
@@ -181,7 +215,8 @@ export class PipelineRun {
   async lagOf(worker: PipelineWorker): Promise<number> {
     const pointer = await readLivePointer(this.s.clients.redis, this.s.ns, worker);
     let lag = 0;
-    for (const t of workers[worker]!.definition.inputs) lag += await this.s.lag(worker, t, consumerGroup(pointer.namespace, worker));
+    for (const t of workers[worker]!.definition.inputs)
+      lag += await this.s.lag(worker, t, consumerGroup(pointer.namespace, worker));
     return lag;
   }
 
@@ -196,7 +231,10 @@ export class PipelineRun {
     const deadline = Date.now() + timeoutMs;
     let quiet = 0;
     while (quiet < 3) {
-      if (Date.now() > deadline) throw new Error(`the pipeline did not settle within ${timeoutMs / 1000} s (lag ${await this.totalLag().catch(() => -1)})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the pipeline did not settle within ${timeoutMs / 1000} s (lag ${await this.totalLag().catch(() => -1)})`,
+        );
       const lag = await this.totalLag().catch(() => -1);
       quiet = lag === 0 ? quiet + 1 : 0;
       await sleep(quiet > 0 ? 1000 : 500);
@@ -214,8 +252,15 @@ export class PipelineRun {
   }
 
   /** Starts a memberflow CLI command (one that runs until stopped, like `replay run --follow`). */
-  cliProcess(args: string[]): { child: ReturnType<typeof spawn>; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-    const child = spawn(process.execPath, ['bin/memberflow.js', ...args], { cwd: process.cwd(), env: { ...process.env, ...this.s.envVars() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  cliProcess(args: string[]): {
+    child: ReturnType<typeof spawn>;
+    done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  } {
+    const child = spawn(process.execPath, ['bin/memberflow.js', ...args], {
+      cwd: process.cwd(),
+      env: { ...process.env, ...this.s.envVars() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -233,7 +278,9 @@ export class PipelineRun {
       /** Rules a worker's state was decided under, when not the default (a promoted rule change). */
       rules?: Partial<Record<PipelineWorker, Rules>>;
       /** What a worker's output topics must hold, when not its reference run's outputs. */
-      expectedOutputs?: Partial<Record<PipelineWorker, (log: ReferenceLog, reference: ReferenceResult<unknown>) => OutputEvent[]>>;
+      expectedOutputs?: Partial<
+        Record<PipelineWorker, (log: ReferenceLog, reference: ReferenceResult<unknown>) => OutputEvent[]>
+      >;
       /** Records the test wrote into an output topic itself (poison): inputs downstream, not outputs. */
       ignore?: (record: ReadRecord) => boolean;
     } = {},
@@ -243,7 +290,16 @@ export class PipelineRun {
       if (!topics.has(t)) topics.set(t, await this.s.readAll(t, { timeoutMs: 300_000 }));
       return topics.get(t)!;
     };
-    const result: Comparison = { statesCompared: 0, outputsCompared: 0, published: 0, conflicting: 0, mismatches: 0, samples: [], perTopic: {}, dlq: { expected: 0, distinct: 0 } };
+    const result: Comparison = {
+      statesCompared: 0,
+      outputsCompared: 0,
+      published: 0,
+      conflicting: 0,
+      mismatches: 0,
+      samples: [],
+      perTopic: {},
+      dlq: { expected: 0, distinct: 0 },
+    };
     const miss = (what: string) => {
       result.mismatches++;
       if (result.samples.length < 20) result.samples.push(what);
@@ -255,13 +311,20 @@ export class PipelineRun {
       const decoder = entry.decoder(this.s.clients.codec, () => rules);
       const log: ReferenceLog = [];
       for (const t of entry.definition.inputs) {
-        for (const record of await read(t)) log.push({ record, decoded: record.tick !== undefined ? tickPlaceholder : await decoder.decode(record) });
+        for (const record of await read(t))
+          log.push({ record, decoded: record.tick !== undefined ? tickPlaceholder : await decoder.decode(record) });
       }
       const options = {
         ...(entry.definition.forwardTicksTo ? { forwardTicksTo: entry.definition.forwardTicksTo } : {}),
         ...(w === 'reco-members' ? { view: () => emptyRecoView } : {}),
       };
-      const reference = referenceRun(entry.definition, log, rules, defaultLimits(rules), options) as ReferenceResult<unknown>;
+      const reference = referenceRun(
+        entry.definition,
+        log,
+        rules,
+        defaultLimits(rules),
+        options,
+      ) as ReferenceResult<unknown>;
       const outputs = opts.expectedOutputs?.[w]?.(log, reference) ?? reference.outputs;
       for (const o of outputs) {
         if (o.tick) continue;
@@ -276,7 +339,8 @@ export class PipelineRun {
       for (let i = 0; i < ids.length; i += 2000) {
         const loaded = await store.load(ids.slice(i, i + 2000));
         for (const id of ids.slice(i, i + 2000)) {
-          if (canon(loaded.get(id)?.record.state ?? null) !== canon(reference.states.get(id))) miss(`${w} state of ${id}`);
+          if (canon(loaded.get(id)?.record.state ?? null) !== canon(reference.states.get(id)))
+            miss(`${w} state of ${id}`);
         }
       }
       let stored = 0;
@@ -284,7 +348,8 @@ export class PipelineRun {
         stored++;
         if (!reference.states.has(id)) miss(`${w} has a state for ${id} the reference has not`);
       }
-      if (stored !== reference.states.size) miss(`${w}: ${stored} states in Redis, ${reference.states.size} in the reference`);
+      if (stored !== reference.states.size)
+        miss(`${w}: ${stored} states in Redis, ${reference.states.size} in the reference`);
       result.statesCompared += reference.states.size;
     }
     for (const [topic, want] of expected) {
@@ -292,21 +357,31 @@ export class PipelineRun {
       const first = new Map<string, { canon: string; decoded: unknown; at: string }>();
       // Where the first copy and the first differing copy of an id are: which process wrote which, and when.
       const conflicts = new Map<string, string>();
-      const at = (r: ReadRecord) => `partition ${r.partition} offset ${r.offset} at ${new Date(r.timestamp).toISOString()}`;
+      const at = (r: ReadRecord) =>
+        `partition ${r.partition} offset ${r.offset} at ${new Date(r.timestamp).toISOString()}`;
       for (const r of records) {
         const c = canon(r.decoded);
         const seen = first.get(r.id!);
         if (seen === undefined) first.set(r.id!, { canon: c, decoded: r.decoded, at: at(r) });
-        else if (seen.canon !== c && !conflicts.has(r.id!)) conflicts.set(r.id!, `first copy ${seen.at}, a different one ${at(r)}`);
+        else if (seen.canon !== c && !conflicts.has(r.id!))
+          conflicts.set(r.id!, `first copy ${seen.at}, a different one ${at(r)}`);
       }
       const idsOnly = idOnlyTopics.includes(topic);
       for (const [id, v] of want) {
         const got = first.get(id);
         if (got === undefined) miss(`${topic}: ${id} missing`);
-        else if (!idsOnly && got.canon !== canon(v)) miss(`${topic}: ${id} differs (${fieldDiff(got.decoded, v)})${conflicts.has(id) ? `; ${conflicts.get(id)!}` : ''}`);
+        else if (!idsOnly && got.canon !== canon(v))
+          miss(
+            `${topic}: ${id} differs (${fieldDiff(got.decoded, v)})${conflicts.has(id) ? `; ${conflicts.get(id)!}` : ''}`,
+          );
       }
       for (const id of first.keys()) if (!want.has(id)) miss(`${topic}: ${id} not in the reference`);
-      result.perTopic[topic] = { expected: want.size, published: records.length, distinct: first.size, conflicting: conflicts.size };
+      result.perTopic[topic] = {
+        expected: want.size,
+        published: records.length,
+        distinct: first.size,
+        conflicting: conflicts.size,
+      };
       result.outputsCompared += want.size;
       result.published += records.length;
       result.conflicting += conflicts.size;
@@ -338,11 +413,15 @@ export interface Comparison {
 
 /** Which top-level fields of a published value differ from the expected one, as `field: got → want`. */
 export function fieldDiff(got: unknown, want: unknown): string {
-  if (typeof got !== 'object' || got === null || typeof want !== 'object' || want === null) return `${canon(got)} → ${canon(want)}`;
+  if (typeof got !== 'object' || got === null || typeof want !== 'object' || want === null)
+    return `${canon(got)} → ${canon(want)}`;
   const g = got as Record<string, unknown>;
   const w = want as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(g), ...Object.keys(w)])].sort();
-  return keys.filter((k) => canon(g[k] ?? null) !== canon(w[k] ?? null)).map((k) => `${k}: ${canon(g[k] ?? null)} → ${canon(w[k] ?? null)}`).join('; ');
+  return keys
+    .filter((k) => canon(g[k] ?? null) !== canon(w[k] ?? null))
+    .map((k) => `${k}: ${canon(g[k] ?? null)} → ${canon(w[k] ?? null)}`)
+    .join('; ');
 }
 
 function count(text: string, needle: string): number {

@@ -17,12 +17,41 @@ export interface CreditEvent {
 export const ttl = 1_000;
 
 function output(id: string, member: string, at: number, type: string, total: number): OutputEvent {
-  const nulls = Object.fromEntries(['source', 'amountFen', 'itemId', 'category', 'plan', 'periodEnd', 'refundOf', 'seconds', 'points', 'rewardId', 'redeemOf', 'referrerId', 'referredUserId'].map((k) => [k, null]));
+  const nulls = Object.fromEntries(
+    [
+      'source',
+      'amountFen',
+      'itemId',
+      'category',
+      'plan',
+      'periodEnd',
+      'refundOf',
+      'seconds',
+      'points',
+      'rewardId',
+      'redeemOf',
+      'referrerId',
+      'referredUserId',
+    ].map((k) => [k, null]),
+  );
   return {
     topic: 'behavior.events',
     key: member,
     id,
-    value: { ...nulls, eventId: id, sourceEventId: id, userId: member, type, occurredAt: at, stage: 'activation', tags: [], purchaseCount: total, totalSpendFen: 0, activeDays: 0, rulesVersion: 't' },
+    value: {
+      ...nulls,
+      eventId: id,
+      sourceEventId: id,
+      userId: member,
+      type,
+      occurredAt: at,
+      stage: 'activation',
+      tags: [],
+      purchaseCount: total,
+      totalSpendFen: 0,
+      activeDays: 0,
+      rulesVersion: 't',
+    },
   };
 }
 
@@ -33,13 +62,19 @@ export const timedWorker: WorkerDefinition<Credits, CreditEvent> = {
   initialState: () => ({ credits: [], expired: 0 }),
   decide(state, e) {
     const credits = [...state.credits, { id: e.id, expiresAt: e.at + ttl }];
-    return { kind: 'applied', state: { ...state, credits }, outputs: [output(`grant:${e.id}`, e.member, e.at, 'grant', credits.length)] };
+    return {
+      kind: 'applied',
+      state: { ...state, credits },
+      outputs: [output(`grant:${e.id}`, e.member, e.at, 'grant', credits.length)],
+    };
   },
   nextDue: (s) => (s.credits.length === 0 ? null : Math.min(...s.credits.map((c) => c.expiresAt))),
   onTick(state, member, tick) {
     const due = state.credits.filter((c) => c.expiresAt <= tick.time).sort((a, b) => a.id.localeCompare(b.id));
     const credits = state.credits.filter((c) => c.expiresAt > tick.time);
-    const outputs = due.map((c) => output(`expire:${c.id}:${tick.tickId}`, member, tick.time, 'expire', credits.length));
+    const outputs = due.map((c) =>
+      output(`expire:${c.id}:${tick.tickId}`, member, tick.time, 'expire', credits.length),
+    );
     return { kind: 'applied', state: { credits, expired: state.expired + due.length }, outputs };
   },
 };

@@ -3,7 +3,11 @@ import { ActivityDecoder, validateShape } from '../../services/behavior-events/d
 import { parseEventTime } from '../../shared/util/time.js';
 import { inputRecord, rules } from './fixtures.js';
 
-const noAvro = { decode: async () => { throw new Error('no registry in unit tests'); } };
+const noAvro = {
+  decode: async () => {
+    throw new Error('no registry in unit tests');
+  },
+};
 const decoder = new ActivityDecoder(noAvro, () => rules);
 const good = { eventId: 'e1', userId: 'u1', type: 'purchase', occurredAt: 1767225600000, amountFen: 990, itemId: 'c1' };
 
@@ -41,7 +45,11 @@ describe('activity decoding (shape)', () => {
   });
 
   it('refuses JSON that is not valid UTF-8 instead of replacing the bad bytes', async () => {
-    const bytes = Buffer.concat([Buffer.from('{"eventId":"e1","userId":"u1","type":"checkin","occurredAt":1767225600000,"note":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const bytes = Buffer.concat([
+      Buffer.from('{"eventId":"e1","userId":"u1","type":"checkin","occurredAt":1767225600000,"note":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ]);
     const d = await decoder.decode(inputRecord(0, bytes, 'u1'));
     expect(d.kind === 'rejected' && d.rejection.reason).toBe('malformed_json');
     const valid = Buffer.from('{"eventId":"e1","userId":"u1","type":"checkin","occurredAt":1767225600000,"note":"é"}');

@@ -25,15 +25,73 @@ describe('behavior-events: validation reasons', () => {
     ['unknown type', activity({ eventId: 'e', userId: u, type: 'teleport' }), 'unknown_type'],
     ['purchase without amount', activity({ eventId: 'e', userId: u, type: 'purchase', itemId: 'c1' }), 'missing_field'],
     ['purchase without item', activity({ eventId: 'e', userId: u, type: 'purchase', amountFen: 100 }), 'missing_field'],
-    ['negative amount', activity({ eventId: 'e', userId: u, type: 'purchase', itemId: 'c1', amountFen: -5 }), 'invalid_amount'],
-    ['zero subscription amount', activity({ eventId: 'e', userId: u, type: 'subscription', plan: 'annual', amountFen: 0, periodEnd: recordTs + 1 }), 'invalid_amount'],
-    ['amount above ceiling', activity({ eventId: 'e', userId: u, type: 'purchase', itemId: 'c1', amountFen: rules.behavior.maxAmountFen + 1 }), 'amount_above_ceiling'],
-    ['refund without refundOf', activity({ eventId: 'e', userId: u, type: 'refund', amountFen: 100 }), 'refund_without_original'],
-    ['future beyond skew', activity({ eventId: 'e', userId: u, type: 'checkin', occurredAt: recordTs + rules.behavior.maxFutureSkewMs + 1 }), 'occurred_in_future'],
-    ['bad plan', activity({ eventId: 'e', userId: u, type: 'subscription', plan: 'weekly', amountFen: 100, periodEnd: recordTs + 1 }), 'invalid_plan'],
-    ['period ends before start', activity({ eventId: 'e', userId: u, type: 'subscription', plan: 'annual', amountFen: 100, periodEnd: recordTs - 1, occurredAt: recordTs }), 'invalid_period'],
-    ['redeem zero points', activity({ eventId: 'e', userId: u, type: 'redeem', points: 0, rewardId: 'r' }), 'invalid_points'],
-    ['negative seconds', activity({ eventId: 'e', userId: u, type: 'lesson_complete', itemId: 'l', seconds: -1 }), 'invalid_seconds'],
+    [
+      'negative amount',
+      activity({ eventId: 'e', userId: u, type: 'purchase', itemId: 'c1', amountFen: -5 }),
+      'invalid_amount',
+    ],
+    [
+      'zero subscription amount',
+      activity({
+        eventId: 'e',
+        userId: u,
+        type: 'subscription',
+        plan: 'annual',
+        amountFen: 0,
+        periodEnd: recordTs + 1,
+      }),
+      'invalid_amount',
+    ],
+    [
+      'amount above ceiling',
+      activity({ eventId: 'e', userId: u, type: 'purchase', itemId: 'c1', amountFen: rules.behavior.maxAmountFen + 1 }),
+      'amount_above_ceiling',
+    ],
+    [
+      'refund without refundOf',
+      activity({ eventId: 'e', userId: u, type: 'refund', amountFen: 100 }),
+      'refund_without_original',
+    ],
+    [
+      'future beyond skew',
+      activity({ eventId: 'e', userId: u, type: 'checkin', occurredAt: recordTs + rules.behavior.maxFutureSkewMs + 1 }),
+      'occurred_in_future',
+    ],
+    [
+      'bad plan',
+      activity({
+        eventId: 'e',
+        userId: u,
+        type: 'subscription',
+        plan: 'weekly',
+        amountFen: 100,
+        periodEnd: recordTs + 1,
+      }),
+      'invalid_plan',
+    ],
+    [
+      'period ends before start',
+      activity({
+        eventId: 'e',
+        userId: u,
+        type: 'subscription',
+        plan: 'annual',
+        amountFen: 100,
+        periodEnd: recordTs - 1,
+        occurredAt: recordTs,
+      }),
+      'invalid_period',
+    ],
+    [
+      'redeem zero points',
+      activity({ eventId: 'e', userId: u, type: 'redeem', points: 0, rewardId: 'r' }),
+      'invalid_points',
+    ],
+    [
+      'negative seconds',
+      activity({ eventId: 'e', userId: u, type: 'lesson_complete', itemId: 'l', seconds: -1 }),
+      'invalid_seconds',
+    ],
     ['self referral', activity({ eventId: 'e', userId: u, type: 'signup', referrerId: u }), 'self_referral'],
     ['redeem_cancel without redeemOf', activity({ eventId: 'e', userId: u, type: 'redeem_cancel' }), 'missing_field'],
   ];
@@ -47,14 +105,22 @@ describe('behavior-events: validation reasons', () => {
   });
 
   it('accepts a free purchase (a free course is an enrolment) and counts it as a purchase', () => {
-    const d = decideBehavior(newProfile(), activity({ eventId: 'free', userId: u, type: 'purchase', itemId: 'c1', amountFen: 0 }), ctx);
+    const d = decideBehavior(
+      newProfile(),
+      activity({ eventId: 'free', userId: u, type: 'purchase', itemId: 'c1', amountFen: 0 }),
+      ctx,
+    );
     expect(d.kind).toBe('applied');
     if (d.kind === 'applied') expect(d.state.purchaseCount).toBe(1);
   });
 
   it('refuses a refund of a payment the member never made, while its history is complete', () => {
     const { state } = apply([activity({ eventId: 'p1', userId: u, type: 'purchase', itemId: 'c1', amountFen: 1000 })]);
-    const d = decideBehavior(state, activity({ eventId: 'r1', userId: u, type: 'refund', refundOf: 'someone-elses', amountFen: 10 }), ctx);
+    const d = decideBehavior(
+      state,
+      activity({ eventId: 'r1', userId: u, type: 'refund', refundOf: 'someone-elses', amountFen: 10 }),
+      ctx,
+    );
     expect(d.kind === 'rejected' && d.rejection.reason).toBe('refund_unknown_original');
   });
 
@@ -62,17 +128,30 @@ describe('behavior-events: validation reasons', () => {
     const small = { ...rules, behavior: { ...rules.behavior, refundableHistoryPerMember: 1 } };
     let state = newProfile();
     for (const id of ['p1', 'p2']) {
-      const d = decideBehavior(state, activity({ eventId: id, userId: u, type: 'purchase', itemId: 'c', amountFen: 500 }), { ...ctx, rules: small });
+      const d = decideBehavior(
+        state,
+        activity({ eventId: id, userId: u, type: 'purchase', itemId: 'c', amountFen: 500 }),
+        { ...ctx, rules: small },
+      );
       if (d.kind !== 'applied') throw new Error('purchase refused');
       state = d.state;
     }
     expect(state.refundable.map(([id]) => id)).toEqual(['p2']);
-    const d = decideBehavior(state, activity({ eventId: 'r', userId: u, type: 'refund', refundOf: 'p1', amountFen: 100 }), { ...ctx, rules: small });
+    const d = decideBehavior(
+      state,
+      activity({ eventId: 'r', userId: u, type: 'refund', refundOf: 'p1', amountFen: 100 }),
+      { ...ctx, rules: small },
+    );
     expect(d.kind).toBe('applied');
   });
 
   it('accepts an event exactly at the skew limit', () => {
-    const e = activity({ eventId: 'e', userId: u, type: 'checkin', occurredAt: recordTs + rules.behavior.maxFutureSkewMs });
+    const e = activity({
+      eventId: 'e',
+      userId: u,
+      type: 'checkin',
+      occurredAt: recordTs + rules.behavior.maxFutureSkewMs,
+    });
     expect(decideBehavior(newProfile(), e, ctx).kind).toBe('applied');
   });
 
@@ -81,9 +160,17 @@ describe('behavior-events: validation reasons', () => {
       activity({ eventId: 'p1', userId: u, type: 'purchase', itemId: 'c1', amountFen: 1000 }),
       activity({ eventId: 'r1', userId: u, type: 'refund', refundOf: 'p1', amountFen: 600 }),
     ]);
-    const over = decideBehavior(state, activity({ eventId: 'r2', userId: u, type: 'refund', refundOf: 'p1', amountFen: 401 }), ctx);
+    const over = decideBehavior(
+      state,
+      activity({ eventId: 'r2', userId: u, type: 'refund', refundOf: 'p1', amountFen: 401 }),
+      ctx,
+    );
     expect(over.kind === 'rejected' && over.rejection.reason).toBe('refund_exceeds_original');
-    const exact = decideBehavior(state, activity({ eventId: 'r3', userId: u, type: 'refund', refundOf: 'p1', amountFen: 400 }), ctx);
+    const exact = decideBehavior(
+      state,
+      activity({ eventId: 'r3', userId: u, type: 'refund', refundOf: 'p1', amountFen: 400 }),
+      ctx,
+    );
     expect(exact.kind).toBe('applied');
     if (exact.kind === 'applied') expect(exact.state.totalSpendFen).toBe(0);
   });
@@ -91,7 +178,14 @@ describe('behavior-events: validation reasons', () => {
 
 describe('behavior-events: profile and outputs', () => {
   it('emits one behavior event with a deterministic id and the profile after it', () => {
-    const e = activity({ eventId: 'p1', userId: 'u1', type: 'purchase', itemId: 'c1', amountFen: 1999, category: 'history' });
+    const e = activity({
+      eventId: 'p1',
+      userId: 'u1',
+      type: 'purchase',
+      itemId: 'c1',
+      amountFen: 1999,
+      category: 'history',
+    });
     const first = apply([e]);
     const again = apply([e]);
     expect(first.outputs).toEqual(again.outputs);
@@ -99,7 +193,13 @@ describe('behavior-events: profile and outputs', () => {
     const out = first.outputs[0]!;
     expect(out.id).toBe('bhv:p1');
     expect(out.key).toBe('u1');
-    expect(out.value).toMatchObject({ type: 'purchase', purchaseCount: 1, totalSpendFen: 1999, stage: 'activation', rulesVersion: rules.version });
+    expect(out.value).toMatchObject({
+      type: 'purchase',
+      purchaseCount: 1,
+      totalSpendFen: 1999,
+      stage: 'activation',
+      rulesVersion: rules.version,
+    });
     expect(first.state.recentCategories).toEqual(['history']);
   });
 
@@ -114,7 +214,11 @@ describe('behavior-events: profile and outputs', () => {
 
   it('credits a referrer only for the first signup', () => {
     const first = apply([activity({ eventId: 's1', userId: 'new', type: 'signup', referrerId: 'old' })]);
-    const again = decideBehavior(first.state, activity({ eventId: 's2', userId: 'new', type: 'signup', referrerId: 'other' }), ctx);
+    const again = decideBehavior(
+      first.state,
+      activity({ eventId: 's2', userId: 'new', type: 'signup', referrerId: 'other' }),
+      ctx,
+    );
     expect(again.kind).toBe('applied');
     if (again.kind === 'applied') {
       expect(again.outputs.map((o) => o.id)).toEqual(['bhv:s2']);
@@ -126,14 +230,23 @@ describe('behavior-events: profile and outputs', () => {
     const day = (d: number) => Date.UTC(2026, 0, d, 4);
     const steps = apply([activity({ eventId: 'a', userId: 'u', type: 'signup', occurredAt: day(1) })]);
     expect(steps.state.stage).toBe('acquisition');
-    const s2 = apply([activity({ eventId: 'b', userId: 'u', type: 'lesson_complete', itemId: 'l1', occurredAt: day(2) })], steps.state);
+    const s2 = apply(
+      [activity({ eventId: 'b', userId: 'u', type: 'lesson_complete', itemId: 'l1', occurredAt: day(2) })],
+      steps.state,
+    );
     expect(s2.state.stage).toBe('activation');
-    const s3 = apply([activity({ eventId: 'c', userId: 'u', type: 'content_view', itemId: 'l2', occurredAt: day(3) })], s2.state);
+    const s3 = apply(
+      [activity({ eventId: 'c', userId: 'u', type: 'content_view', itemId: 'l2', occurredAt: day(3) })],
+      s2.state,
+    );
     expect(s3.state.activeDays).toBe(3);
     expect(s3.state.stage).toBe('retention');
     expect(s3.state.tags).toContain('active');
     const big = rules.behavior.lifecycle.highValueSpendFen;
-    const s4 = apply([activity({ eventId: 'd', userId: 'u', type: 'purchase', itemId: 'x', amountFen: big, occurredAt: day(4) })], s3.state);
+    const s4 = apply(
+      [activity({ eventId: 'd', userId: 'u', type: 'purchase', itemId: 'x', amountFen: big, occurredAt: day(4) })],
+      s3.state,
+    );
     expect(s4.state.stage).toBe('value_add');
     expect(s4.state.tags).toContain('high_value');
   });
@@ -162,8 +275,24 @@ describe('behavior-events: profile and outputs', () => {
   it('an annual plan makes a member high value while it runs; a monthly renewal does not shorten it', () => {
     const t = Date.UTC(2026, 0, 1);
     const { state } = apply([
-      activity({ eventId: 'a', userId: 'u', type: 'subscription', plan: 'annual', amountFen: 19900, periodEnd: t + 365 * 86400000, occurredAt: t }),
-      activity({ eventId: 'b', userId: 'u', type: 'subscription', plan: 'monthly', amountFen: 1900, periodEnd: t + 30 * 86400000, occurredAt: t + 1000 }),
+      activity({
+        eventId: 'a',
+        userId: 'u',
+        type: 'subscription',
+        plan: 'annual',
+        amountFen: 19900,
+        periodEnd: t + 365 * 86400000,
+        occurredAt: t,
+      }),
+      activity({
+        eventId: 'b',
+        userId: 'u',
+        type: 'subscription',
+        plan: 'monthly',
+        amountFen: 1900,
+        periodEnd: t + 30 * 86400000,
+        occurredAt: t + 1000,
+      }),
     ]);
     expect(state.subscription?.plan).toBe('annual');
     expect(state.tags).toContain('high_value');

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { ActivityDecoder, validateShape } from '../../services/behavior-events/decode.js';
 import { decideBehavior } from '../../services/behavior-events/decide.js';
 import { idFields, type IdField } from '../../services/behavior-events/limits.js';
-import { dailyCountDaysKept, eventsOnDay, newProfile, type MemberProfile } from '../../services/behavior-events/profile.js';
+import {
+  dailyCountDaysKept,
+  eventsOnDay,
+  newProfile,
+  type MemberProfile,
+} from '../../services/behavior-events/profile.js';
 import { reasons } from '../../services/behavior-events/reasons.js';
 import { defaultRulesPath, parseRules, type Rules } from '../../shared/config/rules.js';
 import { deadLetter } from '../../shared/kernel/dead-letter.js';
@@ -11,13 +16,22 @@ import type { ActivityEvent } from '../../shared/contracts/activity-event.js';
 import { localDay } from '../../shared/util/time.js';
 import { activity, inputRecord, rules } from './fixtures.js';
 
-const noAvro = { decode: async () => { throw new Error('no registry in unit tests'); } };
+const noAvro = {
+  decode: async () => {
+    throw new Error('no registry in unit tests');
+  },
+};
 const decoder = new ActivityDecoder(noAvro, () => rules);
 const max = rules.behavior.maxIdBytes;
 
 /** A valid checkin with one id-like field replaced; the record key follows userId. */
 function withField(field: IdField, value: string) {
-  const e: Record<string, unknown> = { eventId: 'e1', userId: 'u1', type: 'checkin', occurredAt: Date.UTC(2026, 0, 10, 4) };
+  const e: Record<string, unknown> = {
+    eventId: 'e1',
+    userId: 'u1',
+    type: 'checkin',
+    occurredAt: Date.UTC(2026, 0, 10, 4),
+  };
   e[field] = value;
   return inputRecord(0, e, e.userId as string);
 }
@@ -33,10 +47,26 @@ function ofBytes(bytes: number, unit = 'k'): string {
 describe('behavior-events limits: id lengths (behavior.maxIdBytes)', () => {
   it('has the documented default and bounds every id-like string of the contract', () => {
     expect(max).toBe(128);
-    expect([...idFields].sort()).toEqual(['category', 'eventId', 'itemId', 'plan', 'redeemOf', 'referrerId', 'refundOf', 'rewardId', 'source', 'userId']);
+    expect([...idFields].sort()).toEqual([
+      'category',
+      'eventId',
+      'itemId',
+      'plan',
+      'redeemOf',
+      'referrerId',
+      'refundOf',
+      'rewardId',
+      'source',
+      'userId',
+    ]);
   });
 
-  const units: [string, string][] = [['ASCII', 'k'], ['2-byte é', 'é'], ['3-byte 中', '中'], ['4-byte 😀 (a surrogate pair)', '😀']];
+  const units: [string, string][] = [
+    ['ASCII', 'k'],
+    ['2-byte é', 'é'],
+    ['3-byte 中', '中'],
+    ['4-byte 😀 (a surrogate pair)', '😀'],
+  ];
   const cases = idFields.flatMap((field) => units.map(([name, unit]) => [field, name, unit] as const));
 
   it.each(cases)('%s, %s: exactly at the limit is accepted', async (field, _name, unit) => {
@@ -71,7 +101,9 @@ describe('behavior-events limits: id lengths (behavior.maxIdBytes)', () => {
       expect(d.kind === 'rejected' && d.rejection.reason).toBe('id_too_long');
       if (d.kind === 'rejected') {
         expect(d.rejection.message).not.toMatch(/secret|token/);
-        expect(d.rejection.message).toBe(`${field} is ${Buffer.byteLength(secret)} bytes of UTF-8, over behavior.maxIdBytes (${max})`);
+        expect(d.rejection.message).toBe(
+          `${field} is ${Buffer.byteLength(secret)} bytes of UTF-8, over behavior.maxIdBytes (${max})`,
+        );
       }
     }
   });
@@ -100,21 +132,40 @@ describe('behavior-events limits: id lengths (behavior.maxIdBytes)', () => {
 
   it('refusals for other reasons drop over-long ids too', () => {
     const long = 'x'.repeat(max + 1);
-    const badTime = validateShape({ eventId: long, userId: long, type: 'checkin', occurredAt: 'yesterday' }, Buffer.from(long), max);
-    expect(badTime).toMatchObject({ kind: 'rejected', rejection: { reason: 'invalid_occurred_at' }, eventId: null, memberId: null });
+    const badTime = validateShape(
+      { eventId: long, userId: long, type: 'checkin', occurredAt: 'yesterday' },
+      Buffer.from(long),
+      max,
+    );
+    expect(badTime).toMatchObject({
+      kind: 'rejected',
+      rejection: { reason: 'invalid_occurred_at' },
+      eventId: null,
+      memberId: null,
+    });
     const noEvent = validateShape({ userId: long, type: 'checkin', occurredAt: 1 }, Buffer.from(long), max);
     expect(noEvent).toMatchObject({ kind: 'rejected', rejection: { reason: 'missing_event_id' }, memberId: null });
   });
 
   it('checks ids before the key, so an over-long userId is never a key_mismatch keyed by it', async () => {
     const long = 'u'.repeat(max + 1);
-    const d = await decoder.decode(inputRecord(0, { eventId: 'e1', userId: long, type: 'checkin', occurredAt: 1 }, 'other'));
+    const d = await decoder.decode(
+      inputRecord(0, { eventId: 'e1', userId: long, type: 'checkin', occurredAt: 1 }, 'other'),
+    );
     expect(d).toMatchObject({ kind: 'rejected', rejection: { reason: 'id_too_long' }, memberId: null });
   });
 
   it('null optional ids and wrong types are not its business', async () => {
-    expect((await decoder.decode(inputRecord(0, { eventId: 'e1', userId: 'u1', type: 'checkin', occurredAt: 1, itemId: null }, 'u1'))).kind).toBe('event');
-    const d = await decoder.decode(inputRecord(0, { eventId: 'e1', userId: 'u1', type: 'checkin', occurredAt: 1, itemId: 7 }, 'u1'));
+    expect(
+      (
+        await decoder.decode(
+          inputRecord(0, { eventId: 'e1', userId: 'u1', type: 'checkin', occurredAt: 1, itemId: null }, 'u1'),
+        )
+      ).kind,
+    ).toBe('event');
+    const d = await decoder.decode(
+      inputRecord(0, { eventId: 'e1', userId: 'u1', type: 'checkin', occurredAt: 1, itemId: 7 }, 'u1'),
+    );
     expect(d.kind === 'rejected' && d.rejection.reason).toBe('schema_mismatch');
   });
 
@@ -131,13 +182,17 @@ function withBehavior(b: Partial<Rules['behavior']>): Rules {
 
 // Records are stamped well after every event, so the future-skew rule never interferes.
 const recordTs = Date.UTC(2030, 0, 1);
-const ctxFor = (r: Rules) => ({ rules: r, record: { timestamp: recordTs, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
+const ctxFor = (r: Rules) => ({
+  rules: r,
+  record: { timestamp: recordTs, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' },
+});
 
 /** Noon on day `d` of January 2026 in Shanghai (rules.timeZone), plus `minute` minutes. */
 const at = (d: number, minute = 0) => Date.UTC(2026, 0, d, 4, minute);
 
 let seq = 0;
-const checkin = (occurredAt: number): ActivityEvent => activity({ eventId: `e${seq++}`, userId: 'u1', type: 'checkin', occurredAt });
+const checkin = (occurredAt: number): ActivityEvent =>
+  activity({ eventId: `e${seq++}`, userId: 'u1', type: 'checkin', occurredAt });
 
 /** Decide each event in turn, keeping state on rejection as the kernel does. */
 function run(events: ActivityEvent[], r: Rules, start: MemberProfile = newProfile()) {
@@ -170,7 +225,10 @@ describe('behavior-events limits: events per member per local day (behavior.maxE
     if (over.kind === 'rejected') expect(over.rejection.reason).toBe(reasons.dailyEventLimit);
     expect(reasons.dailyEventLimit).toBe('daily_event_limit');
     // Repeated refusals stay refusals: nothing was counted.
-    expect(run([checkin(at(10, 4)), checkin(at(10, 5))], r, first.state).results).toEqual(['daily_event_limit', 'daily_event_limit']);
+    expect(run([checkin(at(10, 4)), checkin(at(10, 5))], r, first.state).results).toEqual([
+      'daily_event_limit',
+      'daily_event_limit',
+    ]);
   });
 
   it('counts every accepted type and the next local day starts again', () => {
@@ -191,7 +249,12 @@ describe('behavior-events limits: events per member per local day (behavior.maxE
     expect(results).toEqual(['applied', 'applied', 'applied', 'applied', 'daily_event_limit']);
     const london = withBehavior({ maxEventsPerMemberPerDay: cap });
     london.timeZone = 'Europe/London';
-    expect(run([checkin(late), checkin(late), checkin(late), checkin(next)], london).results).toEqual(['applied', 'applied', 'applied', 'daily_event_limit']);
+    expect(run([checkin(late), checkin(late), checkin(late), checkin(next)], london).results).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'daily_event_limit',
+    ]);
   });
 
   it('the message names the field and the rule, not the member, event or day', () => {
@@ -221,19 +284,33 @@ describe('behavior-events limits: events per member per local day (behavior.maxE
   it('accepts, without counting, a late event for a day older than every kept day once days were forgotten', () => {
     expect(dailyCountDaysKept).toBe(7);
     const days = Array.from({ length: 10 }, (_, i) => 10 + i); // Jan 10..19: 10, 11, 12 are forgotten
-    const { state } = run(days.map((d) => checkin(at(d))), r);
+    const { state } = run(
+      days.map((d) => checkin(at(d))),
+      r,
+    );
     expect(state.dailyEvents.map(([d]) => d)).toEqual(days.slice(-7).map((d) => localDay(at(d), r.timeZone)));
     expect(eventsOnDay(state, localDay(at(12), r.timeZone))).toBeNull();
     // Day 12 (forgotten) and day 5 (older still): accepted and not counted, however many.
-    const late = run([...Array.from({ length: 5 }, () => checkin(at(12))), ...Array.from({ length: 5 }, () => checkin(at(5)))], r, state);
+    const late = run(
+      [...Array.from({ length: 5 }, () => checkin(at(12))), ...Array.from({ length: 5 }, () => checkin(at(5)))],
+      r,
+      state,
+    );
     expect(late.results.every((x) => x === 'applied')).toBe(true);
     expect(late.state.dailyEvents).toEqual(state.dailyEvents);
     // A kept day still counts exactly: day 13 has one event already.
-    expect(run([checkin(at(13)), checkin(at(13)), checkin(at(13))], r, state).results).toEqual(['applied', 'applied', 'daily_event_limit']);
+    expect(run([checkin(at(13)), checkin(at(13)), checkin(at(13))], r, state).results).toEqual([
+      'applied',
+      'applied',
+      'daily_event_limit',
+    ]);
   });
 
   it('keeps the state bounded and decisions deterministic over many days', () => {
-    const events = Array.from({ length: 400 }, (_, d) => [checkin(Date.UTC(2025, 0, 1 + d, 4)), checkin(Date.UTC(2025, 0, 1 + d, 5))]).flat();
+    const events = Array.from({ length: 400 }, (_, d) => [
+      checkin(Date.UTC(2025, 0, 1 + d, 4)),
+      checkin(Date.UTC(2025, 0, 1 + d, 5)),
+    ]).flat();
     const a = run(events, r);
     const b = run(events, r);
     expect(a).toEqual(b);
@@ -254,7 +331,14 @@ describe('behavior-events limits: events per member per local day (behavior.maxE
 
   it('other reasons win over the cap, and refused events are not counted', () => {
     const { state } = run([checkin(at(10)), checkin(at(10))], r);
-    const bad = activity({ eventId: 'bad', userId: 'u1', type: 'purchase', itemId: 'c', amountFen: -1, occurredAt: at(10) });
+    const bad = activity({
+      eventId: 'bad',
+      userId: 'u1',
+      type: 'purchase',
+      itemId: 'c',
+      amountFen: -1,
+      occurredAt: at(10),
+    });
     expect(run([bad, checkin(at(10)), bad], r, state).results).toEqual(['invalid_amount', 'applied', 'invalid_amount']);
   });
 

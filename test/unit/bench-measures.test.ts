@@ -20,10 +20,20 @@ describe('bench measures', () => {
     expect(summarize([30, 10, 20])).toEqual({ samples: 3, p50: 20, p95: 30, p99: 30, max: 30 });
   });
 
-  it('splits a tier change\'s latency into the three hops by record timestamps', () => {
-    const sentAt = new Map([['a1', 1000], ['a2', 2000], ['a3', 3000]]);
-    const behaviorAt = new Map([['bhv:a1', 1010], ['bhv:a2', 2030]]);
-    const ledgerAt = new Map([['pts:bhv:a1:earn:0', 1050], ['pts:bhv:a2:earn:0', 2040]]);
+  it("splits a tier change's latency into the three hops by record timestamps", () => {
+    const sentAt = new Map([
+      ['a1', 1000],
+      ['a2', 2000],
+      ['a3', 3000],
+    ]);
+    const behaviorAt = new Map([
+      ['bhv:a1', 1010],
+      ['bhv:a2', 2030],
+    ]);
+    const ledgerAt = new Map([
+      ['pts:bhv:a1:earn:0', 1050],
+      ['pts:bhv:a2:earn:0', 2040],
+    ]);
     const hops = hopLatencies(
       [
         { ledgerId: 'pts:bhv:a1:earn:0', activityId: 'a1', at: 1051 },
@@ -42,8 +52,17 @@ describe('bench measures', () => {
   });
 
   it('counts the commands run between two snapshots, without its own INFO calls', () => {
-    const before = new Map([['evalsha', 10], ['info', 3], ['hmget', 5]]);
-    const after = new Map([['evalsha', 25], ['info', 9], ['hmget', 5], ['zadd', 4]]);
+    const before = new Map([
+      ['evalsha', 10],
+      ['info', 3],
+      ['hmget', 5],
+    ]);
+    const after = new Map([
+      ['evalsha', 25],
+      ['info', 9],
+      ['hmget', 5],
+      ['zadd', 4],
+    ]);
     expect(commandsBetween(before, after)).toEqual({ total: 19, byCommand: { evalsha: 15, zadd: 4 } });
   });
 });

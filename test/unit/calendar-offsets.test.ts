@@ -5,9 +5,25 @@ import { localDay } from '../../shared/util/time.js';
 
 /** The straightforward Intl reading the cached offsets must reproduce exactly. */
 function intlParts(epochMs: number, timeZone: string) {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(epochMs));
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(new Date(epochMs));
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+  return {
+    year: get('year'),
+    month: get('month'),
+    day: get('day'),
+    hour: get('hour'),
+    minute: get('minute'),
+    second: get('second'),
+  };
 }
 
 function intlDay(epochMs: number, timeZone: string): number {
@@ -17,7 +33,17 @@ function intlDay(epochMs: number, timeZone: string): number {
 
 // DST in both hemispheres, half-hour and 45-minute offsets, a 30-minute DST shift, and a zone
 // whose 1972 change happened at an instant off the quarter-hour grid.
-const zones = ['Asia/Shanghai', 'Europe/London', 'America/New_York', 'Australia/Sydney', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/St_Johns', 'Africa/Monrovia', 'UTC'];
+const zones = [
+  'Asia/Shanghai',
+  'Europe/London',
+  'America/New_York',
+  'Australia/Sydney',
+  'Australia/Lord_Howe',
+  'Asia/Kathmandu',
+  'America/St_Johns',
+  'Africa/Monrovia',
+  'UTC',
+];
 
 describe('calendar fields from cached zone offsets', () => {
   it('equal Intl for any instant from 1970 to 2100', () => {

@@ -7,7 +7,12 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityEvent } from '../../shared/contracts/activity-event.js';
 import { parseIsoDay } from '../../shared/clv/transactions.js';
-import { cdnowActivityEvents, cdnowTransactions, parseCents, type CdnowEventOptions } from '../../shared/ingest/cdnow.js';
+import {
+  cdnowActivityEvents,
+  cdnowTransactions,
+  parseCents,
+  type CdnowEventOptions,
+} from '../../shared/ingest/cdnow.js';
 import { localDay } from '../../shared/util/time.js';
 
 const sampleFile = fileURLToPath(new URL('../../data/cdnow/CDNOW_sample.txt.gz', import.meta.url));
@@ -31,7 +36,8 @@ describe('parseCents', () => {
 
 describe('cdnowTransactions', () => {
   it('reads the sample layout (CRLF, no header) with the sample id as an integer', () => {
-    const text = ' 00004 0001 19970101  2   29.33\r\n 00004 0001 19970118  2   29.73\r\n 00021 0002 19970101  3   63.34\r\n';
+    const text =
+      ' 00004 0001 19970101  2   29.33\r\n 00004 0001 19970118  2   29.73\r\n 00021 0002 19970101  3   63.34\r\n';
     expect(cdnowTransactions(text)).toEqual([
       { memberId: '1', day: parseIsoDay('1997-01-01'), amountCents: 2933 },
       { memberId: '1', day: parseIsoDay('1997-01-18'), amountCents: 2973 },
@@ -40,7 +46,8 @@ describe('cdnowTransactions', () => {
   });
 
   it('reads the master layout with its header, keyed by the master id', () => {
-    const text = ' customer_id  date number_of_cds  dollar_value\r\n 00001 19970101  1   11.77\r\n 23570 19980630  2   36.00\r\n';
+    const text =
+      ' customer_id  date number_of_cds  dollar_value\r\n 00001 19970101  1   11.77\r\n 23570 19980630  2   36.00\r\n';
     expect(cdnowTransactions(text)).toEqual([
       { memberId: '1', day: parseIsoDay('1997-01-01'), amountCents: 1177 },
       { memberId: '23570', day: parseIsoDay('1998-06-30'), amountCents: 3600 },
@@ -52,9 +59,15 @@ describe('cdnowTransactions', () => {
     expect(() => cdnowTransactions(`${good} 00004 0001 19970230  2   29.33\n`)).toThrow(/line 2: bad date "19970230"/);
     expect(() => cdnowTransactions(`${good} 00004 0001 19970102  2   29.333\n`)).toThrow(/line 2: bad dollar value/);
     expect(() => cdnowTransactions(`${good} 00004 0001 19970102  x   29.33\n`)).toThrow(/line 2: bad number of CDs/);
-    expect(() => cdnowTransactions(`${good} 00004 19970102  2   29.33\n`)).toThrow(/line 2: a master row in a sample file/);
-    expect(() => cdnowTransactions(`${good} 00004 0001 19970102\n`)).toThrow(/line 2: expected 5 \(sample\) or 4 \(master\) columns, got 3/);
-    expect(() => cdnowTransactions(`${good} 00004 0001 19970102 2 1.00 9\n`)).toThrow(/line 2: expected 5 \(sample\) or 4 \(master\) columns, got 6/);
+    expect(() => cdnowTransactions(`${good} 00004 19970102  2   29.33\n`)).toThrow(
+      /line 2: a master row in a sample file/,
+    );
+    expect(() => cdnowTransactions(`${good} 00004 0001 19970102\n`)).toThrow(
+      /line 2: expected 5 \(sample\) or 4 \(master\) columns, got 3/,
+    );
+    expect(() => cdnowTransactions(`${good} 00004 0001 19970102 2 1.00 9\n`)).toThrow(
+      /line 2: expected 5 \(sample\) or 4 \(master\) columns, got 6/,
+    );
     expect(() => cdnowTransactions(`${good}header 0001 19970102 2 1.00\n`)).toThrow(/line 2: bad customer id/);
   });
 
@@ -66,7 +79,16 @@ describe('cdnowTransactions', () => {
     expect(Math.min(...all.map((t) => t.day))).toBe(parseIsoDay('1997-01-01'));
     expect(Math.max(...all.map((t) => t.day))).toBe(parseIsoDay('1998-06-30'));
     expect(all.length - new Set(all.map((t) => `${t.memberId}:${t.day}`)).size).toBe(223);
-    expect(all.filter((t) => t.amountCents === 0).map((t) => t.memberId)).toEqual(['87', '155', '227', '286', '1080', '1195', '1293', '2086']);
+    expect(all.filter((t) => t.amountCents === 0).map((t) => t.memberId)).toEqual([
+      '87',
+      '155',
+      '227',
+      '286',
+      '1080',
+      '1195',
+      '1293',
+      '2086',
+    ]);
   });
 });
 
@@ -101,7 +123,12 @@ describe('cdnowActivityEvents', () => {
     const rows = cdnowTransactions(sampleText);
     expect(events).toHaveLength(rows.length);
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
-    expect(events.filter((e) => e.userId === 'cdnow-1').map((e) => e.eventId)).toEqual(['cdnow:1:0', 'cdnow:1:1', 'cdnow:1:2', 'cdnow:1:3']);
+    expect(events.filter((e) => e.userId === 'cdnow-1').map((e) => e.eventId)).toEqual([
+      'cdnow:1:0',
+      'cdnow:1:1',
+      'cdnow:1:2',
+      'cdnow:1:3',
+    ]);
     const wrong = events.filter((e, i) => {
       const row = rows[i]!;
       return (
@@ -117,7 +144,16 @@ describe('cdnowActivityEvents', () => {
 
   it('keeps the 8 zero-dollar rows as purchases of 0 fen', () => {
     const free = events.filter((e) => e.amountFen === 0);
-    expect(free.map((e) => e.eventId)).toEqual(['cdnow:87:0', 'cdnow:155:0', 'cdnow:227:0', 'cdnow:286:0', 'cdnow:1080:0', 'cdnow:1195:0', 'cdnow:1293:0', 'cdnow:2086:0']);
+    expect(free.map((e) => e.eventId)).toEqual([
+      'cdnow:87:0',
+      'cdnow:155:0',
+      'cdnow:227:0',
+      'cdnow:286:0',
+      'cdnow:1080:0',
+      'cdnow:1195:0',
+      'cdnow:1293:0',
+      'cdnow:2086:0',
+    ]);
     expect(free.every((e) => e.type === 'purchase')).toBe(true);
   });
 
@@ -148,7 +184,10 @@ describe('cdnowActivityEvents', () => {
 
     it('puts events at noon across a DST change (New York, 1997-04-06)', async () => {
       const file = join(dir, 'sample.txt');
-      await writeFile(file, ' 00004 0001 19970405  1   10.00\r\n 00004 0001 19970406  1    0.00\r\n 00005 0002 19970406  3   20.50\r\n');
+      await writeFile(
+        file,
+        ' 00004 0001 19970405  1   10.00\r\n 00004 0001 19970406  1    0.00\r\n 00005 0002 19970406  3   20.50\r\n',
+      );
       const got = await collect(file, { timeZone: 'America/New_York' });
       expect(got.map((e) => [e.eventId, e.occurredAt, e.amountFen, e.itemId])).toEqual([
         ['cdnow:1:0', Date.UTC(1997, 3, 5, 17), 1000, 'cdnow-cds-1'], // EST, UTC−5

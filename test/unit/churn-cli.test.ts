@@ -10,13 +10,23 @@ import { describe, expect, it } from 'vitest';
 const bin = fileURLToPath(new URL('../../bin/memberflow.js', import.meta.url));
 const data = (f: string) => fileURLToPath(new URL(`../../data/cdnow/${f}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'churn-cli-'));
-const memberflow = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+const memberflow = (...args: string[]) =>
+  execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
 const published = gunzipSync(readFileSync(data('cdnow_customers_summary.csv.gz'))).toString('utf8');
 
 // Each test starts the real binary (tsx compiles on start): seconds on a busy 2-core machine.
 describe('memberflow churn on CDNOW', { timeout: 60_000 }, () => {
   it('summarize reproduces the published summary row for row', () => {
-    const out = memberflow('churn', 'summarize', '--format', 'cdnow', '--file', data('CDNOW_sample.txt.gz'), '--calibration-end', '1997-09-30');
+    const out = memberflow(
+      'churn',
+      'summarize',
+      '--format',
+      'cdnow',
+      '--file',
+      data('CDNOW_sample.txt.gz'),
+      '--calibration-end',
+      '1997-09-30',
+    );
     expect(out).toBe(published);
   });
 
@@ -32,7 +42,19 @@ describe('memberflow churn on CDNOW', { timeout: 60_000 }, () => {
     const spend = gunzipSync(readFileSync(data('cdnow_customers_summary_with_transactions.csv.gz'))).toString('utf8');
     writeFileSync(join(dir, 'spend.csv'), spend);
     writeFileSync(join(dir, 'params.json'), memberflow('churn', 'fit', '--summary', join(dir, 'spend.csv'), '--spend'));
-    const lines = memberflow('churn', 'score', '--params', join(dir, 'params.json'), '--summary', join(dir, 'spend.csv'), '--horizon', '39').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string | null>);
+    const lines = memberflow(
+      'churn',
+      'score',
+      '--params',
+      join(dir, 'params.json'),
+      '--summary',
+      join(dir, 'spend.csv'),
+      '--horizon',
+      '39',
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number | string | null>);
     expect(lines).toHaveLength(2357);
     const first = lines[0]!;
     expect(first.id).toBe('1');
@@ -48,8 +70,26 @@ describe('memberflow churn on CDNOW', { timeout: 60_000 }, () => {
   });
 
   it('validate: the holdout (weeks 40–78) is predicted in total and per member', () => {
-    const report = JSON.parse(memberflow('churn', 'validate', '--format', 'cdnow', '--file', data('CDNOW_sample.txt.gz'), '--calibration-end', '1997-09-30', '--holdout-end', '1998-06-30')) as {
-      holdout: { actualPurchases: number; predictedPurchases: number; correlation: number; byFrequency: { frequency: string; members: number }[] };
+    const report = JSON.parse(
+      memberflow(
+        'churn',
+        'validate',
+        '--format',
+        'cdnow',
+        '--file',
+        data('CDNOW_sample.txt.gz'),
+        '--calibration-end',
+        '1997-09-30',
+        '--holdout-end',
+        '1998-06-30',
+      ),
+    ) as {
+      holdout: {
+        actualPurchases: number;
+        predictedPurchases: number;
+        correlation: number;
+        byFrequency: { frequency: string; members: number }[];
+      };
     };
     expect(report.holdout.actualPurchases).toBe(1882);
     expect(report.holdout.predictedPurchases / report.holdout.actualPurchases).toBeGreaterThan(0.8);
@@ -60,6 +100,8 @@ describe('memberflow churn on CDNOW', { timeout: 60_000 }, () => {
 
   it('refuses a summary without a header, naming the problem', () => {
     writeFileSync(join(dir, 'bad.csv'), '1,2,3,4\n');
-    expect(() => execFileSync(process.execPath, [bin, 'churn', 'fit', '--summary', join(dir, 'bad.csv')], { stdio: 'pipe' })).toThrow(/header/);
+    expect(() =>
+      execFileSync(process.execPath, [bin, 'churn', 'fit', '--summary', join(dir, 'bad.csv')], { stdio: 'pipe' }),
+    ).toThrow(/header/);
   });
 });

@@ -35,7 +35,10 @@ function run(steps: Step[], r: Rules = rules, start: ChurnState = initialChurnSt
       if (due === null || s.tick < due) return;
       d = churnLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: `tick:${i}`, offset: String(i) });
     } else {
-      d = churnLogic.decide(state, s, { rules: r, record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
+      d = churnLogic.decide(state, s, {
+        rules: r,
+        record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' },
+      });
     }
     if (d.kind !== 'applied') throw new Error(`rejected: ${d.rejection.reason}`);
     for (const o of d.outputs) {
@@ -57,7 +60,11 @@ describe('scoring in any time unit', () => {
     const days = scoringModel(rules.churn.model, 'days');
     expect(days.count.alpha).toBeCloseTo(weeks.count.alpha * (rules.churn.model.unit === 'weeks' ? 7 : 1), 12);
     const o = { lifetimeValue: rules.churn.lifetimeValue };
-    for (const [x, tx, T] of [[0, 0, 30], [2, 30.43, 38.86], [10, 5, 70]] as const) {
+    for (const [x, tx, T] of [
+      [0, 0, 30],
+      [2, 30.43, 38.86],
+      [10, 5, 70],
+    ] as const) {
       const w = scoreMember(weeks, { x, tx, T }, 25, { ...o, horizon: 13 });
       const d = scoreMember(days, { x, tx: tx * 7, T: T * 7 }, 25, { ...o, horizon: 91 });
       expect(d.pAlive).toBeCloseTo(w.pAlive, 12);
@@ -74,20 +81,31 @@ describe('scoring in any time unit', () => {
 });
 
 describe('churn statistics, incrementally', () => {
-  const purchaseArb = fc.record({ day: fc.integer({ min: 10_000, max: 10_400 }), cents: fc.integer({ min: 0, max: 50_000 }) });
+  const purchaseArb = fc.record({
+    day: fc.integer({ min: 10_000, max: 10_400 }),
+    cents: fc.integer({ min: 0, max: 50_000 }),
+  });
 
   it('property: in any arrival order, the statistics equal the offline summary of the same purchases', () => {
     fc.assert(
-      fc.property(fc.array(purchaseArb, { minLength: 1, maxLength: 40 }), fc.integer({ min: 0, max: 400 }), (ps, extra) => {
-        let s = noPurchases();
-        for (const p of ps) s = recordPurchase(s, p.day, p.cents, 1024);
-        const end = Math.max(...ps.map((p) => p.day)) + extra;
-        const [offline] = summarize(ps.map((p) => ({ memberId: '1', day: p.day, amountCents: p.cents })), end);
-        const rfm = rfmAt(s, end)!;
-        expect([rfm.x, rfm.recencyDays, rfm.ageDays]).toEqual([offline!.x, offline!.txDays, offline!.TDays]);
-        expect(s.repeatSpendFen).toBe(offline!.repeatSpendCents);
-        if (offline!.x > 0) expect(Math.floor((2 * s.repeatSpendFen + offline!.x) / (2 * offline!.x))).toBe(offline!.zbarCents);
-      }),
+      fc.property(
+        fc.array(purchaseArb, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 0, max: 400 }),
+        (ps, extra) => {
+          let s = noPurchases();
+          for (const p of ps) s = recordPurchase(s, p.day, p.cents, 1024);
+          const end = Math.max(...ps.map((p) => p.day)) + extra;
+          const [offline] = summarize(
+            ps.map((p) => ({ memberId: '1', day: p.day, amountCents: p.cents })),
+            end,
+          );
+          const rfm = rfmAt(s, end)!;
+          expect([rfm.x, rfm.recencyDays, rfm.ageDays]).toEqual([offline!.x, offline!.txDays, offline!.TDays]);
+          expect(s.repeatSpendFen).toBe(offline!.repeatSpendCents);
+          if (offline!.x > 0)
+            expect(Math.floor((2 * s.repeatSpendFen + offline!.x) / (2 * offline!.x))).toBe(offline!.zbarCents);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -138,17 +156,33 @@ describe('churn-prediction decisions', () => {
   const t0 = sh(2026, 1, 5, 10);
 
   it('assigns a band at the first purchase, then speaks only when the band changes', () => {
-    const steps: Step[] = [purchase('p1', 5000, t0), ev('v1', 'content_view', t0 + dayMs, { itemId: 'c' }), purchase('p2', 3000, t0 + 3 * dayMs)];
+    const steps: Step[] = [
+      purchase('p1', 5000, t0),
+      ev('v1', 'content_view', t0 + dayMs, { itemId: 'c' }),
+      purchase('p2', 3000, t0 + 3 * dayMs),
+    ];
     const { outputs, state } = run(steps);
-    expect(outputs[0]).toMatchObject({ eventId: 'churn:bhv:p1', reason: 'band_assigned', previousBand: null, sourceEventId: 'bhv:p1', occurredAt: t0 });
+    expect(outputs[0]).toMatchObject({
+      eventId: 'churn:bhv:p1',
+      reason: 'band_assigned',
+      previousBand: null,
+      sourceEventId: 'bhv:p1',
+      occurredAt: t0,
+    });
     expect(outputs.filter((o) => o.reason === 'band_changed').every((o) => o.previousBand !== o.band)).toBe(true);
     expect(state.stats.days.length).toBe(2);
     expect(state.lastActivityAt).toBe(t0 + 3 * dayMs);
-    expect(outputs.every((o) => o.modelVersion === rules.churn.model.version && o.rulesVersion === rules.version)).toBe(true);
+    expect(outputs.every((o) => o.modelVersion === rules.churn.model.version && o.rulesVersion === rules.version)).toBe(
+      true,
+    );
   });
 
   it('a member who stops buying ages into high risk; the event comes on the change day, from a tick or from the next input alike', () => {
-    const buys: Step[] = [purchase('p1', 5000, t0), purchase('p2', 5000, t0 + 7 * dayMs), purchase('p3', 5000, t0 + 14 * dayMs)];
+    const buys: Step[] = [
+      purchase('p1', 5000, t0),
+      purchase('p2', 5000, t0 + 7 * dayMs),
+      purchase('p3', 5000, t0 + 14 * dayMs),
+    ];
     const late = t0 + 3 * 365 * dayMs;
     const daily: Step[] = [...buys];
     for (let t = t0 + 15 * dayMs; t <= late; t += dayMs) daily.push({ tick: t });
@@ -169,7 +203,12 @@ describe('churn-prediction decisions', () => {
   });
 
   it('a purchase brings a high-risk member back to a lower band at once', () => {
-    const steps: Step[] = [purchase('p1', 5000, t0), purchase('p2', 5000, t0 + 7 * dayMs), { tick: t0 + 3 * 365 * dayMs }, purchase('p3', 5000, t0 + 3 * 365 * dayMs + 1)];
+    const steps: Step[] = [
+      purchase('p1', 5000, t0),
+      purchase('p2', 5000, t0 + 7 * dayMs),
+      { tick: t0 + 3 * 365 * dayMs },
+      purchase('p3', 5000, t0 + 3 * 365 * dayMs + 1),
+    ];
     const { outputs } = run(steps);
     const last = outputs.at(-1)!;
     expect(last.eventId).toBe('churn:bhv:p3');
@@ -179,18 +218,28 @@ describe('churn-prediction decisions', () => {
 
   it('flags a paid plan that lapses, not one that was renewed in time', () => {
     const end1 = t0 + 30 * dayMs;
-    const sub = (id: string, at: number, periodEnd: number) => ev(id, 'subscription', at, { plan: 'monthly', amountFen: 3000, periodEnd });
+    const sub = (id: string, at: number, periodEnd: number) =>
+      ev(id, 'subscription', at, { plan: 'monthly', amountFen: 3000, periodEnd });
     const renewed = run([sub('s1', t0, end1), sub('s2', end1 - dayMs, end1 + 30 * dayMs), { tick: end1 + dayMs }]);
     expect(renewed.outputs.filter((o) => o.reason === 'subscription_lapsed')).toEqual([]);
     const lapsed = run([sub('s1', t0, end1), { tick: end1 - 1 }, { tick: end1 + 5 }]);
     const flags = lapsed.outputs.filter((o) => o.reason === 'subscription_lapsed');
     expect(flags).toHaveLength(1);
-    expect(flags[0]).toMatchObject({ eventId: `churn:${member}:lapse:${end1}`, plan: 'monthly', periodEnd: end1, occurredAt: end1 });
+    expect(flags[0]).toMatchObject({
+      eventId: `churn:${member}:lapse:${end1}`,
+      plan: 'monthly',
+      periodEnd: end1,
+      occurredAt: end1,
+    });
     expect(nextDue(lapsed.state)).not.toBe(end1);
   });
 
   it('marks the lifecycle stage exit once the member has been inactive for exitAfterDays', () => {
-    const steps: Step[] = [purchase('p1', 5000, t0), purchase('p2', 5000, t0 + 7 * dayMs), { tick: t0 + 2 * 365 * dayMs }];
+    const steps: Step[] = [
+      purchase('p1', 5000, t0),
+      purchase('p2', 5000, t0 + 7 * dayMs),
+      { tick: t0 + 2 * 365 * dayMs },
+    ];
     const { outputs } = run(steps);
     const exitMs = rules.behavior.lifecycle.exitAfterDays * dayMs;
     for (const o of outputs) expect(o.lifecycleStage === 'exit').toBe(o.occurredAt - (t0 + 7 * dayMs) >= exitMs);
@@ -198,7 +247,14 @@ describe('churn-prediction decisions', () => {
 
   it('new parameters re-score a member at their next event, and the event names the version', () => {
     const first = run([purchase('p1', 5000, t0)]);
-    const harsh: Rules = { ...rules, churn: { ...rules.churn, bands: { mediumBelow: 0.99999, highBelow: 0.99998 }, model: { ...rules.churn.model, version: 'v-next' } } };
+    const harsh: Rules = {
+      ...rules,
+      churn: {
+        ...rules.churn,
+        bands: { mediumBelow: 0.99999, highBelow: 0.99998 },
+        model: { ...rules.churn.model, version: 'v-next' },
+      },
+    };
     const second = run([ev('v1', 'content_view', t0 + dayMs, { itemId: 'c' })], harsh, first.state);
     expect(second.outputs).toHaveLength(1);
     expect(second.outputs[0]).toMatchObject({ modelVersion: 'v-next', reason: 'band_changed', band: 'high' });
@@ -221,15 +277,24 @@ describe('churn-prediction through the kernel: exactly once', () => {
     ops.forEach((o, i) => {
       t += o.gap;
       if (o.kind === 'tick') {
-        items.push({ record: { ...inputRecord(items.length, '', '__tick__'), tick: t }, decoded: { kind: 'event', memberId: '', eventId: '', event: ev('x', 'x', 0) } });
+        items.push({
+          record: { ...inputRecord(items.length, '', '__tick__'), tick: t },
+          decoded: { kind: 'event', memberId: '', eventId: '', event: ev('x', 'x', 0) },
+        });
         return;
       }
       const e =
-        o.kind === 'purchase' ? purchase(`e${i}`, o.amount, t)
-        : o.kind === 'subscription' ? ev(`e${i}`, 'subscription', t, { plan: 'monthly', amountFen: 3000 + o.amount, periodEnd: t + 30 * dayMs })
-        : ev(`e${i}`, 'content_view', t, { itemId: 'c' });
+        o.kind === 'purchase'
+          ? purchase(`e${i}`, o.amount, t)
+          : o.kind === 'subscription'
+            ? ev(`e${i}`, 'subscription', t, { plan: 'monthly', amountFen: 3000 + o.amount, periodEnd: t + 30 * dayMs })
+            : ev(`e${i}`, 'content_view', t, { itemId: 'c' });
       const copies = withDuplicates && o.duplicate ? 2 : 1;
-      for (let c = 0; c < copies; c++) items.push({ record: inputRecord(items.length, e, member), decoded: { kind: 'event', memberId: member, eventId: e.eventId, event: e } });
+      for (let c = 0; c < copies; c++)
+        items.push({
+          record: inputRecord(items.length, e, member),
+          decoded: { kind: 'event', memberId: member, eventId: e.eventId, event: e },
+        });
     });
     return items;
   }
@@ -241,7 +306,11 @@ describe('churn-prediction through the kernel: exactly once', () => {
         const dupLog = log(ops, true);
         const dup = referenceRun(churnPredictionWorker, dupLog, rules, limits);
         // A tick's id is its offset, which re-published inputs shift: only the source of time-driven events may differ.
-        const tickFree = (os: OutputEvent[]) => os.map((o) => [o.id, { ...o.value, sourceEventId: String(o.value.sourceEventId).replace(/^tick:.*/, 'tick') }]);
+        const tickFree = (os: OutputEvent[]) =>
+          os.map((o) => [
+            o.id,
+            { ...o.value, sourceEventId: String(o.value.sourceEventId).replace(/^tick:.*/, 'tick') },
+          ]);
         expect(tickFree(dup.outputs)).toEqual(tickFree(clean.outputs));
         const inputs = dupLog.filter((x) => x.record.tick === undefined);
         let rec: MemberRecord<unknown> = emptyRecord();
@@ -250,7 +319,13 @@ describe('churn-prediction through the kernel: exactly once', () => {
         for (const slice of [inputs.slice(0, crashAt), inputs]) {
           for (const { record, decoded } of slice) {
             if (decoded.kind !== 'event') continue;
-            const step = stepMember(churnPredictionWorker as never, rec as never, { record, ...decoded }, { rules, record: { timestamp: 0, sizeBytes: 0, topic: 'test', partition: 0, offset: '0' } }, limits);
+            const step = stepMember(
+              churnPredictionWorker as never,
+              rec as never,
+              { record, ...decoded },
+              { rules, record: { timestamp: 0, sizeBytes: 0, topic: 'test', partition: 0, offset: '0' } },
+              limits,
+            );
             rec = step.record as MemberRecord<unknown>;
             published.push(...step.outputs);
           }
@@ -258,7 +333,9 @@ describe('churn-prediction through the kernel: exactly once', () => {
         const noTicks = referenceRun(churnPredictionWorker, inputs, rules, limits);
         const firstById = new Map<string, OutputEvent>();
         for (const o of published) if (!firstById.has(o.id)) firstById.set(o.id, o);
-        expect([...firstById.values()].map((o) => [o.id, o.value])).toEqual(noTicks.outputs.map((o) => [o.id, o.value]));
+        expect([...firstById.values()].map((o) => [o.id, o.value])).toEqual(
+          noTicks.outputs.map((o) => [o.id, o.value]),
+        );
         expect(rec.state).toEqual([...noTicks.states.values()][0] ?? null);
       }),
       { numRuns: 150 },

@@ -31,7 +31,9 @@ const mbgFit = fitCountModel('mbgnbd', cdnow);
 
 function expectParamsNear(actual: CountParams, expected: CountParams, tol: number): void {
   for (const key of ['r', 'alpha', 'a', 'b'] as const) {
-    expect(Math.abs(actual[key] - expected[key]), `${key}: ${actual[key]} vs ${expected[key]}`).toBeLessThanOrEqual(tol);
+    expect(Math.abs(actual[key] - expected[key]), `${key}: ${actual[key]} vs ${expected[key]}`).toBeLessThanOrEqual(
+      tol,
+    );
   }
 }
 
@@ -43,7 +45,11 @@ const paramsArb = fc.record({
 });
 /** (x, t_x, T) with 0 ≤ t_x ≤ T and t_x = 0 when x = 0. */
 const rfmArb = fc
-  .record({ x: fc.integer({ min: 0, max: 300 }), T: fc.double({ min: 0, max: 500, noNaN: true }), share: fc.double({ min: 0, max: 1, noNaN: true }) })
+  .record({
+    x: fc.integer({ min: 0, max: 300 }),
+    T: fc.double({ min: 0, max: 500, noNaN: true }),
+    share: fc.double({ min: 0, max: 1, noNaN: true }),
+  })
   .map(({ x, T, share }): Rfm => ({ x, T, tx: x === 0 ? 0 : T * share }));
 const models: CountModel[] = ['bgnbd', 'mbgnbd'];
 
@@ -65,7 +71,9 @@ describe('BG/NBD on CDNOW', () => {
     // lifetimes tests/test_estimation.py test_expectation_returns_same_value_Hardie_excel_sheet
     const times = [0.1429, 1.0, 3.0, 31.8571, 32.0, 78.0];
     const expected = [0.0078, 0.0532, 0.1506, 1.0405, 1.0437, 1.8576];
-    times.forEach((t, i) => expect(Math.abs(expectedPurchasesNew('bgnbd', bgFit.params, t) - (expected[i] as number))).toBeLessThan(0.001));
+    times.forEach((t, i) =>
+      expect(Math.abs(expectedPurchasesNew('bgnbd', bgFit.params, t) - (expected[i] as number))).toBeLessThan(0.001),
+    );
   });
 
   it("matches the conditional expectation from Hardie's spreadsheet (note 004)", () => {
@@ -79,7 +87,10 @@ describe('BG/NBD on CDNOW', () => {
     // lifetimes test_probability_of_n_purchases_up_to_time_same_as_R_BTYD.
     expect(Math.abs(probabilityOfPurchases('bgnbd', PUBLISHED_BG, 10, 2) / 1.07869e-7 - 1)).toBeLessThan(1e-5);
     expect(probabilityOfPurchases('bgnbd', PUBLISHED_BG, 0, 39)).toBeCloseTo(0.5737864, 7);
-    const pmf30 = [0.0019995214, 0.0015170236, 0.001163315, 0.0009003148, 0.0007023638, 0.0005517902, 0.0004361913, 0.0003467171, 0.0002769613, 0.000222226];
+    const pmf30 = [
+      0.0019995214, 0.0015170236, 0.001163315, 0.0009003148, 0.0007023638, 0.0005517902, 0.0004361913, 0.0003467171,
+      0.0002769613, 0.000222226,
+    ];
     pmf30.forEach((p, i) => expect(probabilityOfPurchases('bgnbd', PUBLISHED_BG, 11 + i, 30)).toBeCloseTo(p, 9));
   });
 });
@@ -95,7 +106,9 @@ describe('MBG/NBD on CDNOW', () => {
   it("is close to Hardie's BG/NBD spreadsheet values, as in lifetimes' MBG tests", () => {
     // lifetimes TestModifiedBetaGammaFitter: conditional expectation within 0.05 of 1.226 and
     // E[X(t)] within 5 % of the BG/NBD spreadsheet values (the models differ slightly).
-    expect(Math.abs(expectedPurchases('mbgnbd', mbgFit.params, { x: 2, tx: 30.43, T: 38.86 }, 39) - 1.226)).toBeLessThan(0.05);
+    expect(
+      Math.abs(expectedPurchases('mbgnbd', mbgFit.params, { x: 2, tx: 30.43, T: 38.86 }, 39) - 1.226),
+    ).toBeLessThan(0.05);
     const times = [0.1429, 1.0, 3.0, 31.8571, 32.0, 78.0];
     const expected = [0.0078, 0.0532, 0.1506, 1.0405, 1.0437, 1.8576];
     times.forEach((t, i) => {
@@ -122,7 +135,8 @@ describe('likelihood', () => {
   function directLikelihood(model: CountModel, p: CountParams, m: Rfm): number {
     const { r, alpha, a, b } = p;
     const { x, tx, T } = m;
-    const nbd = (t: number) => Math.exp(lgamma(r + x) - lgamma(r) + r * Math.log(alpha) - (r + x) * Math.log(alpha + t));
+    const nbd = (t: number) =>
+      Math.exp(lgamma(r + x) - lgamma(r) + r * Math.log(alpha) - (r + x) * Math.log(alpha + t));
     const beta = (u: number, v: number) => Math.exp(lbeta(u, v) - lbeta(a, b));
     if (model === 'bgnbd') return beta(a, b + x) * nbd(T) + (x > 0 ? beta(a + 1, b + x - 1) * nbd(tx) : 0);
     return beta(a, b + x + 1) * nbd(T) + beta(a + 1, b + x) * nbd(tx);
@@ -133,7 +147,9 @@ describe('likelihood', () => {
       fc.property(paramsArb, rfmArb, fc.constantFrom(...models), (p, m, model) => {
         const direct = directLikelihood(model, p, m);
         fc.pre(direct > 1e-250 && Number.isFinite(direct));
-        expect(Math.abs(memberLogLikelihood(model, p, m) - Math.log(direct))).toBeLessThan(1e-10 * (1 + Math.abs(Math.log(direct))));
+        expect(Math.abs(memberLogLikelihood(model, p, m) - Math.log(direct))).toBeLessThan(
+          1e-10 * (1 + Math.abs(Math.log(direct))),
+        );
       }),
     );
   });
@@ -145,7 +161,8 @@ describe('likelihood', () => {
   });
 
   it('stays finite for heavy buyers', () => {
-    for (const model of models) expect(Number.isFinite(memberLogLikelihood(model, PUBLISHED_BG, { x: 5000, tx: 90, T: 100 }))).toBe(true);
+    for (const model of models)
+      expect(Number.isFinite(memberLogLikelihood(model, PUBLISHED_BG, { x: 5000, tx: 90, T: 100 }))).toBe(true);
   });
 });
 
@@ -169,13 +186,19 @@ describe('P(alive)', () => {
 
   it('lies in [0, 1] and does not increase with T', () => {
     fc.assert(
-      fc.property(paramsArb, rfmArb, fc.double({ min: 0, max: 1000, noNaN: true }), fc.constantFrom(...models), (p, m, extra, model) => {
-        const now = pAlive(model, p, m);
-        const later = pAlive(model, p, { ...m, T: m.T + extra });
-        expect(now).toBeGreaterThanOrEqual(0);
-        expect(now).toBeLessThanOrEqual(1);
-        expect(later).toBeLessThanOrEqual(now);
-      }),
+      fc.property(
+        paramsArb,
+        rfmArb,
+        fc.double({ min: 0, max: 1000, noNaN: true }),
+        fc.constantFrom(...models),
+        (p, m, extra, model) => {
+          const now = pAlive(model, p, m);
+          const later = pAlive(model, p, { ...m, T: m.T + extra });
+          expect(now).toBeGreaterThanOrEqual(0);
+          expect(now).toBeLessThanOrEqual(1);
+          expect(later).toBeLessThanOrEqual(now);
+        },
+      ),
     );
   });
 });
@@ -183,17 +206,24 @@ describe('P(alive)', () => {
 describe('expected purchases', () => {
   it('equals the textbook form with the untransformed 2F1 (FHL 2005 eq. 10; lifetimes MBG/NBD)', () => {
     fc.assert(
-      fc.property(paramsArb, rfmArb, fc.double({ min: 0.01, max: 200, noNaN: true }), fc.constantFrom(...models), (p, m, t, model) => {
-        fc.pre(m.x <= 30 && Math.abs(p.a - 1) > 0.01);
-        const { r, alpha, a, b } = p;
-        const { x, T } = m;
-        const z = t / (alpha + T + t);
-        const lead = model === 'bgnbd' ? a + b + x - 1 : a + b + x;
-        const f = model === 'bgnbd' ? hyp2f1(r + x, b + x, a + b + x - 1, z) : hyp2f1(r + x, b + x + 1, a + b + x, z);
-        const textbook = (lead / (a - 1)) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * f) * pAlive(model, p, m);
-        const ours = expectedPurchases(model, p, m, t);
-        expect(Math.abs(ours - textbook)).toBeLessThanOrEqual(1e-9 * Math.abs(textbook) + 1e-12);
-      }),
+      fc.property(
+        paramsArb,
+        rfmArb,
+        fc.double({ min: 0.01, max: 200, noNaN: true }),
+        fc.constantFrom(...models),
+        (p, m, t, model) => {
+          fc.pre(m.x <= 30 && Math.abs(p.a - 1) > 0.01);
+          const { r, alpha, a, b } = p;
+          const { x, T } = m;
+          const z = t / (alpha + T + t);
+          const lead = model === 'bgnbd' ? a + b + x - 1 : a + b + x;
+          const f = model === 'bgnbd' ? hyp2f1(r + x, b + x, a + b + x - 1, z) : hyp2f1(r + x, b + x + 1, a + b + x, z);
+          const textbook =
+            (lead / (a - 1)) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * f) * pAlive(model, p, m);
+          const ours = expectedPurchases(model, p, m, t);
+          expect(Math.abs(ours - textbook)).toBeLessThanOrEqual(1e-9 * Math.abs(textbook) + 1e-12);
+        },
+      ),
     );
   });
 
@@ -229,10 +259,16 @@ describe('expected purchases', () => {
 
   it('scales with the time unit: weeks × 10 gives α × 10 and the same predictions', () => {
     // lifetimes test_scaling_inputs_gives_same_or_similar_results
-    const scaled = fitCountModel('bgnbd', cdnow.map((m) => ({ x: m.x, tx: m.tx * 10, T: m.T * 10 })));
+    const scaled = fitCountModel(
+      'bgnbd',
+      cdnow.map((m) => ({ x: m.x, tx: m.tx * 10, T: m.T * 10 })),
+    );
     expect(scaled.params.alpha / 10).toBeCloseTo(bgFit.params.alpha, 4);
     expect(scaled.params.r).toBeCloseTo(bgFit.params.r, 5);
-    expect(pAlive('bgnbd', scaled.params, { x: 1, tx: 20, T: 100 })).toBeCloseTo(pAlive('bgnbd', bgFit.params, { x: 1, tx: 2, T: 10 }), 5);
+    expect(pAlive('bgnbd', scaled.params, { x: 1, tx: 20, T: 100 })).toBeCloseTo(
+      pAlive('bgnbd', bgFit.params, { x: 1, tx: 2, T: 10 }),
+      5,
+    );
   });
 
   it('shrinks all parameters with a penalizer', () => {

@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { expectedPurchases, fitCountModel, type CountParams } from '../../shared/clv/count-models.js';
-import { expectedAverageSpend, fitGammaGamma, lifetimeValue, spendLogLikelihood, type SpendParams } from '../../shared/clv/gamma-gamma.js';
+import {
+  expectedAverageSpend,
+  fitGammaGamma,
+  lifetimeValue,
+  spendLogLikelihood,
+  type SpendParams,
+} from '../../shared/clv/gamma-gamma.js';
 import { loadCdnowSummaryWithSpend } from './clv-data.js';
 
 const cdnow = loadCdnowSummaryWithSpend(); // 2357 customers, 946 with x > 0; zbar in US$
@@ -99,7 +105,13 @@ describe('lifetime value', () => {
   // p = 1, q = 2, v = 1 and zbar = 1 give an expected spend of exactly 1 for every x.
   const unitSpend: SpendParams = { p: 1, q: 2, v: 1 };
   const clv = (i: number, months: number, rate: number) =>
-    lifetimeValue('bgnbd', bg, unitSpend, { ...(rows[i] as (typeof rows)[number]), zbar: 1 }, { months, monthlyDiscountRate: rate, unitsPerMonth: 30 });
+    lifetimeValue(
+      'bgnbd',
+      bg,
+      unitSpend,
+      { ...(rows[i] as (typeof rows)[number]), zbar: 1 },
+      { months, monthlyDiscountRate: rate, unitsPerMonth: 30 },
+    );
 
   it('reproduces lifetimes for one month, undiscounted and at 100 %', () => {
     rows.forEach((_, i) => {
@@ -129,7 +141,8 @@ describe('lifetime value', () => {
     const o = { months: 12, monthlyDiscountRate: 0.01, unitsPerMonth: 4.345 };
     let manual = 0;
     for (let i = 1; i <= 12; i++) {
-      const increment = expectedPurchases('bgnbd', count, m, i * 4.345) - expectedPurchases('bgnbd', count, m, (i - 1) * 4.345);
+      const increment =
+        expectedPurchases('bgnbd', count, m, i * 4.345) - expectedPurchases('bgnbd', count, m, (i - 1) * 4.345);
       manual += (increment * expectedAverageSpend(fit.params, m)) / 1.01 ** i;
     }
     expect(lifetimeValue('bgnbd', count, fit.params, m, o)).toBeCloseTo(manual, 10);

@@ -27,7 +27,11 @@ const calibrationEnd = parseIsoDay('1997-09-30');
 const summaries = summarize(sampleTransactions, calibrationEnd);
 
 const day = (iso: string) => parseIsoDay(iso);
-const t = (memberId: string, iso: string, amountCents: number): Transaction => ({ memberId, day: day(iso), amountCents });
+const t = (memberId: string, iso: string, amountCents: number): Transaction => ({
+  memberId,
+  day: day(iso),
+  amountCents,
+});
 
 describe('summarize on the CDNOW sample (calibration end 1997-09-30)', () => {
   it('reproduces cdnow_customers_summary.csv byte for byte', () => {
@@ -93,18 +97,23 @@ describe('summarize', () => {
   });
 
   it('ignores transactions after the end and leaves out members who start after it', () => {
-    const rows = summarize([t('a', '2020-01-01', 100), t('a', '2020-02-01', 900), t('b', '2020-02-01', 100)], day('2020-01-31'));
+    const rows = summarize(
+      [t('a', '2020-01-01', 100), t('a', '2020-02-01', 900), t('b', '2020-02-01', 100)],
+      day('2020-01-31'),
+    );
     expect(rows).toEqual([{ id: 'a', x: 0, txDays: 0, TDays: 30, repeatSpendCents: 0, zbarCents: 0 }]);
   });
 
   it('orders integer ids numerically, others by string', () => {
     const ids = (ts: Transaction[]) => summarize(ts, day('2020-12-31')).map((s) => s.id);
-    expect(ids([t('10', '2020-01-01', 1), t('9', '2020-01-01', 1), t('0002', '2020-01-01', 1), t('12345678901234567890', '2020-01-01', 1)])).toEqual([
-      '0002',
-      '9',
-      '10',
-      '12345678901234567890',
-    ]);
+    expect(
+      ids([
+        t('10', '2020-01-01', 1),
+        t('9', '2020-01-01', 1),
+        t('0002', '2020-01-01', 1),
+        t('12345678901234567890', '2020-01-01', 1),
+      ]),
+    ).toEqual(['0002', '9', '10', '12345678901234567890']);
     expect(ids([t('10', '2020-01-01', 1), t('9', '2020-01-01', 1), t('b', '2020-01-01', 1)])).toEqual(['10', '9', 'b']);
   });
 
@@ -117,8 +126,12 @@ describe('summarize', () => {
 
 describe('rounding and number formats', () => {
   it('roundHalfUpDiv rounds ties up and everything else to nearest', () => {
-    expect([roundHalfUpDiv(5, 2), roundHalfUpDiv(3, 2), roundHalfUpDiv(1, 2), roundHalfUpDiv(0, 4)]).toEqual([3, 2, 1, 0]);
-    expect([roundHalfUpDiv(1, 3), roundHalfUpDiv(2, 3), roundHalfUpDiv(44690, 20), roundHalfUpDiv(4469, 2)]).toEqual([0, 1, 2235, 2235]);
+    expect([roundHalfUpDiv(5, 2), roundHalfUpDiv(3, 2), roundHalfUpDiv(1, 2), roundHalfUpDiv(0, 4)]).toEqual([
+      3, 2, 1, 0,
+    ]);
+    expect([roundHalfUpDiv(1, 3), roundHalfUpDiv(2, 3), roundHalfUpDiv(44690, 20), roundHalfUpDiv(4469, 2)]).toEqual([
+      0, 1, 2235, 2235,
+    ]);
     expect(roundHalfUpDiv(2 ** 51, 1)).toBe(2 ** 51);
     expect(roundHalfUpDiv(2 ** 50 + 1, 2)).toBe(2 ** 49 + 1);
     expect(() => roundHalfUpDiv(1, 0)).toThrow(RangeError);
@@ -127,7 +140,16 @@ describe('rounding and number formats', () => {
   });
 
   it('writes hundredths as Python writes round(v, 2), and cents with two decimals', () => {
-    expect([3043, 3040, 0, 3800, 5, 50, 100, 12].map(formatPythonHundredths)).toEqual(['30.43', '30.4', '0.0', '38.0', '0.05', '0.5', '1.0', '0.12']);
+    expect([3043, 3040, 0, 3800, 5, 50, 100, 12].map(formatPythonHundredths)).toEqual([
+      '30.43',
+      '30.4',
+      '0.0',
+      '38.0',
+      '0.05',
+      '0.5',
+      '1.0',
+      '0.12',
+    ]);
     expect([2235, 0, 5, 1200].map(formatCents)).toEqual(['22.35', '0.00', '0.05', '12.00']);
     expect(() => formatCents(-1)).toThrow(RangeError);
   });
@@ -140,15 +162,21 @@ describe('formatSummaryCsv', () => {
   ];
 
   it('writes weeks with monetary, and ids as integers', () => {
-    expect(formatSummaryCsv(rows, { unit: 'weeks', monetary: true })).toBe('ID,frequency,recency,T,monetary\n1,2,30.43,38.86,22.35\n3,0,0.0,38.0,0.00\n');
+    expect(formatSummaryCsv(rows, { unit: 'weeks', monetary: true })).toBe(
+      'ID,frequency,recency,T,monetary\n1,2,30.43,38.86,22.35\n3,0,0.0,38.0,0.00\n',
+    );
   });
 
   it('writes days as integers', () => {
-    expect(formatSummaryCsv(rows, { unit: 'days', monetary: false })).toBe('ID,frequency,recency,T\n1,2,213,272\n3,0,0,266\n');
+    expect(formatSummaryCsv(rows, { unit: 'days', monetary: false })).toBe(
+      'ID,frequency,recency,T\n1,2,213,272\n3,0,0,266\n',
+    );
   });
 
   it('refuses an id that would break the CSV', () => {
-    expect(() => formatSummaryCsv([{ ...rows[0]!, id: 'a,b' }], { unit: 'days', monetary: false })).toThrow(/cannot be written/);
+    expect(() => formatSummaryCsv([{ ...rows[0]!, id: 'a,b' }], { unit: 'days', monetary: false })).toThrow(
+      /cannot be written/,
+    );
   });
 });
 
@@ -158,15 +186,21 @@ describe('parseSummaryCsv', () => {
     expect(weeks).toHaveLength(2357);
     expect(weeks[0]).toEqual({ id: '1', x: 2, tx: 30.43, T: 38.86, monetary: 22.35 });
     const days = parseSummaryCsv(formatSummaryCsv(summaries, { unit: 'days', monetary: false }));
-    expect(days.map((r) => [r.id, r.x, r.tx, r.T, r.monetary])).toEqual(summaries.map((s) => [s.id, s.x, s.txDays, s.TDays, null]));
+    expect(days.map((r) => [r.id, r.x, r.tx, r.T, r.monetary])).toEqual(
+      summaries.map((s) => [s.id, s.x, s.txDays, s.TDays, null]),
+    );
   });
 
   it('accepts the lifetimes, pandas and Fader-Hardie headers, CRLF and no trailing newline', () => {
     const expected = [{ id: '1', x: 2, tx: 30.43, T: 38.86, monetary: 22.35 }];
     expect(parseSummaryCsv('ID,x,t_x,T,zbar\r\n1,2,30.43,38.86,22.35')).toEqual(expected);
-    expect(parseSummaryCsv('customer_id,frequency,recency,T,monetary_value\n1,2,30.43,38.86,22.35\n')).toEqual(expected);
+    expect(parseSummaryCsv('customer_id,frequency,recency,T,monetary_value\n1,2,30.43,38.86,22.35\n')).toEqual(
+      expected,
+    );
     expect(parseSummaryCsv('ID,frequency,recency,T,monetary\r\n0001,2,30.43,38.86,22.35\r\n')).toEqual(expected);
-    expect(parseSummaryCsv('ID,frequency,recency,T\n5,0,0.0,27.0\n')).toEqual([{ id: '5', x: 0, tx: 0, T: 27, monetary: null }]);
+    expect(parseSummaryCsv('ID,frequency,recency,T\n5,0,0.0,27.0\n')).toEqual([
+      { id: '5', x: 0, tx: 0, T: 27, monetary: null },
+    ]);
     expect(parseSummaryCsv('ID,frequency,recency,T\n')).toEqual([]);
   });
 
@@ -204,7 +238,12 @@ describe('churnSummarize', () => {
 
   it('cdnow: gives the lifetimes summary file', async () => {
     const csv = await churnSummarize({
-      format: 'cdnow', file: dataFile('CDNOW_sample.txt.gz'), calibrationEnd: '1997-09-30', unit: 'weeks', monetary: false, timeZone: 'Asia/Shanghai',
+      format: 'cdnow',
+      file: dataFile('CDNOW_sample.txt.gz'),
+      calibrationEnd: '1997-09-30',
+      unit: 'weeks',
+      monetary: false,
+      timeZone: 'Asia/Shanghai',
     });
     expect(csv).toBe(gunzipText('cdnow_customers_summary.csv.gz'));
   });
@@ -226,16 +265,37 @@ describe('churnSummarize', () => {
         '',
       ].join('\n'),
     );
-    const csv = await churnSummarize({ format: 'online-retail', file, calibrationEnd: '2011-01-31', unit: 'days', monetary: true, timeZone: 'Asia/Shanghai' });
+    const csv = await churnSummarize({
+      format: 'online-retail',
+      file,
+      calibrationEnd: '2011-01-31',
+      unit: 'days',
+      monetary: true,
+      timeZone: 'Asia/Shanghai',
+    });
     // 17850: days 01-03, 01-04, 01-10 → x 2, t_x 7, T 28, zbar (2.00 + 3.25) / 2 = 2.625 → 2.63.
     expect(csv).toBe('ID,frequency,recency,T,monetary\n12346,0,0,26,0.00\n17850,2,7,28,2.63\n');
-    const london = await churnSummarize({ format: 'online-retail', file, calibrationEnd: '2011-01-31', unit: 'days', monetary: true, timeZone: 'Europe/London' });
+    const london = await churnSummarize({
+      format: 'online-retail',
+      file,
+      calibrationEnd: '2011-01-31',
+      unit: 'days',
+      monetary: true,
+      timeZone: 'Europe/London',
+    });
     expect(london).toBe('ID,frequency,recency,T,monetary\n12346,1,26,26,4.00\n17850,1,7,28,3.25\n');
   });
 
   it('refuses a malformed calibration end', async () => {
     await expect(
-      churnSummarize({ format: 'cdnow', file: dataFile('CDNOW_sample.txt.gz'), calibrationEnd: '1997-9-30', unit: 'weeks', monetary: false, timeZone: 'UTC' }),
+      churnSummarize({
+        format: 'cdnow',
+        file: dataFile('CDNOW_sample.txt.gz'),
+        calibrationEnd: '1997-9-30',
+        unit: 'weeks',
+        monetary: false,
+        timeZone: 'UTC',
+      }),
     ).rejects.toThrow(/YYYY-MM-DD/);
   });
 });

@@ -24,9 +24,20 @@ describe('configuration', () => {
   it('ships the domain defaults in the rules file', () => {
     const r = defaultRules();
     expect(r.timeZone).toBe('Asia/Shanghai');
-    expect(r.points).toMatchObject({ pointsPerYuan: 1, interactionPoints: 5, interactionDailyCap: 10, referralPoints: 50, expiryDays: 365, redemptionUnitPoints: 100 });
+    expect(r.points).toMatchObject({
+      pointsPerYuan: 1,
+      interactionPoints: 5,
+      interactionDailyCap: 10,
+      referralPoints: 50,
+      expiryDays: 365,
+      redemptionUnitPoints: 100,
+    });
     expect(r.points.memberDay).toEqual({ dayOfMonth: 18, multiplier: 2 });
-    expect(r.tiers.ladder.map((t) => [t.name, t.minPoints])).toEqual([['bronze', 0], ['silver', 101], ['gold', 501]]);
+    expect(r.tiers.ladder.map((t) => [t.name, t.minPoints])).toEqual([
+      ['bronze', 0],
+      ['silver', 101],
+      ['gold', 501],
+    ]);
     expect(r.tiers.graceDays).toBe(30);
     expect(r.tiers.planFloors).toEqual({ annual: 'silver' });
   });

@@ -35,21 +35,33 @@ describe('confluent client configuration', () => {
 
   it('puts the common settings in the kafkaJS block', () => {
     const c = confluentCommonConfig(['127.0.0.1:9092', 'b:9093'], 'memberflow-x', logger);
-    expect(c).toEqual({ kafkaJS: { brokers: ['127.0.0.1:9092', 'b:9093'], clientId: 'memberflow-x', retry: { initialRetryTime: 200, maxRetryTime: 30_000 }, logger, logLevel: 3 } });
+    expect(c).toEqual({
+      kafkaJS: {
+        brokers: ['127.0.0.1:9092', 'b:9093'],
+        clientId: 'memberflow-x',
+        retry: { initialRetryTime: 200, maxRetryTime: 30_000 },
+        logger,
+        logLevel: 3,
+      },
+    });
     expect((confluentCommonConfig([], 'x', logger, true).kafkaJS as { logLevel: number }).logLevel).toBe(4);
   });
 
-  it('keeps kafkajs\' partitioner (Java murmur2), idempotence, acks -1 and unlimited retries on the producer', () => {
+  it("keeps kafkajs' partitioner (Java murmur2), idempotence, acks -1 and unlimited retries on the producer", () => {
     const c = confluentProducerConfig();
     expect(c.partitioner).toBe('murmur2_random');
     expect(c['enable.idempotence']).toBe(true);
     expect(c['message.timeout.ms']).toBe(0);
-    expect(c.kafkaJS).toEqual({ acks: -1, allowAutoTopicCreation: false, retry: { initialRetryTime: 200, maxRetryTime: 30_000, retries: 2_147_483_647 } });
+    expect(c.kafkaJS).toEqual({
+      acks: -1,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 200, maxRetryTime: 30_000, retries: 2_147_483_647 },
+    });
     // The compatible API refuses a custom partitioner and per-send acks.
     expect(c.kafkaJS).not.toHaveProperty('createPartitioner');
   });
 
-  it('gives a partition\'s transactional producer its id and timeout, and delivery bounded by that timeout', () => {
+  it("gives a partition's transactional producer its id and timeout, and delivery bounded by that timeout", () => {
     const c = confluentTransactionalProducerConfig('ns.w~topic~3', 30_000);
     expect(c.kafkaJS).toMatchObject({ acks: -1, transactionalId: 'ns.w~topic~3', transactionTimeout: 30_000 });
     expect(c['enable.idempotence']).toBe(true);
@@ -59,8 +71,11 @@ describe('confluent client configuration', () => {
     expect(confluentProducerConfig()['message.timeout.ms']).toBe(0);
   });
 
-  it('reports librdkafka\'s fenced errors as kafkajs\' PRODUCER_FENCED, so a fenced batch is retried, not a crash', async () => {
-    const api = loadConfluent() as unknown as { KafkaJSError: new (e: Error, p: { code: number }) => Error & { type?: string }; ErrorCodes: Record<string, number> };
+  it("reports librdkafka's fenced errors as kafkajs' PRODUCER_FENCED, so a fenced batch is retried, not a crash", async () => {
+    const api = loadConfluent() as unknown as {
+      KafkaJSError: new (e: Error, p: { code: number }) => Error & { type?: string };
+      ErrorCodes: Record<string, number>;
+    };
     const { isFencedProducerError } = await import('../../shared/kafka/transactions.js');
     const codes = fencedCodes(api);
     for (const name of ['ERR__FENCED', 'ERR_PRODUCER_FENCED', 'ERR_INVALID_PRODUCER_EPOCH']) {
@@ -75,15 +90,38 @@ describe('confluent client configuration', () => {
 
   it('moves fromBeginning and autoCommit to the consumer, and sizes batches from the byte bound', () => {
     const rebalance = () => undefined;
-    const c = confluentConsumerConfig({ groupId: 'ns.w', sessionTimeout: 6000, heartbeatInterval: 2000, maxBytesPerPartition: 32_768, fromBeginning: true }, rebalance);
-    expect(c.kafkaJS).toEqual({ groupId: 'ns.w', fromBeginning: true, autoCommit: false, allowAutoTopicCreation: false, sessionTimeout: 6000, heartbeatInterval: 2000, maxBytesPerPartition: 32_768 });
+    const c = confluentConsumerConfig(
+      {
+        groupId: 'ns.w',
+        sessionTimeout: 6000,
+        heartbeatInterval: 2000,
+        maxBytesPerPartition: 32_768,
+        fromBeginning: true,
+      },
+      rebalance,
+    );
+    expect(c.kafkaJS).toEqual({
+      groupId: 'ns.w',
+      fromBeginning: true,
+      autoCommit: false,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 6000,
+      heartbeatInterval: 2000,
+      maxBytesPerPartition: 32_768,
+    });
     expect(c['js.consumer.max.batch.size']).toBe(128);
     expect(c['enable.partition.eof']).toBe(true);
     expect(c.rebalance_cb).toBe(rebalance);
   });
 
   it('passes the fetch wait settings only when set', () => {
-    const base = { groupId: 'ns.w', sessionTimeout: 6000, heartbeatInterval: 2000, maxBytesPerPartition: 32_768, fromBeginning: true };
+    const base = {
+      groupId: 'ns.w',
+      sessionTimeout: 6000,
+      heartbeatInterval: 2000,
+      maxBytesPerPartition: 32_768,
+      fromBeginning: true,
+    };
     const set = confluentConsumerConfig({ ...base, fetchMinBytes: 65_536, fetchMaxWaitMs: 25 }, () => undefined);
     expect(set['fetch.min.bytes']).toBe(65_536);
     expect(set['fetch.wait.max.ms']).toBe(25);
@@ -94,7 +132,10 @@ describe('confluent client configuration', () => {
 
   it('reads the fetch wait settings from the environment, unset by default', () => {
     expect(loadEnv({}).KAFKA_FETCH_MIN_BYTES).toBeUndefined();
-    expect(loadEnv({ KAFKA_FETCH_MIN_BYTES: '65536', KAFKA_FETCH_MAX_WAIT_MS: '25' })).toMatchObject({ KAFKA_FETCH_MIN_BYTES: 65_536, KAFKA_FETCH_MAX_WAIT_MS: 25 });
+    expect(loadEnv({ KAFKA_FETCH_MIN_BYTES: '65536', KAFKA_FETCH_MAX_WAIT_MS: '25' })).toMatchObject({
+      KAFKA_FETCH_MIN_BYTES: 65_536,
+      KAFKA_FETCH_MAX_WAIT_MS: 25,
+    });
     expect(() => loadEnv({ KAFKA_FETCH_MAX_WAIT_MS: '0' })).toThrow(/KAFKA_FETCH_MAX_WAIT_MS/);
   });
 
@@ -104,7 +145,7 @@ describe('confluent client configuration', () => {
     expect(maxBatchRecords(100)).toBe(1);
   });
 
-  it('routes librdkafka logs into pino under component kafka-javascript, without the client\'s timestamp', () => {
+  it("routes librdkafka logs into pino under component kafka-javascript, without the client's timestamp", () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -117,7 +158,13 @@ describe('confluent client configuration', () => {
     l.debug('not shown');
     l.namespace('x').error('boom');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ level: 40, component: 'kafka-javascript', fac: 'FAIL', name: 'rdkafka#consumer-1', msg: 'broker down' });
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      component: 'kafka-javascript',
+      fac: 'FAIL',
+      name: 'rdkafka#consumer-1',
+      msg: 'broker down',
+    });
     expect(lines[0]).not.toHaveProperty('timestamp');
     expect(lines[1]).toMatchObject({ level: 50, msg: 'boom' });
   });
@@ -135,10 +182,12 @@ describe('an error thrown by eachBatch, as kafkajs would treat it', () => {
   it('crashes on programmer errors and on errors that say they are not retriable', () => {
     expect(batchErrorVerdict(new TypeError('x'), isClientError)).toBe('crash');
     expect(batchErrorVerdict(new RangeError('x'), isClientError)).toBe('crash');
-    expect(batchErrorVerdict(Object.assign(new Error('schema missing'), { retriable: false }), isClientError)).toBe('crash');
+    expect(batchErrorVerdict(Object.assign(new Error('schema missing'), { retriable: false }), isClientError)).toBe(
+      'crash',
+    );
   });
 
-  it('retries anything else, including the client\'s own non-fatal errors (retriable means nothing there outside transactions)', () => {
+  it("retries anything else, including the client's own non-fatal errors (retriable means nothing there outside transactions)", () => {
     expect(batchErrorVerdict(new Error('redis down'), isClientError)).toBe('retry');
     expect(batchErrorVerdict(Object.assign(new Error('fenced'), { retriable: true }), isClientError)).toBe('retry');
     expect(batchErrorVerdict(clientError(false), isClientError)).toBe('retry');
@@ -149,7 +198,7 @@ describe('an error thrown by eachBatch, as kafkajs would treat it', () => {
     expect(batchErrorVerdict(clientError(true), isClientError)).toBe('crash');
   });
 
-  it('backs off like kafkajs\' retrier: 200 ms doubling to 30 s, ±20 %', () => {
+  it("backs off like kafkajs' retrier: 200 ms doubling to 30 s, ±20 %", () => {
     expect(retryDelayMs(1, () => 0.5)).toBe(200);
     expect(retryDelayMs(2, () => 0.5)).toBe(400);
     expect(retryDelayMs(4, () => 0)).toBe(1280);
@@ -220,7 +269,10 @@ describe('transaction markers at a partition end (MarkerTracker)', () => {
 
 describe('a rewind queued before a disconnect', () => {
   class KafkaJSError extends Error {
-    constructor(message: string, readonly code: number) {
+    constructor(
+      message: string,
+      readonly code: number,
+    ) {
       super(message);
     }
   }
@@ -229,12 +281,17 @@ describe('a rewind queued before a disconnect', () => {
   it('is ignored only while a consumer disconnects, and only as the client state error', () => {
     const stale = new KafkaJSError('Assignment can only be called while connected.', -172);
     expect(isStaleSeekAfterDisconnect(stale, api, true)).toBe(true);
-    expect(isStaleSeekAfterDisconnect(new KafkaJSError('Seek can only be called while connected.', -172), api, true)).toBe(true);
+    expect(
+      isStaleSeekAfterDisconnect(new KafkaJSError('Seek can only be called while connected.', -172), api, true),
+    ).toBe(true);
     expect(isStaleSeekAfterDisconnect(stale, api, false)).toBe(false);
-    expect(isStaleSeekAfterDisconnect(new KafkaJSError('Assignment can only be called while connected.', -1), api, true)).toBe(false);
+    expect(
+      isStaleSeekAfterDisconnect(new KafkaJSError('Assignment can only be called while connected.', -1), api, true),
+    ).toBe(false);
     expect(isStaleSeekAfterDisconnect(new KafkaJSError('Broker transport failure', -172), api, true)).toBe(false);
-    expect(isStaleSeekAfterDisconnect(new Error('Assignment can only be called while connected.'), api, true)).toBe(false);
+    expect(isStaleSeekAfterDisconnect(new Error('Assignment can only be called while connected.'), api, true)).toBe(
+      false,
+    );
     expect(isStaleSeekAfterDisconnect(undefined, api, true)).toBe(false);
   });
 });
-

@@ -23,8 +23,16 @@ describe('docker-compose.yml', () => {
 
   it('gives the workers the environment names the config reads, with valid values', () => {
     const env = compose.services['behavior-events']?.environment as Record<string, string>;
-    expect(Object.keys(env).sort()).toEqual(['KAFKA_BROKERS', 'LOG_LEVEL', 'MEMBERFLOW_NAMESPACE', 'REDIS_URL', 'SCHEMA_REGISTRY_URL']);
-    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/, '$1')]));
+    expect(Object.keys(env).sort()).toEqual([
+      'KAFKA_BROKERS',
+      'LOG_LEVEL',
+      'MEMBERFLOW_NAMESPACE',
+      'REDIS_URL',
+      'SCHEMA_REGISTRY_URL',
+    ]);
+    const resolved = Object.fromEntries(
+      Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/, '$1')]),
+    );
     expect(() => loadEnv(resolved)).not.toThrow();
   });
 

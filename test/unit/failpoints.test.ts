@@ -13,7 +13,14 @@ describe('failpoints', () => {
   });
 
   it('is off for no spec and for specs it cannot read, instead of doing something else', () => {
-    for (const spec of [undefined, '', 'pause-after-publish:1', 'kill-after-publish:1:500', 'stall-after-publish:1', 'pause-before-publish:1:10']) {
+    for (const spec of [
+      undefined,
+      '',
+      'pause-after-publish:1',
+      'kill-after-publish:1:500',
+      'stall-after-publish:1',
+      'pause-before-publish:1:10',
+    ]) {
       const fp = failpointFromSpec(spec);
       expect(fp('after-publish'), String(spec)).toBeUndefined();
       expect(fp('after-state-write'), String(spec)).toBeUndefined();

@@ -8,10 +8,29 @@ import type { InputDecoder, InputRecord } from '../../shared/kernel/types.js';
 import { activity, rules } from './fixtures.js';
 
 const secret = '4111111111111111';
-const record = (value: string | Buffer, key = 'u1'): InputRecord => ({ topic: 't.activity.events', partition: 0, offset: '0', timestamp: Date.UTC(2026, 1, 1), key: Buffer.from(key), value: Buffer.isBuffer(value) ? value : Buffer.from(value) });
-const failingAvro = { decode: async () => { throw new Error(`cannot read ${secret}`); } };
+const record = (value: string | Buffer, key = 'u1'): InputRecord => ({
+  topic: 't.activity.events',
+  partition: 0,
+  offset: '0',
+  timestamp: Date.UTC(2026, 1, 1),
+  key: Buffer.from(key),
+  value: Buffer.isBuffer(value) ? value : Buffer.from(value),
+});
+const failingAvro = {
+  decode: async () => {
+    throw new Error(`cannot read ${secret}`);
+  },
+};
 const decoder = new ActivityDecoder(failingAvro, () => rules);
-const base = { eventId: 'e1', userId: 'u1', type: 'purchase', occurredAt: Date.UTC(2026, 0, 1), amountFen: 100, itemId: 'c1', category: 'x' };
+const base = {
+  eventId: 'e1',
+  userId: 'u1',
+  type: 'purchase',
+  occurredAt: Date.UTC(2026, 0, 1),
+  amountFen: 100,
+  itemId: 'c1',
+  category: 'x',
+};
 
 describe('hostile input: a poison pill is refused, not thrown', () => {
   it('refuses a category of 6,000 nested arrays (12 KB) with nesting_too_deep, before any recursion', async () => {
@@ -19,7 +38,10 @@ describe('hostile input: a poison pill is refused, not thrown', () => {
       const value = `{"eventId":"e1","userId":"u1","type":"purchase","occurredAt":1,"category":${'['.repeat(depth)}${']'.repeat(depth)}}`;
       const d = await decoder.decode(record(value));
       expect(d.kind).toBe('rejected');
-      if (d.kind === 'rejected') expect(d.rejection.reason, `depth ${depth}`).toBe(depth * 2 > rules.behavior.maxRecordBytes ? 'record_too_large' : 'nesting_too_deep');
+      if (d.kind === 'rejected')
+        expect(d.rejection.reason, `depth ${depth}`).toBe(
+          depth * 2 > rules.behavior.maxRecordBytes ? 'record_too_large' : 'nesting_too_deep',
+        );
     }
   });
 
@@ -30,15 +52,21 @@ describe('hostile input: a poison pill is refused, not thrown', () => {
   });
 
   it('a decoder that throws refuses that record with processing_error; registry trouble is still thrown, to be retried', async () => {
-    const throwing: InputDecoder<never> = { decode: () => Promise.reject(new RangeError(`Maximum call stack size exceeded near ${secret}`)) };
+    const throwing: InputDecoder<never> = {
+      decode: () => Promise.reject(new RangeError(`Maximum call stack size exceeded near ${secret}`)),
+    };
     const seen: Error[] = [];
     const d = await decodeSafely(throwing, record('{}'), (e) => seen.push(e));
     expect(d).toMatchObject({ kind: 'rejected', rejection: { reason: 'processing_error' } });
     if (d.kind === 'rejected') expect(d.rejection.message).not.toContain(secret);
     expect(seen.map((e) => e.name)).toEqual(['RangeError']);
-    const unreachable: InputDecoder<never> = { decode: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) };
+    const unreachable: InputDecoder<never> = {
+      decode: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    };
     await expect(decodeSafely(unreachable, record('{}'), () => undefined)).rejects.toThrow('ECONNREFUSED');
-    const status: InputDecoder<never> = { decode: () => Promise.reject(Object.assign(new Error('registry 503'), { status: 503 })) };
+    const status: InputDecoder<never> = {
+      decode: () => Promise.reject(Object.assign(new Error('registry 503'), { status: 503 })),
+    };
     await expect(decodeSafely(status, record('{}'), () => undefined)).rejects.toThrow('503');
   });
 });
@@ -62,8 +90,10 @@ describe('hostile input: dead-letter texts name the field and the rule, never th
     }
   });
 
-  it('the internal topics\' decoder does not quote an Avro error either', async () => {
-    const d = await new AvroInputDecoder(failingAvro).decode(record(Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), Buffer.from(secret)])));
+  it("the internal topics' decoder does not quote an Avro error either", async () => {
+    const d = await new AvroInputDecoder(failingAvro).decode(
+      record(Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), Buffer.from(secret)])),
+    );
     expect(d.kind === 'rejected' && d.rejection.message).not.toContain(secret);
   });
 
@@ -88,11 +118,14 @@ describe('hostile input: dead-letter texts name the field and the rule, never th
 
 describe('hostile input: what JSON.parse and Avro would let through silently', () => {
   it('refuses an object with the same key twice (JSON.parse keeps the last), escapes resolved', async () => {
-    const twice = '{"eventId":"e1","userId":"u1","type":"purchase","occurredAt":1,"amountFen":100,"itemId":"c1","amountFen":1}';
+    const twice =
+      '{"eventId":"e1","userId":"u1","type":"purchase","occurredAt":1,"amountFen":100,"itemId":"c1","amountFen":1}';
     const d = await decoder.decode(record(twice));
     expect(d).toMatchObject({ kind: 'rejected', rejection: { reason: 'duplicate_key' } });
     if (d.kind === 'rejected') expect(d.rejection.message).toContain('amountFen');
-    const escaped = await decoder.decode(record('{"eventId":"e1","userId":"u1","\\u0075serId":"u2","type":"checkin","occurredAt":1}'));
+    const escaped = await decoder.decode(
+      record('{"eventId":"e1","userId":"u1","\\u0075serId":"u2","type":"checkin","occurredAt":1}'),
+    );
     expect(escaped).toMatchObject({ kind: 'rejected', rejection: { reason: 'duplicate_key' } });
     // Equal keys in different objects, and key-like text inside strings, are fine.
     const fine = await decoder.decode(record(JSON.stringify({ ...base, source: '"eventId":1', category: '{"x":1}' })));
@@ -100,7 +133,10 @@ describe('hostile input: what JSON.parse and Avro would let through silently', (
   });
 
   it('refuses a lone surrogate, which Avro would write as U+FFFD', async () => {
-    for (const value of [JSON.stringify({ ...base, category: 'ok\ud800' }), '{"eventId":"e1","userId":"u1","type":"checkin","occurredAt":1,"source":"a\\udfffb"}']) {
+    for (const value of [
+      JSON.stringify({ ...base, category: 'ok\ud800' }),
+      '{"eventId":"e1","userId":"u1","type":"checkin","occurredAt":1,"source":"a\\udfffb"}',
+    ]) {
       const d = await decoder.decode(record(value));
       expect(d).toMatchObject({ kind: 'rejected', rejection: { reason: 'schema_mismatch' } });
       if (d.kind === 'rejected') expect(d.rejection.message).toMatch(/(category|source) must be well-formed Unicode/);
@@ -114,7 +150,7 @@ describe('hostile input: what JSON.parse and Avro would let through silently', (
     if (d.kind === 'rejected') expect(d.rejection.message).toContain('between 1970-01-01 and 9999-12-31');
   });
 
-  it('keys a key_mismatch dead letter by the record key, never by the payload\'s userId', async () => {
+  it("keys a key_mismatch dead letter by the record key, never by the payload's userId", async () => {
     const d = await decoder.decode(record(JSON.stringify({ ...base, userId: 'victim' }), 'attacker'));
     expect(d).toMatchObject({ kind: 'rejected', rejection: { reason: 'key_mismatch' }, memberId: null, eventId: 'e1' });
   });

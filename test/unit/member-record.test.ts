@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { emptyRecord, eventFingerprint, stepMember, stepTick, trimOutbox, type MemberRecord } from '../../shared/kernel/member-record.js';
+import {
+  emptyRecord,
+  eventFingerprint,
+  stepMember,
+  stepTick,
+  trimOutbox,
+  type MemberRecord,
+} from '../../shared/kernel/member-record.js';
 import { decodeRecord, encodeRecordBody, RecordFormatError } from '../../shared/redis/record-codec.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { deadLetter, deadLetterMaxValueBytes } from '../../shared/kernel/dead-letter.js';
@@ -9,7 +16,11 @@ import type { Decoded, WorkerLogic } from '../../shared/kernel/types.js';
 import { inputRecord, rules } from './fixtures.js';
 
 /** A tiny worker: sums amounts, refuses negatives, emits one output per event. */
-interface Ev { id: string; member: string; amount: number }
+interface Ev {
+  id: string;
+  member: string;
+  amount: number;
+}
 const summing: WorkerLogic<{ total: number }, Ev> = {
   name: 'sum',
   initialState: () => ({ total: 0 }),
@@ -17,19 +28,65 @@ const summing: WorkerLogic<{ total: number }, Ev> = {
     if (e.amount < 0) return { kind: 'rejected', rejection: { reason: 'negative', message: 'negative amount' } };
     if (e.amount === 13) throw new Error('unlucky');
     const total = state.total + e.amount;
-    return { kind: 'applied', state: { total }, outputs: [{ topic: 'behavior.events', key: e.member, id: `out:${e.id}`, value: behaviorValue(`out:${e.id}`, e.member, total) }] };
+    return {
+      kind: 'applied',
+      state: { total },
+      outputs: [
+        {
+          topic: 'behavior.events',
+          key: e.member,
+          id: `out:${e.id}`,
+          value: behaviorValue(`out:${e.id}`, e.member, total),
+        },
+      ],
+    };
   },
 };
 const limits = { recentIds: 4, outboxEntries: 100, maxStateBytes: 1_048_576 };
 
 /** A schema-valid behavior.events value carrying the running total. */
 function behaviorValue(id: string, member: string, total: number): Record<string, unknown> {
-  const nulls = Object.fromEntries(['source', 'amountFen', 'itemId', 'category', 'plan', 'periodEnd', 'refundOf', 'seconds', 'points', 'rewardId', 'redeemOf', 'referrerId', 'referredUserId'].map((k) => [k, null]));
-  return { ...nulls, eventId: id, sourceEventId: id, userId: member, type: 'checkin', occurredAt: 0, stage: 'activation', tags: [], purchaseCount: 0, totalSpendFen: total, activeDays: 0, rulesVersion: 't' };
+  const nulls = Object.fromEntries(
+    [
+      'source',
+      'amountFen',
+      'itemId',
+      'category',
+      'plan',
+      'periodEnd',
+      'refundOf',
+      'seconds',
+      'points',
+      'rewardId',
+      'redeemOf',
+      'referrerId',
+      'referredUserId',
+    ].map((k) => [k, null]),
+  );
+  return {
+    ...nulls,
+    eventId: id,
+    sourceEventId: id,
+    userId: member,
+    type: 'checkin',
+    occurredAt: 0,
+    stage: 'activation',
+    tags: [],
+    purchaseCount: 0,
+    totalSpendFen: total,
+    activeDays: 0,
+    rulesVersion: 't',
+  };
 }
 const ctx = { rules, record: { timestamp: 0, sizeBytes: 0, topic: 'test', partition: 0, offset: '0' } };
 const step = (rec: MemberRecord<{ total: number }>, offset: number, e: Ev) =>
-  stepMember(summing, rec, { record: inputRecord(offset, e, e.member), eventId: e.id, memberId: e.member, event: e }, ctx, limits);
+  stepMember(
+    summing,
+    rec,
+    { record: inputRecord(offset, e, e.member), eventId: e.id, memberId: e.member, event: e },
+    ctx,
+    limits,
+  );
 
 describe('member record: exactly-once bookkeeping', () => {
   it('applies a new input, then recognises its redelivery and returns the stored outputs', () => {
@@ -62,7 +119,18 @@ describe('member record: exactly-once bookkeeping', () => {
 
   it('keeps no fingerprint of an only copy (a transactional memberflow output), yet checks it against those it has', () => {
     const onlyCopy = (rec: MemberRecord<{ total: number }>, offset: number, e: Ev) =>
-      stepMember(summing, rec, { record: { ...inputRecord(offset, e, e.member), onlyCopy: true }, eventId: e.id, memberId: e.member, event: e }, ctx, limits);
+      stepMember(
+        summing,
+        rec,
+        {
+          record: { ...inputRecord(offset, e, e.member), onlyCopy: true },
+          eventId: e.id,
+          memberId: e.member,
+          event: e,
+        },
+        ctx,
+        limits,
+      );
     const a = onlyCopy(emptyRecord(), 1, { id: 'a', member: 'm', amount: 2 });
     expect(a.outcome).toBe('applied');
     expect(a.record.recentIds).toEqual([]);
@@ -98,7 +166,18 @@ describe('member record: exactly-once bookkeeping', () => {
     let rec = emptyRecord<{ xs: number[] }>();
     let refused = 0;
     for (let i = 0; i < 20; i++) {
-      const r = stepMember(growing, rec, { record: inputRecord(i, {}, 'm'), eventId: `e${i}`, memberId: 'm', event: { id: `e${i}`, member: 'm', amount: 1_000_000 + i } }, ctx, capped);
+      const r = stepMember(
+        growing,
+        rec,
+        {
+          record: inputRecord(i, {}, 'm'),
+          eventId: `e${i}`,
+          memberId: 'm',
+          event: { id: `e${i}`, member: 'm', amount: 1_000_000 + i },
+        },
+        ctx,
+        capped,
+      );
       if (r.outcome === 'rejected') {
         refused++;
         expect(r.rejection?.reason).toBe('state_too_large');
@@ -111,7 +190,15 @@ describe('member record: exactly-once bookkeeping', () => {
     expect(refused).toBeGreaterThan(10);
     expect(JSON.stringify(rec.state).length).toBeLessThanOrEqual(64);
     // The reference run refuses the same inputs.
-    const log = Array.from({ length: 20 }, (_, i) => ({ record: inputRecord(i, {}, 'm'), decoded: { kind: 'event', memberId: 'm', eventId: `e${i}`, event: { id: `e${i}`, member: 'm', amount: 1_000_000 + i } } as Decoded<Ev> }));
+    const log = Array.from({ length: 20 }, (_, i) => ({
+      record: inputRecord(i, {}, 'm'),
+      decoded: {
+        kind: 'event',
+        memberId: 'm',
+        eventId: `e${i}`,
+        event: { id: `e${i}`, member: 'm', amount: 1_000_000 + i },
+      } as Decoded<Ev>,
+    }));
     const reference = referenceRun(growing, log, rules, capped);
     expect(reference.states.get('m')).toEqual(rec.state);
     expect(reference.outputs.filter((o) => o.value.reason === 'state_too_large')).toHaveLength(refused);
@@ -127,9 +214,17 @@ describe('member record: exactly-once bookkeeping', () => {
     };
     const start: MemberRecord<{ xs: number[] }> = { ...emptyRecord(), state: { xs: [1, 2, 3] } };
     const tick = { rules, time: 123_456_789_000, tickId: 't', offset: '0' };
-    const ok = stepTick(timed, start, 'm', inputRecord(1, {}, 'm'), tick, { recentIds: 4, outboxEntries: 10, maxStateBytes: 1024 });
+    const ok = stepTick(timed, start, 'm', inputRecord(1, {}, 'm'), tick, {
+      recentIds: 4,
+      outboxEntries: 10,
+      maxStateBytes: 1024,
+    });
     expect(ok.outcome).toBe('applied');
-    const refused = stepTick(timed, start, 'm', inputRecord(1, {}, 'm'), tick, { recentIds: 4, outboxEntries: 10, maxStateBytes: 16 });
+    const refused = stepTick(timed, start, 'm', inputRecord(1, {}, 'm'), tick, {
+      recentIds: 4,
+      outboxEntries: 10,
+      maxStateBytes: 16,
+    });
     expect(refused.outcome).toBe('rejected');
     expect(refused.rejection?.reason).toBe('state_too_large');
     expect(refused.record.state).toEqual({ xs: [1, 2, 3] });
@@ -139,7 +234,11 @@ describe('member record: exactly-once bookkeeping', () => {
     const bad = step(emptyRecord(), 1, { id: 'b', member: 'm', amount: -1 });
     expect(bad.outcome).toBe('rejected');
     expect(bad.outputs).toHaveLength(1);
-    expect(bad.outputs[0]).toMatchObject({ topic: 'activity.dlq', id: 'dlq:sum:test.activity.events:0:1', value: { reason: 'negative' } });
+    expect(bad.outputs[0]).toMatchObject({
+      topic: 'activity.dlq',
+      id: 'dlq:sum:test.activity.events:0:1',
+      value: { reason: 'negative' },
+    });
     expect(bad.record.recentIds).toEqual([]);
     expect(step(bad.record, 1, { id: 'b', member: 'm', amount: -1 }).outputs).toEqual(bad.outputs);
   });
@@ -153,9 +252,19 @@ describe('member record: exactly-once bookkeeping', () => {
   it('refuses an input whose output its topic schema would refuse, instead of storing an unpublishable output', () => {
     const broken: WorkerLogic<{ total: number }, Ev> = {
       ...summing,
-      decide: (state, e) => ({ kind: 'applied', state, outputs: [{ topic: 'behavior.events', key: e.member, id: `out:${e.id}`, value: { eventId: 7 } }] }),
+      decide: (state, e) => ({
+        kind: 'applied',
+        state,
+        outputs: [{ topic: 'behavior.events', key: e.member, id: `out:${e.id}`, value: { eventId: 7 } }],
+      }),
     };
-    const r = stepMember(broken, emptyRecord(), { record: inputRecord(3, {}, 'm'), eventId: 'x', memberId: 'm', event: { id: 'x', member: 'm', amount: 1 } }, ctx, limits);
+    const r = stepMember(
+      broken,
+      emptyRecord(),
+      { record: inputRecord(3, {}, 'm'), eventId: 'x', memberId: 'm', event: { id: 'x', member: 'm', amount: 1 } },
+      ctx,
+      limits,
+    );
     expect(r.outcome).toBe('rejected');
     expect(r.rejection?.reason).toBe('invalid_output');
     expect(r.record.state).toBeNull();
@@ -163,16 +272,31 @@ describe('member record: exactly-once bookkeeping', () => {
   });
 
   it('keys a dead letter without a member id by the record key only while it is short', () => {
-    const short = deadLetter('w', { ...inputRecord(1, 'x', 'k'), key: Buffer.from('m-1') }, { reason: 'r', message: 'm' }, { eventId: null, memberId: null });
+    const short = deadLetter(
+      'w',
+      { ...inputRecord(1, 'x', 'k'), key: Buffer.from('m-1') },
+      { reason: 'r', message: 'm' },
+      { eventId: null, memberId: null },
+    );
     expect(short.key).toBe('m-1');
-    const huge = deadLetter('w', { ...inputRecord(1, 'x', 'k'), key: Buffer.alloc(60_000, 0x61) }, { reason: 'r', message: 'm' }, { eventId: null, memberId: null });
+    const huge = deadLetter(
+      'w',
+      { ...inputRecord(1, 'x', 'k'), key: Buffer.alloc(60_000, 0x61) },
+      { reason: 'r', message: 'm' },
+      { eventId: null, memberId: null },
+    );
     expect(huge.key).toBe('');
     expect((huge.value.originalKey as Buffer).length).toBe(1024);
   });
 
   it('keeps at most 256 KiB of the original value in a dead letter, and its full size', () => {
     const big = Buffer.alloc(300 * 1024, 0x61);
-    const dl = deadLetter('w', { ...inputRecord(1, 'x', 'k'), value: big }, { reason: 'r', message: 'm' }, { eventId: null, memberId: null });
+    const dl = deadLetter(
+      'w',
+      { ...inputRecord(1, 'x', 'k'), value: big },
+      { reason: 'r', message: 'm' },
+      { eventId: null, memberId: null },
+    );
     expect((dl.value.originalValue as Buffer).length).toBe(deadLetterMaxValueBytes);
     expect(dl.value.originalSize).toBe(big.length);
     expect(avroType('activity.dlq').isValid(dl.value)).toBe(true);
@@ -182,7 +306,13 @@ describe('member record: exactly-once bookkeeping', () => {
     const ids = ['a', 'b', 'c'].map(eventFingerprint);
     const body = encodeRecordBody('c', '[1,"é"]', { 'ns.behavior.events:0': '12' }, ids);
     const stored = decodeRecord(Buffer.concat([Buffer.from('7 '), body]), 'k');
-    expect(stored).toEqual({ version: 7, encoding: 'c', state: '[1,"é"]', watermarks: { 'ns.behavior.events:0': '12' }, recentIds: ids });
+    expect(stored).toEqual({
+      version: 7,
+      encoding: 'c',
+      state: '[1,"é"]',
+      watermarks: { 'ns.behavior.events:0': '12' },
+      recentIds: ids,
+    });
     const empty = decodeRecord(Buffer.concat([Buffer.from('1 '), encodeRecordBody('j', null, {}, [])]), 'k');
     expect(empty).toEqual({ version: 1, encoding: 'j', state: null, watermarks: {}, recentIds: [] });
     expect(decodeRecord(null, 'k')).toBeNull();
@@ -200,11 +330,22 @@ describe('member record: exactly-once bookkeeping', () => {
   });
 
   it('property: redelivering any prefix of the log changes neither state nor outputs (by id)', () => {
-    const event = fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g'), member: fc.constantFrom('m1', 'm2', 'm3'), amount: fc.integer({ min: -2, max: 20 }) });
+    const event = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g'),
+      member: fc.constantFrom('m1', 'm2', 'm3'),
+      amount: fc.integer({ min: -2, max: 20 }),
+    });
     fc.assert(
       fc.property(fc.array(event, { maxLength: 40 }), fc.nat(), (events, cut) => {
-        const log = events.map((e, i) => ({ record: inputRecord(i, e, e.member), decoded: { kind: 'event', memberId: e.member, eventId: e.id, event: e } as Decoded<Ev> }));
-        const reference = referenceRun(summing, log, rules, { recentIds: 100, outboxEntries: 1000, maxStateBytes: 1_048_576 });
+        const log = events.map((e, i) => ({
+          record: inputRecord(i, e, e.member),
+          decoded: { kind: 'event', memberId: e.member, eventId: e.id, event: e } as Decoded<Ev>,
+        }));
+        const reference = referenceRun(summing, log, rules, {
+          recentIds: 100,
+          outboxEntries: 1000,
+          maxStateBytes: 1_048_576,
+        });
         // Crash after `cut` records were applied, then the consumer restarts from offset 0.
         const crashAt = events.length === 0 ? 0 : cut % (events.length + 1);
         const records = new Map<string, MemberRecord<{ total: number }>>();
@@ -213,7 +354,11 @@ describe('member record: exactly-once bookkeeping', () => {
           for (const { record, decoded } of slice) {
             if (decoded.kind !== 'event') continue;
             const cur = records.get(decoded.memberId) ?? emptyRecord();
-            const r = stepMember(summing, cur, { record, ...decoded }, ctx, { recentIds: 100, outboxEntries: 1000, maxStateBytes: 1_048_576 });
+            const r = stepMember(summing, cur, { record, ...decoded }, ctx, {
+              recentIds: 100,
+              outboxEntries: 1000,
+              maxStateBytes: 1_048_576,
+            });
             records.set(decoded.memberId, r.record);
             published.push(...r.outputs);
           }

@@ -8,14 +8,18 @@ describe('a commit refused because this member left the group', () => {
   it('is unwrapped to the protocol error kafkajs re-joins on', () => {
     for (const type of ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS']) {
       const root = protocolError(type);
-      const wrapped = new (KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error)(root, { cause: root });
+      const wrapped = new (KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error)(root, {
+        cause: root,
+      });
       expect(membershipError(wrapped)).toBe(root);
     }
   });
 
   it('leaves every other error as it was', () => {
     const root = protocolError('TOPIC_AUTHORIZATION_FAILED');
-    const wrapped = new (KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error)(root, { cause: root });
+    const wrapped = new (KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error)(root, {
+      cause: root,
+    });
     expect(membershipError(wrapped)).toBe(wrapped);
     const plain = new Error('boom');
     expect(membershipError(plain)).toBe(plain);

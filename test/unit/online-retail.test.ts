@@ -32,7 +32,10 @@ function records(csvBody: string): Record<string, string>[] {
     });
 }
 
-function mapAll(csvBody: string, mapper = new OnlineRetailMapper()): { events: ActivityEvent[]; stats: OnlineRetailStats } {
+function mapAll(
+  csvBody: string,
+  mapper = new OnlineRetailMapper(),
+): { events: ActivityEvent[]; stats: OnlineRetailStats } {
   const events = records(csvBody).flatMap((r) => mapper.map(r) ?? []);
   return { events, stats: mapper.stats() };
 }
@@ -46,8 +49,18 @@ describe('parseCsvLine', () => {
   });
 
   it('handles quoted commas, doubled quotes and trailing spaces inside quotes', () => {
-    expect(parseCsvLine('536381,82567,"AIRLINE LOUNGE,METAL SIGN",2')).toEqual(['536381', '82567', 'AIRLINE LOUNGE,METAL SIGN', '2']);
-    expect(parseCsvLine('536477,22041,"RECORD FRAME 7"" SINGLE SIZE ",48')).toEqual(['536477', '22041', 'RECORD FRAME 7" SINGLE SIZE ', '48']);
+    expect(parseCsvLine('536381,82567,"AIRLINE LOUNGE,METAL SIGN",2')).toEqual([
+      '536381',
+      '82567',
+      'AIRLINE LOUNGE,METAL SIGN',
+      '2',
+    ]);
+    expect(parseCsvLine('536477,22041,"RECORD FRAME 7"" SINGLE SIZE ",48')).toEqual([
+      '536477',
+      '22041',
+      'RECORD FRAME 7" SINGLE SIZE ',
+      '48',
+    ]);
     expect(parseCsvLine('x,"FANCY FONT BIRTHDAY CARD, "')).toEqual(['x', 'FANCY FONT BIRTHDAY CARD, ']);
     expect(parseCsvLine('"",""""')).toEqual(['', '"']);
   });
@@ -81,7 +94,10 @@ describe('readCsvRecords', () => {
     const text = 'id,name\r\n1,"a, b"\r\n\r\n2,c\r\n';
     await writeFile(join(dir, 'one.csv'), text);
     await writeFile(join(dir, 'one.csv.gz'), gzipSync(text));
-    const expected = [{ id: '1', name: 'a, b' }, { id: '2', name: 'c' }];
+    const expected = [
+      { id: '1', name: 'a, b' },
+      { id: '2', name: 'c' },
+    ];
     expect(await collect(join(dir, 'one.csv'))).toEqual(expected);
     expect(await collect(join(dir, 'one.csv.gz'))).toEqual(expected);
   });
@@ -92,7 +108,10 @@ describe('readCsvRecords', () => {
     await writeFile(join(days, '2011-01-05.csv'), 'b,a\n2,1\n');
     await writeFile(join(days, '2011-01-04.csv.gz'), gzipSync('a,b\n0,9\n'));
     await writeFile(join(days, 'README.md'), 'not data');
-    expect(await collect(days)).toEqual([{ a: '0', b: '9' }, { b: '2', a: '1' }]);
+    expect(await collect(days)).toEqual([
+      { a: '0', b: '9' },
+      { b: '2', a: '1' },
+    ]);
   });
 
   it('reads a quoted field that holds a line break (RFC 4180)', async () => {
@@ -234,10 +253,13 @@ A563185,B,Adjust bad debt,1,2011-08-12 14:50:00,11062.06,,United Kingdom
 
   it('keeps only rows inside the date window', () => {
     const mapper = new OnlineRetailMapper({ fromDate: '2010-12-02', toDate: '2010-12-02' });
-    const { events, stats } = mapAll(`
+    const { events, stats } = mapAll(
+      `
 536365,85123A,A,6,2010-12-01 23:59:00,2.55,17850.0,United Kingdom
 536366,85123A,A,6,2010-12-02 00:00:00,2.55,17850.0,United Kingdom
-536367,85123A,A,6,2010-12-03 08:00:00,2.55,17850.0,United Kingdom`, mapper);
+536367,85123A,A,6,2010-12-03 08:00:00,2.55,17850.0,United Kingdom`,
+      mapper,
+    );
     expect(events.map((e) => e.eventId)).toEqual(['or:536366:0']);
     expect(stats.skipped).toEqual({ out_of_range: 2 });
   });
@@ -245,10 +267,25 @@ A563185,B,Adjust bad debt,1,2011-08-12 14:50:00,11062.06,,United Kingdom
 
 describe('non-product stock codes and categories', () => {
   it('recognises the data set’s fee, postage and voucher codes', () => {
-    for (const code of ['POST', 'DOT', 'C2', 'M', 'm', 'D', 'S', 'B', 'BANK CHARGES', 'AMAZONFEE', 'CRUK', 'PADS', 'gift_0001_20']) {
+    for (const code of [
+      'POST',
+      'DOT',
+      'C2',
+      'M',
+      'm',
+      'D',
+      'S',
+      'B',
+      'BANK CHARGES',
+      'AMAZONFEE',
+      'CRUK',
+      'PADS',
+      'gift_0001_20',
+    ]) {
       expect(isNonProductStockCode(code), code).toBe(true);
     }
-    for (const code of ['85123A', '22556', 'DCGS0073', 'DCGSSGIRL']) expect(isNonProductStockCode(code), code).toBe(false);
+    for (const code of ['85123A', '22556', 'DCGS0073', 'DCGSSGIRL'])
+      expect(isNonProductStockCode(code), code).toBe(false);
   });
 
   it('derives a coarse category from the stock code', () => {

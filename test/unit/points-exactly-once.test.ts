@@ -12,7 +12,12 @@ import { cancel, dayMs, ev, purchase, redeem, refund, rules, sh } from './points
 
 const limits = { recentIds: 256, outboxEntries: 10_000, maxStateBytes: 1_048_576 };
 type LogItem = { record: InputRecord; decoded: Decoded<BehaviorEventValue> };
-const notAnEvent: Decoded<BehaviorEventValue> = { kind: 'rejected', rejection: { reason: 'tick', message: '' }, eventId: null, memberId: null };
+const notAnEvent: Decoded<BehaviorEventValue> = {
+  kind: 'rejected',
+  rejection: { reason: 'tick', message: '' },
+  eventId: null,
+  memberId: null,
+};
 
 const op = fc.record({
   kind: fc.constantFrom('purchase', 'comment', 'refund', 'redeem', 'redeem_cancel', 'tick'),
@@ -31,7 +36,11 @@ function buildLog(ops: Op[], withDuplicates: boolean): LogItem[] {
   let t = sh(2026, 1, 1, 9);
   const log: LogItem[] = [];
   const ids: Record<string, string[]> = { purchase: [], redeem: [] };
-  const push = (e: BehaviorEventValue) => log.push({ record: inputRecord(log.length, e, e.userId), decoded: { kind: 'event', memberId: e.userId, eventId: e.eventId, event: e } });
+  const push = (e: BehaviorEventValue) =>
+    log.push({
+      record: inputRecord(log.length, e, e.userId),
+      decoded: { kind: 'event', memberId: e.userId, eventId: e.eventId, event: e },
+    });
   ops.forEach((o, i) => {
     t += o.gap;
     const id = `e${i}`;
@@ -69,8 +78,17 @@ function crashAndRedeliver(log: LogItem[], crashAt: number) {
         continue;
       }
       if (decoded.kind !== 'event') continue;
-      const ctx = { rules, record: { timestamp: record.timestamp, sizeBytes: 0, topic: 'test', partition: 0, offset: '0' } };
-      const step = stepMember(pointsLogic, records.get(decoded.memberId) ?? emptyRecord(), { record, ...decoded }, ctx, limits);
+      const ctx = {
+        rules,
+        record: { timestamp: record.timestamp, sizeBytes: 0, topic: 'test', partition: 0, offset: '0' },
+      };
+      const step = stepMember(
+        pointsLogic,
+        records.get(decoded.memberId) ?? emptyRecord(),
+        { record, ...decoded },
+        ctx,
+        limits,
+      );
       records.set(decoded.memberId, step.record);
       published.push(...step.outputs);
     }
@@ -93,7 +111,9 @@ describe('points-accrual through the kernel: exactly once', () => {
         const clean = referenceRun(pointsLogic, buildLog(ops, false), rules, limits);
         const withDuplicates = buildLog(ops, true);
         const dup = referenceRun(pointsLogic, withDuplicates, rules, limits);
-        expect([...byId(dup.outputs).values()].map((o) => [o.id, o.value])).toEqual(clean.outputs.map((o) => [o.id, o.value]));
+        expect([...byId(dup.outputs).values()].map((o) => [o.id, o.value])).toEqual(
+          clean.outputs.map((o) => [o.id, o.value]),
+        );
         expect(dup.states).toEqual(clean.states);
 
         const crashed = crashAndRedeliver(withDuplicates, cut % (withDuplicates.length + 1));

@@ -21,26 +21,59 @@ export function sh(y: number, m: number, d: number, hh = 12, mm = 0, ss = 0): nu
 }
 
 /** A behavior.events value with every optional field null; `id` is the activity event id. */
-export function ev(id: string, type: string, occurredAt: number, extra: Partial<BehaviorEventValue> = {}): BehaviorEventValue {
+export function ev(
+  id: string,
+  type: string,
+  occurredAt: number,
+  extra: Partial<BehaviorEventValue> = {},
+): BehaviorEventValue {
   return {
-    eventId: `bhv:${id}`, sourceEventId: id, userId: member, type, occurredAt,
-    source: null, amountFen: null, itemId: null, category: null, plan: null, periodEnd: null, refundOf: null,
-    seconds: null, points: null, rewardId: null, redeemOf: null, referrerId: null, referredUserId: null,
-    stage: 'activation', tags: [], purchaseCount: 0, totalSpendFen: 0, activeDays: 0, rulesVersion: 'b',
+    eventId: `bhv:${id}`,
+    sourceEventId: id,
+    userId: member,
+    type,
+    occurredAt,
+    source: null,
+    amountFen: null,
+    itemId: null,
+    category: null,
+    plan: null,
+    periodEnd: null,
+    refundOf: null,
+    seconds: null,
+    points: null,
+    rewardId: null,
+    redeemOf: null,
+    referrerId: null,
+    referredUserId: null,
+    stage: 'activation',
+    tags: [],
+    purchaseCount: 0,
+    totalSpendFen: 0,
+    activeDays: 0,
+    rulesVersion: 'b',
     ...extra,
   };
 }
 
-export const purchase = (id: string, fen: number, at: number) => ev(id, 'purchase', at, { amountFen: fen, itemId: 'c1' });
-export const refund = (id: string, of: string, fen: number, at: number) => ev(id, 'refund', at, { refundOf: of, amountFen: fen });
-export const redeem = (id: string, points: number | null, at: number) => ev(id, 'redeem', at, { points, rewardId: 'coupon' });
+export const purchase = (id: string, fen: number, at: number) =>
+  ev(id, 'purchase', at, { amountFen: fen, itemId: 'c1' });
+export const refund = (id: string, of: string, fen: number, at: number) =>
+  ev(id, 'refund', at, { refundOf: of, amountFen: fen });
+export const redeem = (id: string, points: number | null, at: number) =>
+  ev(id, 'redeem', at, { points, rewardId: 'coupon' });
 export const cancel = (id: string, of: string, at: number) => ev(id, 'redeem_cancel', at, { redeemOf: of });
 
 export type Step = BehaviorEventValue | { tick: number; id?: string };
 const isTick = (s: Step): s is { tick: number; id?: string } => 'tick' in s;
 
 /** `clocks[i]`: the member's clock after step i (a tick that did not reach the member leaves it unchanged). */
-export interface Run { state: PointsState; entries: LedgerEntry[]; perStep: LedgerEntry[][]; clocks: (number | null)[] }
+export interface Run {
+  state: PointsState;
+  entries: LedgerEntry[];
+  perStep: LedgerEntry[][];
+  clocks: (number | null)[];
+}
 
 /**
  * Runs steps through the worker logic as the kernel would: a tick reaches the
@@ -60,9 +93,17 @@ export function run(steps: Step[], r: Rules = rules, start: PointsState = initia
         clocks.push(state.clock);
         return;
       }
-      d = pointsLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}`, offset: String(i) });
+      d = pointsLogic.onTick!(state, member, {
+        rules: r,
+        time: s.tick,
+        tickId: s.id ?? `tick:${i}`,
+        offset: String(i),
+      });
     } else {
-      d = pointsLogic.decide(state, s, { rules: r, record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
+      d = pointsLogic.decide(state, s, {
+        rules: r,
+        record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' },
+      });
     }
     if (d.kind !== 'applied') throw new Error(`rejected: ${d.rejection.reason}`);
     for (const o of d.outputs) {
@@ -93,13 +134,34 @@ export const last = <T>(xs: T[]): T => {
 export const propertyRuleSets: Rules[] = [
   rules,
   withPoints({ pendingDays: 7 }),
-  withPoints({ expiryDays: 20, redemptionCancelDays: 15, pendingDays: 3, cancellableRedemptionsPerMember: 3, refundableCreditsPerMember: 4 }),
-  withPoints({ expiryDays: 10, campaigns: [{ id: 'c', startsAt: sh(2026, 2, 1), endsAt: sh(2026, 3, 1), multiplier: 3 }] }),
+  withPoints({
+    expiryDays: 20,
+    redemptionCancelDays: 15,
+    pendingDays: 3,
+    cancellableRedemptionsPerMember: 3,
+    refundableCreditsPerMember: 4,
+  }),
+  withPoints({
+    expiryDays: 10,
+    campaigns: [{ id: 'c', startsAt: sh(2026, 2, 1), endsAt: sh(2026, 3, 1), multiplier: 3 }],
+  }),
 ];
 
 /** One generated operation of a member's history. */
 export const pointsOp = fc.record({
-  kind: fc.constantFrom('purchase', 'subscription', 'comment', 'share', 'referral', 'checkin', 'refund', 'redeem', 'redeem_cancel', 'tick', 'tick'),
+  kind: fc.constantFrom(
+    'purchase',
+    'subscription',
+    'comment',
+    'share',
+    'referral',
+    'checkin',
+    'refund',
+    'redeem',
+    'redeem_cancel',
+    'tick',
+    'tick',
+  ),
   gap: fc.oneof(fc.integer({ min: 0, max: 2 * dayMs }), fc.integer({ min: 0, max: 12 * dayMs })),
   late: fc.integer({ min: 0, max: 40 * dayMs }),
   amount: fc.oneof(fc.integer({ min: 1, max: 60_000 }), fc.integer({ min: 10_000, max: 300_000 })),
@@ -134,7 +196,11 @@ export function stepsFrom(ops: PointsOp[], withLate: boolean, prefix = 'e'): Ste
         redemptions.push(id);
         return redeem(id, o.points, at);
       case 'redeem_cancel':
-        return cancel(id, (o.pick % 10 === 0 ? undefined : redemptions[o.pick % Math.max(1, redemptions.length)]) ?? 'unknown', at);
+        return cancel(
+          id,
+          (o.pick % 10 === 0 ? undefined : redemptions[o.pick % Math.max(1, redemptions.length)]) ?? 'unknown',
+          at,
+        );
       default:
         return ev(id, o.kind, at, { itemId: 'i' });
     }
@@ -143,15 +209,15 @@ export function stepsFrom(ops: PointsOp[], withLate: boolean, prefix = 'e'): Ste
 
 /** A very busy member for three years: a purchase, 12 comments and a redemption every day, cancels and refunds. */
 export function busyThreeYears(): Step[] {
-    const steps: Step[] = [];
-    const start = sh(2026, 1, 1, 8);
-    for (let d = 0; d < 3 * 366; d++) {
-      const t = start + d * dayMs;
-      steps.push(purchase(`p${d}`, 123_456, t));
-      for (let i = 0; i < 12; i++) steps.push(ev(`c${d}-${i}`, 'comment', t + (i + 1) * 60_000, { itemId: 'i' }));
-      steps.push(redeem(`x${d}`, 100 * (1 + (d % 5)), t + 3600_000));
-      if (d % 7 === 3) steps.push(cancel(`k${d}`, `x${d - 2}`, t + 7200_000));
-      if (d % 11 === 0) steps.push(refund(`r${d}`, `p${d - 3}`, 50_000, t + 9000_000));
-    }
+  const steps: Step[] = [];
+  const start = sh(2026, 1, 1, 8);
+  for (let d = 0; d < 3 * 366; d++) {
+    const t = start + d * dayMs;
+    steps.push(purchase(`p${d}`, 123_456, t));
+    for (let i = 0; i < 12; i++) steps.push(ev(`c${d}-${i}`, 'comment', t + (i + 1) * 60_000, { itemId: 'i' }));
+    steps.push(redeem(`x${d}`, 100 * (1 + (d % 5)), t + 3600_000));
+    if (d % 7 === 3) steps.push(cancel(`k${d}`, `x${d - 2}`, t + 7200_000));
+    if (d % 11 === 0) steps.push(refund(`r${d}`, `p${d - 3}`, 50_000, t + 9000_000));
+  }
   return steps;
 }

@@ -19,7 +19,12 @@ describe('publisher: every partition written is acknowledged', () => {
       { topicName: 'ns.activity.dlq', partition: 1, errorCode: 0 },
     ];
     expect(unacknowledgedPartitions(sent, all)).toEqual([]);
-    expect(unacknowledgedPartitions(sent, all.map((r, i) => (i === 2 ? { ...r, errorCode: 6 } : r)))).toEqual(['ns.activity.dlq#1']);
+    expect(
+      unacknowledgedPartitions(
+        sent,
+        all.map((r, i) => (i === 2 ? { ...r, errorCode: 6 } : r)),
+      ),
+    ).toEqual(['ns.activity.dlq#1']);
   });
 
   it('names a partition two replies acknowledged (a retry sent it again to a new leader), and no other', () => {

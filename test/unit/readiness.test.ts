@@ -7,7 +7,14 @@ const base: HealthFacts = {
   kafka: true,
   redis: true,
   registry: true,
-  workers: [{ worker: 'points-accrual', joined: true, consumerFailing: false, partitions: [{ topic: 'mf.behavior.events', partition: 0, lag: 0, lastProgressAt: 0 }] }],
+  workers: [
+    {
+      worker: 'points-accrual',
+      joined: true,
+      consumerFailing: false,
+      partitions: [{ topic: 'mf.behavior.events', partition: 0, lag: 0, lastProgressAt: 0 }],
+    },
+  ],
 };
 
 describe('readiness', () => {
@@ -16,20 +23,34 @@ describe('readiness', () => {
   });
 
   it('names each dependency that does not answer', () => {
-    expect(readiness({ ...base, kafka: false, registry: false }).reasons).toEqual(['kafka: not reachable', 'schema registry: not reachable']);
+    expect(readiness({ ...base, kafka: false, registry: false }).reasons).toEqual([
+      'kafka: not reachable',
+      'schema registry: not reachable',
+    ]);
     expect(readiness({ ...base, redis: false })).toEqual({ ready: false, reasons: ['redis: not reachable'] });
   });
 
   it('a worker outside its group, or whose consumer is restarting, is not ready', () => {
     const w = base.workers[0]!;
-    expect(readiness({ ...base, workers: [{ ...w, joined: false }] }).reasons).toEqual(['points-accrual: not in its consumer group']);
-    expect(readiness({ ...base, workers: [{ ...w, consumerFailing: true }] }).reasons).toEqual(['points-accrual: consumer failing, restarting']);
+    expect(readiness({ ...base, workers: [{ ...w, joined: false }] }).reasons).toEqual([
+      'points-accrual: not in its consumer group',
+    ]);
+    expect(readiness({ ...base, workers: [{ ...w, consumerFailing: true }] }).reasons).toEqual([
+      'points-accrual: consumer failing, restarting',
+    ]);
   });
 
   it('lag with no progress for the stall time is a stall; lag with recent progress, or none, is not', () => {
     const w = base.workers[0]!;
-    const at = (lag: number, lastProgressAt: number) => readiness({ ...base, workers: [{ ...w, partitions: [{ topic: 'mf.behavior.events', partition: 3, lag, lastProgressAt }] }] });
-    expect(at(12, 40_000)).toEqual({ ready: false, reasons: ['points-accrual: mf.behavior.events[3] stalled: lag 12 and no progress for 60 s'] });
+    const at = (lag: number, lastProgressAt: number) =>
+      readiness({
+        ...base,
+        workers: [{ ...w, partitions: [{ topic: 'mf.behavior.events', partition: 3, lag, lastProgressAt }] }],
+      });
+    expect(at(12, 40_000)).toEqual({
+      ready: false,
+      reasons: ['points-accrual: mf.behavior.events[3] stalled: lag 12 and no progress for 60 s'],
+    });
     expect(at(12, 40_001).ready).toBe(true);
     expect(at(0, 0).ready).toBe(true);
   });

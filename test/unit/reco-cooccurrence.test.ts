@@ -21,7 +21,10 @@ interface Buy {
 }
 
 const buys = (members: number, items: number, maxLength: number) =>
-  fc.array(fc.record({ member: fc.integer({ min: 0, max: members - 1 }), item: fc.integer({ min: 0, max: items - 1 }) }), { maxLength });
+  fc.array(
+    fc.record({ member: fc.integer({ min: 0, max: members - 1 }), item: fc.integer({ min: 0, max: items - 1 }) }),
+    { maxLength },
+  );
 
 /** The deltas the incremental path produces for a sequence of purchases. */
 function deltasOf(seq: readonly Buy[], bounds: MemberBounds): ItemDelta[] {
@@ -30,7 +33,10 @@ function deltasOf(seq: readonly Buy[], bounds: MemberBounds): ItemDelta[] {
   seq.forEach((b, k) => {
     const obs = observeItem(members.get(b.member) ?? emptyMemberState(), `i${b.item}`, `cat${b.item % 3}`, bounds);
     members.set(b.member, obs.state);
-    if (obs.isNew) out.push(...pairUpdates({ eventId: `e${k}`, itemId: `i${b.item}`, category: `cat${b.item % 3}`, at: k }, obs.previous));
+    if (obs.isNew)
+      out.push(
+        ...pairUpdates({ eventId: `e${k}`, itemId: `i${b.item}`, category: `cat${b.item % 3}`, at: k }, obs.previous),
+      );
   });
   return out;
 }
@@ -138,20 +144,26 @@ describe('incremental counts', () => {
 
   it('do not depend on delivery order, and a replayed delta is recognised by its id (no bounds)', () => {
     fc.assert(
-      fc.property(buys(5, 8, 60), fc.array(fc.nat(), { maxLength: 30 }), fc.integer({ min: 0, max: 10_000 }), (seq, dupPicks, seed) => {
-        const deltas = deltasOf(seq, noBounds);
-        const replayed = [...deltas, ...dupPicks.flatMap((p) => (deltas.length ? [deltas[p % deltas.length]!] : []))];
-        for (let i = replayed.length - 1; i > 0; i--) {
-          const j = (seed + i * 7919) % (i + 1);
-          [replayed[i], replayed[j]] = [replayed[j]!, replayed[i]!];
-        }
-        const seen = new Set<string>();
-        const fresh = replayed.filter((d) => (seen.has(d.id) ? false : (seen.add(d.id), true)));
-        expect(fresh).toHaveLength(deltas.length);
-        expect(countsOf(applyAll(fresh, unbounded))).toEqual(recount(seq));
-        // Without the id check, any replay would inflate the counts.
-        if (replayed.length > deltas.length) expect(countsOf(applyAll(replayed, unbounded))).not.toEqual(recount(seq));
-      }),
+      fc.property(
+        buys(5, 8, 60),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        (seq, dupPicks, seed) => {
+          const deltas = deltasOf(seq, noBounds);
+          const replayed = [...deltas, ...dupPicks.flatMap((p) => (deltas.length ? [deltas[p % deltas.length]!] : []))];
+          for (let i = replayed.length - 1; i > 0; i--) {
+            const j = (seed + i * 7919) % (i + 1);
+            [replayed[i], replayed[j]] = [replayed[j]!, replayed[i]!];
+          }
+          const seen = new Set<string>();
+          const fresh = replayed.filter((d) => (seen.has(d.id) ? false : (seen.add(d.id), true)));
+          expect(fresh).toHaveLength(deltas.length);
+          expect(countsOf(applyAll(fresh, unbounded))).toEqual(recount(seq));
+          // Without the id check, any replay would inflate the counts.
+          if (replayed.length > deltas.length)
+            expect(countsOf(applyAll(replayed, unbounded))).not.toEqual(recount(seq));
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -167,7 +179,8 @@ describe('incremental counts', () => {
           }
         }
         const exact = recount(seq);
-        for (const [i, s] of states) for (const j of s.co.keys()) expect(coCount(s, j)).toBeLessThanOrEqual(exact[i]![1][j]!);
+        for (const [i, s] of states)
+          for (const j of s.co.keys()) expect(coCount(s, j)).toBeLessThanOrEqual(exact[i]![1][j]!);
       }),
       { numRuns: 200 },
     );
@@ -194,22 +207,45 @@ function naiveSpaceSaving(stream: readonly string[], capacity: number): Map<stri
 
 function feed(stream: readonly string[], capacity: number): ItemState {
   const s = emptyItemState();
-  stream.forEach((j, k) => applyDeltaInPlace(s, { id: `d${k}`, itemId: 'x', addsMember: false, category: null, coItems: [j], at: 0 }, capacity));
+  stream.forEach((j, k) =>
+    applyDeltaInPlace(
+      s,
+      { id: `d${k}`, itemId: 'x', addsMember: false, category: null, coItems: [j], at: 0 },
+      capacity,
+    ),
+  );
   return s;
 }
 
 describe('per-item bound (Space-Saving)', () => {
   it('evicts the smallest count, ties by the largest id, and the newcomer takes over that count', () => {
     const s = feed(['a', 'b', 'a', 'c'], 2);
-    expect(itemStateToJson(s).co).toEqual([['a', 2], ['c', 2, 1]]);
+    expect(itemStateToJson(s).co).toEqual([
+      ['a', 2],
+      ['c', 2, 1],
+    ]);
     expect(coCount(s, 'c')).toBe(1);
     applyDeltaInPlace(s, { id: 'd', itemId: 'x', addsMember: false, category: null, coItems: ['d'], at: 0 }, 2);
     // a and c tie at 2: c (larger id) goes; d enters at 3 with error 2.
-    expect(itemStateToJson(s)).toEqual({ n: 0, category: null, co: [['d', 3, 2], ['a', 2]], evictions: 2 });
+    expect(itemStateToJson(s)).toEqual({
+      n: 0,
+      category: null,
+      co: [
+        ['d', 3, 2],
+        ['a', 2],
+      ],
+      evictions: 2,
+    });
   });
 
   it('keeps at most K entries, bounds every true count, and keeps every co-item above increments / K', () => {
-    const stream = fc.array(fc.oneof(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 40 }).map((k) => `t${k}`)), { maxLength: 300 });
+    const stream = fc.array(
+      fc.oneof(
+        fc.constantFrom('a', 'b', 'c'),
+        fc.integer({ min: 0, max: 40 }).map((k) => `t${k}`),
+      ),
+      { maxLength: 300 },
+    );
     fc.assert(
       fc.property(stream, fc.integer({ min: 1, max: 12 }), (js, capacity) => {
         const s = feed(js, capacity);
@@ -252,7 +288,10 @@ describe('stored form', () => {
     expect(itemStateToJson(back)).toEqual(json);
     // Continuing from the stored form gives what continuing in memory gives.
     const more = ['e', 'b', 'f', 'a'];
-    for (const s of [one, back]) more.forEach((j, k) => applyDeltaInPlace(s, { id: `m${k}`, itemId: 'x', addsMember: false, category: null, coItems: [j], at: 0 }, 3));
+    for (const s of [one, back])
+      more.forEach((j, k) =>
+        applyDeltaInPlace(s, { id: `m${k}`, itemId: 'x', addsMember: false, category: null, coItems: [j], at: 0 }, 3),
+      );
     expect(itemStateToJson(back)).toEqual(itemStateToJson(one));
   });
 });

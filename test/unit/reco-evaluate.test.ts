@@ -1,11 +1,26 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultModelParams, evaluateRecommendations, modelVersion, timeOrdered, unbounded, type EvaluationResult, type ModelParams, type RecoEvent } from '../../shared/reco/evaluate.js';
+import {
+  defaultModelParams,
+  evaluateRecommendations,
+  modelVersion,
+  timeOrdered,
+  unbounded,
+  type EvaluationResult,
+  type ModelParams,
+  type RecoEvent,
+} from '../../shared/reco/evaluate.js';
 import type { SimilarityName } from '../../shared/reco/similarity.js';
 
 let seq = 0;
 /** (time, member, item) → an event with a fresh id and no category. */
-const ev = (at: number, memberId: string, itemId: string): RecoEvent => ({ eventId: `e${seq++}`, memberId, itemId, category: null, at });
+const ev = (at: number, memberId: string, itemId: string): RecoEvent => ({
+  eventId: `e${seq++}`,
+  memberId,
+  itemId,
+  category: null,
+  at,
+});
 
 /**
  * The hand-worked log (no categories, K unbounded, N = 1):
@@ -26,15 +41,28 @@ const ev = (at: number, memberId: string, itemId: string): RecoEvent => ({ event
  */
 function handLog(): RecoEvent[] {
   return [
-    ev(1, 'u1', 'A'), ev(1, 'u1', 'C'), ev(1, 'u2', 'P'), ev(1, 'u3', 'P'), ev(1, 'u4', 'P'), ev(1, 'u4', 'D'),
-    ev(2, 'm1', 'A'), ev(2, 'm2', 'D'), ev(2, 'm3', 'Z'),
-    ev(3, 'm1', 'C'), ev(3, 'm1', 'E'),
+    ev(1, 'u1', 'A'),
+    ev(1, 'u1', 'C'),
+    ev(1, 'u2', 'P'),
+    ev(1, 'u3', 'P'),
+    ev(1, 'u4', 'P'),
+    ev(1, 'u4', 'D'),
+    ev(2, 'm1', 'A'),
+    ev(2, 'm2', 'D'),
+    ev(2, 'm3', 'Z'),
+    ev(3, 'm1', 'C'),
+    ev(3, 'm1', 'E'),
     ev(4, 'm2', 'P'),
     ev(5, 'm3', 'Z'),
   ];
 }
 
-const params = (p: Partial<ModelParams> = {}): ModelParams => ({ ...defaultModelParams, coItems: unbounded, similarity: 'count', ...p });
+const params = (p: Partial<ModelParams> = {}): ModelParams => ({
+  ...defaultModelParams,
+  coItems: unbounded,
+  similarity: 'count',
+  ...p,
+});
 
 /** The result without wall-clock seconds (the only part that may differ between equal runs). */
 function withoutSeconds(r: EvaluationResult): unknown {
@@ -42,7 +70,11 @@ function withoutSeconds(r: EvaluationResult): unknown {
 }
 
 describe('leave-last-basket-out on a hand-worked log', () => {
-  const r = evaluateRecommendations(handLog(), { top: 1, params: params(), similarities: ['count', 'cosine', 'jaccard', 'llr'] });
+  const r = evaluateRecommendations(handLog(), {
+    top: 1,
+    params: params(),
+    similarities: ['count', 'cosine', 'jaccard', 'llr'],
+  });
 
   it('counts members, baskets and skips', () => {
     expect(r.members).toEqual({ total: 7, withTwoBaskets: 3, evaluated: 2, noNewItems: 1 });
@@ -86,7 +118,11 @@ describe('leave-last-basket-out on a hand-worked log', () => {
 
   it('does not change the caller’s list of similarities', () => {
     const sims: SimilarityName[] = ['llr'];
-    const out = evaluateRecommendations(handLog(), { top: 1, params: params({ similarity: 'cosine' }), similarities: sims });
+    const out = evaluateRecommendations(handLog(), {
+      top: 1,
+      params: params({ similarity: 'cosine' }),
+      similarities: sims,
+    });
     expect(sims).toEqual(['llr']);
     expect(out.similarity.map((s) => s.similarity)).toEqual(['cosine', 'llr']);
   });
@@ -145,11 +181,22 @@ describe('time order', () => {
 
   it('any input order with the same per-instant order gives the same result', () => {
     const base = handLog();
-    const expected = withoutSeconds(evaluateRecommendations(base, { top: 2, params: params({ coItems: 1 }), similarities: ['cosine', 'count'], coItemBounds: [1, unbounded], recentBounds: [1, 20] }));
+    const expected = withoutSeconds(
+      evaluateRecommendations(base, {
+        top: 2,
+        params: params({ coItems: 1 }),
+        similarities: ['cosine', 'count'],
+        coItemBounds: [1, unbounded],
+        recentBounds: [1, 20],
+      }),
+    );
     fc.assert(
       fc.property(fc.array(fc.nat(), { minLength: base.length, maxLength: base.length }), (keys) => {
         // Shuffle by random keys, then restore the order within each instant: only the interleaving of instants changes.
-        const shuffled = base.map((e, i) => [e, keys[i]!] as const).sort((a, b) => a[1] - b[1]).map(([e]) => e);
+        const shuffled = base
+          .map((e, i) => [e, keys[i]!] as const)
+          .sort((a, b) => a[1] - b[1])
+          .map(([e]) => e);
         const rank = new Map(base.map((e, i) => [e, i]));
         const byInstant = new Map<number, RecoEvent[]>();
         for (const e of base) byInstant.set(e.at, [...(byInstant.get(e.at) ?? []), e]);
@@ -160,7 +207,13 @@ describe('time order', () => {
           return byInstant.get(e.at)![k]!;
         });
         expect(reordered.map((e) => rank.get(e)).sort((a, b) => a! - b!)).toEqual(base.map((_, i) => i));
-        const got = evaluateRecommendations(reordered, { top: 2, params: params({ coItems: 1 }), similarities: ['cosine', 'count'], coItemBounds: [1, unbounded], recentBounds: [1, 20] });
+        const got = evaluateRecommendations(reordered, {
+          top: 2,
+          params: params({ coItems: 1 }),
+          similarities: ['cosine', 'count'],
+          coItemBounds: [1, unbounded],
+          recentBounds: [1, 20],
+        });
         expect(withoutSeconds(got)).toEqual(expected);
       }),
       { numRuns: 25 },
@@ -170,7 +223,12 @@ describe('time order', () => {
 
 describe('bound sweeps', () => {
   it('report one row per K and per R, K unbounded as null, and evictions only under a bound', () => {
-    const r = evaluateRecommendations(handLog(), { top: 1, params: params({ similarity: 'count' }), coItemBounds: [1, unbounded], recentBounds: [1, 2] });
+    const r = evaluateRecommendations(handLog(), {
+      top: 1,
+      params: params({ similarity: 'count' }),
+      coItemBounds: [1, unbounded],
+      recentBounds: [1, 2],
+    });
     expect(r.coItemBound.map((b) => [b.coItems, b.largestList, b.evictions > 0])).toEqual([
       [1, 1, true],
       [null, 2, false],

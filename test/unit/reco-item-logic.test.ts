@@ -5,11 +5,24 @@ import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.j
 import { projectionChanges } from '../../shared/kernel/batch-processor.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import type { DecideContext, Decoded, InputRecord, OutputEvent } from '../../shared/kernel/types.js';
-import { applyDeltaInPlace, emptyItemState, itemStateToJson, pairUpdates, type ItemDelta, type ItemState, type ItemStateJson } from '../../shared/reco/cooccurrence.js';
+import {
+  applyDeltaInPlace,
+  emptyItemState,
+  itemStateToJson,
+  pairUpdates,
+  type ItemDelta,
+  type ItemState,
+  type ItemStateJson,
+} from '../../shared/reco/cooccurrence.js';
 import { emptyMemberState, observeItem, recoItemOf, type MemberRecoState } from '../../shared/reco/member.js';
 import { emptyPopularity } from '../../shared/reco/popularity.js';
 import type { ItemUpdateValue, RecoInput } from '../../services/recommendations/inputs.js';
-import { decideRecoItem, emptyRecoItemState, recoItemsLogic, type RecoItemState } from '../../services/recommendations/item-logic.js';
+import {
+  decideRecoItem,
+  emptyRecoItemState,
+  recoItemsLogic,
+  type RecoItemState,
+} from '../../services/recommendations/item-logic.js';
 import { recoMembersLogic } from '../../services/recommendations/member-logic.js';
 import { modelParamsOf, type RecoView } from '../../services/recommendations/model.js';
 import { inputRecord } from './fixtures.js';
@@ -22,17 +35,45 @@ function withReco(patch: Partial<Rules['reco']>, base: Rules = rules): Rules {
   return { ...base, reco: { ...base.reco, ...patch } };
 }
 
-const ctx = (r: Rules = rules): DecideContext => ({ rules: r, record: { timestamp: t0, sizeBytes: 100, topic: 'test.reco.item-updates', partition: 0, offset: '0' } });
+const ctx = (r: Rules = rules): DecideContext => ({
+  rules: r,
+  record: { timestamp: t0, sizeBytes: 100, topic: 'test.reco.item-updates', partition: 0, offset: '0' },
+});
 
-function update(itemId: string, o: { partition: number; offset: number; addsMember?: boolean; category?: string | null; coItems?: string[]; source?: string }): ItemUpdateValue {
+function update(
+  itemId: string,
+  o: {
+    partition: number;
+    offset: number;
+    addsMember?: boolean;
+    category?: string | null;
+    coItems?: string[];
+    source?: string;
+  },
+): ItemUpdateValue {
   const source = o.source ?? `bhv:${o.partition}:${o.offset}`;
   return {
-    eventId: `co:${source.length}:${source}:${itemId}`, itemId, addsMember: o.addsMember ?? false, category: o.category ?? null, coItems: o.coItems ?? [],
-    userId: 'm1', sourceEventId: source, sourcePartition: o.partition, sourceOffset: o.offset, occurredAt: t0,
+    eventId: `co:${source.length}:${source}:${itemId}`,
+    itemId,
+    addsMember: o.addsMember ?? false,
+    category: o.category ?? null,
+    coItems: o.coItems ?? [],
+    userId: 'm1',
+    sourceEventId: source,
+    sourcePartition: o.partition,
+    sourceOffset: o.offset,
+    occurredAt: t0,
   };
 }
 
-const deltaOf = (u: ItemUpdateValue): ItemDelta => ({ id: u.eventId, itemId: u.itemId, addsMember: u.addsMember, category: u.category, coItems: u.coItems, at: u.occurredAt });
+const deltaOf = (u: ItemUpdateValue): ItemDelta => ({
+  id: u.eventId,
+  itemId: u.itemId,
+  addsMember: u.addsMember,
+  category: u.category,
+  coItems: u.coItems,
+  at: u.occurredAt,
+});
 
 function apply(state: RecoItemState, u: ItemUpdateValue, r: Rules = rules): RecoItemState {
   const d = decideRecoItem(state, u, ctx(r));
@@ -59,10 +100,38 @@ describe('reco-items: applying updates', () => {
       expect(withoutApplied(s)).toEqual(itemStateToJson(expected));
       got.push(s);
     }
-    expect(got[0]).toEqual({ n: 1, category: 'math', co: [['a', 1], ['b', 1]], evictions: 0, applied: { '0': 5 } });
-    expect(got[1]).toEqual({ n: 1, category: 'math', co: [['a', 2], ['b', 1]], evictions: 0, applied: { '0': 7 } });
+    expect(got[0]).toEqual({
+      n: 1,
+      category: 'math',
+      co: [
+        ['a', 1],
+        ['b', 1],
+      ],
+      evictions: 0,
+      applied: { '0': 5 },
+    });
+    expect(got[1]).toEqual({
+      n: 1,
+      category: 'math',
+      co: [
+        ['a', 2],
+        ['b', 1],
+      ],
+      evictions: 0,
+      applied: { '0': 7 },
+    });
     // The first category stays; a second member adds to n.
-    expect(got[2]).toEqual({ n: 2, category: 'math', co: [['a', 3], ['b', 1], ['c', 1]], evictions: 0, applied: { '0': 9 } });
+    expect(got[2]).toEqual({
+      n: 2,
+      category: 'math',
+      co: [
+        ['a', 3],
+        ['b', 1],
+        ['c', 1],
+      ],
+      evictions: 0,
+      applied: { '0': 9 },
+    });
   });
 
   it('uses rules reco.coItemsPerItem as the co-item bound', () => {
@@ -79,12 +148,24 @@ describe('reco-items: applying updates', () => {
       applyDeltaInPlace(expected, deltaOf(u), 2);
     }
     // b (count 1) is evicted; c takes over its count + 1, with error 1.
-    expect(s).toEqual({ n: 1, category: null, co: [['a', 2], ['c', 2, 1]], evictions: 1, applied: { '0': 3 } });
+    expect(s).toEqual({
+      n: 1,
+      category: null,
+      co: [
+        ['a', 2],
+        ['c', 2, 1],
+      ],
+      evictions: 1,
+      applied: { '0': 3 },
+    });
     expect(withoutApplied(s)).toEqual(itemStateToJson(expected));
   });
 
   it('an update at or below the last source offset applied from its partition changes nothing', () => {
-    let s = apply(emptyRecoItemState(), update('x', { partition: 0, offset: 5, addsMember: true, category: 'math', coItems: ['a'] }));
+    let s = apply(
+      emptyRecoItemState(),
+      update('x', { partition: 0, offset: 5, addsMember: true, category: 'math', coItems: ['a'] }),
+    );
     s = apply(s, update('x', { partition: 0, offset: 8, coItems: ['b'] }));
     const before = structuredClone(s);
     for (const stale of [
@@ -95,9 +176,27 @@ describe('reco-items: applying updates', () => {
       const d = decideRecoItem(s, stale, ctx());
       expect(d).toEqual({ kind: 'applied', state: before, outputs: [] });
     }
-    expect(s).toEqual({ n: 1, category: 'math', co: [['a', 1], ['b', 1]], evictions: 0, applied: { '0': 8 } });
+    expect(s).toEqual({
+      n: 1,
+      category: 'math',
+      co: [
+        ['a', 1],
+        ['b', 1],
+      ],
+      evictions: 0,
+      applied: { '0': 8 },
+    });
     // The next position applies again.
-    expect(apply(s, update('x', { partition: 0, offset: 9, coItems: ['b'] }))).toEqual({ n: 1, category: 'math', co: [['b', 2], ['a', 1]], evictions: 0, applied: { '0': 9 } });
+    expect(apply(s, update('x', { partition: 0, offset: 9, coItems: ['b'] }))).toEqual({
+      n: 1,
+      category: 'math',
+      co: [
+        ['b', 2],
+        ['a', 1],
+      ],
+      evictions: 0,
+      applied: { '0': 9 },
+    });
   });
 
   it('partitions are independent: a low offset of another partition applies', () => {
@@ -105,16 +204,35 @@ describe('reco-items: applying updates', () => {
     s = apply(s, update('x', { partition: 1, offset: 3, coItems: ['a'] }));
     expect(s).toEqual({ n: 1, category: null, co: [['a', 2]], evictions: 0, applied: { '0': 100, '1': 3 } });
     s = apply(s, update('x', { partition: 2, offset: 0, addsMember: true, category: 'art', coItems: ['b'] }));
-    expect(s).toEqual({ n: 2, category: 'art', co: [['a', 2], ['b', 1]], evictions: 0, applied: { '0': 100, '1': 3, '2': 0 } });
+    expect(s).toEqual({
+      n: 2,
+      category: 'art',
+      co: [
+        ['a', 2],
+        ['b', 1],
+      ],
+      evictions: 0,
+      applied: { '0': 100, '1': 3, '2': 0 },
+    });
     // Each partition keeps its own watermark.
     expect(apply(s, update('x', { partition: 1, offset: 3, coItems: ['a'] }))).toEqual(s);
     expect(apply(s, update('x', { partition: 2, offset: 0, coItems: ['a'] }))).toEqual(s);
-    expect(apply(s, update('x', { partition: 1, offset: 4, coItems: ['c'] })).co).toEqual([['a', 2], ['b', 1], ['c', 1]]);
+    expect(apply(s, update('x', { partition: 1, offset: 4, coItems: ['c'] })).co).toEqual([
+      ['a', 2],
+      ['b', 1],
+      ['c', 1],
+    ]);
   });
 });
 
 describe('reco-items: projections', () => {
-  const state = (n: number, category: string | null): RecoItemState => ({ n, category, co: [['a', 1]], evictions: 0, applied: { '0': 1 } });
+  const state = (n: number, category: string | null): RecoItemState => ({
+    n,
+    category,
+    co: [['a', 1]],
+    evictions: 0,
+    applied: { '0': 1 },
+  });
 
   it('popularity row scored −n, and a row in the item category', () => {
     expect(recoItemsLogic.projections!('x', state(3, 'math'))).toEqual([
@@ -183,13 +301,40 @@ function memberLog(ops: Op[]): MemberLogItem[] {
     const partition = o.member % behaviorPartitions;
     const type = o.kind === 'no_item' ? 'purchase' : o.kind;
     const event: BehaviorEventValue = {
-      eventId: `bhv:e${i}`, sourceEventId: `e${i}`, userId, type, occurredAt: t,
-      source: null, amountFen: type === 'purchase' ? 1000 : null, itemId: o.kind === 'no_item' ? null : `i${o.item}`, category: o.category, plan: null, periodEnd: null,
-      refundOf: null, seconds: null, points: null, rewardId: null, redeemOf: null, referrerId: null, referredUserId: null,
-      stage: 'activation', tags: [], purchaseCount: 0, totalSpendFen: 0, activeDays: 0, rulesVersion: 'b',
+      eventId: `bhv:e${i}`,
+      sourceEventId: `e${i}`,
+      userId,
+      type,
+      occurredAt: t,
+      source: null,
+      amountFen: type === 'purchase' ? 1000 : null,
+      itemId: o.kind === 'no_item' ? null : `i${o.item}`,
+      category: o.category,
+      plan: null,
+      periodEnd: null,
+      refundOf: null,
+      seconds: null,
+      points: null,
+      rewardId: null,
+      redeemOf: null,
+      referrerId: null,
+      referredUserId: null,
+      stage: 'activation',
+      tags: [],
+      purchaseCount: 0,
+      totalSpendFen: 0,
+      activeDays: 0,
+      rulesVersion: 'b',
     };
-    const record = inputRecord(next[partition]!++, event, userId, { partition, topic: 'test.behavior.events', timestamp: t });
-    return { record, decoded: { kind: 'event', memberId: userId, eventId: event.eventId, event: { source: 'behavior', event } } };
+    const record = inputRecord(next[partition]!++, event, userId, {
+      partition,
+      topic: 'test.behavior.events',
+      timestamp: t,
+    });
+    return {
+      record,
+      decoded: { kind: 'event', memberId: userId, eventId: event.eventId, event: { source: 'behavior', event } },
+    };
   });
 }
 
@@ -202,19 +347,30 @@ const itemPartitionOf = (itemId: string) => [...itemId].reduce((h, c) => h + c.c
  */
 function itemLog(updates: ItemUpdateValue[], dups: Array<[number, number]> = []): ItemLogItem[] {
   const placed: Array<{ at: number; u: ItemUpdateValue }> = updates.map((u, i) => ({ at: 2 * i, u }));
-  for (const [index, delay] of dups) if (updates.length > 0) placed.push({ at: 2 * ((index % updates.length) + delay) + 1, u: updates[index % updates.length]! });
+  for (const [index, delay] of dups)
+    if (updates.length > 0)
+      placed.push({ at: 2 * ((index % updates.length) + delay) + 1, u: updates[index % updates.length]! });
   placed.sort((a, b) => a.at - b.at);
   const next = new Array<number>(itemPartitions).fill(0);
   return placed.map(({ u }) => {
     const partition = itemPartitionOf(u.itemId);
-    return { record: inputRecord(next[partition]!++, u, u.itemId, { partition, topic: 'test.reco.item-updates' }), decoded: { kind: 'event', memberId: u.itemId, eventId: u.eventId, event: u } };
+    return {
+      record: inputRecord(next[partition]!++, u, u.itemId, { partition, topic: 'test.reco.item-updates' }),
+      decoded: { kind: 'event', memberId: u.itemId, eventId: u.eventId, event: u },
+    };
   });
 }
 
 const fixedView: RecoView = { stats: { state: () => undefined, members: () => 0 }, popularity: emptyPopularity() };
 
 function itemUpdatesOf(log: MemberLogItem[], r: Rules): ItemUpdateValue[] {
-  const run = referenceRun(recoMembersLogic, log, r, { recentIds: 256, outboxEntries: 10_000, maxStateBytes: 1_048_576 }, { view: () => fixedView });
+  const run = referenceRun(
+    recoMembersLogic,
+    log,
+    r,
+    { recentIds: 256, outboxEntries: 10_000, maxStateBytes: 1_048_576 },
+    { view: () => fixedView },
+  );
   expect(run.outputs.filter((o: OutputEvent) => o.topic === 'activity.dlq')).toEqual([]);
   return run.outputs.filter((o) => o.topic === 'reco.item-updates').map((o) => o.value as unknown as ItemUpdateValue);
 }
@@ -228,10 +384,18 @@ function directStates(log: MemberLogItem[], r: Rules): Map<string, ItemState> {
     const e = decoded.event.event;
     const item = recoItemOf(e);
     if (item === null) continue;
-    const obs = observeItem(members.get(e.userId) ?? emptyMemberState(), item.itemId, item.category, modelParamsOf(r.reco).member);
+    const obs = observeItem(
+      members.get(e.userId) ?? emptyMemberState(),
+      item.itemId,
+      item.category,
+      modelParamsOf(r.reco).member,
+    );
     members.set(e.userId, obs.state);
     if (!obs.isNew) continue;
-    for (const d of pairUpdates({ eventId: e.eventId, itemId: item.itemId, category: item.category, at: e.occurredAt }, obs.previous)) {
+    for (const d of pairUpdates(
+      { eventId: e.eventId, itemId: item.itemId, category: item.category, at: e.occurredAt },
+      obs.previous,
+    )) {
       let s = items.get(d.itemId);
       if (!s) items.set(d.itemId, (s = emptyItemState()));
       applyDeltaInPlace(s, d, r.reco.coItemsPerItem);
@@ -240,7 +404,8 @@ function directStates(log: MemberLogItem[], r: Rules): Map<string, ItemState> {
   return items;
 }
 
-const statesJson = (states: Map<string, RecoItemState>) => new Map([...states].map(([id, s]) => [id, withoutApplied(s)]));
+const statesJson = (states: Map<string, RecoItemState>) =>
+  new Map([...states].map(([id, s]) => [id, withoutApplied(s)]));
 const oracleJson = (states: Map<string, ItemState>) => new Map([...states].map(([id, s]) => [id, itemStateToJson(s)]));
 
 describe('reco-members → reco-items: exactly once', () => {
@@ -263,7 +428,17 @@ describe('reco-members → reco-items: exactly once', () => {
     ]);
     const noIds = { recentIds: 0, outboxEntries: 10, maxStateBytes: 1_048_576 };
     const clean = referenceRun(recoItemsLogic, itemLog(updates), r, noIds);
-    const dup = referenceRun(recoItemsLogic, itemLog(updates, [[0, 0], [1, 4], [2, 1], [5, 0]]), r, noIds);
+    const dup = referenceRun(
+      recoItemsLogic,
+      itemLog(updates, [
+        [0, 0],
+        [1, 4],
+        [2, 1],
+        [5, 0],
+      ]),
+      r,
+      noIds,
+    );
     expect(dup.states).toEqual(clean.states);
     expect(statesJson(clean.states)).toEqual(
       new Map<string, ItemStateJson>([
@@ -287,44 +462,50 @@ describe('reco-members → reco-items: exactly once', () => {
     const dups = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 8 })), { maxLength: 20 });
     let withDuplicates = 0;
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 40 }), bounds, dups, fc.constantFrom(0, 1, 256), (ops, b, dupSpec, recentIds) => {
-        const r = withReco({ ...b, coItemsPerItem: 100_000 });
-        const log = memberLog(ops);
-        const updates = itemUpdatesOf(log, r);
-        const limits = { recentIds, outboxEntries: 100, maxStateBytes: 1_048_576 };
-        const clean = referenceRun(recoItemsLogic, itemLog(updates), r, limits);
-        const dupLog = itemLog(updates, dupSpec);
-        if (dupLog.length > updates.length) withDuplicates++;
-        const dup = referenceRun(recoItemsLogic, dupLog, r, limits);
+      fc.property(
+        fc.array(op, { maxLength: 40 }),
+        bounds,
+        dups,
+        fc.constantFrom(0, 1, 256),
+        (ops, b, dupSpec, recentIds) => {
+          const r = withReco({ ...b, coItemsPerItem: 100_000 });
+          const log = memberLog(ops);
+          const updates = itemUpdatesOf(log, r);
+          const limits = { recentIds, outboxEntries: 100, maxStateBytes: 1_048_576 };
+          const clean = referenceRun(recoItemsLogic, itemLog(updates), r, limits);
+          const dupLog = itemLog(updates, dupSpec);
+          if (dupLog.length > updates.length) withDuplicates++;
+          const dup = referenceRun(recoItemsLogic, dupLog, r, limits);
 
-        expect(dup.outputs).toEqual([]);
-        expect(dup.states).toEqual(clean.states);
-        const oracle = oracleJson(directStates(log, r));
-        expect(statesJson(dup.states)).toEqual(oracle);
+          expect(dup.outputs).toEqual([]);
+          expect(dup.states).toEqual(clean.states);
+          const oracle = oracleJson(directStates(log, r));
+          expect(statesJson(dup.states)).toEqual(oracle);
 
-        // With no bound on owned or recent items the counts are plain set counts.
-        if (b.ownedItems === 1000) {
-          const owners = new Map<string, Set<string>>();
-          for (const { decoded } of log) {
-            if (decoded.kind !== 'event' || decoded.event.source !== 'behavior') continue;
-            const e = decoded.event.event;
-            if (e.itemId !== null && (e.type === 'purchase' || e.type === 'lesson_complete')) {
-              const set = owners.get(e.itemId) ?? new Set<string>();
-              owners.set(e.itemId, set.add(e.userId));
+          // With no bound on owned or recent items the counts are plain set counts.
+          if (b.ownedItems === 1000) {
+            const owners = new Map<string, Set<string>>();
+            for (const { decoded } of log) {
+              if (decoded.kind !== 'event' || decoded.event.source !== 'behavior') continue;
+              const e = decoded.event.event;
+              if (e.itemId !== null && (e.type === 'purchase' || e.type === 'lesson_complete')) {
+                const set = owners.get(e.itemId) ?? new Set<string>();
+                owners.set(e.itemId, set.add(e.userId));
+              }
+            }
+            expect([...dup.states.keys()].sort()).toEqual([...owners.keys()].sort());
+            for (const [i, s] of dup.states) {
+              expect(s.n).toBe(owners.get(i)!.size);
+              const co = new Map(s.co.map(([j, c]) => [j, c]));
+              for (const [j, mj] of owners) {
+                if (j === i) continue;
+                const both = [...owners.get(i)!].filter((m) => mj.has(m)).length;
+                expect(co.get(j) ?? 0).toBe(both);
+              }
             }
           }
-          expect([...dup.states.keys()].sort()).toEqual([...owners.keys()].sort());
-          for (const [i, s] of dup.states) {
-            expect(s.n).toBe(owners.get(i)!.size);
-            const co = new Map(s.co.map(([j, c]) => [j, c]));
-            for (const [j, mj] of owners) {
-              if (j === i) continue;
-              const both = [...owners.get(i)!].filter((m) => mj.has(m)).length;
-              expect(co.get(j) ?? 0).toBe(both);
-            }
-          }
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
     expect(withDuplicates).toBeGreaterThan(100);

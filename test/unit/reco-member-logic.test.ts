@@ -10,7 +10,11 @@ import { emptyPopularity, type PopularityState } from '../../shared/reco/popular
 import { avroType } from '../../shared/registry/codec.js';
 import type { RecommendationValue } from '../../services/recommendations/events.js';
 import type { ItemUpdateValue, RecoInput } from '../../services/recommendations/inputs.js';
-import { decideRecoMember, recoMembersLogic, type RecoMemberState } from '../../services/recommendations/member-logic.js';
+import {
+  decideRecoMember,
+  recoMembersLogic,
+  type RecoMemberState,
+} from '../../services/recommendations/member-logic.js';
 import type { RecoView } from '../../services/recommendations/model.js';
 import type { TierChange } from '../../services/tier-evaluation/events.js';
 import { inputRecord } from './fixtures.js';
@@ -28,31 +32,91 @@ function withReco(patch: Partial<Rules['reco']>, base: Rules = rules): Rules {
 
 function behavior(id: string, type: string, at: number, extra: Partial<BehaviorEventValue> = {}): RecoInput {
   const event: BehaviorEventValue = {
-    eventId: `bhv:${id}`, sourceEventId: id, userId: member, type, occurredAt: at,
-    source: null, amountFen: null, itemId: null, category: null, plan: null, periodEnd: null, refundOf: null,
-    seconds: null, points: null, rewardId: null, redeemOf: null, referrerId: null, referredUserId: null,
-    stage: 'activation', tags: [], purchaseCount: 0, totalSpendFen: 0, activeDays: 0, rulesVersion: 'b',
+    eventId: `bhv:${id}`,
+    sourceEventId: id,
+    userId: member,
+    type,
+    occurredAt: at,
+    source: null,
+    amountFen: null,
+    itemId: null,
+    category: null,
+    plan: null,
+    periodEnd: null,
+    refundOf: null,
+    seconds: null,
+    points: null,
+    rewardId: null,
+    redeemOf: null,
+    referrerId: null,
+    referredUserId: null,
+    stage: 'activation',
+    tags: [],
+    purchaseCount: 0,
+    totalSpendFen: 0,
+    activeDays: 0,
+    rulesVersion: 'b',
     ...extra,
   };
   return { source: 'behavior', event };
 }
-const buy = (id: string, itemId: string, category: string | null, at: number) => behavior(id, 'purchase', at, { itemId, category, amountFen: 1000 });
-const complete = (id: string, itemId: string, category: string | null, at: number) => behavior(id, 'lesson_complete', at, { itemId, category, seconds: 600 });
+const buy = (id: string, itemId: string, category: string | null, at: number) =>
+  behavior(id, 'purchase', at, { itemId, category, amountFen: 1000 });
+const complete = (id: string, itemId: string, category: string | null, at: number) =>
+  behavior(id, 'lesson_complete', at, { itemId, category, seconds: 600 });
 
 function churn(id: string, previousBand: string | null, band: string, at: number): RecoInput {
   const event: ChurnRiskValue = {
-    eventId: id, sourceEventId: `bhv:${id}`, userId: member, reason: previousBand === null ? 'band_assigned' : 'band_changed',
-    previousBand, band, pAlive: 0.2, expectedPurchases: 0.1, horizonDays: 90, expectedAverageSpendFen: null, lifetimeValueFen: null,
-    frequency: 1, recencyDays: 10, ageDays: 100, lastActivityAt: at, lifecycleStage: 'activation', plan: null, periodEnd: null,
-    modelVersion: 'm', rulesVersion: 'r', occurredAt: at,
+    eventId: id,
+    sourceEventId: `bhv:${id}`,
+    userId: member,
+    reason: previousBand === null ? 'band_assigned' : 'band_changed',
+    previousBand,
+    band,
+    pAlive: 0.2,
+    expectedPurchases: 0.1,
+    horizonDays: 90,
+    expectedAverageSpendFen: null,
+    lifetimeValueFen: null,
+    frequency: 1,
+    recencyDays: 10,
+    ageDays: 100,
+    lastActivityAt: at,
+    lifecycleStage: 'activation',
+    plan: null,
+    periodEnd: null,
+    modelVersion: 'm',
+    rulesVersion: 'r',
+    occurredAt: at,
   };
   return { source: 'churn', event };
 }
 
-function tier(id: string, kind: TierChange['kind'], previousTier: string | null, newTier: string, at: number, benefits: string[] = []): RecoInput {
+function tier(
+  id: string,
+  kind: TierChange['kind'],
+  previousTier: string | null,
+  newTier: string,
+  at: number,
+  benefits: string[] = [],
+): RecoInput {
   const event: TierChange = {
-    eventId: id, userId: member, kind, previousTier, newTier, newTierLabel: newTier, reason: 'points_earned', qualifyingPoints: 200,
-    pointsToNextTier: null, pointsToKeepTier: null, graceEndsAt: null, floorTier: null, benefits, rulesVersion: 'r', decidedAt: at, sourceEventId: `bhv:${id}`,
+    eventId: id,
+    userId: member,
+    kind,
+    previousTier,
+    newTier,
+    newTierLabel: newTier,
+    reason: 'points_earned',
+    qualifyingPoints: 200,
+    pointsToNextTier: null,
+    pointsToKeepTier: null,
+    graceEndsAt: null,
+    floorTier: null,
+    benefits,
+    rulesVersion: 'r',
+    decidedAt: at,
+    sourceEventId: `bhv:${id}`,
   };
   return { source: 'tier', event };
 }
@@ -76,9 +140,23 @@ const emptyView: RecoView = { stats: { state: () => undefined, members: () => 0 
 function richPopularity(): PopularityState {
   return {
     members: 10,
-    global: [['c', 4], ['a', 3], ['b', 2], ['e', 2], ['f', 2], ['d', 1]],
+    global: [
+      ['c', 4],
+      ['a', 3],
+      ['b', 2],
+      ['e', 2],
+      ['f', 2],
+      ['d', 1],
+    ],
     categories: new Map([
-      ['math', [['g', 5], ['a', 3], ['h', 1]]],
+      [
+        'math',
+        [
+          ['g', 5],
+          ['a', 3],
+          ['h', 1],
+        ],
+      ],
       ['art', [['f', 2]]],
     ]),
   };
@@ -90,14 +168,23 @@ function richPopularity(): PopularityState {
  * A member with [a, b] gets e = 2/√4 = 1, c = 2/√12 + 1/√8 ≈ 0.931, d ≈ 0.577.
  */
 const richView: RecoView = {
-  stats: statsOf({ a: { n: 3, co: { c: 2, d: 1 } }, b: { n: 2, co: { c: 1, e: 2, a: 1 } }, c: { n: 4 }, d: { n: 1 }, e: { n: 2 } }),
+  stats: statsOf({
+    a: { n: 3, co: { c: 2, d: 1 } },
+    b: { n: 2, co: { c: 1, e: 2, a: 1 } },
+    c: { n: 4 },
+    d: { n: 1 },
+    e: { n: 2 },
+  }),
   popularity: richPopularity(),
 };
 
 // ---------------------------------------------------------------- running
 
 function ctxFor(r: Rules, view: RecoView | undefined, offset: number, partition = 0): DecideContext<RecoView> {
-  const ctx: DecideContext<RecoView> = { rules: r, record: { timestamp: t0, sizeBytes: 100, topic: 'test.behavior.events', partition, offset: String(offset) } };
+  const ctx: DecideContext<RecoView> = {
+    rules: r,
+    record: { timestamp: t0, sizeBytes: 100, topic: 'test.behavior.events', partition, offset: String(offset) },
+  };
   if (view !== undefined) ctx.view = view;
   return ctx;
 }
@@ -110,8 +197,16 @@ interface Stepped {
 }
 
 /** Applies one input; every output must be valid for its topic's schema. */
-function step(state: RecoMemberState, input: RecoInput, o: { rules?: Rules; view?: RecoView; offset?: number; partition?: number } = {}): Stepped {
-  const d = decideRecoMember(state, input, ctxFor(o.rules ?? rules, o.view ?? richView, o.offset ?? 0, o.partition ?? 0));
+function step(
+  state: RecoMemberState,
+  input: RecoInput,
+  o: { rules?: Rules; view?: RecoView; offset?: number; partition?: number } = {},
+): Stepped {
+  const d = decideRecoMember(
+    state,
+    input,
+    ctxFor(o.rules ?? rules, o.view ?? richView, o.offset ?? 0, o.partition ?? 0),
+  );
   if (d.kind !== 'applied') throw new Error(`rejected: ${d.rejection.reason}`);
   for (const out of d.outputs) {
     const bad: string[] = [];
@@ -122,11 +217,17 @@ function step(state: RecoMemberState, input: RecoInput, o: { rules?: Rules; view
     state: d.state,
     outputs: d.outputs,
     updates: d.outputs.filter((x) => x.topic === 'reco.item-updates').map((x) => x.value as unknown as ItemUpdateValue),
-    recos: d.outputs.filter((x) => x.topic === 'member.recommendations').map((x) => x.value as unknown as RecommendationValue),
+    recos: d.outputs
+      .filter((x) => x.topic === 'member.recommendations')
+      .map((x) => x.value as unknown as RecommendationValue),
   };
 }
 
-function runAll(inputs: RecoInput[], o: { rules?: Rules; view?: RecoView } = {}, start: RecoMemberState = emptyMemberState()) {
+function runAll(
+  inputs: RecoInput[],
+  o: { rules?: Rules; view?: RecoView } = {},
+  start: RecoMemberState = emptyMemberState(),
+) {
   let state = start;
   const perStep: Stepped[] = [];
   inputs.forEach((input, i) => {
@@ -150,8 +251,16 @@ describe('reco-members: item updates and next_item', () => {
       ['member.recommendations', member, 'reco:next_item:bhv:p1'],
     ]);
     expect(first.updates[0]).toEqual({
-      eventId: 'co:6:bhv:p1:a', itemId: 'a', addsMember: true, category: 'math', coItems: [], userId: member,
-      sourceEventId: 'bhv:p1', sourcePartition: 3, sourceOffset: 41, occurredAt: t0,
+      eventId: 'co:6:bhv:p1:a',
+      itemId: 'a',
+      addsMember: true,
+      category: 'math',
+      coItems: [],
+      userId: member,
+      sourceEventId: 'bhv:p1',
+      sourcePartition: 3,
+      sourceOffset: 41,
+      occurredAt: t0,
     });
 
     const second = step(first.state, buy('p2', 'b', 'math', t0 + 25 * hourMs), { offset: 57, partition: 3 });
@@ -161,8 +270,30 @@ describe('reco-members: item updates and next_item', () => {
       ['member.recommendations', member, 'reco:next_item:bhv:p2'],
     ]);
     expect(second.updates).toEqual([
-      { eventId: 'co:6:bhv:p2:b', itemId: 'b', addsMember: true, category: 'math', coItems: ['a'], userId: member, sourceEventId: 'bhv:p2', sourcePartition: 3, sourceOffset: 57, occurredAt: t0 + 25 * hourMs },
-      { eventId: 'co:6:bhv:p2:a', itemId: 'a', addsMember: false, category: null, coItems: ['b'], userId: member, sourceEventId: 'bhv:p2', sourcePartition: 3, sourceOffset: 57, occurredAt: t0 + 25 * hourMs },
+      {
+        eventId: 'co:6:bhv:p2:b',
+        itemId: 'b',
+        addsMember: true,
+        category: 'math',
+        coItems: ['a'],
+        userId: member,
+        sourceEventId: 'bhv:p2',
+        sourcePartition: 3,
+        sourceOffset: 57,
+        occurredAt: t0 + 25 * hourMs,
+      },
+      {
+        eventId: 'co:6:bhv:p2:a',
+        itemId: 'a',
+        addsMember: false,
+        category: null,
+        coItems: ['b'],
+        userId: member,
+        sourceEventId: 'bhv:p2',
+        sourcePartition: 3,
+        sourceOffset: 57,
+        occurredAt: t0 + 25 * hourMs,
+      },
     ]);
     expect(second.state.items).toEqual(['a', 'b']);
     expect(second.state.categories).toEqual(['math']);
@@ -170,11 +301,24 @@ describe('reco-members: item updates and next_item', () => {
 
     const reco = second.recos[0]!;
     expect(reco).toMatchObject({
-      eventId: 'reco:next_item:bhv:p2', sourceEventId: 'bhv:p2', userId: member, trigger: 'next_item', unlocks: [],
-      modelVersion: 'cf-cosine-k100-r20-o1000', rulesVersion: rules.version, occurredAt: t0 + 25 * hourMs,
+      eventId: 'reco:next_item:bhv:p2',
+      sourceEventId: 'bhv:p2',
+      userId: member,
+      trigger: 'next_item',
+      unlocks: [],
+      modelVersion: 'cf-cosine-k100-r20-o1000',
+      rulesVersion: rules.version,
+      occurredAt: t0 + 25 * hourMs,
     });
     // CF first (e 1, c ≈ 0.931, d ≈ 0.577), then the member's category (math: g, h; a is owned), then global (f): never a or b.
-    expect(ranked(reco.items)).toEqual([['e', 'cf'], ['c', 'cf'], ['d', 'cf'], ['g', 'category_popularity'], ['h', 'category_popularity'], ['f', 'popularity']]);
+    expect(ranked(reco.items)).toEqual([
+      ['e', 'cf'],
+      ['c', 'cf'],
+      ['d', 'cf'],
+      ['g', 'category_popularity'],
+      ['h', 'category_popularity'],
+      ['f', 'popularity'],
+    ]);
     expect(reco.items[0]!.score).toBeCloseTo(1, 12);
     expect(reco.items[1]!.score).toBeCloseTo(2 / Math.sqrt(12) + 1 / Math.sqrt(8), 12);
     expect(reco.items[2]!.score).toBeCloseTo(1 / Math.sqrt(3), 12);
@@ -184,7 +328,13 @@ describe('reco-members: item updates and next_item', () => {
   it('the first item of a member: CF ties broken by id, owned item excluded, popularity fills', () => {
     const s = step(emptyMemberState(), buy('p1', 'a', 'math', t0));
     expect(ranked(s.recos[0]!.items)).toEqual([
-      ['c', 'cf'], ['d', 'cf'], ['g', 'category_popularity'], ['h', 'category_popularity'], ['b', 'popularity'], ['e', 'popularity'], ['f', 'popularity'],
+      ['c', 'cf'],
+      ['d', 'cf'],
+      ['g', 'category_popularity'],
+      ['h', 'category_popularity'],
+      ['b', 'popularity'],
+      ['e', 'popularity'],
+      ['f', 'popularity'],
     ]);
   });
 
@@ -212,7 +362,12 @@ describe('reco-members: item updates and next_item', () => {
       buy('p6', 'f', null, t0 + 48 * hourMs + 1),
     ]);
     expect(r.perStep.map((s) => s.recos.map((x) => x.eventId))).toEqual([
-      ['reco:next_item:bhv:p1'], [], ['reco:next_item:bhv:p3'], [], [], ['reco:next_item:bhv:p6'],
+      ['reco:next_item:bhv:p1'],
+      [],
+      ['reco:next_item:bhv:p3'],
+      [],
+      [],
+      ['reco:next_item:bhv:p6'],
     ]);
     // Every one of them is a new item: its updates go out whatever the rate limit says.
     expect(r.perStep.map((s) => s.updates.length)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -220,9 +375,12 @@ describe('reco-members: item updates and next_item', () => {
   });
 
   it('the interval comes from rules reco.minIntervalHours.next_item', () => {
-    const r = runAll([buy('p1', 'a', null, t0), buy('p2', 'b', null, t0 + 2 * hourMs), buy('p3', 'c', null, t0 + 3 * hourMs)], {
-      rules: withReco({ minIntervalHours: { ...rules.reco.minIntervalHours, next_item: 2 } }),
-    });
+    const r = runAll(
+      [buy('p1', 'a', null, t0), buy('p2', 'b', null, t0 + 2 * hourMs), buy('p3', 'c', null, t0 + 3 * hourMs)],
+      {
+        rules: withReco({ minIntervalHours: { ...rules.reco.minIntervalHours, next_item: 2 } }),
+      },
+    );
     expect(r.perStep.map((s) => s.recos.length)).toEqual([1, 1, 0]);
   });
 
@@ -243,9 +401,16 @@ describe('reco-members: item updates and next_item', () => {
     expect(view.outputs).toEqual([]);
     expect(view.state).toEqual({ items: ['a'], categories: ['math', 'art'], lastEmitted: { next_item: t0 } });
     // A purchase without an item id is not an item either.
-    const noItem = step(view.state, behavior('p2', 'purchase', t0 + 31 * hourMs, { amountFen: 100, category: 'music' }));
+    const noItem = step(
+      view.state,
+      behavior('p2', 'purchase', t0 + 31 * hourMs, { amountFen: 100, category: 'music' }),
+    );
     expect(noItem.outputs).toEqual([]);
-    expect(noItem.state).toEqual({ items: ['a'], categories: ['math', 'art', 'music'], lastEmitted: { next_item: t0 } });
+    expect(noItem.state).toEqual({
+      items: ['a'],
+      categories: ['math', 'art', 'music'],
+      lastEmitted: { next_item: t0 },
+    });
     // The same category again as the most recent one: nothing changes.
     const same = step(noItem.state, behavior('v2', 'content_view', t0 + 32 * hourMs, { category: 'music' }));
     expect(same.state).toEqual(noItem.state);
@@ -257,7 +422,10 @@ describe('reco-members: item updates and next_item', () => {
     const cold = step(emptyMemberState(), behavior('v3', 'content_view', t0, { category: 'art' }));
     expect(cold.state).toEqual({ items: [], categories: ['art'], lastEmitted: {} });
     const first = step(cold.state, buy('p9', 'z', null, t0));
-    expect(ranked(first.recos[0]!.items).slice(0, 2)).toEqual([['f', 'category_popularity'], ['c', 'popularity']]);
+    expect(ranked(first.recos[0]!.items).slice(0, 2)).toEqual([
+      ['f', 'category_popularity'],
+      ['c', 'popularity'],
+    ]);
   });
 
   it('recommended items never include items the member owns', () => {
@@ -285,14 +453,30 @@ describe('reco-members: win_back', () => {
     ]);
     expect(r.perStep.map((s) => s.outputs.map((o) => o.id))).toEqual([['reco:win_back:c1'], [], [], []]);
     const w = r.perStep[0]!.recos[0]!;
-    expect(w).toMatchObject({ eventId: 'reco:win_back:c1', sourceEventId: 'c1', trigger: 'win_back', userId: member, occurredAt: t0, unlocks: [] });
+    expect(w).toMatchObject({
+      eventId: 'reco:win_back:c1',
+      sourceEventId: 'c1',
+      trigger: 'win_back',
+      userId: member,
+      occurredAt: t0,
+      unlocks: [],
+    });
     // A member without items: popularity only.
-    expect(ranked(w.items)).toEqual([['c', 'popularity'], ['a', 'popularity'], ['b', 'popularity'], ['e', 'popularity'], ['f', 'popularity'], ['d', 'popularity']]);
+    expect(ranked(w.items)).toEqual([
+      ['c', 'popularity'],
+      ['a', 'popularity'],
+      ['b', 'popularity'],
+      ['e', 'popularity'],
+      ['f', 'popularity'],
+      ['d', 'popularity'],
+    ]);
     expect(r.state).toEqual({ items: [], categories: [], lastEmitted: { win_back: t0 } });
   });
 
   it('a first band of high (no previous band) also emits win_back', () => {
-    expect(step(emptyMemberState(), churn('c1', null, 'high', t0)).outputs.map((o) => o.id)).toEqual(['reco:win_back:c1']);
+    expect(step(emptyMemberState(), churn('c1', null, 'high', t0)).outputs.map((o) => o.id)).toEqual([
+      'reco:win_back:c1',
+    ]);
   });
 
   it('win_back is limited to one per 720 h, independently of next_item', () => {
@@ -305,7 +489,12 @@ describe('reco-members: win_back', () => {
       churn('c3', 'low', 'high', t0 + 721 * hourMs), // 720 h after c1
     ]);
     expect(r.perStep.map((s) => s.recos.map((x) => x.eventId))).toEqual([
-      ['reco:next_item:bhv:p1'], ['reco:win_back:c1'], [], [], ['reco:next_item:bhv:p3'], ['reco:win_back:c3'],
+      ['reco:next_item:bhv:p1'],
+      ['reco:win_back:c1'],
+      [],
+      [],
+      ['reco:next_item:bhv:p3'],
+      ['reco:win_back:c3'],
     ]);
     expect(r.state.lastEmitted).toEqual({ next_item: t0 + 719 * hourMs, win_back: t0 + 721 * hourMs });
   });
@@ -322,28 +511,50 @@ describe('reco-members: tier_upgrade', () => {
     for (const [from, to, unlocks] of cases) {
       const s = step(emptyMemberState(), tier('t1', 'upgrade', from, to, t0, ['ignored_when_the_tier_is_known']));
       expect(s.outputs.map((o) => o.id)).toEqual(['reco:tier_upgrade:t1']);
-      expect(s.recos[0]).toMatchObject({ eventId: 'reco:tier_upgrade:t1', sourceEventId: 't1', trigger: 'tier_upgrade', unlocks, occurredAt: t0 });
+      expect(s.recos[0]).toMatchObject({
+        eventId: 'reco:tier_upgrade:t1',
+        sourceEventId: 't1',
+        trigger: 'tier_upgrade',
+        unlocks,
+        occurredAt: t0,
+      });
       expect(s.state.lastEmitted).toEqual({ tier_upgrade: t0 });
     }
     // A tier the ladder does not know: the event's own benefit list, without the previous tier's.
-    const unknown = step(emptyMemberState(), tier('t2', 'upgrade', 'silver', 'platinum', t0, ['free_trials', 'lounge', 'lounge']));
+    const unknown = step(
+      emptyMemberState(),
+      tier('t2', 'upgrade', 'silver', 'platinum', t0, ['free_trials', 'lounge', 'lounge']),
+    );
     expect(unknown.recos[0]!.unlocks).toEqual(['lounge']);
   });
 
   it('with benefitCategories, the unlocked categories come first by popularity, without owned items', () => {
-    const r = withReco({ benefitCategories: { member_discounts: ['math'], free_trials: ['art'], priority_support: ['music'] } });
+    const r = withReco({
+      benefitCategories: { member_discounts: ['math'], free_trials: ['art'], priority_support: ['music'] },
+    });
     const owned = step(emptyMemberState(), buy('p1', 'a', 'math', t0), { rules: r }).state;
     const up = step(owned, tier('t1', 'upgrade', 'bronze', 'silver', t0 + hourMs), { rules: r });
     const reco = up.recos[0]!;
     // math: g 5, (a owned), h 1 — art: f 2; then the member's usual list without those (c, d by CF, then b, e by popularity).
     expect(ranked(reco.items)).toEqual([
-      ['g', 'unlocked'], ['f', 'unlocked'], ['h', 'unlocked'], ['c', 'cf'], ['d', 'cf'], ['b', 'popularity'], ['e', 'popularity'],
+      ['g', 'unlocked'],
+      ['f', 'unlocked'],
+      ['h', 'unlocked'],
+      ['c', 'cf'],
+      ['d', 'cf'],
+      ['b', 'popularity'],
+      ['e', 'popularity'],
     ]);
     expect(reco.items.slice(0, 3).map((i) => i.score)).toEqual([5, 2, 1]);
     expect(reco.unlocks).toEqual(['member_discounts', 'free_trials', 'member_only_courses']);
     // The list is still cut at reco.top.
-    const top2 = step(owned, tier('t1', 'upgrade', 'bronze', 'silver', t0 + hourMs), { rules: withReco({ top: 2 }, r) });
-    expect(ranked(top2.recos[0]!.items)).toEqual([['g', 'unlocked'], ['f', 'unlocked']]);
+    const top2 = step(owned, tier('t1', 'upgrade', 'bronze', 'silver', t0 + hourMs), {
+      rules: withReco({ top: 2 }, r),
+    });
+    expect(ranked(top2.recos[0]!.items)).toEqual([
+      ['g', 'unlocked'],
+      ['f', 'unlocked'],
+    ]);
     // Without a mapping: the usual list.
     const plain = step(owned, tier('t1', 'upgrade', 'bronze', 'silver', t0 + hourMs));
     expect(ids(plain.recos[0]!.items)).toEqual(['c', 'd', 'g', 'h', 'b', 'e', 'f']);
@@ -358,7 +569,14 @@ describe('reco-members: tier_upgrade', () => {
       tier('t5', 'tier_at_risk', 'silver', 'silver', t0 + 3 * hourMs),
       tier('t6', 'tier_kept', 'silver', 'silver', t0 + 4 * hourMs),
     ]);
-    expect(r.perStep.map((s) => s.outputs.map((o) => o.id))).toEqual([['reco:tier_upgrade:t1'], ['reco:tier_upgrade:t2'], [], [], [], []]);
+    expect(r.perStep.map((s) => s.outputs.map((o) => o.id))).toEqual([
+      ['reco:tier_upgrade:t1'],
+      ['reco:tier_upgrade:t2'],
+      [],
+      [],
+      [],
+      [],
+    ]);
     expect(r.state).toEqual({ items: [], categories: [], lastEmitted: { tier_upgrade: t0 } });
   });
 });
@@ -384,7 +602,12 @@ describe('reco-members: the decision does not depend on the view', () => {
     expect(poor.outputs.map((o) => [o.topic, o.key, o.id])).toEqual(rich.outputs.map((o) => [o.topic, o.key, o.id]));
     expect(poor.perStep.map((s) => s.updates)).toEqual(rich.perStep.map((s) => s.updates));
     expect(rich.outputs.filter((o) => o.topic === 'member.recommendations').map((o) => o.id)).toEqual([
-      'reco:next_item:bhv:p1', 'reco:win_back:c1', 'reco:next_item:bhv:p2', 'reco:next_item:bhv:p3', 'reco:tier_upgrade:t1', 'reco:win_back:c3',
+      'reco:next_item:bhv:p1',
+      'reco:win_back:c1',
+      'reco:next_item:bhv:p2',
+      'reco:next_item:bhv:p3',
+      'reco:tier_upgrade:t1',
+      'reco:win_back:c3',
     ]);
     // Only the items differ: nothing to recommend from an empty model.
     expect(poor.perStep.flatMap((s) => s.recos.map((x) => x.items))).toEqual([[], [], [], [], [], []]);
@@ -396,17 +619,31 @@ describe('reco-members: the decision does not depend on the view', () => {
   it('through the kernel (referenceRun) too, with the view chosen per event', () => {
     const log = inputs.map((input, i) => {
       const e = input.event;
-      return { record: inputRecord(i, e, member), decoded: { kind: 'event' as const, memberId: member, eventId: e.eventId, event: input } };
+      return {
+        record: inputRecord(i, e, member),
+        decoded: { kind: 'event' as const, memberId: member, eventId: e.eventId, event: input },
+      };
     });
     const limits = { recentIds: 256, outboxEntries: 1000, maxStateBytes: 1_048_576 };
     const a = referenceRun(recoMembersLogic, log, rules, limits, { view: () => emptyView });
-    const b = referenceRun(recoMembersLogic, log, rules, limits, { view: (_e, rec) => (Number(rec.offset) % 2 === 0 ? richView : emptyView) });
+    const b = referenceRun(recoMembersLogic, log, rules, limits, {
+      view: (_e, rec) => (Number(rec.offset) % 2 === 0 ? richView : emptyView),
+    });
     expect(a.outputs.map((o) => o.id)).toEqual(b.outputs.map((o) => o.id));
     expect(a.outputs.filter((o) => o.topic === 'activity.dlq')).toEqual([]);
     expect(a.states).toEqual(b.states);
-    expect(a.states.get(member)).toEqual({ items: ['b', 'c', 'a'], categories: ['art', 'math'], lastEmitted: { next_item: t0 + 60 * hourMs, win_back: t0 + 800 * hourMs, tier_upgrade: t0 + 61 * hourMs } });
+    expect(a.states.get(member)).toEqual({
+      items: ['b', 'c', 'a'],
+      categories: ['art', 'math'],
+      lastEmitted: { next_item: t0 + 60 * hourMs, win_back: t0 + 800 * hourMs, tier_upgrade: t0 + 61 * hourMs },
+    });
     expect(a.outputs.filter((o) => o.topic === 'reco.item-updates').map((o) => o.id)).toEqual([
-      'co:6:bhv:p1:a', 'co:6:bhv:l1:b', 'co:6:bhv:l1:a', 'co:6:bhv:p2:c', 'co:6:bhv:p2:a', 'co:6:bhv:p2:b',
+      'co:6:bhv:p1:a',
+      'co:6:bhv:l1:b',
+      'co:6:bhv:l1:a',
+      'co:6:bhv:p2:c',
+      'co:6:bhv:p2:a',
+      'co:6:bhv:p2:b',
     ]);
   });
 });

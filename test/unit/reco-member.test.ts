@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { ActivityEvent } from '../../shared/contracts/activity-event.js';
-import { emptyMemberState, markEmitted, observeCategory, observeItem, recentItems, recoItemOf, shouldEmit, type MemberBounds, type MemberRecoState } from '../../shared/reco/member.js';
+import {
+  emptyMemberState,
+  markEmitted,
+  observeCategory,
+  observeItem,
+  recentItems,
+  recoItemOf,
+  shouldEmit,
+  type MemberBounds,
+  type MemberRecoState,
+} from '../../shared/reco/member.js';
 
 const bounds: MemberBounds = { owned: 4, recent: 2, categories: 2 };
 
@@ -48,16 +58,35 @@ describe('member recommendation state', () => {
   });
 
   it('refuses bounds where recent exceeds owned', () => {
-    expect(() => observeItem(emptyMemberState(), 'x', null, { owned: 2, recent: 3, categories: 1 })).toThrow(RangeError);
+    expect(() => observeItem(emptyMemberState(), 'x', null, { owned: 2, recent: 3, categories: 1 })).toThrow(
+      RangeError,
+    );
   });
 
   it('takes purchases and completions that name an item', () => {
     const base: ActivityEvent = {
-      eventId: 'e', userId: 'u', type: 'purchase', occurredAt: 0, source: null, referrerId: null, amountFen: 100, itemId: 'course-1', category: 'ai',
-      plan: null, periodEnd: null, refundOf: null, seconds: null, points: null, rewardId: null, redeemOf: null,
+      eventId: 'e',
+      userId: 'u',
+      type: 'purchase',
+      occurredAt: 0,
+      source: null,
+      referrerId: null,
+      amountFen: 100,
+      itemId: 'course-1',
+      category: 'ai',
+      plan: null,
+      periodEnd: null,
+      refundOf: null,
+      seconds: null,
+      points: null,
+      rewardId: null,
+      redeemOf: null,
     };
     expect(recoItemOf(base)).toEqual({ itemId: 'course-1', category: 'ai' });
-    expect(recoItemOf({ ...base, type: 'lesson_complete', category: null })).toEqual({ itemId: 'course-1', category: null });
+    expect(recoItemOf({ ...base, type: 'lesson_complete', category: null })).toEqual({
+      itemId: 'course-1',
+      category: null,
+    });
     expect(recoItemOf({ ...base, type: 'content_view' })).toBeNull();
     expect(recoItemOf({ ...base, type: 'refund' })).toBeNull();
     expect(recoItemOf({ ...base, itemId: null })).toBeNull();

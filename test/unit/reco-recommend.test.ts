@@ -9,12 +9,21 @@ function item(n: number, co: Record<string, number | [number, number]>, category
   return {
     n,
     category,
-    co: new Map(Object.entries(co).map(([j, v]) => [j, typeof v === 'number' ? { count: v, error: 0 } : { count: v[0], error: v[1] }])),
+    co: new Map(
+      Object.entries(co).map(([j, v]) => [
+        j,
+        typeof v === 'number' ? { count: v, error: 0 } : { count: v[0], error: v[1] },
+      ]),
+    ),
     evictions: 0,
   };
 }
 
-const member = (items: string[], categories: string[] = []): MemberRecoState => ({ ...emptyMemberState(), items, categories });
+const member = (items: string[], categories: string[] = []): MemberRecoState => ({
+  ...emptyMemberState(),
+  items,
+  categories,
+});
 
 function popularity(members: number, global: TopEntry[], categories: Record<string, TopEntry[]> = {}): PopularityState {
   return { members, global, categories: new Map(Object.entries(categories)) };
@@ -58,7 +67,11 @@ describe('CF scoring', () => {
     expect(scores.get('y')).toBeCloseTo(1 / Math.sqrt(4 * 1), 12);
     expect(scores.get('z')).toBeCloseTo(2 / Math.sqrt(2 * 4), 12);
     // x 0.447 + 0.316 = 0.763, z 0.707, y 0.5.
-    expect(ids(recommend(member(['a', 'b']), stats, noPopularity, 3, { similarity: 'cosine', recent: 20 }))).toEqual(['x', 'z', 'y']);
+    expect(ids(recommend(member(['a', 'b']), stats, noPopularity, 3, { similarity: 'cosine', recent: 20 }))).toEqual([
+      'x',
+      'z',
+      'y',
+    ]);
   });
 
   it('only the R most recent items drive the scores', () => {
@@ -71,41 +84,78 @@ describe('CF scoring', () => {
   });
 
   it('scores with the lower bound count − error: an entry whose bound is 0 is no candidate', () => {
-    const bounded = itemStatsOf(new Map([
-      ['a', item(4, { x: [3, 3], y: [5, 2] })],
-      ['x', item(5, {})],
-      ['y', item(2, {})],
-    ]));
-    expect(Object.fromEntries(cfScores(member(['a']), bounded, 10, { similarity: 'count', recent: 20 }))).toEqual({ y: 3 });
+    const bounded = itemStatsOf(
+      new Map([
+        ['a', item(4, { x: [3, 3], y: [5, 2] })],
+        ['x', item(5, {})],
+        ['y', item(2, {})],
+      ]),
+    );
+    expect(Object.fromEntries(cfScores(member(['a']), bounded, 10, { similarity: 'count', recent: 20 }))).toEqual({
+      y: 3,
+    });
     expect(candidateItems(member(['a']), bounded.state, 20)).toEqual(['y']);
   });
 
   it('breaks ties by item id (code-unit order), whatever the list order', () => {
-    const tied = itemStatsOf(new Map([
-      ['a', item(2, { q: 1, B: 1, p: 1, c: 2 })],
-      ['q', item(1, {})],
-      ['B', item(1, {})],
-      ['p', item(1, {})],
-      ['c', item(1, {})],
-    ]));
-    expect(ids(recommend(member(['a']), tied, noPopularity, 4, { similarity: 'count', recent: 20 }))).toEqual(['c', 'B', 'p', 'q']);
+    const tied = itemStatsOf(
+      new Map([
+        ['a', item(2, { q: 1, B: 1, p: 1, c: 2 })],
+        ['q', item(1, {})],
+        ['B', item(1, {})],
+        ['p', item(1, {})],
+        ['c', item(1, {})],
+      ]),
+    );
+    expect(ids(recommend(member(['a']), tied, noPopularity, 4, { similarity: 'count', recent: 20 }))).toEqual([
+      'c',
+      'B',
+      'p',
+      'q',
+    ]);
   });
 
   it('keeps only the top N', () => {
-    expect(ids(recommend(member(['a', 'b']), stats, noPopularity, 2, { similarity: 'count', recent: 20 }))).toEqual(['x', 'z']);
+    expect(ids(recommend(member(['a', 'b']), stats, noPopularity, 2, { similarity: 'count', recent: 20 }))).toEqual([
+      'x',
+      'z',
+    ]);
   });
 });
 
 describe('popularity fill', () => {
   const pop = popularity(
     10,
-    [['g1', 9], ['x', 8], ['a', 7], ['c1', 6], ['g2', 5], ['g3', 1]],
-    { k1: [['a', 7], ['c1', 6], ['c2', 2]], k2: [['c3', 4], ['c2', 3]], k3: [['c9', 1]] },
+    [
+      ['g1', 9],
+      ['x', 8],
+      ['a', 7],
+      ['c1', 6],
+      ['g2', 5],
+      ['g3', 1],
+    ],
+    {
+      k1: [
+        ['a', 7],
+        ['c1', 6],
+        ['c2', 2],
+      ],
+      k2: [
+        ['c3', 4],
+        ['c2', 3],
+      ],
+      k3: [['c9', 1]],
+    },
   );
 
   it('fills after CF from the member’s category lists, then the global list, skipping owned and listed items', () => {
     // a's only co-item is x: one CF item, then k1 ∪ k2 by members (c1 6, c3 4, c2 3; a owned), then global.
-    const one = itemStatsOf(new Map([['a', item(3, { x: 2 })], ['x', item(8, { a: 2 })]]));
+    const one = itemStatsOf(
+      new Map([
+        ['a', item(3, { x: 2 })],
+        ['x', item(8, { a: 2 })],
+      ]),
+    );
     const r = recommend(member(['a'], ['k1', 'k2']), one, pop, 6, { similarity: 'cosine', recent: 20 });
     expect(r.items.map((x) => [x.itemId, x.source, x.score])).toEqual([
       ['x', 'cf', 2 / Math.sqrt(3 * 8)],
@@ -120,28 +170,55 @@ describe('popularity fill', () => {
 
   it('merges a member’s category lists by member count, taking the larger count of an item listed twice', () => {
     const r = recommend(member([], ['k2', 'k1']), itemStatsOf(new Map()), pop, 4, { similarity: 'count', recent: 20 });
-    expect(r.items.map((x) => [x.itemId, x.score])).toEqual([['a', 7], ['c1', 6], ['c3', 4], ['c2', 3]]);
+    expect(r.items.map((x) => [x.itemId, x.score])).toEqual([
+      ['a', 7],
+      ['c1', 6],
+      ['c3', 4],
+      ['c2', 3],
+    ]);
   });
 
   it('gives a cold-start member (no items) category popularity, then global popularity', () => {
     const r = recommend(member([], ['k3']), itemStatsOf(new Map()), pop, 3, { similarity: 'llr', recent: 20 });
-    expect(r.items.map((x) => [x.itemId, x.source])).toEqual([['c9', 'category_popularity'], ['g1', 'popularity'], ['x', 'popularity']]);
+    expect(r.items.map((x) => [x.itemId, x.source])).toEqual([
+      ['c9', 'category_popularity'],
+      ['g1', 'popularity'],
+      ['x', 'popularity'],
+    ]);
     expect(r.source).toBe('category_popularity');
   });
 
   it('gives a member with neither items nor categories the global list', () => {
     const r = recommend(emptyMemberState(), stats, pop, 2, { similarity: 'count', recent: 20 });
-    expect(r.items.map((x) => [x.itemId, x.source])).toEqual([['g1', 'popularity'], ['x', 'popularity']]);
+    expect(r.items.map((x) => [x.itemId, x.source])).toEqual([
+      ['g1', 'popularity'],
+      ['x', 'popularity'],
+    ]);
     expect(r.source).toBe('popularity');
   });
 
   it('returns a short list when everything runs out', () => {
-    const r = recommend(member(['g1', 'x', 'a', 'c1']), itemStatsOf(new Map()), popularity(3, [['g1', 3], ['x', 2], ['a', 1], ['c1', 1], ['g2', 1]]), 5, { similarity: 'count', recent: 20 });
+    const r = recommend(
+      member(['g1', 'x', 'a', 'c1']),
+      itemStatsOf(new Map()),
+      popularity(3, [
+        ['g1', 3],
+        ['x', 2],
+        ['a', 1],
+        ['c1', 1],
+        ['g2', 1],
+      ]),
+      5,
+      { similarity: 'count', recent: 20 },
+    );
     expect(ids(r)).toEqual(['g2']);
   });
 
   it('an empty model gives an empty list', () => {
-    const r = recommend(member(['a'], ['k1']), itemStatsOf(new Map()), emptyPopularity(), 10, { similarity: 'cosine', recent: 20 });
+    const r = recommend(member(['a'], ['k1']), itemStatsOf(new Map()), emptyPopularity(), 10, {
+      similarity: 'cosine',
+      recent: 20,
+    });
     expect(r).toEqual({ source: null, items: [] });
     expect(popularityBaseline(member(['a']), emptyPopularity(), 10)).toEqual({ source: null, items: [] });
   });
@@ -149,7 +226,16 @@ describe('popularity fill', () => {
 
 describe('the popularity baseline', () => {
   it('is the global list without the member’s items', () => {
-    const pop = popularity(10, [['a', 9], ['b', 8], ['c', 7], ['d', 6]], { k: [['z', 100]] });
+    const pop = popularity(
+      10,
+      [
+        ['a', 9],
+        ['b', 8],
+        ['c', 7],
+        ['d', 6],
+      ],
+      { k: [['z', 100]] },
+    );
     const r = popularityBaseline(member(['b'], ['k']), pop, 3);
     expect(r.items).toEqual([
       { itemId: 'a', score: 9, source: 'popularity' },

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cosine, isSimilarityName, jaccard, logLikelihoodRatio, rawCount, similarities, similarityNames } from '../../shared/reco/similarity.js';
+import {
+  cosine,
+  isSimilarityName,
+  jaccard,
+  logLikelihoodRatio,
+  rawCount,
+  similarities,
+  similarityNames,
+} from '../../shared/reco/similarity.js';
 
 /**
  * G² = 2 Σ k ln(k·N / (row · column)) over the four cells of the 2×2 table, written
@@ -9,12 +17,23 @@ import { cosine, isSimilarityName, jaccard, logLikelihoodRatio, rawCount, simila
 function gSquared(k11: number, k12: number, k21: number, k22: number): number {
   const total = k11 + k12 + k21 + k22;
   const cell = (k: number, row: number, col: number) => (k > 0 ? k * Math.log((k * total) / (row * col)) : 0);
-  return 2 * (cell(k11, k11 + k12, k11 + k21) + cell(k12, k11 + k12, k12 + k22) + cell(k21, k21 + k22, k11 + k21) + cell(k22, k21 + k22, k12 + k22));
+  return (
+    2 *
+    (cell(k11, k11 + k12, k11 + k21) +
+      cell(k12, k11 + k12, k12 + k22) +
+      cell(k21, k21 + k22, k11 + k21) +
+      cell(k22, k21 + k22, k12 + k22))
+  );
 }
 
 /** A consistent table: 0 ≤ c ≤ min(n_i, n_j), n_i + n_j − c ≤ total. */
 const tables = fc
-  .record({ c: fc.integer({ min: 0, max: 50 }), i: fc.integer({ min: 0, max: 50 }), j: fc.integer({ min: 0, max: 50 }), rest: fc.integer({ min: 0, max: 200 }) })
+  .record({
+    c: fc.integer({ min: 0, max: 50 }),
+    i: fc.integer({ min: 0, max: 50 }),
+    j: fc.integer({ min: 0, max: 50 }),
+    rest: fc.integer({ min: 0, max: 200 }),
+  })
   .map(({ c, i, j, rest }) => ({ c, ni: c + i, nj: c + j, total: c + i + j + rest }));
 
 describe('similarities at hand-computed values', () => {

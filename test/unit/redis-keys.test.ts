@@ -1,20 +1,39 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { slotFenceKey } from '../../shared/redis/keys.js';
-import { bucketOf, clusterSlots, memberIdOfKey, memberKey, outboxKey, projectionBuckets, projectionShardKey, slotOf, tagOfSlot } from '../../shared/redis/keys.js';
+import {
+  bucketOf,
+  clusterSlots,
+  memberIdOfKey,
+  memberKey,
+  outboxKey,
+  projectionBuckets,
+  projectionShardKey,
+  slotOf,
+  tagOfSlot,
+} from '../../shared/redis/keys.js';
 
 /** Ids with what breaks naive key parsing: braces, colons, non-ASCII, lone surrogates. */
-const anyId = fc.string({ unit: fc.oneof(fc.constantFrom('{', '}', ':', 'u', 'b', '*', 'é', '😀', '\ud800'), fc.string({ minLength: 1, maxLength: 1 })), minLength: 0, maxLength: 12 });
+const anyId = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom('{', '}', ':', 'u', 'b', '*', 'é', '😀', '\ud800'),
+    fc.string({ minLength: 1, maxLength: 1 }),
+  ),
+  minLength: 0,
+  maxLength: 12,
+});
 
 describe('Redis keys: one slot per script call', () => {
-  it('a member\'s record and outbox share a slot, in either layout, whatever the id', () => {
+  it("a member's record and outbox share a slot, in either layout, whatever the id", () => {
     fc.assert(
       fc.property(anyId, (id) => {
         expect(slotOf(outboxKey('ns', 'w', id))).toBe(slotOf(memberKey('ns', 'w', id)));
         const record = memberKey('ns', 'w', id, 'bucketed');
         expect(slotOf(outboxKey('ns', 'w', id, 'bucketed'))).toBe(slotOf(record));
         // The projection shard of the member's bucket is in the same slot as its record.
-        expect(slotOf(projectionShardKey('ns', 'w', 'popularity', bucketOf(id, projectionBuckets)))).toBe(slotOf(record));
+        expect(slotOf(projectionShardKey('ns', 'w', 'popularity', bucketOf(id, projectionBuckets)))).toBe(
+          slotOf(record),
+        );
         expect(memberIdOfKey(record)).toBe(id);
         expect(memberIdOfKey(memberKey('ns', 'w', id))).toBe(id);
       }),
@@ -23,7 +42,8 @@ describe('Redis keys: one slot per script call', () => {
   });
 
   it('the fence copy of any slot hashes to that slot', () => {
-    for (let slot = 0; slot < clusterSlots; slot++) expect(slotOf(slotFenceKey('ns', 'points-accrual', slot))).toBe(slot);
+    for (let slot = 0; slot < clusterSlots; slot++)
+      expect(slotOf(slotFenceKey('ns', 'points-accrual', slot))).toBe(slot);
     expect(new Set(Array.from({ length: clusterSlots }, (_, s) => tagOfSlot(s))).size).toBe(clusterSlots);
   });
 
@@ -38,7 +58,11 @@ describe('Redis keys: one slot per script call', () => {
   });
 
   it('projection shards of one projection lie in distinct slots', () => {
-    const slots = new Set(Array.from({ length: projectionBuckets }, (_, b) => slotOf(projectionShardKey('ns', 'reco-items', 'popularity', b))));
+    const slots = new Set(
+      Array.from({ length: projectionBuckets }, (_, b) =>
+        slotOf(projectionShardKey('ns', 'reco-items', 'popularity', b)),
+      ),
+    );
     expect(slots.size).toBe(projectionBuckets);
   });
 });

@@ -20,8 +20,10 @@ describe('registry credentials', () => {
     server = createServer((req, res) => {
       seen.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization });
       res.setHeader('content-type', 'application/vnd.schemaregistry.v1+json');
-      if (req.method === 'GET' && req.url!.includes('/config/')) return res.end(JSON.stringify({ compatibilityLevel: 'FULL_TRANSITIVE' }));
-      if (req.method === 'PUT' && req.url!.includes('/config/')) return res.end(JSON.stringify({ compatibility: 'FULL_TRANSITIVE' }));
+      if (req.method === 'GET' && req.url!.includes('/config/'))
+        return res.end(JSON.stringify({ compatibilityLevel: 'FULL_TRANSITIVE' }));
+      if (req.method === 'PUT' && req.url!.includes('/config/'))
+        return res.end(JSON.stringify({ compatibility: 'FULL_TRANSITIVE' }));
       if (req.method === 'POST' && req.url!.endsWith('/versions')) return res.end(JSON.stringify({ id: 7 }));
       if (req.method === 'GET' && req.url!.endsWith('/subjects')) return res.end(JSON.stringify(['a-value']));
       res.statusCode = 404;
@@ -34,14 +36,23 @@ describe('registry credentials', () => {
 
   it.each([
     ['a bearer token', { SCHEMA_REGISTRY_TOKEN: 'tok-123' }, 'Bearer tok-123'],
-    ['basic auth', { SCHEMA_REGISTRY_USERNAME: 'mf', SCHEMA_REGISTRY_PASSWORD: 'pw' }, `Basic ${Buffer.from('mf:pw').toString('base64')}`],
-  ])('%s goes with the client\'s calls and memberflow\'s own', async (_, vars, header) => {
+    [
+      'basic auth',
+      { SCHEMA_REGISTRY_USERNAME: 'mf', SCHEMA_REGISTRY_PASSWORD: 'pw' },
+      `Basic ${Buffer.from('mf:pw').toString('base64')}`,
+    ],
+  ])("%s goes with the client's calls and memberflow's own", async (_, vars, header) => {
     seen.length = 0;
     const access = registryAccessOf(loadEnv({ SCHEMA_REGISTRY_URL: url, ...vars }));
     const ids = await new AvroCodec(access, 'ns').registerAll(['activity.events']);
     expect(ids.get('activity.events')).toBe(7);
     expect((await registryRequest(access, 'GET', '/subjects')).body).toEqual(['a-value']);
-    expect(seen.map((r) => `${r.method} ${r.path.replace(/\?.*/, '')}`)).toEqual(expect.arrayContaining([`POST /apis/ccompat/v7/subjects/ns.activity.events-value/versions`, 'GET /apis/ccompat/v7/subjects']));
+    expect(seen.map((r) => `${r.method} ${r.path.replace(/\?.*/, '')}`)).toEqual(
+      expect.arrayContaining([
+        `POST /apis/ccompat/v7/subjects/ns.activity.events-value/versions`,
+        'GET /apis/ccompat/v7/subjects',
+      ]),
+    );
     for (const r of seen) expect(r.authorization, `${r.method} ${r.path}`).toBe(header);
   });
 
@@ -53,7 +64,9 @@ describe('registry credentials', () => {
   });
 
   it('refuses a token with basic auth, and a user without a password, naming the variables', () => {
-    expect(() => loadEnv({ SCHEMA_REGISTRY_TOKEN: 'tok-123', SCHEMA_REGISTRY_USERNAME: 'mf', SCHEMA_REGISTRY_PASSWORD: 'pw' })).toThrow(/SCHEMA_REGISTRY_TOKEN: expected either a bearer token or basic auth/);
+    expect(() =>
+      loadEnv({ SCHEMA_REGISTRY_TOKEN: 'tok-123', SCHEMA_REGISTRY_USERNAME: 'mf', SCHEMA_REGISTRY_PASSWORD: 'pw' }),
+    ).toThrow(/SCHEMA_REGISTRY_TOKEN: expected either a bearer token or basic auth/);
     const err = (() => {
       try {
         loadEnv({ SCHEMA_REGISTRY_USERNAME: 'mf' });
@@ -63,6 +76,8 @@ describe('registry credentials', () => {
       }
     })();
     expect(err).toMatch(/SCHEMA_REGISTRY_PASSWORD \(unset\): expected together with/);
-    expect(() => registryAccessOf(loadEnv({ SCHEMA_REGISTRY_CA_FILE: '/nonexistent/ca.pem' }))).toThrow(/SCHEMA_REGISTRY_CA_FILE: expected a readable PEM file \(ENOENT\)/);
+    expect(() => registryAccessOf(loadEnv({ SCHEMA_REGISTRY_CA_FILE: '/nonexistent/ca.pem' }))).toThrow(
+      /SCHEMA_REGISTRY_CA_FILE: expected a readable PEM file \(ENOENT\)/,
+    );
   });
 });

@@ -51,7 +51,9 @@ describe('refusalsOf', () => {
 
   it('unknown_worker alone, naming the known workers', () => {
     const r = refusalsOf(facts({ worker: 'pointz' }));
-    expect(r).toEqual([{ code: 'unknown_worker', message: 'no worker pointz; known: behavior-events, points-accrual, tier-evaluation' }]);
+    expect(r).toEqual([
+      { code: 'unknown_worker', message: 'no worker pointz; known: behavior-events, points-accrual, tier-evaluation' },
+    ]);
   });
 
   it.each([
@@ -72,56 +74,86 @@ describe('refusalsOf', () => {
   });
 
   it('the invalid_namespace message quotes the namespace', () => {
-    expect(refusalsOf(facts({ namespace: 'a.b' }))[0]!.message).toBe('namespace "a.b": letters, digits, - and _ only (it prefixes topics, groups and Redis keys)');
+    expect(refusalsOf(facts({ namespace: 'a.b' }))[0]!.message).toBe(
+      'namespace "a.b": letters, digits, - and _ only (it prefixes topics, groups and Redis keys)',
+    );
   });
 
   it('namespace_is_live when the namespace is the live topic namespace', () => {
-    expect(refusalsOf(facts({ namespace: 'prod' }))).toEqual([{ code: 'namespace_is_live', message: 'prod holds the live topics: a replay must write elsewhere' }]);
+    expect(refusalsOf(facts({ namespace: 'prod' }))).toEqual([
+      { code: 'namespace_is_live', message: 'prod holds the live topics: a replay must write elsewhere' },
+    ]);
   });
 
   it('namespace_is_live when the namespace holds the live state after a promote, with a distinct message', () => {
     const promoted = facts({ liveStateNamespace: 'r0', namespace: 'r0' });
-    expect(refusalsOf(promoted)).toEqual([{ code: 'namespace_is_live', message: 'r0 holds the live state: a replay must write elsewhere' }]);
+    expect(refusalsOf(promoted)).toEqual([
+      { code: 'namespace_is_live', message: 'r0 holds the live state: a replay must write elsewhere' },
+    ]);
     // and the topic namespace is still refused after a promote, as topics
-    expect(refusalsOf(facts({ liveStateNamespace: 'r0', namespace: 'prod' }))).toEqual([{ code: 'namespace_is_live', message: 'prod holds the live topics: a replay must write elsewhere' }]);
+    expect(refusalsOf(facts({ liveStateNamespace: 'r0', namespace: 'prod' }))).toEqual([
+      { code: 'namespace_is_live', message: 'prod holds the live topics: a replay must write elsewhere' },
+    ]);
     // a namespace that is neither is fine
     expect(refusalsOf(facts({ liveStateNamespace: 'r0', namespace: 'r1' }))).toEqual([]);
   });
 
   it('namespace_in_use for existing topics alone', () => {
     expect(refusalsOf(facts({ existingTopics: ['r1.points.ledger', 'r1.member.tiers'] }))).toEqual([
-      { code: 'namespace_in_use', message: 'namespace r1 is in use (2 topic(s) such as r1.points.ledger): choose a new one' },
+      {
+        code: 'namespace_in_use',
+        message: 'namespace r1 is in use (2 topic(s) such as r1.points.ledger): choose a new one',
+      },
     ]);
   });
 
   it('namespace_in_use for Redis keys alone', () => {
-    expect(refusalsOf(facts({ redisKeysInUse: true }))).toEqual([{ code: 'namespace_in_use', message: 'namespace r1 is in use (Redis keys): choose a new one' }]);
+    expect(refusalsOf(facts({ redisKeysInUse: true }))).toEqual([
+      { code: 'namespace_in_use', message: 'namespace r1 is in use (Redis keys): choose a new one' },
+    ]);
   });
 
   it('namespace_in_use for both, once', () => {
     expect(refusalsOf(facts({ existingTopics: ['r1.points.ledger'], redisKeysInUse: true }))).toEqual([
-      { code: 'namespace_in_use', message: 'namespace r1 is in use (1 topic(s) such as r1.points.ledger and Redis keys): choose a new one' },
+      {
+        code: 'namespace_in_use',
+        message: 'namespace r1 is in use (1 topic(s) such as r1.points.ledger and Redis keys): choose a new one',
+      },
     ]);
   });
 
   it('replay_exists alone', () => {
     expect(refusalsOf(facts({ existingReplay: meta }))).toEqual([
-      { code: 'replay_exists', message: 'r1 already holds a replay of tier-evaluation (done, from beginning): resume it with replay run --namespace r1, or remove it with replay discard' },
+      {
+        code: 'replay_exists',
+        message:
+          'r1 already holds a replay of tier-evaluation (done, from beginning): resume it with replay run --namespace r1, or remove it with replay discard',
+      },
     ]);
   });
 
   it('replay_exists takes precedence over namespace_in_use', () => {
-    expect(codes(facts({ existingReplay: meta, existingTopics: ['r1.points.ledger'], redisKeysInUse: true }))).toEqual(['replay_exists']);
+    expect(codes(facts({ existingReplay: meta, existingTopics: ['r1.points.ledger'], redisKeysInUse: true }))).toEqual([
+      'replay_exists',
+    ]);
   });
 
   it('group_active alone', () => {
     expect(refusalsOf(facts({ groupMembers: 2 }))).toEqual([
-      { code: 'group_active', message: 'consumer group r1.points-accrual has 2 live member(s): another replay is running there' },
+      {
+        code: 'group_active',
+        message: 'consumer group r1.points-accrual has 2 live member(s): another replay is running there',
+      },
     ]);
   });
 
   it('reports every applicable refusal in a fixed order', () => {
-    expect(codes(facts({ worker: 'nope', namespace: 'prod', redisKeysInUse: true, groupMembers: 1 }))).toEqual(['unknown_worker', 'namespace_is_live', 'namespace_in_use', 'group_active']);
+    expect(codes(facts({ worker: 'nope', namespace: 'prod', redisKeysInUse: true, groupMembers: 1 }))).toEqual([
+      'unknown_worker',
+      'namespace_is_live',
+      'namespace_in_use',
+      'group_active',
+    ]);
   });
 });
 
@@ -153,9 +185,13 @@ describe('formatPlan', () => {
     expect(s.endsWith('\n')).toBe(true);
     const lines = s.trimEnd().split('\n');
     expect(lines[0]).toBe('replay of points-accrual from beginning into namespace r1');
-    expect(lines).toContain(`  ${'prod.behavior.events'.padEnd(40)} ${'0'.padStart(10)} ${'5'.padStart(12)} ${'105'.padStart(12)} ${'100'.padStart(10)}`);
+    expect(lines).toContain(
+      `  ${'prod.behavior.events'.padEnd(40)} ${'0'.padStart(10)} ${'5'.padStart(12)} ${'105'.padStart(12)} ${'100'.padStart(10)}`,
+    );
     expect(lines).toContain("  total records: 120 (offsets: transaction markers on memberflow's own topics count too)");
-    expect(lines).toContain('state:   Redis mf:r1:points-accrual:*, consumer group r1.points-accrual (live state stays in prod)');
+    expect(lines).toContain(
+      'state:   Redis mf:r1:points-accrual:*, consumer group r1.points-accrual (live state stays in prod)',
+    );
     expect(lines).toContain('outputs: r1.points.ledger (never the live topics)');
     expect(lines).toContain('rules:   v2 (live: v1)');
     expect(lines).toContain('live workers running in the live group: 3');
@@ -182,9 +218,30 @@ describe('parseStartPoint', () => {
     ['2024-03-01', { kind: 'time', at: Date.UTC(2024, 2, 1), text: '2024-03-01' }],
     ['2024-03-01T10:00:00+02:00', { kind: 'time', at: Date.UTC(2024, 2, 1, 8), text: '2024-03-01T10:00:00+02:00' }],
     ['0:1200', { kind: 'offsets', offsets: [{ topic: null, partition: 0, offset: '1200' }] }],
-    ['0:1200,1:900', { kind: 'offsets', offsets: [{ topic: null, partition: 0, offset: '1200' }, { topic: null, partition: 1, offset: '900' }] }],
-    [' 0:1200 , 1:900 ,', { kind: 'offsets', offsets: [{ topic: null, partition: 0, offset: '1200' }, { topic: null, partition: 1, offset: '900' }] }],
-    ['prod.activity.events#0:1200', { kind: 'offsets', offsets: [{ topic: 'prod.activity.events', partition: 0, offset: '1200' }] }],
+    [
+      '0:1200,1:900',
+      {
+        kind: 'offsets',
+        offsets: [
+          { topic: null, partition: 0, offset: '1200' },
+          { topic: null, partition: 1, offset: '900' },
+        ],
+      },
+    ],
+    [
+      ' 0:1200 , 1:900 ,',
+      {
+        kind: 'offsets',
+        offsets: [
+          { topic: null, partition: 0, offset: '1200' },
+          { topic: null, partition: 1, offset: '900' },
+        ],
+      },
+    ],
+    [
+      'prod.activity.events#0:1200',
+      { kind: 'offsets', offsets: [{ topic: 'prod.activity.events', partition: 0, offset: '1200' }] },
+    ],
     [
       'a#2:0,b#3:9223372036854775807,4:5',
       {
@@ -206,7 +263,10 @@ describe('parseStartPoint', () => {
     ['2024-13-01', '--from 2024-13-01: not a valid ISO time'],
     ['2024-01-01Tnonsense', '--from 2024-01-01Tnonsense: not a valid ISO time'],
     ['end', '--from end: expected beginning, an ISO time, or offsets like 0:1200,1:900 (optionally topic#0:1200)'],
-    ['Beginning', '--from Beginning: expected beginning, an ISO time, or offsets like 0:1200,1:900 (optionally topic#0:1200)'],
+    [
+      'Beginning',
+      '--from Beginning: expected beginning, an ISO time, or offsets like 0:1200,1:900 (optionally topic#0:1200)',
+    ],
     ['0:-1', '--from 0:-1: expected beginning, an ISO time, or offsets like 0:1200,1:900 (optionally topic#0:1200)'],
     ['0:12x', '--from 0:12x: expected beginning, an ISO time, or offsets like 0:1200,1:900 (optionally topic#0:1200)'],
     ['0:1,1', '--from 0:1,1: expected beginning, an ISO time, or offsets like 0:1200,1:900 (optionally topic#0:1200)'],
@@ -230,9 +290,17 @@ describe('parseStartPoint', () => {
 // planRanges
 // ---------------------------------------------------------------------------------------------
 
-interface Mark { partition: number; offset: string; high: string; low: string }
+interface Mark {
+  partition: number;
+  offset: string;
+  high: string;
+  low: string;
+}
 
-function fakeAdmin(marks: Record<string, Mark[]>, byTime: Record<string, Array<{ partition: number; offset: string }>> = {}) {
+function fakeAdmin(
+  marks: Record<string, Mark[]>,
+  byTime: Record<string, Array<{ partition: number; offset: string }>> = {},
+) {
   const calls: Array<{ topic: string; ts?: number }> = [];
   const admin = {
     async fetchTopicOffsets(topic: string) {
@@ -249,7 +317,12 @@ function fakeAdmin(marks: Record<string, Mark[]>, byTime: Record<string, Array<{
   return { admin: admin as unknown as Admin, calls };
 }
 
-const mark = (partition: number, low: number | string, high: number | string): Mark => ({ partition, offset: String(high), high: String(high), low: String(low) });
+const mark = (partition: number, low: number | string, high: number | string): Mark => ({
+  partition,
+  offset: String(high),
+  high: String(high),
+  low: String(low),
+});
 
 describe('planRanges', () => {
   const topic = 'prod.behavior.events';
@@ -269,7 +342,12 @@ describe('planRanges', () => {
     const at = Date.UTC(2024, 0, 1);
     const { admin, calls } = fakeAdmin(
       { [topic]: [mark(0, 0, 100), mark(1, 10, 50), mark(2, 0, 40)] },
-      { [topic]: [{ partition: 0, offset: '60' }, { partition: 1, offset: '-1' }] },
+      {
+        [topic]: [
+          { partition: 0, offset: '60' },
+          { partition: 1, offset: '-1' },
+        ],
+      },
     );
     expect(await planRanges(admin, [topic], { kind: 'time', at, text: '2024-01-01' })).toEqual([
       { topic, partition: 0, start: '60', end: '100', records: 40 },
@@ -299,7 +377,9 @@ describe('planRanges', () => {
 
   it('an explicit offset below the oldest retained one throws StartPointError', async () => {
     const { admin } = fakeAdmin({ [topic]: [mark(0, 10, 100)] });
-    await expect(planRanges(admin, [topic], parseStartPoint('0:9'))).rejects.toThrow(new StartPointError(`${topic} partition 0: offset 9 is below the oldest retained offset 10`));
+    await expect(planRanges(admin, [topic], parseStartPoint('0:9'))).rejects.toThrow(
+      new StartPointError(`${topic} partition 0: offset 9 is below the oldest retained offset 10`),
+    );
     await expect(planRanges(admin, [topic], parseStartPoint('0:9'))).rejects.toBeInstanceOf(StartPointError);
   });
 
@@ -307,12 +387,17 @@ describe('planRanges', () => {
     // '9' > '10' as strings; numerically 9 < 10 must still be refused, and 200 > 1000 must not clamp
     const { admin } = fakeAdmin({ [topic]: [mark(0, 10, 1000)] });
     await expect(planRanges(admin, [topic], parseStartPoint('0:9'))).rejects.toBeInstanceOf(StartPointError);
-    expect(await planRanges(admin, [topic], parseStartPoint('0:200'))).toEqual([{ topic, partition: 0, start: '200', end: '1000', records: 800 }]);
+    expect(await planRanges(admin, [topic], parseStartPoint('0:200'))).toEqual([
+      { topic, partition: 0, start: '200', end: '1000', records: 800 },
+    ]);
   });
 
   it('topic-qualified offsets apply only to their topic', async () => {
     const other = 'prod.points.ledger';
-    const { admin } = fakeAdmin({ [topic]: [mark(0, 0, 100), mark(1, 0, 100)], [other]: [mark(0, 0, 30), mark(1, 0, 30)] });
+    const { admin } = fakeAdmin({
+      [topic]: [mark(0, 0, 100), mark(1, 0, 100)],
+      [other]: [mark(0, 0, 30), mark(1, 0, 30)],
+    });
     const from = parseStartPoint(`${other}#0:10,1:20`);
     expect(await planRanges(admin, [topic, other], from)).toEqual([
       { topic, partition: 0, start: '100', end: '100', records: 0 },
@@ -395,8 +480,14 @@ describe('diffStates', () => {
   });
 
   it('identical maps: all equal, nothing else', () => {
-    const m = new Map<string, unknown>([['a', points([1])], ['b', points([2], [3], 0)]]);
-    const copy = new Map<string, unknown>([['a', points([1])], ['b', points([2], [3], 0)]]);
+    const m = new Map<string, unknown>([
+      ['a', points([1])],
+      ['b', points([2], [3], 0)],
+    ]);
+    const copy = new Map<string, unknown>([
+      ['a', points([1])],
+      ['b', points([2], [3], 0)],
+    ]);
     expect(diffStates('points-accrual', m, copy)).toEqual({
       members: { live: 2, shadow: 2, both: 2, onlyLive: 0, onlyShadow: 0, equal: 2, different: 0 },
       byField: {},
@@ -431,8 +522,16 @@ describe('diffStates', () => {
   });
 
   it('tier-evaluation: a clock-only difference is not a tier difference; null vs a tier is', () => {
-    const live = new Map<string, unknown>([['a', tier('gold', 1)], ['b', tier(null)], ['c', tier('gold')]]);
-    const shadow = new Map<string, unknown>([['a', tier('gold', 2)], ['b', tier('bronze')], ['c', tier('gold')]]);
+    const live = new Map<string, unknown>([
+      ['a', tier('gold', 1)],
+      ['b', tier(null)],
+      ['c', tier('gold')],
+    ]);
+    const shadow = new Map<string, unknown>([
+      ['a', tier('gold', 2)],
+      ['b', tier('bronze')],
+      ['c', tier('gold')],
+    ]);
     const d = diffStates('tier-evaluation', live, shadow);
     expect(d.members).toEqual({ live: 3, shadow: 3, both: 3, onlyLive: 0, onlyShadow: 0, equal: 1, different: 2 });
     expect(d.byField).toEqual({ tier: 1 });
@@ -482,10 +581,31 @@ describe('diffOutputs', () => {
   });
 
   it('empty sides', () => {
-    expect(diffOutputs('points.ledger', [], [{ id: 'x', value: 1 }, { id: 'x', value: 2 }])).toEqual({
-      topic: 'points.ledger', live: 0, shadow: 1, same: 0, different: 0, onlyLive: 0, onlyShadow: 1, samples: [],
+    expect(
+      diffOutputs(
+        'points.ledger',
+        [],
+        [
+          { id: 'x', value: 1 },
+          { id: 'x', value: 2 },
+        ],
+      ),
+    ).toEqual({
+      topic: 'points.ledger',
+      live: 0,
+      shadow: 1,
+      same: 0,
+      different: 0,
+      onlyLive: 0,
+      onlyShadow: 1,
+      samples: [],
     });
-    expect(diffOutputs('points.ledger', [{ id: 'x', value: 1 }], [])).toMatchObject({ live: 1, shadow: 0, onlyLive: 1, onlyShadow: 0 });
+    expect(diffOutputs('points.ledger', [{ id: 'x', value: 1 }], [])).toMatchObject({
+      live: 1,
+      shadow: 0,
+      onlyLive: 1,
+      onlyShadow: 0,
+    });
   });
 });
 
@@ -542,8 +662,12 @@ describe('selectDeadLetters', () => {
   });
 
   it('filters combine', () => {
-    expect(ids(selectDeadLetters(all, { reason: 'unknown_member', worker: 'behavior-events', since: 2_000 }))).toEqual(['d4']);
-    expect(ids(selectDeadLetters(all, { reason: 'schema_invalid', worker: 'points-accrual', since: 3_001 }))).toEqual([]);
+    expect(ids(selectDeadLetters(all, { reason: 'unknown_member', worker: 'behavior-events', since: 2_000 }))).toEqual([
+      'd4',
+    ]);
+    expect(ids(selectDeadLetters(all, { reason: 'schema_invalid', worker: 'points-accrual', since: 3_001 }))).toEqual(
+      [],
+    );
   });
 });
 
@@ -552,7 +676,9 @@ describe('dlqFilter', () => {
     expect(dlqFilter({})).toEqual({});
     expect(dlqFilter({ reason: '', worker: '', since: '' })).toEqual({});
     expect(dlqFilter({ reason: 'schema_invalid', worker: 'points-accrual', since: '2024-03-01T00:00:00Z' })).toEqual({
-      reason: 'schema_invalid', worker: 'points-accrual', since: Date.UTC(2024, 2, 1),
+      reason: 'schema_invalid',
+      worker: 'points-accrual',
+      since: Date.UTC(2024, 2, 1),
     });
     expect(dlqFilter({ since: '2024-03-01T10:00:00+02:00' })).toEqual({ since: Date.UTC(2024, 2, 1, 8) });
   });
@@ -570,14 +696,34 @@ describe('dlqFilter', () => {
 
 describe('formatDiff', () => {
   it('prints the member counts, fields, samples and per-topic counts', () => {
-    const live = new Map<string, unknown>([['m1', tier('gold')], ['m2', tier('silver')], ['m3', tier('bronze')]]);
-    const shadow = new Map<string, unknown>([['m1', tier('gold')], ['m2', tier('gold')], ['m4', tier('bronze')]]);
+    const live = new Map<string, unknown>([
+      ['m1', tier('gold')],
+      ['m2', tier('silver')],
+      ['m3', tier('bronze')],
+    ]);
+    const shadow = new Map<string, unknown>([
+      ['m1', tier('gold')],
+      ['m2', tier('gold')],
+      ['m4', tier('bronze')],
+    ]);
     const report: DiffReport = {
       worker: 'tier-evaluation',
       liveState: 'prod',
       shadow: 'r1',
       state: diffStates('tier-evaluation', live, shadow),
-      outputs: [diffOutputs('member.tier-changes', [{ id: 'a', value: 1 }, { id: 'b', value: 2 }], [{ id: 'a', value: 1 }, { id: 'c', value: 3 }])],
+      outputs: [
+        diffOutputs(
+          'member.tier-changes',
+          [
+            { id: 'a', value: 1 },
+            { id: 'b', value: 2 },
+          ],
+          [
+            { id: 'a', value: 1 },
+            { id: 'c', value: 3 },
+          ],
+        ),
+      ],
     };
     expect(formatDiff(report).split('\n')).toEqual([
       'tier-evaluation: live state prod against replay r1',

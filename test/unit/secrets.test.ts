@@ -40,19 +40,28 @@ describe('secrets: never in config errors, logs or CLI output', () => {
     expect(configError({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:70001' })).toContain('REDIS_CLUSTER_NODES');
     expect(configError({ REDIS_URL: 'redis://127.0.0.1:6379/16' })).toContain('db 0-15');
     expect(configError({ REDIS_URL: 'redis://127.0.0.1:6379/x' })).toContain('REDIS_URL');
-    const ok = loadEnv({ REDIS_URL: `rediss://app:${secret}@cache:6380/15`, KAFKA_BROKERS: 'a:9092,b:65535', SCHEMA_REGISTRY_URL: `https://u:${secret}@reg/apis/ccompat/v7` });
+    const ok = loadEnv({
+      REDIS_URL: `rediss://app:${secret}@cache:6380/15`,
+      KAFKA_BROKERS: 'a:9092,b:65535',
+      SCHEMA_REGISTRY_URL: `https://u:${secret}@reg/apis/ccompat/v7`,
+    });
     expect(ok.KAFKA_BROKERS).toEqual(['a:9092', 'b:65535']);
     expect(loadEnv({ REDIS_URL: 'redis://127.0.0.1:6379/' }).REDIS_URL).toBe('redis://127.0.0.1:6379/');
   });
 
   it('redacts URL credentials wherever they appear in a text', () => {
-    expect(redactCredentials(`connect to redis://admin:${secret}@h:6379/0 failed; see http://u:p@x/y`)).toBe('connect to redis://***@h:6379/0 failed; see http://***@x/y');
+    expect(redactCredentials(`connect to redis://admin:${secret}@h:6379/0 failed; see http://u:p@x/y`)).toBe(
+      'connect to redis://***@h:6379/0 failed; see http://***@x/y',
+    );
     expect(redactCredentials('http://host:8081/apis')).toBe('http://host:8081/apis');
   });
 
   it('an unreachable registry with credentials in its URL: the error names the subject, not the password', async () => {
     const codec = new AvroCodec(`http://user:${secret}@127.0.0.1:1/apis/ccompat/v7`, 'sec');
-    const err = await codec.registerAll(['activity.events']).then(() => null, (e: Error) => e);
+    const err = await codec.registerAll(['activity.events']).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err).not.toBeNull();
     expect(err!.message).toContain('activity.events');
     expect(err!.message).not.toContain(secret);
@@ -81,7 +90,11 @@ describe('secrets: never in config errors, logs or CLI output', () => {
       { REDIS_URL: `redis://admin:${secret}@127.0.0.1:99999` },
       { SCHEMA_REGISTRY_URL: `http://u:${secret}@registry:99999/apis/ccompat/v7` },
     ]) {
-      const run = spawnSync(process.execPath, ['bin/memberflow.js', 'run', 'behavior-events'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+      const run = spawnSync(process.execPath, ['bin/memberflow.js', 'run', 'behavior-events'], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect(run.status, JSON.stringify(Object.keys(env))).toBe(2);
       expect(`${run.stdout}${run.stderr}`).not.toContain(secret);
       expect(run.stderr).toContain(Object.keys(env)[0]);

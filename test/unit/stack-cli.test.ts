@@ -10,7 +10,8 @@ describe('memberflow stack', () => {
   });
 
   it('names the three brokers in env --brokers 3, and the one broker without it', () => {
-    const env = (args: string[]) => spawnSync('node', ['bin/memberflow.js', 'stack', 'env', ...args], { encoding: 'utf8' }).stdout;
+    const env = (args: string[]) =>
+      spawnSync('node', ['bin/memberflow.js', 'stack', 'env', ...args], { encoding: 'utf8' }).stdout;
     expect(env(['--brokers', '3'])).toContain('KAFKA_BROKERS=127.0.0.1:9192,127.0.0.1:9193,127.0.0.1:9194\n');
     expect(env([])).toMatch(/^KAFKA_BROKERS=127\.0\.0\.1:9092$/m);
   });

@@ -9,14 +9,34 @@ import { pointsAccrualWorker } from '../../services/points-accrual/worker.js';
 import { initialPointsState, type PointsState } from '../../services/points-accrual/state.js';
 import type { ItemUpdateValue } from '../../services/recommendations/inputs.js';
 import { recoItemStateCodec } from '../../services/recommendations/item-codec.js';
-import { decideRecoItem, emptyRecoItemState, recoItemsLogic, type RecoItemState } from '../../services/recommendations/item-logic.js';
+import {
+  decideRecoItem,
+  emptyRecoItemState,
+  recoItemsLogic,
+  type RecoItemState,
+} from '../../services/recommendations/item-logic.js';
 import { recoItemsWorker } from '../../services/recommendations/worker.js';
 import { profileCodec } from '../../services/behavior-events/codec.js';
 import { behaviorLogic, decideBehavior } from '../../services/behavior-events/decide.js';
 import { newProfile, type MemberProfile, type ProfileTag } from '../../services/behavior-events/profile.js';
 import { behaviorEventsWorker } from '../../services/behavior-events/worker.js';
 import { activity } from './fixtures.js';
-import { busyThreeYears, dayMs, ev, member, pointsOp, propertyRuleSets, purchase, redeem, rules, sh, stepsFrom, withPoints, type PointsOp, type Step } from './points-helpers.js';
+import {
+  busyThreeYears,
+  dayMs,
+  ev,
+  member,
+  pointsOp,
+  propertyRuleSets,
+  purchase,
+  redeem,
+  rules,
+  sh,
+  stepsFrom,
+  withPoints,
+  type PointsOp,
+  type Step,
+} from './points-helpers.js';
 
 /** Round trip (deep, strict: null stays null, no undefined appears), determinism, and the text is a fixed point. */
 function checkRoundTrip<S>(codec: StateCodec<S>, s: S): string {
@@ -26,15 +46,39 @@ function checkRoundTrip<S>(codec: StateCodec<S>, s: S): string {
   expect(codec.encode(s)).toBe(text);
   expect(codec.encode(back)).toBe(text);
   // The size cap trusts the bound to skip the encoding: it must never be under the real size.
-  if (codec.sizeBound) expect(codec.sizeBound(s, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(Buffer.byteLength(text));
+  if (codec.sizeBound)
+    expect(codec.sizeBound(s, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(Buffer.byteLength(text));
   return text;
 }
 
 /** Any UTF-16 code unit (lone surrogates included) plus characters JSON must escape. */
-const anyText = fc.string({ unit: fc.oneof(fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), fc.constantFrom('"', '\\', '\u2028', '\u0000', '{', '[', '😀')), maxLength: 8 });
+const anyText = fc.string({
+  unit: fc.oneof(
+    fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+    fc.constantFrom('"', '\\', '\u2028', '\u0000', '{', '[', '😀'),
+  ),
+  maxLength: 8,
+});
 /** States are plain objects (as JSON.parse makes them): no null-prototype records. */
 const plain = { noNullPrototype: true } as const;
-const nastyIds = ['', '"', '\\', '{', '[1]', '\u0000', '\u2028\u2029', '\ud800', '\udfff', '😀', 'é', 'e\u0301', '规则', '12', 'null', '__proto__'];
+const nastyIds = [
+  '',
+  '"',
+  '\\',
+  '{',
+  '[1]',
+  '\u0000',
+  '\u2028\u2029',
+  '\ud800',
+  '\udfff',
+  '😀',
+  'é',
+  'e\u0301',
+  '规则',
+  '12',
+  'null',
+  '__proto__',
+];
 
 // ---------------------------------------------------------------- points-accrual
 
@@ -44,7 +88,6 @@ const pointsRuleSets: Rules[] = [
   { ...withPoints({ pendingDays: 2 }), timeZone: 'Asia/Kolkata' },
   { ...withPoints({ pendingDays: 1, expiryDays: 30 }), timeZone: 'America/New_York' },
 ];
-
 
 /** Steps as in points-properties.test.ts, with ids that start with `prefix` (any characters). */
 const pointsSteps = (ops: PointsOp[], prefix: string, withLate: boolean): Step[] => stepsFrom(ops, withLate, prefix);
@@ -63,9 +106,13 @@ function pointsRun(steps: Step[], r: Rules, reload: boolean): { states: PointsSt
       const due = pointsLogic.nextDue!(state);
       if (due === null || s.tick < due) return;
     }
-    const d = 'tick' in s
-      ? pointsLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}`, offset: String(i) })
-      : pointsLogic.decide(state, s, { rules: r, record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
+    const d =
+      'tick' in s
+        ? pointsLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}`, offset: String(i) })
+        : pointsLogic.decide(state, s, {
+            rules: r,
+            record: { timestamp: s.occurredAt, sizeBytes: 100, topic: 'test', partition: 0, offset: '0' },
+          });
     if (d.kind !== 'applied') throw new Error(`rejected: ${d.rejection.reason}`);
     outputs.push(...d.outputs);
     states.push(d.state);
@@ -74,7 +121,11 @@ function pointsRun(steps: Step[], r: Rules, reload: boolean): { states: PointsSt
   return { states, outputs };
 }
 
-const prefixes = fc.oneof(fc.constant('e'), fc.uuid().map((u) => `${u}:`), anyText);
+const prefixes = fc.oneof(
+  fc.constant('e'),
+  fc.uuid().map((u) => `${u}:`),
+  anyText,
+);
 
 describe('points-accrual state codec', () => {
   it('is the worker’s storage encoding', () => {
@@ -88,17 +139,23 @@ describe('points-accrual state codec', () => {
     let pendingCredits = 0;
     let redemptions = 0;
     fc.assert(
-      fc.property(fc.array(pointsOp, { minLength: 1, maxLength: 60, size: 'max' }), fc.integer({ min: 0, max: pointsRuleSets.length - 1 }), fc.boolean(), prefixes, (ops, ri, late, prefix) => {
-        for (const s of pointsRun(pointsSteps(ops, prefix, late), pointsRuleSets[ri]!, false).states) {
-          const text = checkRoundTrip(pointsStateCodec, s);
-          expect(text.startsWith('[')).toBe(true);
-          expect(text.length).toBeLessThan(JSON.stringify(s).length);
-          credits += s.credits.length;
-          refunded += s.credits.filter((c) => c.refundedFen > 0).length;
-          pendingCredits += s.credits.filter((c) => c.availableAt !== null).length;
-          redemptions += s.redemptions.length;
-        }
-      }),
+      fc.property(
+        fc.array(pointsOp, { minLength: 1, maxLength: 60, size: 'max' }),
+        fc.integer({ min: 0, max: pointsRuleSets.length - 1 }),
+        fc.boolean(),
+        prefixes,
+        (ops, ri, late, prefix) => {
+          for (const s of pointsRun(pointsSteps(ops, prefix, late), pointsRuleSets[ri]!, false).states) {
+            const text = checkRoundTrip(pointsStateCodec, s);
+            expect(text.startsWith('[')).toBe(true);
+            expect(text.length).toBeLessThan(JSON.stringify(s).length);
+            credits += s.credits.length;
+            refunded += s.credits.filter((c) => c.refundedFen > 0).length;
+            pendingCredits += s.credits.filter((c) => c.availableAt !== null).length;
+            redemptions += s.redemptions.length;
+          }
+        },
+      ),
       { numRuns: 150 },
     );
     // The optional credit fields and the redemptions were exercised, not only the defaults.
@@ -107,16 +164,32 @@ describe('points-accrual state codec', () => {
 
   it('property: storing and reloading the state through the codec after every step changes no output and no state', () => {
     fc.assert(
-      fc.property(fc.array(pointsOp, { minLength: 1, maxLength: 60, size: 'max' }), fc.integer({ min: 0, max: pointsRuleSets.length - 1 }), fc.boolean(), prefixes, (ops, ri, late, prefix) => {
-        const steps = pointsSteps(ops, prefix, late);
-        expect(pointsRun(steps, pointsRuleSets[ri]!, true)).toStrictEqual(pointsRun(steps, pointsRuleSets[ri]!, false));
-      }),
+      fc.property(
+        fc.array(pointsOp, { minLength: 1, maxLength: 60, size: 'max' }),
+        fc.integer({ min: 0, max: pointsRuleSets.length - 1 }),
+        fc.boolean(),
+        prefixes,
+        (ops, ri, late, prefix) => {
+          const steps = pointsSteps(ops, prefix, late);
+          expect(pointsRun(steps, pointsRuleSets[ri]!, true)).toStrictEqual(
+            pointsRun(steps, pointsRuleSets[ri]!, false),
+          );
+        },
+      ),
       { numRuns: 80 },
     );
   });
 
   const credit = (id: string, over: Partial<PointsState['credits'][number]> = {}): PointsState['credits'][number] => ({
-    id, amountFen: 12_345, refundedFen: 0, earned: 123, reversed: 0, pending: 0, availableAt: null, expiresAt: sh(2027, 1, 2, 0), ...over,
+    id,
+    amountFen: 12_345,
+    refundedFen: 0,
+    earned: 123,
+    reversed: 0,
+    pending: 0,
+    availableAt: null,
+    expiresAt: sh(2027, 1, 2, 0),
+    ...over,
   });
 
   it('edge cases: empty state, unicode ids, null against 0, optional fields set one at a time, cancelled redemptions', () => {
@@ -125,7 +198,10 @@ describe('points-accrual state codec', () => {
     const day = sh(2027, 1, 2, 0);
     const s: PointsState = {
       clock: sh(2026, 5, 5, 13, 14, 15) + 678,
-      lots: [{ expiresAt: day, points: 5 }, { expiresAt: day + dayMs, points: 7 }],
+      lots: [
+        { expiresAt: day, points: 5 },
+        { expiresAt: day + dayMs, points: 7 },
+      ],
       pending: [{ availableAt: sh(2026, 5, 9, 0), points: 100 }],
       debt: 0,
       credits: [
@@ -134,15 +210,43 @@ describe('points-accrual state codec', () => {
         credit('reversed', { reversed: 1 }),
         credit('pending-only', { pending: 1 }),
         credit('available-at-only', { availableAt: sh(2026, 5, 9, 0) }),
-        credit('all', { refundedFen: 4, reversed: 5, pending: 6, availableAt: sh(2026, 5, 9, 0), expiresAt: day - 3 * dayMs }),
+        credit('all', {
+          refundedFen: 4,
+          reversed: 5,
+          pending: 6,
+          availableAt: sh(2026, 5, 9, 0),
+          expiresAt: day - 3 * dayMs,
+        }),
       ],
       redemptions: [
-        { id: '😀"\\', at: sh(2026, 5, 1) + 1, draws: [[day, 5], [day + dayMs, 2]], cancelled: false },
+        {
+          id: '😀"\\',
+          at: sh(2026, 5, 1) + 1,
+          draws: [
+            [day, 5],
+            [day + dayMs, 2],
+          ],
+          cancelled: false,
+        },
         { id: '\ud800', at: sh(2026, 4, 1), draws: [], cancelled: true },
         { id: '', at: sh(2026, 4, 1), draws: [], cancelled: false },
       ],
-      usage: Object.fromEntries([['规则|day', [[20_500, 1], [20_501, 12]]], ['__proto__', [[0, 3]]], ['base:interaction|day', []]]),
-      qualifying: [[20_480, 10], [20_481, -3], [20_600, 0]],
+      usage: Object.fromEntries([
+        [
+          '规则|day',
+          [
+            [20_500, 1],
+            [20_501, 12],
+          ],
+        ],
+        ['__proto__', [[0, 3]]],
+        ['base:interaction|day', []],
+      ]),
+      qualifying: [
+        [20_480, 10],
+        [20_481, -3],
+        [20_600, 0],
+      ],
     };
     const text = checkRoundTrip(pointsStateCodec, s);
     expect(text.startsWith('[3600000,')).toBe(true);
@@ -157,13 +261,28 @@ describe('points-accrual state codec', () => {
     const base = initialPointsState();
     const kolkata = { ...base, lots: [{ expiresAt: Date.UTC(2027, 0, 1, 18, 30), points: 1 }] };
     expect(checkRoundTrip(pointsStateCodec, kolkata).startsWith('[60000,')).toBe(true);
-    const odd = { ...base, credits: [credit('a', { expiresAt: 1_234_567_890_123, availableAt: 1_234_567_890_001, pending: 1 })] };
+    const odd = {
+      ...base,
+      credits: [credit('a', { expiresAt: 1_234_567_890_123, availableAt: 1_234_567_890_001, pending: 1 })],
+    };
     expect(checkRoundTrip(pointsStateCodec, odd).startsWith('[1,')).toBe(true);
-    const negative = { ...base, lots: [{ expiresAt: -7_200_000, points: 1 }, { expiresAt: 3_600_000, points: 2 }] };
+    const negative = {
+      ...base,
+      lots: [
+        { expiresAt: -7_200_000, points: 1 },
+        { expiresAt: 3_600_000, points: 2 },
+      ],
+    };
     expect(checkRoundTrip(pointsStateCodec, negative).startsWith('[3600000,')).toBe(true);
     for (const bad of [
       { ...base, lots: [{ expiresAt: 1.5, points: 1 }] },
-      { ...base, lots: [{ expiresAt: -(2 ** 53) + 1, points: 1 }, { expiresAt: 2 ** 53 - 1, points: 1 }] },
+      {
+        ...base,
+        lots: [
+          { expiresAt: -(2 ** 53) + 1, points: 1 },
+          { expiresAt: 2 ** 53 - 1, points: 1 },
+        ],
+      },
       { ...base, redemptions: [{ id: 'r', at: 2 ** 60, draws: [], cancelled: false }] },
       { ...base, qualifying: [[0.25, 1] as [number, number]] },
       { ...base, credits: [credit('c', { availableAt: 2 ** 53 + 2, pending: 1 })] },
@@ -174,26 +293,62 @@ describe('points-accrual state codec', () => {
 
   it('property: arbitrary states (any finite numbers, any ids, unsorted lists) round-trip', () => {
     // -0 is excluded: JSON (the default codec) turns it into 0 too.
-    const num = fc.oneof(fc.integer({ min: -2, max: 2 }), fc.integer({ min: -1e6, max: 1e6 }), fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true })).filter((x) => !Object.is(x, -0));
-    const instant = fc.oneof(fc.integer({ min: 0, max: 5_000_000 }).map((h) => h * 3_600_000), fc.integer({ min: 0, max: 3e14 }), num);
+    const num = fc
+      .oneof(
+        fc.integer({ min: -2, max: 2 }),
+        fc.integer({ min: -1e6, max: 1e6 }),
+        fc.maxSafeInteger(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+      )
+      .filter((x) => !Object.is(x, -0));
+    const instant = fc.oneof(
+      fc.integer({ min: 0, max: 5_000_000 }).map((h) => h * 3_600_000),
+      fc.integer({ min: 0, max: 3e14 }),
+      num,
+    );
     const pair = fc.tuple(instant, num);
-    const state: fc.Arbitrary<PointsState> = fc.record({
-      clock: fc.option(num, { nil: null }),
-      lots: fc.array(fc.record({ expiresAt: instant, points: num }, plain)),
-      pending: fc.array(fc.record({ availableAt: instant, points: num }, plain)),
-      debt: num,
-      credits: fc.array(fc.record({ id: anyText, amountFen: num, refundedFen: num, earned: num, reversed: num, pending: num, availableAt: fc.option(instant, { nil: null }), expiresAt: instant }, plain)),
-      redemptions: fc.array(fc.record({ id: anyText, at: instant, draws: fc.array(pair), cancelled: fc.boolean() }, plain)),
-      usage: fc.dictionary(anyText, fc.array(pair, { maxLength: 4 }), plain),
-      qualifying: fc.array(pair),
-    }, plain);
-    fc.assert(fc.property(state, (s) => void checkRoundTrip(pointsStateCodec, s)), { numRuns: 500 });
+    const state: fc.Arbitrary<PointsState> = fc.record(
+      {
+        clock: fc.option(num, { nil: null }),
+        lots: fc.array(fc.record({ expiresAt: instant, points: num }, plain)),
+        pending: fc.array(fc.record({ availableAt: instant, points: num }, plain)),
+        debt: num,
+        credits: fc.array(
+          fc.record(
+            {
+              id: anyText,
+              amountFen: num,
+              refundedFen: num,
+              earned: num,
+              reversed: num,
+              pending: num,
+              availableAt: fc.option(instant, { nil: null }),
+              expiresAt: instant,
+            },
+            plain,
+          ),
+        ),
+        redemptions: fc.array(
+          fc.record({ id: anyText, at: instant, draws: fc.array(pair), cancelled: fc.boolean() }, plain),
+        ),
+        usage: fc.dictionary(anyText, fc.array(pair, { maxLength: 4 }), plain),
+        qualifying: fc.array(pair),
+      },
+      plain,
+    );
+    fc.assert(
+      fc.property(state, (s) => void checkRoundTrip(pointsStateCodec, s)),
+      { numRuns: 500 },
+    );
   });
 });
 
 // ---------------------------------------------------------------- reco-items
 
-const recoCtx = (r: Rules) => ({ rules: r, record: { timestamp: 0, sizeBytes: 100, topic: 'test.reco.item-updates', partition: 0, offset: '0' } });
+const recoCtx = (r: Rules) => ({
+  rules: r,
+  record: { timestamp: 0, sizeBytes: 100, topic: 'test.reco.item-updates', partition: 0, offset: '0' },
+});
 const withCoItems = (k: number): Rules => ({ ...rules, reco: { ...rules.reco, coItemsPerItem: k } });
 
 function itemRun(updates: ItemUpdateValue[], r: Rules): RecoItemState[] {
@@ -210,7 +365,13 @@ const updateOp = fc.record({
   step: fc.integer({ min: -2, max: 1_000 }), // negative: a stale update, dropped
   addsMember: fc.boolean(),
   category: fc.option(fc.oneof(fc.constantFrom('math', 'art', ''), anyText), { nil: null }),
-  coItems: fc.uniqueArray(fc.oneof(fc.integer({ min: 0, max: 30 }).map((i) => `i${i}`), anyText), { maxLength: 8 }),
+  coItems: fc.uniqueArray(
+    fc.oneof(
+      fc.integer({ min: 0, max: 30 }).map((i) => `i${i}`),
+      anyText,
+    ),
+    { maxLength: 8 },
+  ),
 });
 type UpdateOp = typeof updateOp extends fc.Arbitrary<infer T> ? T : never;
 
@@ -218,8 +379,21 @@ function itemUpdates(ops: UpdateOp[]): ItemUpdateValue[] {
   const offsets = new Array<number>(12).fill(1_000_000);
   return ops.map((o, i) => {
     offsets[o.partition]! += o.step;
-    const u = { eventId: `co:${i}`, itemId: 'x', addsMember: o.addsMember, category: o.category, coItems: o.coItems.filter((j) => j !== 'x') };
-    return { ...u, userId: 'm', sourceEventId: `e${i}`, sourcePartition: o.partition, sourceOffset: offsets[o.partition]!, occurredAt: 0 };
+    const u = {
+      eventId: `co:${i}`,
+      itemId: 'x',
+      addsMember: o.addsMember,
+      category: o.category,
+      coItems: o.coItems.filter((j) => j !== 'x'),
+    };
+    return {
+      ...u,
+      userId: 'm',
+      sourceEventId: `e${i}`,
+      sourcePartition: o.partition,
+      sourceOffset: offsets[o.partition]!,
+      occurredAt: 0,
+    };
   });
 }
 
@@ -232,14 +406,18 @@ describe('reco-items state codec', () => {
   it('property: every state reached by random update sequences (small bounds: evictions and error bounds) round-trips, smaller than JSON', () => {
     let withErrors = 0;
     fc.assert(
-      fc.property(fc.array(updateOp, { minLength: 1, maxLength: 80, size: 'max' }), fc.constantFrom(1, 2, 5, 100), (ops, k) => {
-        for (const s of itemRun(itemUpdates(ops), withCoItems(k))) {
-          const text = checkRoundTrip(recoItemStateCodec, s);
-          expect(text.startsWith('[')).toBe(true);
-          expect(text.length).toBeLessThan(JSON.stringify(s).length);
-          if (s.co.some((e) => e.length === 3)) withErrors++;
-        }
-      }),
+      fc.property(
+        fc.array(updateOp, { minLength: 1, maxLength: 80, size: 'max' }),
+        fc.constantFrom(1, 2, 5, 100),
+        (ops, k) => {
+          for (const s of itemRun(itemUpdates(ops), withCoItems(k))) {
+            const text = checkRoundTrip(recoItemStateCodec, s);
+            expect(text.startsWith('[')).toBe(true);
+            expect(text.length).toBeLessThan(JSON.stringify(s).length);
+            if (s.co.some((e) => e.length === 3)) withErrors++;
+          }
+        },
+      ),
       { numRuns: 200 },
     );
     expect(withErrors).toBeGreaterThan(100);
@@ -250,7 +428,13 @@ describe('reco-items state codec', () => {
     const s: RecoItemState = {
       n: 3,
       category: '',
-      co: [...nastyIds.map((id, i): [string, number] => [id, 100 - i]), ['1', 5, 4], ['2', 5, 5], ['3', 2, 0], ['4', 1]],
+      co: [
+        ...nastyIds.map((id, i): [string, number] => [id, 100 - i]),
+        ['1', 5, 4],
+        ['2', 5, 5],
+        ['3', 2, 0],
+        ['4', 1],
+      ],
       evictions: 7,
       applied: { '0': 5, '10': 0, '2': 9_007_199_254_740_991, '😀': 1 },
     };
@@ -258,18 +442,51 @@ describe('reco-items state codec', () => {
     checkRoundTrip(recoItemStateCodec, { ...s, category: null });
     checkRoundTrip(recoItemStateCodec, { ...s, category: 'null' });
     // Counts out of order (not reachable) still round-trip: the drops are signed.
-    checkRoundTrip(recoItemStateCodec, { ...s, co: [['a', 1], ['b', 9, 3], ['c', 4]] });
+    checkRoundTrip(recoItemStateCodec, {
+      ...s,
+      co: [
+        ['a', 1],
+        ['b', 9, 3],
+        ['c', 4],
+      ],
+    });
     // Counts where differences could round: plain JSON.
-    for (const co of [[['a', 2 ** 53 - 1], ['b', -(2 ** 53) + 1]], [['a', 0.5]], [['a', 3, 1e300]]] as RecoItemState['co'][]) {
+    for (const co of [
+      [
+        ['a', 2 ** 53 - 1],
+        ['b', -(2 ** 53) + 1],
+      ],
+      [['a', 0.5]],
+      [['a', 3, 1e300]],
+    ] as RecoItemState['co'][]) {
       expect(checkRoundTrip(recoItemStateCodec, { ...s, co }).startsWith('{')).toBe(true);
     }
   });
 
   it('property: arbitrary states round-trip', () => {
-    const num = fc.oneof(fc.integer({ min: -2, max: 2 }), fc.integer({ min: -1e6, max: 1e6 }), fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true })).filter((x) => !Object.is(x, -0));
+    const num = fc
+      .oneof(
+        fc.integer({ min: -2, max: 2 }),
+        fc.integer({ min: -1e6, max: 1e6 }),
+        fc.maxSafeInteger(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+      )
+      .filter((x) => !Object.is(x, -0));
     const entry = fc.oneof(fc.tuple(anyText, num), fc.tuple(anyText, num, num));
-    const state: fc.Arbitrary<RecoItemState> = fc.record({ n: num, category: fc.option(anyText, { nil: null }), co: fc.array(entry), evictions: num, applied: fc.dictionary(anyText, num, plain) }, plain);
-    fc.assert(fc.property(state, (s) => void checkRoundTrip(recoItemStateCodec, s)), { numRuns: 500 });
+    const state: fc.Arbitrary<RecoItemState> = fc.record(
+      {
+        n: num,
+        category: fc.option(anyText, { nil: null }),
+        co: fc.array(entry),
+        evictions: num,
+        applied: fc.dictionary(anyText, num, plain),
+      },
+      plain,
+    );
+    fc.assert(
+      fc.property(state, (s) => void checkRoundTrip(recoItemStateCodec, s)),
+      { numRuns: 500 },
+    );
   });
 });
 
@@ -317,8 +534,21 @@ describe('state codecs: size against JSON on realistic large states', () => {
     for (let u = 0; u < updates; u++) {
       const p = Math.floor(rnd() * 12);
       offsets[p]! += 1 + Math.floor(rnd() * 50);
-      const coItems = [...new Set(Array.from({ length: 1 + Math.floor(rnd() * 20) }, () => ids[Math.floor(ids.length * rnd() ** 3)]!))];
-      us.push({ eventId: `co:${u}`, itemId: 'X', addsMember: rnd() < 0.3, category: 'kitchen', coItems, userId: 'm', sourceEventId: `e${u}`, sourcePartition: p, sourceOffset: offsets[p]!, occurredAt: 0 });
+      const coItems = [
+        ...new Set(Array.from({ length: 1 + Math.floor(rnd() * 20) }, () => ids[Math.floor(ids.length * rnd() ** 3)]!)),
+      ];
+      us.push({
+        eventId: `co:${u}`,
+        itemId: 'X',
+        addsMember: rnd() < 0.3,
+        category: 'kitchen',
+        coItems,
+        userId: 'm',
+        sourceEventId: `e${u}`,
+        sourcePartition: p,
+        sourceOffset: offsets[p]!,
+        occurredAt: 0,
+      });
     }
     return last(itemRun(us, withCoItems(k)));
   }
@@ -342,25 +572,41 @@ describe('state codecs: size against JSON on realistic large states', () => {
 
 // ---------------------------------------------------------------- behavior-events
 
-const profileArb: fc.Arbitrary<MemberProfile> = fc.record({
-  firstSeenAt: fc.option(fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), { nil: null }),
-  lastActivityAt: fc.option(fc.integer(), { nil: null }),
-  signedUpAt: fc.option(fc.integer(), { nil: null }),
-  referrerId: fc.option(fc.oneof(anyText, fc.constantFrom(...nastyIds)), { nil: null }),
-  purchaseCount: fc.nat(),
-  totalSpendFen: fc.nat(),
-  learningCount: fc.nat(),
-  activeDays: fc.nat(),
-  recentDays: fc.array(fc.integer({ min: -1_000_000, max: 1_000_000 }), { maxLength: 12 }),
-  recentCategories: fc.array(fc.oneof(anyText, fc.constantFrom(...nastyIds)), { maxLength: 5 }),
-  subscription: fc.option(fc.record({ plan: fc.constantFrom('monthly', 'annual'), periodEnd: fc.integer() }, plain), { nil: null }),
-  // Ids with shared prefixes (one order's lines), arbitrary text and surrogate halves split at the shared point.
-  refundable: fc.array(fc.tuple(fc.oneof(fc.nat({ max: 30 }).map((i) => `or:538053:${i}`), anyText, fc.constantFrom(...nastyIds), fc.constantFrom('😀a', '😀b', '\ud83d')), fc.nat()), { maxLength: 20 }),
-  refundableTruncated: fc.boolean(),
-  stage: fc.constantFrom('acquisition', 'activation', 'retention', 'value_add', 'exit'),
-  tags: fc.subarray(['high_value', 'active', 'dormant'] as ProfileTag[]),
-  dailyEvents: fc.array(fc.tuple(fc.integer({ min: 0, max: 100_000 }), fc.nat({ max: 3000 })), { maxLength: 7 }),
-}, plain) as fc.Arbitrary<MemberProfile>;
+const profileArb: fc.Arbitrary<MemberProfile> = fc.record(
+  {
+    firstSeenAt: fc.option(fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), { nil: null }),
+    lastActivityAt: fc.option(fc.integer(), { nil: null }),
+    signedUpAt: fc.option(fc.integer(), { nil: null }),
+    referrerId: fc.option(fc.oneof(anyText, fc.constantFrom(...nastyIds)), { nil: null }),
+    purchaseCount: fc.nat(),
+    totalSpendFen: fc.nat(),
+    learningCount: fc.nat(),
+    activeDays: fc.nat(),
+    recentDays: fc.array(fc.integer({ min: -1_000_000, max: 1_000_000 }), { maxLength: 12 }),
+    recentCategories: fc.array(fc.oneof(anyText, fc.constantFrom(...nastyIds)), { maxLength: 5 }),
+    subscription: fc.option(fc.record({ plan: fc.constantFrom('monthly', 'annual'), periodEnd: fc.integer() }, plain), {
+      nil: null,
+    }),
+    // Ids with shared prefixes (one order's lines), arbitrary text and surrogate halves split at the shared point.
+    refundable: fc.array(
+      fc.tuple(
+        fc.oneof(
+          fc.nat({ max: 30 }).map((i) => `or:538053:${i}`),
+          anyText,
+          fc.constantFrom(...nastyIds),
+          fc.constantFrom('😀a', '😀b', '\ud83d'),
+        ),
+        fc.nat(),
+      ),
+      { maxLength: 20 },
+    ),
+    refundableTruncated: fc.boolean(),
+    stage: fc.constantFrom('acquisition', 'activation', 'retention', 'value_add', 'exit'),
+    tags: fc.subarray(['high_value', 'active', 'dormant'] as ProfileTag[]),
+    dailyEvents: fc.array(fc.tuple(fc.integer({ min: 0, max: 100_000 }), fc.nat({ max: 3000 })), { maxLength: 7 }),
+  },
+  plain,
+) as fc.Arbitrary<MemberProfile>;
 
 describe('behavior-events state codec', () => {
   it('is the worker’s storage encoding', () => {
@@ -380,15 +626,34 @@ describe('behavior-events state codec', () => {
   });
 
   it('reads a profile stored as a JSON object before the codec, older fields missing', () => {
-    const { dailyEvents: _, ...older } = { ...newProfile(), purchaseCount: 3, refundable: [['a', 5]] as [string, number][] };
+    const { dailyEvents: _, ...older } = {
+      ...newProfile(),
+      purchaseCount: 3,
+      refundable: [['a', 5]] as [string, number][],
+    };
     expect(profileCodec.decode(JSON.stringify(older))).toEqual(older);
   });
 
   it('a profile from decisions (one order of 30 lines paid, as in Online Retail) is about half its JSON', () => {
-    const ctx = { rules, record: { timestamp: Date.UTC(2026, 1, 1), sizeBytes: 100, topic: 't', partition: 0, offset: '0' } };
+    const ctx = {
+      rules,
+      record: { timestamp: Date.UTC(2026, 1, 1), sizeBytes: 100, topic: 't', partition: 0, offset: '0' },
+    };
     let p = newProfile();
     for (let i = 0; i < 30; i++) {
-      const d = decideBehavior(p, activity({ eventId: `or:538053:${i}`, userId: 'u', type: 'purchase', itemId: `c${i}`, category: `stock:${i % 5}`, amountFen: 100 * i + 630, occurredAt: Date.UTC(2026, 0, 1 + (i % 3)) }), ctx);
+      const d = decideBehavior(
+        p,
+        activity({
+          eventId: `or:538053:${i}`,
+          userId: 'u',
+          type: 'purchase',
+          itemId: `c${i}`,
+          category: `stock:${i % 5}`,
+          amountFen: 100 * i + 630,
+          occurredAt: Date.UTC(2026, 0, 1 + (i % 3)),
+        }),
+        ctx,
+      );
       if (d.kind !== 'applied') throw new Error(d.rejection.reason);
       p = d.state;
     }

@@ -9,7 +9,7 @@ const key = 'k'.repeat(32);
 const topic = 'ns.activity.events';
 
 describe('tick signatures: only the ticker moves time on an upstream topic', () => {
-  it('accepts the ticker\'s signature for exactly its topic, partition and time', () => {
+  it("accepts the ticker's signature for exactly its topic, partition and time", () => {
     const sig = signTick(key, topic, 3, 1_000);
     expect(tickRefusal(key, topic, 3, 1_000, sig)).toBeNull();
     expect(tickRefusal(key, topic, 4, 1_000, sig)?.reason).toBe('forged_tick');
@@ -20,7 +20,7 @@ describe('tick signatures: only the ticker moves time on an upstream topic', () 
     expect(tickRefusal(key, topic, 3, undefined, sig)?.reason).toBe('forged_tick');
   });
 
-  it('bounds a signed tick by the broker\'s append time: at most MEMBERFLOW_TICK_MAX_AHEAD_MS ahead, any time behind', () => {
+  it("bounds a signed tick by the broker's append time: at most MEMBERFLOW_TICK_MAX_AHEAD_MS ahead, any time behind", () => {
     const appended = Date.UTC(2026, 11, 7, 12);
     expect(tickAheadRefusal(appended + defaultTickMaxAheadMs, appended, defaultTickMaxAheadMs)).toBeNull();
     expect(tickAheadRefusal(Date.UTC(2011, 0, 1), appended, defaultTickMaxAheadMs)).toBeNull();
@@ -39,8 +39,12 @@ describe('tick signatures: only the ticker moves time on an upstream topic', () 
 
   it('the ticker refuses to start without a key, naming the variable; a short key is refused as config', async () => {
     const env = loadEnv({});
-    await expect(tickerCommand({ env, rules, log: pino({ level: 'silent' }) }, { intervalMs: 1, once: true })).rejects.toThrow(ConfigError);
-    await expect(tickerCommand({ env, rules, log: pino({ level: 'silent' }) }, { intervalMs: 1, once: true })).rejects.toThrow(/MEMBERFLOW_TICK_KEY/);
+    await expect(
+      tickerCommand({ env, rules, log: pino({ level: 'silent' }) }, { intervalMs: 1, once: true }),
+    ).rejects.toThrow(ConfigError);
+    await expect(
+      tickerCommand({ env, rules, log: pino({ level: 'silent' }) }, { intervalMs: 1, once: true }),
+    ).rejects.toThrow(/MEMBERFLOW_TICK_KEY/);
     expect(() => loadEnv({ MEMBERFLOW_TICK_KEY: 'short' })).toThrow(/MEMBERFLOW_TICK_KEY: expected at least 16/);
     expect(loadEnv({ MEMBERFLOW_TICK_KEY: '' }).MEMBERFLOW_TICK_KEY).toBeUndefined();
   });

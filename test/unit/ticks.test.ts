@@ -12,11 +12,19 @@ const ev = (offset: number, id: string, member: string, at: number, partition = 
 });
 const tick = (offset: number, time: number, partition = 0) => {
   const record: InputRecord = { ...inputRecord(offset, { tick: time }, '__tick__', { partition }), tick: time };
-  return { record, decoded: { kind: 'rejected', rejection: { reason: 'tick', message: '' }, eventId: null, memberId: null } as Decoded<CreditEvent> };
+  return {
+    record,
+    decoded: {
+      kind: 'rejected',
+      rejection: { reason: 'tick', message: '' },
+      eventId: null,
+      memberId: null,
+    } as Decoded<CreditEvent>,
+  };
 };
 
 describe('ticks: time carried in the log', () => {
-  it('applies due work to the members of the tick\'s partition only, when the tick says so', () => {
+  it("applies due work to the members of the tick's partition only, when the tick says so", () => {
     const log = [ev(0, 'a', 'm1', 0), ev(1, 'b', 'm2', 500), ev(0, 'c', 'm3', 0, 1), tick(2, ttl), tick(3, ttl + 500)];
     const { outputs, states } = referenceRun(timedWorker, log, rules, limits, { forwardTicksTo: 'behavior.events' });
     expect(outputs.map((o) => o.id)).toEqual([
@@ -38,8 +46,11 @@ describe('ticks: time carried in the log', () => {
     expect(outputs.map((o) => o.id)).toEqual(['grant:a']);
   });
 
-  it('a redelivered tick re-publishes the member\'s stored outputs and changes nothing', () => {
-    const start = { ...emptyRecord<{ credits: { id: string; expiresAt: number }[]; expired: number }>(), state: { credits: [{ id: 'a', expiresAt: 10 }], expired: 0 } };
+  it("a redelivered tick re-publishes the member's stored outputs and changes nothing", () => {
+    const start = {
+      ...emptyRecord<{ credits: { id: string; expiresAt: number }[]; expired: number }>(),
+      state: { credits: [{ id: 'a', expiresAt: 10 }], expired: 0 },
+    };
     const t = tick(7, 20).record;
     const ctx = { rules, time: 20, tickId: 'tick:x', offset: '0' };
     const first = stepTick(timedWorker, start, 'm1', t, ctx, limits);

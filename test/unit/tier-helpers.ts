@@ -21,10 +21,29 @@ export function withTiers(patch: Partial<Rules['tiers']>, base: Rules = rules): 
 
 /** A points.ledger entry. Credits carry +amount, reversals −amount in `points` (as points-accrual writes them). */
 export function entry(id: string, kind: LedgerKind, amount: number, at: number): TierInput {
-  const sign = ['reverse', 'debt', 'spend', 'expire'].includes(kind) ? -1 : kind === 'available' || kind === 'refuse' ? 0 : 1;
+  const sign = ['reverse', 'debt', 'spend', 'expire'].includes(kind)
+    ? -1
+    : kind === 'available' || kind === 'refuse'
+      ? 0
+      : 1;
   const e: LedgerEntryValue = {
-    eventId: id, userId: member, kind, points: sign * amount, amount, lots: [], availableAfter: 0, pendingAfter: 0, debtAfter: 0,
-    qualifyingPoints: 0, rulesVersion: 'p', sourceEventId: `bhv:${id}`, relatedEventId: null, occurredAt: at, reason: 'r', plan: null, periodEnd: null,
+    eventId: id,
+    userId: member,
+    kind,
+    points: sign * amount,
+    amount,
+    lots: [],
+    availableAfter: 0,
+    pendingAfter: 0,
+    debtAfter: 0,
+    qualifyingPoints: 0,
+    rulesVersion: 'p',
+    sourceEventId: `bhv:${id}`,
+    relatedEventId: null,
+    occurredAt: at,
+    reason: 'r',
+    plan: null,
+    periodEnd: null,
   };
   return { source: 'ledger', entry: e };
 }
@@ -33,10 +52,31 @@ export const reverse = (id: string, amount: number, at: number) => entry(id, 're
 
 export function behavior(id: string, type: string, at: number, extra: Partial<BehaviorEventValue> = {}): TierInput {
   const event: BehaviorEventValue = {
-    eventId: id, sourceEventId: id, userId: member, type, occurredAt: at,
-    source: null, amountFen: null, itemId: null, category: null, plan: null, periodEnd: null, refundOf: null,
-    seconds: null, points: null, rewardId: null, redeemOf: null, referrerId: null, referredUserId: null,
-    stage: 'activation', tags: [], purchaseCount: 0, totalSpendFen: 0, activeDays: 0, rulesVersion: 'b', ...extra,
+    eventId: id,
+    sourceEventId: id,
+    userId: member,
+    type,
+    occurredAt: at,
+    source: null,
+    amountFen: null,
+    itemId: null,
+    category: null,
+    plan: null,
+    periodEnd: null,
+    refundOf: null,
+    seconds: null,
+    points: null,
+    rewardId: null,
+    redeemOf: null,
+    referrerId: null,
+    referredUserId: null,
+    stage: 'activation',
+    tags: [],
+    purchaseCount: 0,
+    totalSpendFen: 0,
+    activeDays: 0,
+    rulesVersion: 'b',
+    ...extra,
   };
   return { source: 'behavior', event };
 }
@@ -45,9 +85,16 @@ export const subscribe = (id: string, plan: string, at: number, periodEnd: numbe
 
 export type Step = TierInput | { tick: number; id?: string };
 export const isTick = (s: Step): s is { tick: number; id?: string } => 'tick' in s;
-export const stepTime = (s: Step) => (isTick(s) ? s.tick : s.source === 'ledger' ? s.entry.occurredAt : s.event.occurredAt);
+export const stepTime = (s: Step) =>
+  isTick(s) ? s.tick : s.source === 'ledger' ? s.entry.occurredAt : s.event.occurredAt;
 
-export interface Run { state: TierState; states: TierState[]; changes: TierChange[]; perStep: TierChange[][]; outputs: OutputEvent[] }
+export interface Run {
+  state: TierState;
+  states: TierState[];
+  changes: TierChange[];
+  perStep: TierChange[][];
+  outputs: OutputEvent[];
+}
 
 /**
  * Runs steps through the logic as the kernel would (a tick reaches the member
@@ -70,7 +117,10 @@ export function run(steps: Step[], r: Rules = rules, start: TierState = initialT
       }
       d = tierLogic.onTick!(state, member, { rules: r, time: s.tick, tickId: s.id ?? `tick:${i}`, offset: String(i) });
     } else {
-      d = tierLogic.decide(state, s, { rules: r, record: { timestamp: stepTime(s), sizeBytes: 100, topic: 'test', partition: 0, offset: '0' } });
+      d = tierLogic.decide(state, s, {
+        rules: r,
+        record: { timestamp: stepTime(s), sizeBytes: 100, topic: 'test', partition: 0, offset: '0' },
+      });
     }
     if (d.kind !== 'applied') throw new Error(`rejected: ${d.rejection.reason}`);
     for (const o of d.outputs) {

@@ -6,7 +6,19 @@ import { supportedAt } from '../../services/tier-evaluation/evaluate.js';
 import { qualifyingDelta } from '../../services/tier-evaluation/inputs.js';
 import { tierIndex } from '../../services/tier-evaluation/ladder.js';
 import type { LedgerKind } from '../../services/tier-evaluation/inputs.js';
-import { behavior, dayMs, entry, isTick, rules, run, stepTime, subscribe, t0, withTiers, type Step } from './tier-helpers.js';
+import {
+  behavior,
+  dayMs,
+  entry,
+  isTick,
+  rules,
+  run,
+  stepTime,
+  subscribe,
+  t0,
+  withTiers,
+  type Step,
+} from './tier-helpers.js';
 
 const ruleSets: Rules[] = [
   rules,
@@ -18,7 +30,23 @@ const ruleSets: Rules[] = [
 
 const op = fc.record({
   kind: fc.constantFrom<LedgerKind | 'purchase' | 'annual' | 'monthly' | 'tick'>(
-    'earn', 'earn', 'bonus', 'pending', 'reverse', 'debt', 'spend', 'expire', 'available', 'restore', 'refuse', 'purchase', 'annual', 'monthly', 'tick', 'tick', 'tick',
+    'earn',
+    'earn',
+    'bonus',
+    'pending',
+    'reverse',
+    'debt',
+    'spend',
+    'expire',
+    'available',
+    'restore',
+    'refuse',
+    'purchase',
+    'annual',
+    'monthly',
+    'tick',
+    'tick',
+    'tick',
   ),
   gap: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 3 * dayMs }), fc.integer({ min: 0, max: 90 * dayMs })),
   late: fc.integer({ min: 0, max: 400 * dayMs }),
@@ -87,22 +115,32 @@ const ignoreSource = <T extends { sourceEventId: string }>(xs: T[]) => xs.map((x
 describe('tiers: properties', () => {
   it('outside grace the tier is what points and floors support; within grace it is higher; ids are unique', () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), fc.nat({ max: ruleSets.length - 1 }), fc.boolean(), (ops, ri, late) => {
-        checkInvariants(build(ops, late), ruleSets[ri]!);
-      }),
+      fc.property(
+        fc.array(op, { maxLength: 60 }),
+        fc.nat({ max: ruleSets.length - 1 }),
+        fc.boolean(),
+        (ops, ri, late) => {
+          checkInvariants(build(ops, late), ruleSets[ri]!);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('running twice gives identical outputs and states', () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), fc.nat({ max: ruleSets.length - 1 }), fc.boolean(), (ops, ri, late) => {
-        const steps = build(ops, late);
-        const a = run(steps, ruleSets[ri]!);
-        const b = run(steps, ruleSets[ri]!);
-        expect(b.outputs).toEqual(a.outputs);
-        expect(b.state).toEqual(a.state);
-      }),
+      fc.property(
+        fc.array(op, { maxLength: 60 }),
+        fc.nat({ max: ruleSets.length - 1 }),
+        fc.boolean(),
+        (ops, ri, late) => {
+          const steps = build(ops, late);
+          const a = run(steps, ruleSets[ri]!);
+          const b = run(steps, ruleSets[ri]!);
+          expect(b.outputs).toEqual(a.outputs);
+          expect(b.state).toEqual(a.state);
+        },
+      ),
       { numRuns: 100 },
     );
   });

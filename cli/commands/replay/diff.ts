@@ -38,7 +38,15 @@ export function headline(worker: string, state: unknown): Record<string, unknown
 }
 
 export interface StateDiff {
-  members: { live: number; shadow: number; both: number; onlyLive: number; onlyShadow: number; equal: number; different: number };
+  members: {
+    live: number;
+    shadow: number;
+    both: number;
+    onlyLive: number;
+    onlyShadow: number;
+    equal: number;
+    different: number;
+  };
   /** Per headline field: members whose value differs. */
   byField: Record<string, number>;
   samples: Array<{ memberId: string; live: Record<string, unknown> | null; shadow: Record<string, unknown> | null }>;
@@ -64,9 +72,18 @@ export interface DiffReport {
 }
 
 /** Pure: compares two member → state maps. */
-export function diffStates(worker: string, live: ReadonlyMap<string, unknown>, shadow: ReadonlyMap<string, unknown>, maxSamples = 5): StateDiff {
+export function diffStates(
+  worker: string,
+  live: ReadonlyMap<string, unknown>,
+  shadow: ReadonlyMap<string, unknown>,
+  maxSamples = 5,
+): StateDiff {
   const ids = new Set([...live.keys(), ...shadow.keys()]);
-  const d: StateDiff = { members: { live: live.size, shadow: shadow.size, both: 0, onlyLive: 0, onlyShadow: 0, equal: 0, different: 0 }, byField: {}, samples: [] };
+  const d: StateDiff = {
+    members: { live: live.size, shadow: shadow.size, both: 0, onlyLive: 0, onlyShadow: 0, equal: 0, different: 0 },
+    byField: {},
+    samples: [],
+  };
   for (const id of [...ids].sort()) {
     const a = live.get(id);
     const b = shadow.get(id);
@@ -83,13 +100,19 @@ export function diffStates(worker: string, live: ReadonlyMap<string, unknown>, s
     for (const k of new Set([...Object.keys(ha ?? {}), ...Object.keys(hb ?? {})])) {
       if (!isDeepStrictEqual(ha?.[k], hb?.[k])) d.byField[k] = (d.byField[k] ?? 0) + 1;
     }
-    if (d.samples.length < maxSamples && !isDeepStrictEqual(ha, hb)) d.samples.push({ memberId: id, live: ha, shadow: hb });
+    if (d.samples.length < maxSamples && !isDeepStrictEqual(ha, hb))
+      d.samples.push({ memberId: id, live: ha, shadow: hb });
   }
   return d;
 }
 
 /** Pure: compares two topics' events by id (the first copy of each id counts). */
-export function diffOutputs(topic: LogicalTopic, live: ReadonlyArray<{ id: string; value: unknown }>, shadow: ReadonlyArray<{ id: string; value: unknown }>, maxSamples = 5): OutputDiff {
+export function diffOutputs(
+  topic: LogicalTopic,
+  live: ReadonlyArray<{ id: string; value: unknown }>,
+  shadow: ReadonlyArray<{ id: string; value: unknown }>,
+  maxSamples = 5,
+): OutputDiff {
   const first = (rs: ReadonlyArray<{ id: string; value: unknown }>) => {
     const m = new Map<string, unknown>();
     for (const r of rs) if (!m.has(r.id)) m.set(r.id, r.value);
@@ -97,7 +120,16 @@ export function diffOutputs(topic: LogicalTopic, live: ReadonlyArray<{ id: strin
   };
   const a = first(live);
   const b = first(shadow);
-  const d: OutputDiff = { topic, live: a.size, shadow: b.size, same: 0, different: 0, onlyLive: 0, onlyShadow: 0, samples: [] };
+  const d: OutputDiff = {
+    topic,
+    live: a.size,
+    shadow: b.size,
+    same: 0,
+    different: 0,
+    onlyLive: 0,
+    onlyShadow: 0,
+    samples: [],
+  };
   for (const [id, v] of a) {
     if (!b.has(id)) d.onlyLive++;
     else if (isDeepStrictEqual(v, b.get(id))) d.same++;
@@ -118,16 +150,19 @@ export async function replayDiff(rc: ReplayContext, namespace: string): Promise<
   const liveState = pointer.namespace === namespace ? (pointer.previous ?? rc.liveNamespace) : pointer.namespace;
   const states = async (ns: string) => {
     const m = new Map<string, unknown>();
-    for await (const [id, s] of new MemberStore<unknown>(rc.clients.redis, ns, workerDefinition(worker)).scanStates()) m.set(id, s);
+    for await (const [id, s] of new MemberStore<unknown>(rc.clients.redis, ns, workerDefinition(worker)).scanStates())
+      m.set(id, s);
     return m;
   };
   const state = diffStates(worker, await states(liveState), await states(namespace));
   const outputs: OutputDiff[] = [];
   for (const topic of workerEntry(worker).definition.outputs) {
     if (topic === 'activity.dlq') continue;
-    const [live, shadow] = await Promise.all([readTopicRecords(rc, physicalTopic(rc.liveNamespace, topic)), readTopicRecords(rc, physicalTopic(namespace, topic))]);
+    const [live, shadow] = await Promise.all([
+      readTopicRecords(rc, physicalTopic(rc.liveNamespace, topic)),
+      readTopicRecords(rc, physicalTopic(namespace, topic)),
+    ]);
     outputs.push(diffOutputs(topic, live, shadow));
   }
   return { worker, liveState, shadow: namespace, state, outputs };
 }
-

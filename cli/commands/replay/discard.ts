@@ -22,10 +22,14 @@ export interface DiscardReport {
  */
 export async function discardOldState(rc: ReplayContext, namespace: string, worker: string): Promise<DiscardReport> {
   const p = await readLivePointer(rc.clients.redis, rc.liveNamespace, worker);
-  if (p.namespace === namespace || p.target === namespace) throw new ReplayRefused(`${namespace} is ${p.namespace === namespace ? 'the live state' : 'being promoted'} of ${worker}`);
+  if (p.namespace === namespace || p.target === namespace)
+    throw new ReplayRefused(
+      `${namespace} is ${p.namespace === namespace ? 'the live state' : 'being promoted'} of ${worker}`,
+    );
   const group = `${namespace}.${worker}`;
   const { groups } = await rc.admin.describeGroups([group]);
-  if ((groups[0]?.members.length ?? 0) > 0) throw new ReplayRefused(`group ${group} has running members: a replay or an old worker still uses this state`);
+  if ((groups[0]?.members.length ?? 0) > 0)
+    throw new ReplayRefused(`group ${group} has running members: a replay or an old worker still uses this state`);
   const known = (await rc.admin.listGroups()).groups.some((g) => g.groupId === group);
   if (known) await rc.admin.deleteGroups([group]);
   const keys = await deleteKeys(rc.clients.redis, workerKeysPattern(namespace, worker));
@@ -36,7 +40,10 @@ export async function replayDiscard(rc: ReplayContext, namespace: string): Promi
   if (namespace === rc.liveNamespace) throw new ReplayRefused(`${namespace} holds the live topics`);
   for (const w of workerNames()) {
     const p = await readLivePointer(rc.clients.redis, rc.liveNamespace, w);
-    if (p.namespace === namespace || p.target === namespace) throw new ReplayRefused(`${namespace} is ${p.namespace === namespace ? 'the live state' : 'being promoted'} of ${w}`);
+    if (p.namespace === namespace || p.target === namespace)
+      throw new ReplayRefused(
+        `${namespace} is ${p.namespace === namespace ? 'the live state' : 'being promoted'} of ${w}`,
+      );
   }
   const prefix = `${namespace}.`;
   const topics = (await rc.admin.listTopics()).filter((t) => t.startsWith(prefix));
@@ -47,9 +54,18 @@ export async function replayDiscard(rc: ReplayContext, namespace: string): Promi
   let subjects = 0;
   const registry = registryAccessOf(rc.ctx.env);
   const ok = (status: number) => status >= 200 && status < 300;
-  const listed = await registryRequest(registry, 'GET', '/subjects').then((r) => (ok(r.status) && Array.isArray(r.body) ? (r.body as string[]) : []), () => []);
+  const listed = await registryRequest(registry, 'GET', '/subjects').then(
+    (r) => (ok(r.status) && Array.isArray(r.body) ? (r.body as string[]) : []),
+    () => [],
+  );
   for (const s of listed.filter((x) => x.startsWith(prefix))) {
-    if (ok((await registryRequest(registry, 'DELETE', `/subjects/${encodeURIComponent(s)}`).catch(() => ({ status: 0 }))).status)) subjects++;
+    if (
+      ok(
+        (await registryRequest(registry, 'DELETE', `/subjects/${encodeURIComponent(s)}`).catch(() => ({ status: 0 })))
+          .status,
+      )
+    )
+      subjects++;
   }
   return { namespace, topics: topics.length, groups: groups.length, keys, subjects };
 }

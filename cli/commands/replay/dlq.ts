@@ -37,7 +37,11 @@ export function selectDeadLetters(all: readonly DeadLetterView[], f: DlqFilter):
   return all.filter((d) => {
     if (seen.has(d.id)) return false;
     seen.add(d.id);
-    return (f.reason === undefined || d.reason === f.reason) && (f.worker === undefined || d.worker === f.worker) && (f.since === undefined || d.sourceTimestamp >= f.since);
+    return (
+      (f.reason === undefined || d.reason === f.reason) &&
+      (f.worker === undefined || d.worker === f.worker) &&
+      (f.since === undefined || d.sourceTimestamp >= f.since)
+    );
   });
 }
 
@@ -51,25 +55,34 @@ export interface DlqListReport {
 }
 
 async function readDeadLetters(rc: ReplayContext): Promise<DeadLetterView[]> {
-  return (await readTopicRecords(rc, physicalTopic(rc.liveNamespace, 'activity.dlq'))).map((r: TopicRecord) => r.value as DeadLetterView);
+  return (await readTopicRecords(rc, physicalTopic(rc.liveNamespace, 'activity.dlq'))).map(
+    (r: TopicRecord) => r.value as DeadLetterView,
+  );
 }
 
 async function reprocessedIds(rc: ReplayContext): Promise<Set<string>> {
-  return new Set((await readTopicRecords(rc, physicalTopic(rc.liveNamespace, 'activity.dlq-reprocessed'))).map((r) => (r.value as { id: string }).id));
+  return new Set(
+    (await readTopicRecords(rc, physicalTopic(rc.liveNamespace, 'activity.dlq-reprocessed'))).map(
+      (r) => (r.value as { id: string }).id,
+    ),
+  );
 }
 
 export async function dlqList(rc: ReplayContext, f: DlqFilter, max = 50): Promise<DlqListReport> {
   const all = await readDeadLetters(rc);
   const done = await reprocessedIds(rc);
   const selected = selectDeadLetters(all, f);
-  const count = (key: (d: DeadLetterView) => string) => selected.reduce<Record<string, number>>((m, d) => ({ ...m, [key(d)]: (m[key(d)] ?? 0) + 1 }), {});
+  const count = (key: (d: DeadLetterView) => string) =>
+    selected.reduce<Record<string, number>>((m, d) => ({ ...m, [key(d)]: (m[key(d)] ?? 0) + 1 }), {});
   return {
     total: new Set(all.map((d) => d.id)).size,
     selected: selected.length,
     byReason: count((d) => d.reason),
     byWorker: count((d) => d.worker),
     reprocessed: selected.filter((d) => done.has(d.id)).length,
-    entries: selected.slice(0, max).map(({ originalKey: _k, originalValue: _v, ...rest }) => ({ ...rest, reprocessed: done.has(rest.id) })),
+    entries: selected
+      .slice(0, max)
+      .map(({ originalKey: _k, originalValue: _v, ...rest }) => ({ ...rest, reprocessed: done.has(rest.id) })),
   };
 }
 
@@ -84,19 +97,35 @@ export interface ReprocessReport {
 
 const reprocessHeader = 'memberflow-reprocess-of';
 
-export async function dlqReprocess(rc: ReplayContext, f: DlqFilter & { reason: string }, o: { dryRun?: boolean; chunk?: number } = {}): Promise<ReprocessReport> {
+export async function dlqReprocess(
+  rc: ReplayContext,
+  f: DlqFilter & { reason: string },
+  o: { dryRun?: boolean; chunk?: number } = {},
+): Promise<ReprocessReport> {
   const selected = selectDeadLetters(await readDeadLetters(rc), f);
   // Joining with the transactional id fences any earlier run (its open transaction is aborted),
   // so the markers read after it are final: nothing committed later can repeat them.
-  const producer = rc.clients.kafka.producer({ transactionalId: `${rc.liveNamespace}.dlq-reprocess`, idempotent: true, maxInFlightRequests: 1 });
+  const producer = rc.clients.kafka.producer({
+    transactionalId: `${rc.liveNamespace}.dlq-reprocess`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   if (!o.dryRun) await producer.connect();
   const done = await reprocessedIds(rc);
-  const report: ReprocessReport = { selected: selected.length, sent: 0, alreadyReprocessed: 0, skipped: {}, dryRun: Boolean(o.dryRun) };
+  const report: ReprocessReport = {
+    selected: selected.length,
+    sent: 0,
+    alreadyReprocessed: 0,
+    skipped: {},
+    dryRun: Boolean(o.dryRun),
+  };
   const todo: DeadLetterView[] = [];
   for (const d of selected) {
     if (done.has(d.id)) report.alreadyReprocessed++;
-    else if (d.originalValue === null || d.originalValue.length < d.originalSize) report.skipped.original_cut = (report.skipped.original_cut ?? 0) + 1;
-    else if (!d.sourceTopic.startsWith(`${rc.liveNamespace}.`)) report.skipped.other_namespace = (report.skipped.other_namespace ?? 0) + 1;
+    else if (d.originalValue === null || d.originalValue.length < d.originalSize)
+      report.skipped.original_cut = (report.skipped.original_cut ?? 0) + 1;
+    else if (!d.sourceTopic.startsWith(`${rc.liveNamespace}.`))
+      report.skipped.other_namespace = (report.skipped.other_namespace ?? 0) + 1;
     else todo.push(d);
   }
   if (o.dryRun) return report;
@@ -110,11 +139,28 @@ export async function dlqReprocess(rc: ReplayContext, f: DlqFilter & { reason: s
       try {
         const bySource = new Map<string, DeadLetterView[]>();
         for (const d of chunk) bySource.set(d.sourceTopic, [...(bySource.get(d.sourceTopic) ?? []), d]);
-        const marks = await Promise.all(chunk.map(async (d) => ({ key: d.id, value: await rc.clients.codec.encode('activity.dlq-reprocessed', { id: d.id, reason: d.reason, sourceTopic: d.sourceTopic, reprocessedAt: at }) })));
+        const marks = await Promise.all(
+          chunk.map(async (d) => ({
+            key: d.id,
+            value: await rc.clients.codec.encode('activity.dlq-reprocessed', {
+              id: d.id,
+              reason: d.reason,
+              sourceTopic: d.sourceTopic,
+              reprocessedAt: at,
+            }),
+          })),
+        );
         await txn.sendBatch({
           acks: -1,
           topicMessages: [
-            ...[...bySource].map(([topic, ds]) => ({ topic, messages: ds.map((d) => ({ key: d.originalKey, value: d.originalValue, headers: { [reprocessHeader]: d.id } })) })),
+            ...[...bySource].map(([topic, ds]) => ({
+              topic,
+              messages: ds.map((d) => ({
+                key: d.originalKey,
+                value: d.originalValue,
+                headers: { [reprocessHeader]: d.id },
+              })),
+            })),
             { topic: markers, messages: marks },
           ],
         });

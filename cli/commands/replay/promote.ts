@@ -59,53 +59,112 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
   const redis = rc.clients.redis;
   const meta = await readReplayMeta(redis, o.namespace);
   if (meta === null) throw new ReplayRefused(`no replay in ${o.namespace}`);
-  if (meta.liveNamespace !== rc.liveNamespace) throw new ReplayRefused(`${o.namespace} replays ${meta.liveNamespace}, not ${rc.liveNamespace}`);
+  if (meta.liveNamespace !== rc.liveNamespace)
+    throw new ReplayRefused(`${o.namespace} replays ${meta.liveNamespace}, not ${rc.liveNamespace}`);
   const worker = meta.worker;
   const pointer = await readLivePointer(redis, rc.liveNamespace, worker);
-  const report = (p: LivePointer, extra: Partial<PromoteReport>): PromoteReport => ({ worker, from: pointer.namespace, to: p.namespace, epoch: p.epoch, switchedAt: {}, finishedRecords: 0, caughtUpRecords: 0, pausedMs: 0, aborted: false, ...extra });
+  const report = (p: LivePointer, extra: Partial<PromoteReport>): PromoteReport => ({
+    worker,
+    from: pointer.namespace,
+    to: p.namespace,
+    epoch: p.epoch,
+    switchedAt: {},
+    finishedRecords: 0,
+    caughtUpRecords: 0,
+    pausedMs: 0,
+    aborted: false,
+    ...extra,
+  });
 
   if (o.abort) {
-    if (pointer.phase !== 'handover' || pointer.target !== o.namespace) throw new ReplayRefused(`no promote of ${o.namespace} to abort`);
-    const back: LivePointer = { ...pointer, epoch: pointer.epoch + 1, phase: 'live', target: null, movedAt: Date.now() };
+    if (pointer.phase !== 'handover' || pointer.target !== o.namespace)
+      throw new ReplayRefused(`no promote of ${o.namespace} to abort`);
+    const back: LivePointer = {
+      ...pointer,
+      epoch: pointer.epoch + 1,
+      phase: 'live',
+      target: null,
+      movedAt: Date.now(),
+    };
     await writeLivePointer(redis, rc.liveNamespace, worker, back);
     return report(back, { aborted: true });
   }
   if (meta.status === 'promoted') throw new ReplayRefused(`${o.namespace} is already live`);
-  if (pointer.phase === 'handover' && pointer.target !== o.namespace) throw new ReplayRefused(`a promote of ${pointer.target} is under way: finish or abort it first`);
+  if (pointer.phase === 'handover' && pointer.target !== o.namespace)
+    throw new ReplayRefused(`a promote of ${pointer.target} is under way: finish or abort it first`);
   const shadowGroup = consumerGroup(o.namespace, worker);
-  if ((await groupMembers(rc.admin, shadowGroup)) > 0) throw new ReplayRefused(`the replay in ${o.namespace} is still running: stop it first (it resumes where it stopped)`);
+  if ((await groupMembers(rc.admin, shadowGroup)) > 0)
+    throw new ReplayRefused(
+      `the replay in ${o.namespace} is still running: stop it first (it resumes where it stopped)`,
+    );
   const liveGroupId = consumerGroup(pointer.namespace, worker);
   const inputs = workerEntry(worker).definition.inputs.map((t) => physicalTopic(rc.liveNamespace, t));
 
   if (pointer.phase === 'live') {
-    const [shadowAt, liveAt] = await Promise.all([committed(rc, shadowGroup, inputs), committed(rc, liveGroupId, inputs)]);
+    const [shadowAt, liveAt] = await Promise.all([
+      committed(rc, shadowGroup, inputs),
+      committed(rc, liveGroupId, inputs),
+    ]);
     const ahead = [...shadowAt].filter(([k, s]) => compareOffsets(s, liveAt.get(k) ?? '0') > 0);
     if (ahead.length > 0) {
-      throw new ReplayRefused(`the replay has read past the live workers on ${ahead.map(([k, s]) => `${k} (${s} > ${liveAt.get(k) ?? 0})`).join(', ')}: its outputs for those records would never reach the live topics; promote once the live workers have caught up`);
+      throw new ReplayRefused(
+        `the replay has read past the live workers on ${ahead.map(([k, s]) => `${k} (${s} > ${liveAt.get(k) ?? 0})`).join(', ')}: its outputs for those records would never reach the live topics; promote once the live workers have caught up`,
+      );
     }
   }
-  const handover: LivePointer = pointer.phase === 'handover' ? pointer : { ...pointer, epoch: pointer.epoch + 1, phase: 'handover', target: o.namespace, movedAt: Date.now() };
+  const handover: LivePointer =
+    pointer.phase === 'handover'
+      ? pointer
+      : { ...pointer, epoch: pointer.epoch + 1, phase: 'handover', target: o.namespace, movedAt: Date.now() };
   const pausedSince = Date.now();
   if (pointer.phase === 'live') await writeLivePointer(redis, rc.liveNamespace, worker, handover);
   o.progress?.(`handover: ${worker} workers of epoch ${pointer.epoch} stop; waiting for group ${liveGroupId} to empty`);
 
   const deadline = Date.now() + (o.leaveTimeoutMs ?? 120_000);
   while ((await groupMembers(rc.admin, liveGroupId)) > 0) {
-    if (Date.now() > deadline) throw new ReplayRefused(`live workers of ${worker} did not leave group ${liveGroupId} within ${Math.round((o.leaveTimeoutMs ?? 120_000) / 1000)} s; the pointer stays in handover: run promote again to finish, or promote --abort`);
+    if (Date.now() > deadline)
+      throw new ReplayRefused(
+        `live workers of ${worker} did not leave group ${liveGroupId} within ${Math.round((o.leaveTimeoutMs ?? 120_000) / 1000)} s; the pointer stays in handover: run promote again to finish, or promote --abort`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
-  const finished = await finishOldGeneration(rc, pointer, handover.epoch, worker, inputs, o.leaveTimeoutMs ?? 120_000, o.progress);
+  const finished = await finishOldGeneration(
+    rc,
+    pointer,
+    handover.epoch,
+    worker,
+    inputs,
+    o.leaveTimeoutMs ?? 120_000,
+    o.progress,
+  );
   const liveAt = await committed(rc, liveGroupId, inputs);
   const ends = new Map<string, string>();
-  for (const r of meta.ranges) ends.set(rangeKey(r.topic, r.partition), liveAt.get(rangeKey(r.topic, r.partition)) ?? r.start);
+  for (const r of meta.ranges)
+    ends.set(rangeKey(r.topic, r.partition), liveAt.get(rangeKey(r.topic, r.partition)) ?? r.start);
   o.progress?.(`catching the replay up to the live position (${[...ends].map(([k, v]) => `${k}@${v}`).join(', ')})`);
   const caughtUp = await runShadow(rc, meta, { ends, follow: false, ...(o.progress ? { progress: o.progress } : {}) });
-  if (!caughtUp.completed) throw new ReplayRefused(`the replay could not reach the live position (${caughtUp.remaining} records left); the pointer stays in handover: run promote again`);
+  if (!caughtUp.completed)
+    throw new ReplayRefused(
+      `the replay could not reach the live position (${caughtUp.remaining} records left); the pointer stays in handover: run promote again`,
+    );
 
-  const live: LivePointer = { namespace: o.namespace, epoch: handover.epoch, phase: 'live', rules: meta.rules, previous: pointer.namespace, movedAt: Date.now(), target: null };
+  const live: LivePointer = {
+    namespace: o.namespace,
+    epoch: handover.epoch,
+    phase: 'live',
+    rules: meta.rules,
+    previous: pointer.namespace,
+    movedAt: Date.now(),
+    target: null,
+  };
   await writeLivePointer(redis, rc.liveNamespace, worker, live);
   await writeReplayMeta(redis, { ...meta, status: 'promoted' });
-  return report(live, { switchedAt: Object.fromEntries(ends), finishedRecords: finished, caughtUpRecords: caughtUp.records, pausedMs: Date.now() - pausedSince });
+  return report(live, {
+    switchedAt: Object.fromEntries(ends),
+    finishedRecords: finished,
+    caughtUpRecords: caughtUp.records,
+    pausedMs: Date.now() - pausedSince,
+  });
 }
 
 /**
@@ -114,7 +173,15 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
  * new generation never decides one of them again. Returns the records it read (0 when nothing
  * was left, the usual case).
  */
-async function finishOldGeneration(rc: ReplayContext, pointer: LivePointer, epoch: number, worker: string, inputs: readonly string[], timeoutMs: number, progress?: (line: string) => void): Promise<number> {
+async function finishOldGeneration(
+  rc: ReplayContext,
+  pointer: LivePointer,
+  epoch: number,
+  worker: string,
+  inputs: readonly string[],
+  timeoutMs: number,
+  progress?: (line: string) => void,
+): Promise<number> {
   const group = consumerGroup(pointer.namespace, worker);
   const marks = await new MemberStore(rc.clients.redis, pointer.namespace, workerDefinition(worker)).appliedMarks();
   const at = await committed(rc, group, inputs);
@@ -138,7 +205,13 @@ async function finishOldGeneration(rc: ReplayContext, pointer: LivePointer, epoc
   }
   if (behind === 0n) return 0;
   progress?.(`finishing the old generation of ${worker}: ${behind} input(s) it applied past its committed offsets`);
-  const limit = { ms: timeoutMs, error: () => new ReplayRefused(`the old generation of ${worker} could not be finished within ${Math.round(timeoutMs / 1000)} s; the pointer stays in handover: run promote again, or promote --abort`) };
+  const limit = {
+    ms: timeoutMs,
+    error: () =>
+      new ReplayRefused(
+        `the old generation of ${worker} could not be finished within ${Math.round(timeoutMs / 1000)} s; the pointer stays in handover: run promote again, or promote --abort`,
+      ),
+  };
   return (await runLiveStateToEnds(rc, worker, pointer, epoch, stopAt, { deadline: limit })).records;
 }
 
@@ -149,7 +222,8 @@ async function committed(rc: ReplayContext, groupId: string, topics: readonly st
   const list = topics.filter((t) => existing.has(t));
   if (list.length === 0) return out;
   for (const t of await rc.admin.fetchOffsets({ groupId, topics: list })) {
-    for (const p of t.partitions) if (compareOffsets(p.offset, '0') >= 0) out.set(rangeKey(t.topic, p.partition), p.offset);
+    for (const p of t.partitions)
+      if (compareOffsets(p.offset, '0') >= 0) out.set(rangeKey(t.topic, p.partition), p.offset);
   }
   return out;
 }

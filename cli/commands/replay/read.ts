@@ -16,7 +16,11 @@ export interface TopicRecord {
  * Every record of a topic up to its end as it is now (committed transactions only), decoded
  * through the registry (ticks skipped).
  */
-export async function readTopicRecords(rc: ReplayContext, topic: string, opts: { raw?: boolean } = {}): Promise<TopicRecord[]> {
+export async function readTopicRecords(
+  rc: ReplayContext,
+  topic: string,
+  opts: { raw?: boolean } = {},
+): Promise<TopicRecord[]> {
   const out: TopicRecord[] = [];
   await readToEnd(rc.clients.kafka, topic, `${rc.liveNamespace}.replay-read`, async (partition, message) => {
     if (message.headers?.[tickHeader] || !message.value) return;

@@ -10,7 +10,13 @@
  * published, with the ids they had, as after any crash.
  */
 import { physicalTopic } from '../../../shared/kafka/topics.js';
-import { createLivePointer, defaultPointer, liveGroup, readLivePointer, restoreSlotFences } from '../../../shared/kernel/live-pointer.js';
+import {
+  createLivePointer,
+  defaultPointer,
+  liveGroup,
+  readLivePointer,
+  restoreSlotFences,
+} from '../../../shared/kernel/live-pointer.js';
 import { compareOffsets } from '../../../shared/kernel/offsets.js';
 import { groupMembers } from '../../../shared/replay/plan.js';
 import { rangeKey } from '../../../shared/replay/positions.js';
@@ -28,16 +34,24 @@ export interface RebuildReport {
   recordsPerSecond: number;
 }
 
-export async function rebuild(rc: ReplayContext, worker: string, progress?: (line: string) => void): Promise<RebuildReport> {
+export async function rebuild(
+  rc: ReplayContext,
+  worker: string,
+  progress?: (line: string) => void,
+): Promise<RebuildReport> {
   const entry = workerEntry(worker);
   // After Redis lost everything there is no pointer: the worker's own namespace at epoch 0 again.
   await createLivePointer(rc.clients.redis, rc.liveNamespace, worker, defaultPointer(rc.liveNamespace));
   const pointer = await readLivePointer(rc.clients.redis, rc.liveNamespace, worker);
-  if (pointer.phase !== 'live') throw new ReplayRefused(`a promote of ${worker} is under way: finish or abort it first`);
+  if (pointer.phase !== 'live')
+    throw new ReplayRefused(`a promote of ${worker} is under way: finish or abort it first`);
   await restoreSlotFences(rc.clients.redis, rc.liveNamespace, worker, pointer);
   const group = liveGroup(pointer, worker);
   const members = await groupMembers(rc.admin, group);
-  if (members > 0) throw new ReplayRefused(`${members} live ${worker} worker(s) are running in ${group}: stop them first; start them again after the rebuild`);
+  if (members > 0)
+    throw new ReplayRefused(
+      `${members} live ${worker} worker(s) are running in ${group}: stop them first; start them again after the rebuild`,
+    );
 
   const keysRemoved = await deleteKeys(rc.clients.redis, workerKeysPattern(pointer.namespace, worker));
   const existing = new Set(await rc.admin.listTopics());
@@ -47,13 +61,27 @@ export async function rebuild(rc: ReplayContext, worker: string, progress?: (lin
     const topic = physicalTopic(rc.liveNamespace, logical);
     if (!existing.has(topic)) continue;
     const [committed] = await rc.admin.fetchOffsets({ groupId: group, topics: [topic] });
-    for (const p of committed?.partitions ?? []) if (compareOffsets(p.offset, '0') > 0) publishFrom.set(rangeKey(topic, p.partition), p.offset);
+    for (const p of committed?.partitions ?? [])
+      if (compareOffsets(p.offset, '0') > 0) publishFrom.set(rangeKey(topic, p.partition), p.offset);
     await rc.admin.resetOffsets({ groupId: group, topic, earliest: true });
     for (const p of await rc.admin.fetchTopicOffsets(topic)) ends.set(rangeKey(topic, p.partition), p.high);
   }
-  progress?.(`rebuilding ${worker} in ${pointer.namespace} from the oldest retained offsets (${keysRemoved} stale keys removed)`);
+  progress?.(
+    `rebuilding ${worker} in ${pointer.namespace} from the oldest retained offsets (${keysRemoved} stale keys removed)`,
+  );
   const started = Date.now();
-  const totals = await runLiveStateToEnds(rc, worker, pointer, pointer.epoch, ends, { publishFrom, ...(progress ? { progress: (t) => progress(`${worker}: ${t.records} records, ${t.outputs} outputs`) } : {}) });
+  const totals = await runLiveStateToEnds(rc, worker, pointer, pointer.epoch, ends, {
+    publishFrom,
+    ...(progress ? { progress: (t) => progress(`${worker}: ${t.records} records, ${t.outputs} outputs`) } : {}),
+  });
   const seconds = (Date.now() - started) / 1000;
-  return { worker, stateNamespace: pointer.namespace, keysRemoved, records: totals.records, outputs: totals.outputs, seconds, recordsPerSecond: Math.round(totals.records / Math.max(seconds, 0.001)) };
+  return {
+    worker,
+    stateNamespace: pointer.namespace,
+    keysRemoved,
+    records: totals.records,
+    outputs: totals.outputs,
+    seconds,
+    recordsPerSecond: Math.round(totals.records / Math.max(seconds, 0.001)),
+  };
 }

@@ -71,19 +71,41 @@ export async function replayRun(rc: ReplayContext, o: RunOptions): Promise<RunRe
   let meta = await readReplayMeta(rc.clients.redis, o.namespace);
   const resumed = meta !== null;
   if (meta === null) {
-    if (!o.worker || !o.from) throw new ReplayRefused(`no replay in ${o.namespace} yet: give --worker and --from to start one`);
-    const plan = await replayPlan(rc, { worker: o.worker, namespace: o.namespace, from: o.from, ...(o.rulesFile ? { rulesFile: o.rulesFile } : {}) });
-    if (plan.refusals.length > 0) throw new ReplayRefused(plan.refusals.map((r) => `refused (${r.code}): ${r.message}`).join('\n'));
+    if (!o.worker || !o.from)
+      throw new ReplayRefused(`no replay in ${o.namespace} yet: give --worker and --from to start one`);
+    const plan = await replayPlan(rc, {
+      worker: o.worker,
+      namespace: o.namespace,
+      from: o.from,
+      ...(o.rulesFile ? { rulesFile: o.rulesFile } : {}),
+    });
+    if (plan.refusals.length > 0)
+      throw new ReplayRefused(plan.refusals.map((r) => `refused (${r.code}): ${r.message}`).join('\n'));
     const rules = rulesFrom(o.rulesFile, rc.ctx.rules);
-    meta = { worker: o.worker, liveNamespace: rc.liveNamespace, namespace: o.namespace, from: o.from, ranges: plan.ranges, follow: Boolean(o.follow), rules: JSON.stringify(rules), rulesVersion: rules.version, createdAt: Date.now(), status: 'running' };
+    meta = {
+      worker: o.worker,
+      liveNamespace: rc.liveNamespace,
+      namespace: o.namespace,
+      from: o.from,
+      ranges: plan.ranges,
+      follow: Boolean(o.follow),
+      rules: JSON.stringify(rules),
+      rulesVersion: rules.version,
+      createdAt: Date.now(),
+      status: 'running',
+    };
     await ensureTopics(rc.admin, o.namespace, rc.ctx.env.MEMBERFLOW_TOPIC_PARTITIONS, topicSpecs);
     await setStartOffsets(rc, consumerGroup(o.namespace, o.worker), plan.ranges);
     await writeReplayMeta(rc.clients.redis, meta);
   } else {
     if (meta.status === 'promoted') throw new ReplayRefused(`${o.namespace} was promoted: it is live state now`);
-    if (meta.liveNamespace !== rc.liveNamespace) throw new ReplayRefused(`${o.namespace} replays ${meta.liveNamespace}, not ${rc.liveNamespace}`);
+    if (meta.liveNamespace !== rc.liveNamespace)
+      throw new ReplayRefused(`${o.namespace} replays ${meta.liveNamespace}, not ${rc.liveNamespace}`);
     const members = await groupMembers(rc.admin, consumerGroup(o.namespace, meta.worker));
-    if (members > 0) throw new ReplayRefused(`consumer group ${o.namespace}.${meta.worker} has ${members} live member(s): the replay is already running`);
+    if (members > 0)
+      throw new ReplayRefused(
+        `consumer group ${o.namespace}.${meta.worker} has ${members} live member(s): the replay is already running`,
+      );
   }
   return runShadow(rc, meta, { ...o, resumed });
 }
@@ -91,7 +113,8 @@ export async function replayRun(rc: ReplayContext, o: RunOptions): Promise<RunRe
 /** A new group starts exactly at the plan's start offsets. */
 async function setStartOffsets(rc: ReplayContext, groupId: string, ranges: readonly PartitionRange[]): Promise<void> {
   const byTopic = new Map<string, { partition: number; offset: string }[]>();
-  for (const r of ranges) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), { partition: r.partition, offset: r.start }]);
+  for (const r of ranges)
+    byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), { partition: r.partition, offset: r.start }]);
   for (const [topic, partitions] of byTopic) await rc.admin.setOffsets({ groupId, topic, partitions });
 }
 
@@ -99,7 +122,14 @@ async function setStartOffsets(rc: ReplayContext, groupId: string, ranges: reado
 export async function runShadow(
   rc: ReplayContext,
   meta: ReplayMeta,
-  o: { follow?: boolean; progress?: (line: string) => void; progressEveryMs?: number; stop?: Promise<void>; resumed?: boolean; ends?: ReadonlyMap<string, string> },
+  o: {
+    follow?: boolean;
+    progress?: (line: string) => void;
+    progressEveryMs?: number;
+    stop?: Promise<void>;
+    resumed?: boolean;
+    ends?: ReadonlyMap<string, string>;
+  },
 ): Promise<RunReport> {
   const entry = workerEntry(meta.worker);
   const rules = parseRules(JSON.parse(meta.rules), `replay ${meta.namespace}`);
@@ -109,8 +139,12 @@ export async function runShadow(
   const ends = o.ends ?? new Map(meta.ranges.map((r) => [rangeKey(r.topic, r.partition), r.end]));
   const positions = new Map(meta.ranges.map((r) => [rangeKey(r.topic, r.partition), r.start]));
   const group = consumerGroup(meta.namespace, meta.worker);
-  for (const t of await rc.admin.fetchOffsets({ groupId: group, topics: [...new Set(meta.ranges.map((r) => r.topic))] })) {
-    for (const p of t.partitions) if (compareOffsets(p.offset, '0') >= 0) positions.set(rangeKey(t.topic, p.partition), p.offset);
+  for (const t of await rc.admin.fetchOffsets({
+    groupId: group,
+    topics: [...new Set(meta.ranges.map((r) => r.topic))],
+  })) {
+    for (const p of t.partitions)
+      if (compareOffsets(p.offset, '0') >= 0) positions.set(rangeKey(t.topic, p.partition), p.offset);
   }
   const started = Date.now();
   const w = await runWorker({
@@ -129,12 +163,20 @@ export async function runShadow(
     ...workerSettings(rc.ctx.env),
     onBatch: (_report, partition, topic, next) => positions.set(rangeKey(topic, partition), next),
   });
-  const remaining = (): number => [...ends].reduce((n, [k, end]) => n + Math.max(0, Number(BigInt(end) - BigInt(positions.get(k) ?? '0'))), 0);
+  const remaining = (): number =>
+    [...ends].reduce((n, [k, end]) => n + Math.max(0, Number(BigInt(end) - BigInt(positions.get(k) ?? '0'))), 0);
   const timer = o.progress
-    ? setInterval(() => o.progress!(progressLine(meta, positions, ends, w.totals.records, started)), o.progressEveryMs ?? 1000)
+    ? setInterval(
+        () => o.progress!(progressLine(meta, positions, ends, w.totals.records, started)),
+        o.progressEveryMs ?? 1000,
+      )
     : null;
   try {
-    await Promise.race([follow ? new Promise<void>(() => undefined) : w.reachedEnd, o.stop ?? new Promise<void>(() => undefined), w.failed.then((e) => Promise.reject(e))]);
+    await Promise.race([
+      follow ? new Promise<void>(() => undefined) : w.reachedEnd,
+      o.stop ?? new Promise<void>(() => undefined),
+      w.failed.then((e) => Promise.reject(e)),
+    ]);
   } finally {
     if (timer) clearInterval(timer);
     await w.stop();
@@ -144,10 +186,26 @@ export async function runShadow(
   if (completed && !o.ends) await writeReplayMeta(rc.clients.redis, { ...meta, status: 'done' });
   o.progress?.(progressLine(meta, positions, ends, w.totals.records, started));
   const seconds = (Date.now() - started) / 1000;
-  return { namespace: meta.namespace, worker: meta.worker, resumed: Boolean(o.resumed), records: w.totals.records, outputs: w.totals.outputs, seconds, recordsPerSecond: Math.round(w.totals.records / Math.max(seconds, 0.001)), completed, remaining: left };
+  return {
+    namespace: meta.namespace,
+    worker: meta.worker,
+    resumed: Boolean(o.resumed),
+    records: w.totals.records,
+    outputs: w.totals.outputs,
+    seconds,
+    recordsPerSecond: Math.round(w.totals.records / Math.max(seconds, 0.001)),
+    completed,
+    remaining: left,
+  };
 }
 
-function progressLine(meta: ReplayMeta, positions: ReadonlyMap<string, string>, ends: ReadonlyMap<string, string>, records: number, started: number): string {
+function progressLine(
+  meta: ReplayMeta,
+  positions: ReadonlyMap<string, string>,
+  ends: ReadonlyMap<string, string>,
+  records: number,
+  started: number,
+): string {
   const seconds = Math.max(0.001, (Date.now() - started) / 1000);
   const parts = [...ends].map(([k, end]) => {
     const lag = Math.max(0, Number(BigInt(end) - BigInt(positions.get(k) ?? '0')));

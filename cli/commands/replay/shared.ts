@@ -58,7 +58,11 @@ export async function runLiveStateToEnds(
   pointer: LivePointer,
   epoch: number,
   stopAt: ReadonlyMap<string, string>,
-  extra: { publishFrom?: ReadonlyMap<string, string>; progress?: (totals: WorkerTotals) => void; deadline?: { ms: number; error: () => Error } } = {},
+  extra: {
+    publishFrom?: ReadonlyMap<string, string>;
+    progress?: (totals: WorkerTotals) => void;
+    deadline?: { ms: number; error: () => Error };
+  } = {},
 ): Promise<WorkerTotals> {
   const entry = workerEntry(worker);
   const rules = rulesOf(pointer, rc.ctx.rules);
@@ -84,7 +88,9 @@ export async function runLiveStateToEnds(
   const timer = progress ? setInterval(() => progress(w.totals), 2000) : null;
   const deadline = extra.deadline;
   let expiry: NodeJS.Timeout | undefined;
-  const expired = deadline ? new Promise<never>((_, reject) => (expiry = setTimeout(() => reject(deadline.error()), deadline.ms))) : new Promise<never>(() => undefined);
+  const expired = deadline
+    ? new Promise<never>((_, reject) => (expiry = setTimeout(() => reject(deadline.error()), deadline.ms)))
+    : new Promise<never>(() => undefined);
   try {
     await Promise.race([w.reachedEnd, w.failed.then((e) => Promise.reject(e)), expired]);
   } finally {
