@@ -75,6 +75,8 @@ export function evaluate(d: Draft, c: EvalContext, at: number, base: string, cau
       rulesVersion: rules.version,
       decidedAt: at,
       sourceEventId: c.sourceEventId,
+      // Numbered by `sequenced` once the batch knows the input's offset.
+      sequence: '',
     });
     return { state, outputs: [...draft.outputs, ...outputs] };
   };

@@ -33,7 +33,7 @@ export function changeOutputs(change: TierChange): OutputEvent[] {
     changeEventId: change.eventId,
     sourceEventId: change.sourceEventId,
     rulesVersion: change.rulesVersion,
-    sequence: change.sequence ?? '',
+    sequence: change.sequence,
   };
   return [
     {

@@ -30,8 +30,11 @@ export interface TierChange {
   newTierLabel: string;
   /** `reasons` joined by '+' (the first schema's field, kept). */
   reason: string;
-  /** The causes, most decisive first; absent in records of the first schema (read as []). */
-  reasons?: Reason[];
+  /**
+   * The causes, most decisive first. Always written; a record written before the field existed lacks it when
+   * decoded with its own (writer) schema, as memberflow decodes: no memberflow reader relies on it.
+   */
+  reasons: Reason[];
   qualifyingPoints: number;
   pointsToNextTier: number | null;
   pointsToKeepTier: number | null;
@@ -41,8 +44,8 @@ export interface TierChange {
   rulesVersion: string;
   decidedAt: number;
   sourceEventId: string;
-  /** The member's place in decision order (`sequenceOf`); set by `sequenced`, "" in records of earlier schemas. */
-  sequence?: string;
+  /** The member's place in decision order (`sequenceOf`), set by `sequenced`; like `reasons`, absent from older records. */
+  sequence: string;
 }
 
 /** A member.tiers value (schemas/member.tiers.avsc): the latest tier, keyed by userId on a compacted topic. */
@@ -61,5 +64,5 @@ export interface MemberTier {
   sourceEventId: string;
   rulesVersion: string;
   /** The sequence of the change this record follows. */
-  sequence?: string;
+  sequence: string;
 }

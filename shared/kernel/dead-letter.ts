@@ -1,3 +1,4 @@
+import type { AvroDeadLetter } from '../contracts/avro.generated.js';
 import type { InputRecord, OutputEvent, Rejection } from './types.js';
 
 /** Deterministic dead-letter id: the same refused record always gets the same id. */
@@ -27,27 +28,23 @@ export function deadLetter(
   ids: { eventId: string | null; memberId: string | null },
 ): OutputEvent {
   const id = deadLetterId(worker, record);
-  return {
-    topic: 'activity.dlq',
-    key: ids.memberId ?? deadLetterKey(record.key),
+  const value = {
     id,
-    value: {
-      id,
-      worker,
-      reason: rejection.reason,
-      message: rejection.message,
-      sourceTopic: record.topic,
-      sourcePartition: record.partition,
-      sourceOffset: record.offset,
-      sourceTimestamp: record.timestamp,
-      eventId: ids.eventId,
-      userId: ids.memberId,
-      originalKey: record.key && record.key.length > 1024 ? record.key.subarray(0, 1024) : record.key,
-      originalValue:
-        record.value && record.value.length > deadLetterMaxValueBytes
-          ? record.value.subarray(0, deadLetterMaxValueBytes)
-          : record.value,
-      originalSize: record.value?.length ?? 0,
-    },
+    worker,
+    reason: rejection.reason,
+    message: rejection.message,
+    sourceTopic: record.topic,
+    sourcePartition: record.partition,
+    sourceOffset: record.offset,
+    sourceTimestamp: record.timestamp,
+    eventId: ids.eventId,
+    userId: ids.memberId,
+    originalKey: record.key && record.key.length > 1024 ? record.key.subarray(0, 1024) : record.key,
+    originalValue:
+      record.value && record.value.length > deadLetterMaxValueBytes
+        ? record.value.subarray(0, deadLetterMaxValueBytes)
+        : record.value,
+    originalSize: record.value?.length ?? 0,
   };
+  return { topic: 'activity.dlq', key: ids.memberId ?? deadLetterKey(record.key), id, value };
 }

@@ -108,6 +108,7 @@ function tier(
     newTier,
     newTierLabel: newTier,
     reason: 'points_earned',
+    reasons: ['points_earned'],
     qualifyingPoints: 200,
     pointsToNextTier: null,
     pointsToKeepTier: null,
@@ -117,6 +118,7 @@ function tier(
     rulesVersion: 'r',
     decidedAt: at,
     sourceEventId: `bhv:${id}`,
+    sequence: '',
   };
   return { source: 'tier', event };
 }

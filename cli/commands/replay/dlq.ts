@@ -4,6 +4,7 @@
  * dead letter are written in one Kafka transaction (consumers read committed), and dead letters
  * with a marker are never sent again, whatever crashed and whoever runs the command again.
  */
+import type { AvroDeadLetterReprocessed } from '../../../shared/contracts/avro.generated.js';
 import { physicalTopic } from '../../../shared/kafka/topics.js';
 import { readTopicRecords, type TopicRecord } from './read.js';
 import type { ReplayContext } from './shared.js';
@@ -147,7 +148,7 @@ export async function dlqReprocess(
               reason: d.reason,
               sourceTopic: d.sourceTopic,
               reprocessedAt: at,
-            }),
+            } satisfies AvroDeadLetterReprocessed),
           })),
         );
         await txn.sendBatch({
