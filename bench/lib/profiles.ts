@@ -1,3 +1,4 @@
+import { workerNames } from '../../services/index.js';
 /** What each bench profile runs. `short` fits in two minutes; `full` takes tens of minutes. */
 export interface Profile {
   /** Generated activity records of the main stream, and its member count (skewed). */
@@ -30,14 +31,8 @@ export interface Profile {
 
 export type ProfileName = 'short' | 'full';
 
-export const pipelineWorkers = [
-  'behavior-events',
-  'points-accrual',
-  'tier-evaluation',
-  'churn-prediction',
-  'reco-members',
-  'reco-items',
-] as const;
+/** Every worker of the registry, in pipeline order. */
+export const pipelineWorkers: readonly string[] = workerNames();
 
 /** The workers an activity passes through on its way to a tier change. */
 export const tierPathWorkers = ['behavior-events', 'points-accrual', 'tier-evaluation'] as const;

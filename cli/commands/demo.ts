@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { workerDefinition } from '../../services/index.js';
+import { workerDefinition, workerNames } from '../../services/index.js';
 import { fileURLToPath } from 'node:url';
 import { connectClients } from '../../shared/clients.js';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
@@ -33,14 +33,7 @@ export interface DemoOptions {
  * few broken and duplicated records, the workers run until caught up, then a
  * summary read back from the worker and from Redis.
  */
-const demoWorkers = [
-  'behavior-events',
-  'points-accrual',
-  'tier-evaluation',
-  'churn-prediction',
-  'reco-members',
-  'reco-items',
-];
+const demoWorkers = workerNames();
 
 export async function demoCommand(given: CommandContext, opts: DemoOptions): Promise<void> {
   // The demo is its own ticker: without a key of the operator's, it signs its ticks with one made for this run.

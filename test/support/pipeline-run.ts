@@ -6,7 +6,7 @@
  * topic with the pure reference runs over the logs as they ended up in Kafka.
  */
 import { spawn } from 'node:child_process';
-import { workers, workerDefinition } from '../../services/index.js';
+import { workers, workerDefinition, workerNames } from '../../services/index.js';
 import type { Rules } from '../../shared/config/rules.js';
 import { consumerGroup, type LogicalTopic } from '../../shared/kafka/topics.js';
 import { readLivePointer } from '../../shared/kernel/live-pointer.js';
@@ -21,15 +21,9 @@ import { generateActivity, type GeneratedRecord } from './activity-generator.js'
 export { canon };
 import { TestStack, sleep, type ReadRecord, type WorkerProcess } from './harness.js';
 
-export const pipeline = [
-  'behavior-events',
-  'points-accrual',
-  'tier-evaluation',
-  'churn-prediction',
-  'reco-members',
-  'reco-items',
-] as const;
-export type PipelineWorker = (typeof pipeline)[number];
+/** Every worker of the registry, in pipeline order. */
+export const pipeline = workerNames();
+export type PipelineWorker = string;
 
 const tickPlaceholder: Decoded<never> = {
   kind: 'rejected',

@@ -1,13 +1,9 @@
-import { workerDefinition } from '../../../services/index.js';
+import { workerDefinition, workers } from '../../../services/index.js';
 /**
  * `replay diff`: the shadow's state against the live state, member by member, and its
  * outputs against the live outputs, by event id.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { availableOf, pendingOf, type PointsState } from '../../../services/points-accrual/state.js';
-import type { TierState } from '../../../services/tier-evaluation/state.js';
-import type { ChurnState } from '../../../services/churn-prediction/state.js';
-import type { MemberProfile } from '../../../services/behavior-events/profile.js';
 import { physicalTopic, type LogicalTopic } from '../../../shared/kafka/topics.js';
 import { readLivePointer } from '../../../shared/kernel/live-pointer.js';
 import { MemberStore } from '../../../shared/redis/member-store.js';
@@ -15,26 +11,9 @@ import { readReplayMeta } from '../../../shared/replay/meta.js';
 import { readTopicRecords } from './read.js';
 import { ReplayRefused, workerEntry, type ReplayContext } from './shared.js';
 
-/** The figures a person compares per worker (the full states are compared too). */
+/** The figures a person compares per worker (the registry's headline; the full states are compared too). */
 export function headline(worker: string, state: unknown): Record<string, unknown> {
-  switch (worker) {
-    case 'points-accrual': {
-      const s = state as PointsState;
-      return { available: availableOf(s), pending: pendingOf(s), debt: s.debt };
-    }
-    case 'tier-evaluation':
-      return { tier: (state as TierState).tier };
-    case 'churn-prediction':
-      return { band: (state as ChurnState).band };
-    case 'behavior-events':
-      return { stage: (state as MemberProfile).stage };
-    case 'reco-members':
-      return { items: (state as { items: string[] }).items.length };
-    case 'reco-items':
-      return { members: (state as { n: number }).n };
-    default:
-      return {};
-  }
+  return workers[worker]?.headline(state) ?? {};
 }
 
 export interface StateDiff {
