@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { isTierPathRun } from './lib/profiles.js';
 import type { BenchReport } from './lib/report.js';
 
-const reports = process.argv.slice(2).map((f) => ({ file: f, r: JSON.parse(readFileSync(f, 'utf8')) as BenchReport }));
+/** A saved report: those written before the lower-rate latency runs have no `latencyAlso`. */
+type SavedReport = Omit<BenchReport, 'latencyAlso'> & Partial<Pick<BenchReport, 'latencyAlso'>>;
+
+const reports = process.argv.slice(2).map((f) => ({ file: f, r: JSON.parse(readFileSync(f, 'utf8')) as SavedReport }));
 if (reports.length < 2) {
   process.stderr.write('usage: bench/clients.ts <report.json> <report.json>...\n');
   process.exit(2);
@@ -15,10 +18,10 @@ if (reports.length < 2) {
 const n0 = (x: number | undefined) =>
   x !== undefined && Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a';
 const pct = (x: number) => `${Math.round(x * 100)} %`;
-const rate = (r: BenchReport, name: string) => r.alone.find((m) => m.name === name)?.throughput.perSecond;
-const cpu = (r: BenchReport, name: string) => r.alone.find((m) => m.name === name)?.process.cpuSeconds;
-const rss = (r: BenchReport, name: string) => r.alone.find((m) => m.name === name)?.process.peakRssMiB;
-const rows: Array<[string, (r: BenchReport) => string]> = [
+const rate = (r: SavedReport, name: string) => r.alone.find((m) => m.name === name)?.throughput.perSecond;
+const cpu = (r: SavedReport, name: string) => r.alone.find((m) => m.name === name)?.process.cpuSeconds;
+const rss = (r: SavedReport, name: string) => r.alone.find((m) => m.name === name)?.process.peakRssMiB;
+const rows: Array<[string, (r: SavedReport) => string]> = [
   ['run', (r) => `${r.command} (${r.startedAt.slice(0, 16).replace('T', ' ')})`],
   ['behavior-events alone, records/s', (r) => n0(rate(r, 'behavior-events'))],
   ['points-accrual alone, records/s', (r) => n0(rate(r, 'points-accrual'))],

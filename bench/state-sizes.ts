@@ -54,7 +54,7 @@ try {
       for (const k of keys) pipeline.getrange(k, 0, 40);
       const replies = (await pipeline.exec()) ?? [];
       keys.forEach((k, i) => {
-        const header = /^\d+ (\d+) /.exec(String(replies[i]?.[1] ?? ''));
+        const header = /^\d+ (\d+) /.exec((replies[i]?.[1] as string | undefined) ?? ''); // GETRANGE answers a string
         if (!header) return;
         const bytes = Number(header[1]);
         sizes.push(bytes);

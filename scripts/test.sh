@@ -19,8 +19,9 @@ for tool in kcat docker-compose; do
   fi
 done
 npx tsc --noEmit
-# The dependency rules (.dependency-cruiser.cjs): no cycles, no service importing another, layers one way.
-npm run --silent lint:deps
+# ESLint (typescript-eslint strict, type-checked), Prettier's layout, and the dependency rules
+# (.dependency-cruiser.cjs: no cycles, no service importing another, layers one way).
+npm run --silent lint
 report="$(mktemp -t memberflow-vitest-XXXXXX.json)"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?

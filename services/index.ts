@@ -6,16 +6,11 @@ import type { Rules } from '../shared/config/rules.js';
 import type { InputDecoder, WorkerDefinition } from '../shared/kernel/types.js';
 import type { AvroCodec } from '../shared/registry/codec.js';
 import { behaviorEventsDecoder, behaviorEventsWorker } from './behavior-events/worker.js';
-import type { MemberProfile } from './behavior-events/profile.js';
 import { churnPredictionDecoder, churnPredictionWorker } from './churn-prediction/worker.js';
-import type { ChurnState } from './churn-prediction/state.js';
 import { pointsAccrualDecoder, pointsAccrualWorker } from './points-accrual/worker.js';
-import { availableOf, pendingOf, type PointsState } from './points-accrual/state.js';
+import { availableOf, pendingOf } from './points-accrual/state.js';
 import { recoItemsDecoder, recoItemsWorker, recoMembersDecoder, recoMembersWorker } from './recommendations/worker.js';
-import type { RecoItemState } from './recommendations/item-state.js';
-import type { RecoMemberState } from './recommendations/member-logic.js';
 import { tierEvaluationDecoder, tierEvaluationWorker } from './tier-evaluation/worker.js';
-import type { TierState } from './tier-evaluation/state.js';
 
 /** A worker as the CLI and tests start it: its definition, how it decodes input, what a person compares. */
 export interface WorkerEntry {

@@ -33,12 +33,13 @@ export function connectClients(env: Env, log: Logger, clientId: string): Clients
     kafkaSecurityOf(env),
   );
   const redis = connectRedis(redisTarget(env), {}, durability(env));
-  redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
+  redis.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error'));
   const codec = new AvroCodec(registryAccessOf(env), env.MEMBERFLOW_NAMESPACE);
   return {
     kafka,
     redis,
     codec,
+    // eslint-disable-next-line @typescript-eslint/require-await -- Clients.close returns a Promise (a throw becomes a rejection)
     async close() {
       redis.disconnect();
     },

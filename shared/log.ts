@@ -36,7 +36,7 @@ function redactErr(e: unknown): unknown {
   if (e instanceof Error) return { ...pino.stdSerializers.err(e), ...redactedError(e) };
   if (typeof e !== 'object' || e === null) return e;
   const copy: Record<string, unknown> = { ...(e as Record<string, unknown>) };
-  for (const k of ['message', 'stack']) if (typeof copy[k] === 'string') copy[k] = redactCredentials(copy[k] as string);
+  for (const k of ['message', 'stack']) if (typeof copy[k] === 'string') copy[k] = redactCredentials(copy[k]);
   return copy;
 }
 
@@ -57,9 +57,10 @@ const secretPaths = [
 export function kafkaLogCreator(log: Logger): logCreator {
   const child = log.child({ component: 'kafkajs' });
   return () =>
-    ({ level, log: entry }) => {
+    ({ namespace, level, log: entry }) => {
       const { message, ...rest } = entry;
-      const fields = { ...rest, namespace: entry.namespace };
+      // kafkajs names the subsystem (Consumer, Connection...) on the entry, not in its log fields.
+      const fields = { ...rest, namespace };
       if (level === KafkaLogLevel.ERROR) child.error(fields, message);
       else if (level === KafkaLogLevel.WARN) child.warn(fields, message);
       else if (level === KafkaLogLevel.INFO) child.info(fields, message);

@@ -92,7 +92,7 @@ export async function checkAgainstReference(b: BenchNamespace, workerName: strin
   for (const o of reference.outputs) {
     if (o.tick) continue;
     let m = expected.get(o.topic);
-    if (!m) expected.set(o.topic, (m = new Map()));
+    if (!m) expected.set(o.topic, (m = new Map<string, unknown>()));
     m.set(o.id, o.value);
   }
   for (const [topic, want] of expected) {

@@ -55,9 +55,7 @@ export function renderMarkdown(r: BenchReport): string {
     `${r.replayCheck.mismatches} (${n0(r.replayCheck.statesCompared)} states, ${n0(r.replayCheck.outputsCompared)} outputs)`,
     r.replayCheck.mismatches === 0,
   );
-  const tierPath = (r.latencyAlso ?? []).find(
-    (run) => isTierPathRun(run) && run.targetPerSecond === r.latency.targetPerSecond,
-  );
+  const tierPath = r.latencyAlso.find((run) => isTierPathRun(run) && run.targetPerSecond === r.latency.targetPerSecond);
   const tierPathNote = tierPath
     ? `; with only the three tier-path workers running: ${n0(tierPath.latency.p99)} ms`
     : '';
@@ -153,7 +151,7 @@ export function renderMarkdown(r: BenchReport): string {
     '| events/s sent (achieved) | workers | tier changes | p50 ms | p95 ms | p99 ms | max ms | drained after feed s | workers CPU s |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
-  for (const run of [r.latency, ...(r.latencyAlso ?? [])]) {
+  for (const run of [r.latency, ...r.latencyAlso]) {
     const x = run.latency;
     push(
       `| ${n0(run.targetPerSecond)} (${n0(run.achievedPerSecond)}) | ${workersLabel(run)} | ${n0(x.samples)} | ${n0(x.p50)} | ${n0(x.p95)} | ${n0(x.p99)} | ${n0(x.max)} | ${n2(run.drainSeconds)} | ${n2(run.processes.reduce((s, p) => s + p.cpuSeconds, 0))} |`,
@@ -168,7 +166,7 @@ export function renderMarkdown(r: BenchReport): string {
     '| events/s | workers | hop | p50 ms | p95 ms | p99 ms | max ms |',
     '| ---: | --- | --- | ---: | ---: | ---: | ---: |',
   );
-  for (const run of [r.latency, ...(r.latencyAlso ?? [])]) {
+  for (const run of [r.latency, ...r.latencyAlso]) {
     for (const [hop, x] of [
       ['behavior-events', run.hops.behaviorEvents],
       ['points-accrual', run.hops.pointsAccrual],
@@ -272,7 +270,7 @@ export function renderMarkdown(r: BenchReport): string {
     );
     for (const s of r.scale)
       push(
-        `| ${n0(s.members)} | ${n0(s.events)} | ${n0(s.states)} | ${n0(s.behaviorEvents.perSecond)} | ${n0(s.pointsAccrual.perSecond)} | ${['tier-evaluation', 'churn-prediction', 'reco-members'].map((w) => n0(s.others?.[w]?.perSecond ?? 0)).join(' | ')} | ${n0(s.memory.memberWorkersBytesPerMember)} | ${n0(s.memory.bytesPerMember)} |`,
+        `| ${n0(s.members)} | ${n0(s.events)} | ${n0(s.states)} | ${n0(s.behaviorEvents.perSecond)} | ${n0(s.pointsAccrual.perSecond)} | ${['tier-evaluation', 'churn-prediction', 'reco-members'].map((w) => n0(s.others[w]?.perSecond ?? 0)).join(' | ')} | ${n0(s.memory.memberWorkersBytesPerMember)} | ${n0(s.memory.bytesPerMember)} |`,
       );
   }
   push('', '## Checks', '');

@@ -60,7 +60,7 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
   const extra = await produceCommand(ctx, { file: extraFile, format: 'jsonl' });
   out(`produced ${extra.sent} hand-written records (broken ones and upstream duplicates among them)`);
 
-  let operations: { port: number; metrics: Metrics } | null = null;
+  let operations = null as { port: number; metrics: Metrics } | null; // set by onStopping: not narrowed to null
   const [worker, points] = await runCommand(ctx, demoWorkers, {
     exitWhenIdleMs: 2000,
     operationsPort: ctx.env.MEMBERFLOW_METRICS_PORT ?? 0,

@@ -18,7 +18,8 @@ export const sweepCoItemBounds: readonly number[] = [10, 25, 50, 100, 200, unbou
 export const sweepRecentBounds: readonly number[] = [5, 10, 20, 50];
 
 export interface RecoEvaluateOptions {
-  format: 'online-retail';
+  /** As given on the command line: checked to be 'online-retail'. */
+  format: string;
   /** A `.csv`/`.csv.gz` file, a directory holding `online-retail.csv.gz`, or a directory of per-day CSV files. */
   file: string;
   /** N: length of each recommendation list. */
@@ -75,17 +76,16 @@ const round = (x: number, digits: number): number => Number(x.toFixed(digits));
  */
 export async function recoEvaluate(o: RecoEvaluateOptions): Promise<RecoEvaluateReport> {
   const started = performance.now();
-  if (o.format !== 'online-retail') throw new ConfigError(`--format must be online-retail, got ${String(o.format)}`);
+  if (o.format !== 'online-retail') throw new ConfigError(`--format must be online-retail, got ${o.format}`);
   if (!Number.isSafeInteger(o.top) || o.top <= 0)
     throw new ConfigError(`--top must be a positive integer, got ${o.top}`);
   if (!(o.coItems >= 1)) throw new ConfigError(`--co-items must be a positive integer or inf, got ${o.coItems}`);
   const owned = defaultModelParams.member.owned;
   if (!Number.isSafeInteger(o.recent) || o.recent <= 0 || o.recent > owned)
     throw new ConfigError(`--recent must be an integer from 1 to ${owned} (the owned-items bound), got ${o.recent}`);
-  const found = await stat(o.file).catch((err: NodeJS.ErrnoException) => {
-    throw new ConfigError(
-      `cannot read --file ${o.file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`,
-    );
+  const found = await stat(o.file).catch((err: unknown) => {
+    const { code, message } = err as NodeJS.ErrnoException;
+    throw new ConfigError(`cannot read --file ${o.file}: ${code === 'ENOENT' ? 'no such file or directory' : message}`);
   });
   if (!found.isFile() && !found.isDirectory()) throw new ConfigError(`--file ${o.file} is not a file or directory`);
 

@@ -33,7 +33,7 @@ export async function runCommand(
   const chosen = resolveWorkers(names);
   // A signal while starting is handled once started (the default would kill the process mid-start); a start
   // that hangs (Kafka unreachable) still ends within MEMBERFLOW_SHUTDOWN_TIMEOUT_MS.
-  let signalWhileStarting: string | null = null;
+  let signalWhileStarting = null as string | null; // set by the signal handlers: not narrowed to null
   const early = (signal: string) => () => {
     signalWhileStarting ??= signal;
     setTimeout(() => process.exit(1), ctx.env.MEMBERFLOW_SHUTDOWN_TIMEOUT_MS).unref();
@@ -121,7 +121,7 @@ export async function runCommand(
         ctx.log.info({ ms: Date.now() - started }, 'stopped cleanly');
         process.exit(0);
       },
-      (err: Error) => {
+      (err: unknown) => {
         ctx.log.error({ err }, 'stopping failed');
         process.exit(1);
       },

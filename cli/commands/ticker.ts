@@ -30,7 +30,7 @@ export async function tickerCommand(ctx: CommandContext, opts: TickerOptions): P
   const admin = clients.kafka.admin();
   const topic = physicalTopic(ctx.env.MEMBERFLOW_NAMESPACE, 'activity.events');
   let rounds = 0;
-  let stopping = false;
+  let stopping = false as boolean; // set by the signal handler: not narrowed to false
   const stop = () => {
     stopping = true;
   };

@@ -32,7 +32,7 @@ export interface MemberProfile {
    * `dailyCountDaysKept` entries (the member's most recent days with events); see `eventsOnDay`.
    * Absent in states written before the limit existed: read as empty.
    */
-  dailyEvents: [number, number][];
+  dailyEvents?: [number, number][];
 }
 
 export const recentDaysKept = 120;
@@ -83,7 +83,7 @@ export function countDailyEvent(p: MemberProfile, day: number): [number, number]
   const kept = p.dailyEvents ?? [];
   const known = eventsOnDay(p, day);
   if (known === null) return kept;
-  if (known > 0) return kept.map(([d, n]) => (d === day ? [d, n + 1] : [d, n]) as [number, number]);
+  if (known > 0) return kept.map(([d, n]) => (d === day ? [d, n + 1] : [d, n]));
   const next = [...kept, [day, 1] as [number, number]].sort((a, b) => a[0] - b[0]);
   return next.length > dailyCountDaysKept ? next.slice(next.length - dailyCountDaysKept) : next;
 }
@@ -145,9 +145,7 @@ export function updateProfile(
     case 'refund': {
       const amount = e.amountFen ?? 0;
       next.totalSpendFen = Math.max(0, p.totalSpendFen - amount);
-      next.refundable = p.refundable.map(
-        ([id, left]) => (id === e.refundOf ? [id, left - amount] : [id, left]) as [string, number],
-      );
+      next.refundable = p.refundable.map(([id, left]) => (id === e.refundOf ? [id, left - amount] : [id, left]));
       break;
     }
     case 'lesson_complete':
@@ -176,7 +174,7 @@ function countDay(p: MemberProfile, day: number): Pick<MemberProfile, 'activeDay
 
 function isHighValue(p: MemberProfile, at: number, l: LifecycleRules): boolean {
   const annual = l.highValueOnAnnualPlan && p.subscription?.plan === 'annual' && p.subscription.periodEnd > at;
-  return p.totalSpendFen >= l.highValueSpendFen || Boolean(annual);
+  return p.totalSpendFen >= l.highValueSpendFen || annual;
 }
 
 /** The lifecycle stage at instant `at` (event time). */

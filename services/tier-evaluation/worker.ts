@@ -47,8 +47,8 @@ function subscriptionOf(entry: LedgerEntryValue): BehaviorEventValue | null {
 
 export const tierEvaluationWorker: WorkerDefinition<TierState, LedgerEntryValue> = {
   name: tierLogic.name,
-  initialState: tierLogic.initialState,
-  nextDue: tierLogic.nextDue!,
+  initialState: (memberId) => tierLogic.initialState(memberId),
+  nextDue: (state) => tierLogic.nextDue!(state),
   onTick(state, memberId, tick) {
     const d = tierLogic.onTick!(state, memberId, tick);
     return d.kind === 'applied' ? { ...d, outputs: sequenced(d.outputs, tick.offset) } : d;

@@ -37,8 +37,9 @@ export interface CountFit {
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-function checkModel(model: CountModel): void {
-  if (model !== 'bgnbd' && model !== 'mbgnbd') throw new RangeError(`unknown count model '${String(model)}'`);
+/** Typed as a string: callers pass what a CLI flag or a stored fit said, which the type cannot vouch for. */
+function checkModel(model: string): void {
+  if (model !== 'bgnbd' && model !== 'mbgnbd') throw new RangeError(`unknown count model '${model}'`);
 }
 
 function checkParams(p: CountParams): void {

@@ -48,7 +48,7 @@ function spendByDay(transactions: Iterable<Transaction>, endDay: number): Map<st
     }
     if (t.day > endDay) continue;
     let days = members.get(t.memberId);
-    if (!days) members.set(t.memberId, (days = new Map()));
+    if (!days) members.set(t.memberId, (days = new Map<number, number>()));
     days.set(t.day, (days.get(t.day) ?? 0) + t.amountCents);
   }
   return members;

@@ -40,7 +40,7 @@ const fields = z.object({
         .filter(Boolean),
     )
     .refine((list) => list.length > 0 && list.every(isHostPort), {
-      message: 'expected a comma-separated list of host:port with ports 1-65535, e.g. 127.0.0.1:9092',
+      error: 'expected a comma-separated list of host:port with ports 1-65535, e.g. 127.0.0.1:9092',
     }),
   /** SASL for Kafka: the mechanism, the user and its password (all three or none). The password is a secret, never printed. */
   KAFKA_SASL_MECHANISM: z.enum(['scram-sha-512', 'scram-sha-256', 'plain']).optional(),
@@ -59,7 +59,7 @@ const fields = z.object({
         const u = parsedUrl(s);
         return u !== null && (u.protocol === 'http:' || u.protocol === 'https:') && portOk(u);
       },
-      { message: 'expected an http(s) URL of a Confluent-compatible registry, port 1-65535' },
+      { error: 'expected an http(s) URL of a Confluent-compatible registry, port 1-65535' },
     ),
   /** Basic auth for the registry: a user and its password, both or neither. The password is a secret, never printed. */
   SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
@@ -82,7 +82,7 @@ const fields = z.object({
           redisDbOk(u)
         );
       },
-      { message: 'expected redis://[user:password@]host:port[/db] (or rediss://), port 1-65535, db 0-15' },
+      { error: 'expected redis://[user:password@]host:port[/db] (or rediss://), port 1-65535, db 0-15' },
     ),
   /**
    * Redis Cluster mode: a comma-separated list of seed nodes (host:port); the client finds the
@@ -100,7 +100,7 @@ const fields = z.object({
             .filter(Boolean),
     )
     .refine((list) => list === undefined || (list.length > 0 && list.every(isHostPort)), {
-      message: 'expected a comma-separated list of host:port with ports 1-65535, e.g. 127.0.0.1:7000,127.0.0.1:7001',
+      error: 'expected a comma-separated list of host:port with ports 1-65535, e.g. 127.0.0.1:7000,127.0.0.1:7001',
     }),
   /**
    * TLS to Redis: the CA (PEM file) that signed the server's certificate. Set, TLS is on, for
@@ -124,7 +124,7 @@ const fields = z.object({
     .string()
     .default('mf')
     .refine((s) => namespacePattern.test(s), {
-      message: 'expected 1-48 chars of a-z, 0-9, "_" or "-", starting with a letter or digit',
+      error: 'expected 1-48 chars of a-z, 0-9, "_" or "-", starting with a letter or digit',
     }),
   MEMBERFLOW_RULES_FILE: z.string().optional(),
   MEMBERFLOW_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
@@ -172,7 +172,7 @@ const fields = z.object({
    */
   MEMBERFLOW_TICK_KEY: z.preprocess(
     (v) => (v === '' ? undefined : v),
-    z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
+    z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   ),
   /**
    * How far a signed tick on a LogAppendTime topic (activity.events) may run ahead of the broker's

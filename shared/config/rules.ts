@@ -77,7 +77,7 @@ const campaignSchema = z
     eventTypes: z.array(z.string().min(1)).optional(),
     multiplier: z.number().int().min(1),
   })
-  .refine((c) => c.endsAt > c.startsAt, { message: 'endsAt must be after startsAt' });
+  .refine((c) => c.endsAt > c.startsAt, { error: 'endsAt must be after startsAt' });
 
 const pointsSchema = z.object({
   pointsPerYuan: z.number().int().min(0),
@@ -132,9 +132,9 @@ const tiersSchema = z
     ladder: z
       .array(tierSchema)
       .min(1)
-      .refine((l) => l[0]?.minPoints === 0, { message: 'the lowest tier must start at 0 points' })
+      .refine((l) => l[0]?.minPoints === 0, { error: 'the lowest tier must start at 0 points' })
       .refine((l) => l.every((t, i) => i === 0 || t.minPoints > (l[i - 1]?.minPoints ?? -1)), {
-        message: 'tiers must be in ascending order of minPoints',
+        error: 'tiers must be in ascending order of minPoints',
       }),
     /** plan (as in subscription events) → the lowest tier an active subscription of it keeps. */
     planFloors: z.record(z.string(), z.string()),
@@ -189,7 +189,7 @@ const churnSchema = z
     model: churnModelSchema,
   })
   .refine((c) => c.bands.highBelow < c.bands.mediumBelow, {
-    message: 'bands.highBelow must be below bands.mediumBelow',
+    error: 'bands.highBelow must be below bands.mediumBelow',
   });
 
 /**
@@ -218,7 +218,7 @@ const recoSchema = z
     /** Tier benefit (rules tiers.ladder[].benefits) → item categories it unlocks, for tier_upgrade events. */
     benefitCategories: z.record(z.string(), z.array(z.string().min(1))).default({}),
   })
-  .refine((r) => r.recentItems <= r.ownedItems, { message: 'recentItems must not exceed ownedItems' });
+  .refine((r) => r.recentItems <= r.ownedItems, { error: 'recentItems must not exceed ownedItems' });
 
 /**
  * Bounds every worker's kernel applies to a member's (or item's) state: an input that would
@@ -240,7 +240,7 @@ const stateSchema = z.object({
 export const rulesSchema = z
   .object({
     version: z.string().min(1),
-    timeZone: z.string().refine(isKnownTimeZone, { message: 'expected an IANA time zone such as Asia/Shanghai' }),
+    timeZone: z.string().refine(isKnownTimeZone, { error: 'expected an IANA time zone such as Asia/Shanghai' }),
     behavior: behaviorSchema,
     points: pointsSchema,
     tiers: tiersSchema,

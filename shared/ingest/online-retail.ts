@@ -115,7 +115,7 @@ function zoneOffsetMs(epochMs: number, timeZone: string): number {
   }
   const parts: Record<string, number> = {};
   for (const p of f.formatToParts(new Date(epochMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day, parts.hour, parts.minute, parts.second);
   return wall - (epochMs - (((epochMs % 1000) + 1000) % 1000));
 }
 
@@ -123,7 +123,8 @@ function zoneOffsetMs(epochMs: number, timeZone: string): number {
 function parseWallClock(local: string): { asUtc: number; hour: string } | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local.trim());
   if (!m) return null;
-  const [y, mo, d, h, mi, s] = m.slice(1).map((v) => Number(v ?? 0)) as [
+  // An optional group that did not match is undefined, whatever the type says.
+  const [y, mo, d, h, mi, s] = m.slice(1).map((v: string | undefined) => Number(v ?? 0)) as [
     number,
     number,
     number,

@@ -3,7 +3,6 @@ import kafkajsEnums, {
   Partitioners,
   type Admin,
   type Consumer,
-  type IHeaders,
   type KafkaConfig,
   type Producer,
   type SASLOptions,
@@ -206,10 +205,10 @@ class KafkajsWorkerConsumer implements WorkerConsumer {
     this.restartTimer = setTimeout(() => {
       if (this.disconnecting || !this.runConfig) return;
       // The crash disconnected the consumer; run connects again and keeps the subscriptions.
-      this.consumer.run(this.runConfig).catch((err: Error) => {
+      this.consumer.run(this.runConfig).catch((err: unknown) => {
         const restart = !this.disconnecting && isTransientClusterError(err);
         if (restart) this.restartLater();
-        for (const l of this.crashListeners) l(err, restart);
+        for (const l of this.crashListeners) l(err as Error, restart);
       });
     }, delay);
   }
@@ -422,23 +421,18 @@ export class OutputPublisher {
   }
 
   private async send(outputs: readonly OutputEvent[]): Promise<void> {
-    let byTopic = new Map<LogicalTopic, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+    // `partition` stays unset here; it is declared so a topic's messages type-check as sent with or without one.
+    let byTopic = new Map<
+      LogicalTopic,
+      { key: string; value: Buffer; headers: Record<string, string>; partition?: number }[]
+    >();
     let bytes = 0;
     const flush = async () => {
       if (byTopic.size === 0) return;
       const topicMessages = await Promise.all(
         [...byTopic].map(async ([logical, messages]) => {
           const topic = physicalTopic(this.namespace, logical);
-          if (!this.partitionsOf)
-            return {
-              topic,
-              messages: messages as {
-                key: string;
-                value: Buffer;
-                headers: Record<string, string>;
-                partition?: number;
-              }[],
-            };
+          if (!this.partitionsOf) return { topic, messages };
           const count = await this.partitionsOf(topic);
           return { topic, messages: messages.map((m) => ({ ...m, partition: partitionOfKey(topic, m.key, count) })) };
         }),
@@ -573,7 +567,7 @@ export function unacknowledgedPartitions(
 }
 
 /** Partition counts of topics, asked once per topic (a running worker's output topics keep theirs). */
-export function partitionCounter(kafka: Kafka): { of(topic: string): Promise<number>; close(): Promise<void> } {
+export function partitionCounter(kafka: Kafka): { of: (topic: string) => Promise<number>; close(): Promise<void> } {
   const counts = new Map<string, Promise<number>>();
   let admin: Admin | undefined;
   const ask = async (topic: string): Promise<number> => {

@@ -148,6 +148,7 @@ export function loadConfluent(): ConfluentKafkaJS {
     throw new Error(
       'MEMBERFLOW_KAFKA_CLIENT=confluent needs the optional dependency @confluentinc/kafka-javascript, which is missing or did not build ' +
         `(${(err as Error).message.split('\n')[0]}); install it with \`bash scripts/npm-ci.sh\`, or use MEMBERFLOW_KAFKA_CLIENT=kafkajs`,
+      { cause: err },
     );
   }
   return loaded;
@@ -728,10 +729,10 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
     try {
       await handler({
         batch: payload.batch,
-        heartbeat: payload.heartbeat,
+        heartbeat: () => payload.heartbeat(),
         // The compatible API's isRunning stays true while disconnecting: say false, as kafkajs does.
         isRunning: () => payload.isRunning() && !this.stopSignal.signal.aborted,
-        isStale: payload.isStale,
+        isStale: () => payload.isStale(),
         resolveOffset: (offset: string) => {
           payload.resolveOffset(offset);
           const o = BigInt(offset);
@@ -770,8 +771,8 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
     // disconnect waits for the batch in progress, which may be the caller.
     setImmediate(
       () =>
-        void this.disconnect().catch((err: Error) =>
-          this.wlog.warn({ err: { message: err.message } }, 'disconnect after a crash failed'),
+        void this.disconnect().catch((err: unknown) =>
+          this.wlog.warn({ err: { message: (err as Error).message } }, 'disconnect after a crash failed'),
         ),
     );
   }
@@ -794,9 +795,9 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
         const committed = c?.offset === null || c?.offset === undefined ? -1n : BigInt(c.offset);
         if (committed >= 0n && gap.end > committed) fire();
       })
-      .catch((err: Error) =>
+      .catch((err: unknown) =>
         this.wlog.warn(
-          { err: { message: err.message }, topic: gap.topic, partition: gap.partition },
+          { err: { message: (err as Error).message }, topic: gap.topic, partition: gap.partition },
           'could not read the committed offset',
         ),
       );

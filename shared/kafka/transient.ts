@@ -40,7 +40,7 @@ export function anyInCauseChain(err: unknown, matches: (e: ErrorFields) => boole
     e && typeof e === 'object' && depth < 8;
     e = (e as { cause?: unknown }).cause, depth++
   ) {
-    if (matches(e as ErrorFields)) return true;
+    if (matches(e)) return true;
   }
   return false;
 }

@@ -73,12 +73,13 @@ export interface WorkerBatch {
   lastOffset(): string;
 }
 
+/** Both clients pass closures (no `this`): the worker destructures them, so they are typed as function properties. */
 export interface WorkerBatchPayload {
   batch: WorkerBatch;
-  resolveOffset(offset: string): void;
-  heartbeat(): Promise<void>;
-  isRunning(): boolean;
-  isStale(): boolean;
+  resolveOffset: (offset: string) => void;
+  heartbeat: () => Promise<void>;
+  isRunning: () => boolean;
+  isStale: () => boolean;
 }
 
 /** Offsets are committed by the worker, never by the client, and batches are resolved by hand. */
@@ -86,7 +87,7 @@ export interface WorkerRunConfig {
   autoCommit: false;
   eachBatchAutoResolve: false;
   partitionsConsumedConcurrently: number;
-  eachBatch(payload: WorkerBatchPayload): Promise<void>;
+  eachBatch: (payload: WorkerBatchPayload) => Promise<void>;
 }
 
 /** What runWorker needs of a consumer: kafkajs' consumer API, with its three events as listeners. */

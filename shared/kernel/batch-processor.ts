@@ -127,9 +127,9 @@ export class BatchProcessor<S, E, V = unknown> {
     const decoded: Item<E>[] = await Promise.all(
       records.map((r) =>
         r.refusal !== undefined
-          ? ({ kind: 'rejected', rejection: r.refusal, eventId: null, memberId: null } as const)
+          ? Promise.resolve({ kind: 'rejected', rejection: r.refusal, eventId: null, memberId: null } as const)
           : r.tick !== undefined
-            ? ({ kind: 'tick', time: r.tick } as const)
+            ? Promise.resolve({ kind: 'tick', time: r.tick } as const)
             : decodeSafely(this.decoder, r, (err) =>
                 this.log.error(
                   { err: { name: err.name }, offset: r.offset },
@@ -146,7 +146,7 @@ export class BatchProcessor<S, E, V = unknown> {
       // Ticks need the members that may be due: the partition's timer index, plus any tick already applied (journal).
       const ticks = timed
         ? await this.store.tickCandidates(tickQueries(records))
-        : { due: new Map(), journals: new Map() };
+        : { due: new Map<string, string[]>(), journals: new Map<string, string[]>() };
       const memberIds = [
         ...new Set([...eventMembers, ...[...ticks.due.values()].flat(), ...[...ticks.journals.values()].flat()]),
       ];
@@ -155,8 +155,7 @@ export class BatchProcessor<S, E, V = unknown> {
       // Outboxes only where this batch may redeliver (a watermark at or past its first offset): after a crash or rebalance.
       const redelivering = [...loaded.values()].filter((m) =>
         [...firstOffsets].some(
-          ([tp, first]) =>
-            m.record.watermarks[tp] !== undefined && compareOffsets(m.record.watermarks[tp]!, first) >= 0,
+          ([tp, first]) => m.record.watermarks[tp] !== undefined && compareOffsets(m.record.watermarks[tp], first) >= 0,
         ),
       );
       if (redelivering.length > 0) {

@@ -1,4 +1,3 @@
-import type { AvroDeadLetter } from '../contracts/avro.generated.js';
 import type { InputRecord, OutputEvent, Rejection } from './types.js';
 
 /** Deterministic dead-letter id: the same refused record always gets the same id. */

@@ -57,8 +57,8 @@ const jsonCodec: StateCodec<never> = {
 };
 
 /** The worker's storage encoding of its state (JSON unless it has its own). */
-export function stateCodecOf<S>(logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec'>): StateCodec<S> {
-  return logic.stateCodec ?? (jsonCodec as StateCodec<S>);
+export function stateCodecOf<S>(logic: Pick<WorkerLogic<S, unknown>, 'stateCodec'>): StateCodec<S> {
+  return logic.stateCodec ?? jsonCodec;
 }
 
 /**
@@ -69,7 +69,7 @@ export function stateCodecOf<S>(logic: Pick<WorkerLogic<S, unknown, unknown>, 's
 const encodedStates = new WeakMap<object, string>();
 
 /** A state's storage text, from the cache when the kernel already sized it. */
-export function encodeState<S>(logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec'>, state: S): string {
+export function encodeState<S>(logic: Pick<WorkerLogic<S, unknown>, 'stateCodec'>, state: S): string {
   if (typeof state === 'object' && state !== null) {
     const cached = encodedStates.get(state);
     if (cached !== undefined) return cached;
@@ -82,7 +82,7 @@ export function encodeState<S>(logic: Pick<WorkerLogic<S, unknown, unknown>, 'st
 /** Refuses a decision whose state would be larger than the cap: the same input is refused in every run. */
 function capState<S>(
   decision: Decision<S>,
-  logic: Pick<WorkerLogic<S, unknown, unknown>, 'stateCodec' | 'name'>,
+  logic: Pick<WorkerLogic<S, unknown>, 'stateCodec' | 'name'>,
   maxBytes: number,
 ): Decision<S> {
   if (decision.kind !== 'applied') return decision;

@@ -243,7 +243,9 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
           void gen.stop().finally(() => resolveFailed(lost!));
         } else if (p.epoch !== pointer.epoch || p.phase !== 'live') onMoved();
       })
-      .catch((err: Error) => wlog.warn({ err: { message: err.message } }, 'could not read the live pointer'));
+      .catch((err: unknown) =>
+        wlog.warn({ err: { message: (err as Error).message } }, 'could not read the live pointer'),
+      );
   }, pointerPollMs);
   return {
     totals,
@@ -355,9 +357,9 @@ async function startGeneration<S, E, V>(
   // read from the input topics' config once (a LogAppendTime topic bounds its signed ticks by that time).
   const appendTimeTopics =
     kafkaClientOf(kafka) === 'confluent'
-      ? await logAppendTimeTopics(kafka, inputs).catch((err: Error) => {
+      ? await logAppendTimeTopics(kafka, inputs).catch((err: unknown) => {
           wlog.warn(
-            { err: { message: err.message } },
+            { err: { message: (err as Error).message } },
             'could not read whether the inputs use LogAppendTime: ticks are not bounded by the append time',
           );
           return new Set<string>();
@@ -367,7 +369,7 @@ async function startGeneration<S, E, V>(
   const tickMaxAheadMs = opts.tickMaxAheadMs ?? defaultTickMaxAheadMs;
   await consumer.subscribe(inputs);
   // A process that died between an offset commit and the drop after it left outputs behind.
-  void sweepCommittedOutboxes(kafka, store, group, inputs).catch((err: Error) =>
+  void sweepCommittedOutboxes(kafka, store, group, inputs).catch((err: unknown) =>
     wlog.warn({ err }, "could not sweep committed outboxes; the partitions' next batches retry"),
   );
 
@@ -399,8 +401,8 @@ async function startGeneration<S, E, V>(
   // (registered before run: run resolves after the first join).
   if (stopAt.size > 0) {
     consumer.onGroupJoin(() => {
-      void checkCommittedEnds(kafka, group, stopAt, atEnd).catch((err: Error) =>
-        wlog.warn({ err: { message: err.message } }, 'could not read committed offsets'),
+      void checkCommittedEnds(kafka, group, stopAt, atEnd).catch((err: unknown) =>
+        wlog.warn({ err: { message: (err as Error).message } }, 'could not read committed offsets'),
       );
     });
   }
@@ -434,8 +436,11 @@ async function startGeneration<S, E, V>(
         opts.onBatch?.(noRecords(), partition, topic, next);
         if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
       })
-      .catch((err: Error) =>
-        wlog.warn({ err: { message: err.message }, topic, partition }, 'could not commit past transaction markers'),
+      .catch((err: unknown) =>
+        wlog.warn(
+          { err: { message: (err as Error).message }, topic, partition },
+          'could not commit past transaction markers',
+        ),
       );
     inFlight.add(commit);
     void commit.finally(() => inFlight.delete(commit));
@@ -667,7 +672,7 @@ async function dropCommitted<S>(
   if (!settle) return;
   await store
     .dropCommitted({ tp, position, ...settle })
-    .catch((err: Error) => log.warn({ err }, 'could not drop committed outputs; the next batch retries'));
+    .catch((err: unknown) => log.warn({ err }, 'could not drop committed outputs; the next batch retries'));
 }
 
 /** Drops outbox entries below the group's committed offsets (any partition: committed means published). */
@@ -718,7 +723,7 @@ const membershipErrorTypes = new Set([
  */
 export function membershipError(err: unknown): unknown {
   let root = err as { cause?: unknown; type?: unknown } | null;
-  while (root && typeof root === 'object' && root.cause) root = root.cause as typeof root;
+  while (root && typeof root === 'object' && root.cause) root = root.cause;
   return root && typeof root.type === 'string' && membershipErrorTypes.has(root.type) ? root : err;
 }
 

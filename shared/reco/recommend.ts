@@ -32,12 +32,12 @@ export interface Recommendations {
   items: ScoredItem[];
 }
 
-/** What scoring reads of the item statistics. */
+/** What scoring reads of the item statistics (plain functions: `candidateItems` takes `state` on its own). */
 export interface ItemStats {
   /** Item i's state: read for the member's recent items. */
-  state(itemId: string): ItemState | undefined;
+  state: (itemId: string) => ItemState | undefined;
   /** n_j for a candidate j (0 if unknown). A worker can serve it from a counter without loading j's co-items. */
-  members(itemId: string): number;
+  members: (itemId: string) => number;
 }
 
 export interface ScoringOptions {

@@ -11,7 +11,7 @@ import { slotOf } from './keys.js';
 export type RedisClient = Redis | Cluster;
 
 export function isCluster(redis: RedisClient): redis is Cluster {
-  return (redis as Cluster).isCluster === true;
+  return (redis as Cluster).isCluster;
 }
 
 /** Where Redis is: one node's URL, or a cluster's seed nodes (host:port). */
@@ -134,7 +134,7 @@ function routesOf(redis: RedisClient, keys: Iterable<string>): Map<string, Route
  */
 export function replicationCheck(redis: RedisClient, keys: () => Iterable<string>): () => Promise<void> {
   const d = durabilityOf.get(redis);
-  if (!d) return async () => undefined;
+  if (!d) return () => Promise.resolve();
   const list = [...keys()];
   const before = routesOf(redis, list);
   return async () => {
@@ -197,7 +197,7 @@ export function pipelineOf(redis: RedisClient): ChainableCommander {
             calls.map(([c, args]) =>
               target[c]!.apply(redis, args).then(
                 (v): [null, unknown] => [null, v],
-                (e: Error): [Error, null] => [e, null],
+                (e: unknown): [Error, null] => [e as Error, null],
               ),
             ),
           );

@@ -43,9 +43,10 @@ const dropCommand = 'mfDropOutboxV1';
 /**
  * A script as a command of a fixed key count (commit and mark vary: with or without the fence,
  * and the projection shards a write touches). A command's first argument must be a key: a
- * cluster client routes, and groups a pipeline by, the slot of the first argument.
+ * cluster client routes, and groups a pipeline by, the slot of the first argument. Called on a
+ * pipeline it queues the call and returns the pipeline (the reply comes from `exec`).
  */
-type ScriptCommand = (...keysAndArgs: Array<string | number | Buffer>) => Promise<number>;
+type ScriptCommand = (...keysAndArgs: Array<string | number | Buffer>) => ChainableCommander;
 type Batch = ChainableCommander & Record<string, ScriptCommand>;
 
 /**
@@ -425,19 +426,19 @@ export class MemberStore<S> {
     const moved: string[] = [];
     let missingPointer = false;
     let markRefused = false;
-    replies.forEach(([err], i) => {
+    for (const [i, [err]] of replies.entries()) {
       if (err) throw err;
       const reply = Number(replies[i]?.[1]);
       if (applied.size > 0 && i === journals.length) {
         if (reply === scriptReply.fenceMissing) missingPointer = true;
         else if (reply === scriptReply.pointerMoved) markRefused = true;
-        return;
+        continue;
       }
       const w = i >= firstWrite && i < firstWrite + writes.length ? writes[i - firstWrite] : undefined;
       if (w && reply === scriptReply.fenceMissing) missingPointer = true;
       else if (w && reply === scriptReply.pointerMoved) moved.push(w.memberId);
       else if (w && reply === scriptReply.lostRace) lost.push(w.memberId);
-    });
+    }
     if (missingPointer)
       throw new StateLostError(
         this.worker,
@@ -666,7 +667,7 @@ function outboxEntries(fields: Record<string, string> | null): OutboxEntry[] {
   const entries: OutboxEntry[] = [];
   for (const [field, json] of Object.entries(fields)) {
     const at = field.lastIndexOf('@');
-    entries.push({ tp: field.slice(0, at), offset: field.slice(at + 1), outputs: fromJson<OutputEvent[]>(json) });
+    entries.push({ tp: field.slice(0, at), offset: field.slice(at + 1), outputs: fromJson(json) as OutputEvent[] });
   }
   return entries.sort((a, b) => (a.tp === b.tp ? compareOffsets(a.offset, b.offset) : a.tp < b.tp ? -1 : 1));
 }

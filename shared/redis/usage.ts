@@ -61,7 +61,7 @@ export async function memoryOfNamespace(redis: RedisClient, ns: string): Promise
     const replies = (await pipeline.exec()) ?? [];
     batch.forEach((key, i) => {
       const size = Number(replies[4 * i]?.[1] ?? 0);
-      const type = String(replies[4 * i + 1]?.[1] ?? '');
+      const type = (replies[4 * i + 1]?.[1] as string | undefined) ?? ''; // TYPE answers a string
       const rest = key.slice(prefix.length);
       const worker = rest.split(':')[0] ?? '?';
       const w = (byWorker[worker] ??= {
@@ -77,7 +77,10 @@ export async function memoryOfNamespace(redis: RedisClient, ns: string): Promise
       });
       // A string record key answers STRLEN; others answer an error, read only for records.
       const recordId = new RegExp(`^${escape(worker)}:(?:\\{b\\d+\\})?\\{u:(.*)\\}$`, 's').exec(rest)?.[1];
-      const header = type === 'string' ? /^\d+ (\d+) (\d+) [jc]\n/.exec(String(replies[4 * i + 2]?.[1] ?? '')) : null;
+      const header =
+        type === 'string'
+          ? /^\d+ (\d+) (\d+) [jc]\n/.exec((replies[4 * i + 2]?.[1] as string | undefined) ?? '')
+          : null;
       if (recordId !== undefined && header) {
         w.records++;
         w.recordBytes += size;

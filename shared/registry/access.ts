@@ -85,7 +85,7 @@ export function registryRequest(
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = null;
+          let body: unknown;
           try {
             body = text === '' ? null : JSON.parse(text);
           } catch {

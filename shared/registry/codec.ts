@@ -56,6 +56,7 @@ export function describeRegistryError(err: unknown): string {
   if (typeof err === 'object' && err !== null) {
     const { status, message } = err as { status?: unknown; message?: unknown };
     const parts = [
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever the client threw as status (an HTTP code), as text
       status === undefined ? '' : `status ${String(status)}`,
       typeof message === 'string' ? message : '',
     ].filter(Boolean);
@@ -123,6 +124,7 @@ export class AvroCodec {
     if (res.status < 200 || res.status > 299)
       throw new Error(`the registry answered ${res.status} when asked the compatibility of ${subject}`);
     const level = (res.body as { compatibilityLevel?: string } | null)?.compatibilityLevel?.toUpperCase();
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- COMPATIBILITY's values are the registry's own level names
     return level === undefined ? null : (level as COMPATIBILITY);
   }
 

@@ -11,7 +11,7 @@ function normalize(v: unknown): unknown {
   if (v instanceof Map) return { $map: [...v.entries()].map(([k, x]) => [normalize(k), normalize(x)]) };
   if (typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v as object).sort()) {
+    for (const k of Object.keys(v).sort()) {
       const x = (v as Record<string, unknown>)[k];
       if (x !== undefined) out[k] = normalize(x);
     }

@@ -7,6 +7,7 @@ export function toJson(value: unknown): string {
   // A Buffer serialises as an unescaped {"type":"Buffer","data":[ (inside a string the quotes
   // would be escaped), so only then is the replacer needed.
   const plain = JSON.stringify(value);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify answers undefined for undefined or a function, though typed string
   if (plain === undefined || !plain.includes('"type":"Buffer","data":[')) return plain;
   return JSON.stringify(value, (_key, v: unknown) => {
     if (
@@ -21,9 +22,9 @@ export function toJson(value: unknown): string {
   });
 }
 
-export function fromJson<T>(text: string): T {
+export function fromJson(text: string): unknown {
   // Only a text with "$bytes" can hold a stored Buffer: skip the (slow) reviver otherwise.
-  if (!text.includes('"$bytes"')) return JSON.parse(text) as T;
+  if (!text.includes('"$bytes"')) return JSON.parse(text);
   return JSON.parse(text, (_key, v: unknown) => {
     if (
       v &&
@@ -34,5 +35,5 @@ export function fromJson<T>(text: string): T {
       return Buffer.from((v as { $bytes: string }).$bytes, 'base64');
     }
     return v;
-  }) as T;
+  });
 }

@@ -26,8 +26,8 @@ function calendarFieldsValid(iso: string): boolean {
     iso.slice(11, 13),
     iso.slice(14, 16),
     iso.slice(17, 19),
-  ].map(Number) as number[];
-  const daysInMonth = new Date(Date.UTC(y!, m!, 0)).getUTCDate();
+  ].map(Number);
+  const daysInMonth = new Date(Date.UTC(y!, m, 0)).getUTCDate();
   return (
     m! >= 1 && m! <= 12 && d! >= 1 && d! <= daysInMonth && hh! <= 23 && mm! <= 59 && (Number.isNaN(ss) || ss! <= 59)
   );
@@ -75,7 +75,7 @@ const maxCachedQuarters = 200_000;
 export function zoneOffset(epochMs: number, timeZone: string): number {
   const quarter = Math.floor(epochMs / quarterMs);
   let cache = offsetCache.get(timeZone);
-  if (!cache) offsetCache.set(timeZone, (cache = new Map()));
+  if (!cache) offsetCache.set(timeZone, (cache = new Map<number, number>()));
   let offset = cache.get(quarter);
   if (offset === undefined) {
     const start = quarter * quarterMs;

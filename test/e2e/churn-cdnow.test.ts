@@ -48,6 +48,7 @@ describe('e2e: CDNOW through churn-prediction', () => {
   });
   afterAll(async () => {
     process.stderr.write(`[churn-cdnow] ${JSON.stringify(stats)}\n`);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
   });
   const ctx = () => ({ env: s.env, rules: s.rules, log: s.log });

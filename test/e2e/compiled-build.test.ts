@@ -27,6 +27,7 @@ describe('the compiled build', () => {
     execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
   }, 200_000);
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     if (!s) return;
     // The demo's own namespace: its topics and Redis keys.
     const admin = s.clients.kafka.admin();
@@ -55,7 +56,7 @@ describe('the compiled build', () => {
     expect(existsSync('dist/test')).toBe(false);
   });
 
-  it('runs the demo compiled, with no TypeScript loader', { timeout: 400_000 }, async () => {
+  it('runs the demo compiled, with no TypeScript loader', { timeout: 400_000 }, () => {
     const env = {
       ...process.env,
       ...s.envVars(),

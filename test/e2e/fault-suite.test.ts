@@ -292,8 +292,8 @@ describe('fault-injection suite', () => {
           async () => (await outboxKeys(run)).length === 0,
           10_000,
           'outboxes of committed inputs to be dropped',
-        ).catch(async (err: Error) => {
-          throw new Error(`${err.message}:\n${await describeOutboxes(run, await outboxKeys(run))}`);
+        ).catch(async (err: unknown) => {
+          throw new Error(`${(err as Error).message}:\n${await describeOutboxes(run, await outboxKeys(run))}`);
         });
         const emptyAfter = (Date.now() - committedAt) / 1000;
         expect(run.failpointKills, 'workers killed between a commit and the drop after it').toBeGreaterThanOrEqual(
@@ -515,7 +515,7 @@ describe('fault-injection suite', () => {
           'member.churn-risk',
           'reco.item-updates',
         ];
-        let feeding = true;
+        let feeding = true as boolean; // cleared by the callback: not narrowed to true
         void fed.finally(() => (feeding = false));
         for (let i = 0; feeding || i < 40; i++) {
           await sleep(200 + Math.floor(rnd() * 1500));
@@ -546,18 +546,16 @@ describe('fault-injection suite', () => {
         );
 
         // Independently of the reference: each poison record, at each offset it landed, was dead-lettered by its consumer.
-        const dlq = run.topicsRead
-          .get('activity.dlq')!
-          .map(
-            (r) =>
-              r.decoded as {
-                worker: string;
-                reason: string;
-                sourceTopic: string;
-                sourcePartition: number;
-                sourceOffset: string;
-              },
-          );
+        const dlq = run.topicsRead.get('activity.dlq')!.map(
+          (r) =>
+            r.decoded as {
+              worker: string;
+              reason: string;
+              sourceTopic: string;
+              sourcePartition: number;
+              sourceOffset: string;
+            },
+        );
         const dead = new Set(dlq.map((d) => `${d.worker}|${d.sourceTopic}|${d.sourcePartition}|${d.sourceOffset}`));
         const activity = run.topicsRead.get('activity.events')!;
         const poisonAt = activity.filter((r) => poisonValues.has(valueKey(r.value)));
@@ -655,6 +653,7 @@ describe('fault-injection suite', () => {
   scenario('kafka-cluster-restart', 'clusters')(
     'all three Kafka brokers SIGKILLed at once and restarted',
     () =>
+      // eslint-disable-next-line @typescript-eslint/require-await -- underLoad takes a Promise-returning fault
       underLoad('faults-kcluster', 15, 'Kafka cluster restarted', async (run) => {
         const t0 = Date.now();
         stack(['restart-kafka', 'kill', '--brokers', '3']);
@@ -803,7 +802,7 @@ async function sigkillScenario(
   try {
     const rnd = mulberry32(20261130);
     run.startAll();
-    let feeding = true;
+    let feeding = true as boolean; // cleared by the callback: not narrowed to true
     const fed = run.feed().finally(() => (feeding = false));
     await run.untilAllWorking();
     const kills = new Map<PipelineWorker, number>(pipeline.map((w) => [w, 0]));

@@ -8,7 +8,6 @@ import { pointsLogic } from '../../services/points-accrual/decide.js';
 import type { PointsState } from '../../services/points-accrual/state.js';
 import { tierEvaluationDecoder, tierEvaluationWorker } from '../../services/tier-evaluation/worker.js';
 import { churnPredictionWorker } from '../../services/churn-prediction/worker.js';
-import type { ChurnState } from '../../services/churn-prediction/state.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import type { Rules } from '../../shared/config/rules.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
@@ -50,6 +49,7 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
   });
   afterAll(async () => {
     process.stderr.write(`[pipeline] ${JSON.stringify(stats)}\n`);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
   });
   const ctx = () => ({ env: s.env, rules: s.rules, log: s.log });
@@ -169,7 +169,7 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
         'churn-prediction',
       );
       stats.churnEvents = published.length;
-      stats.churnBands = count([...reference.states.values()].map((st) => (st as ChurnState).band ?? 'none'));
+      stats.churnBands = count([...reference.states.values()].map((st) => st.band ?? 'none'));
     },
     long,
   );
@@ -183,15 +183,18 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
       await consumer.connect();
       await consumer.subscribe({ topic: s.topic('member.tier-changes'), fromBeginning: true });
       await consumer.run({
-        eachMessage: async ({ message }) =>
-          void received.push({
+        eachMessage: ({ message }) => {
+          received.push({
             key: message.key?.toString() ?? '',
             id: message.headers?.['memberflow-event-id']?.toString() ?? '',
-          }),
+          });
+          return Promise.resolve();
+        },
       });
 
       // The example notifiers (examples/node-notifier, examples/java-notifier) start mid-run: they bootstrap from member.tiers as it is then.
       const notifiers: ExampleNotifier[] = [];
+      // eslint-disable-next-line @typescript-eslint/require-await -- runWithKills takes a Promise-returning callback
       const startNotifiers = async () => {
         const env = {
           KAFKA_BROKERS: s.env.KAFKA_BROKERS.join(','),
@@ -396,7 +399,7 @@ describe('e2e: the whole Online Retail data set through all workers', () => {
       );
       // 18 months past the data with no purchase: nobody is low risk any more (one-time buyers
       // plateau in medium: with few purchases, a long silence is what the model expects of them).
-      const bands = count([...churn.reference.states.values()].map((st) => (st as ChurnState).band ?? 'none'));
+      const bands = count([...churn.reference.states.values()].map((st) => st.band ?? 'none'));
       stats.churnBandsAfterTicks = bands;
       expect(bands.low ?? 0).toBe(0);
       expect(bands.high ?? 0).toBeGreaterThan(0);

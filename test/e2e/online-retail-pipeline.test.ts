@@ -16,6 +16,7 @@ describe('e2e: Online Retail (December 2010) through behavior-events', () => {
   beforeAll(async () => {
     s = await TestStack.create('e2e', { partitions: 3 });
   });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
   afterAll(async () => s?.close());
 
   it('matches the pure reference run, and an independent client reads the same records', async () => {

@@ -55,6 +55,7 @@ describe('e2e: Online Retail through the recommendation workers', () => {
   });
   afterAll(async () => {
     process.stderr.write(`[reco-online-retail] ${JSON.stringify(stats)}\n`);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
   });
   const ctx = () => ({ env: s.env, rules: s.rules, log: s.log });
@@ -154,7 +155,7 @@ describe('e2e: Online Retail through the recommendation workers', () => {
     const exact = new Map<string, ItemState>();
     for (const o of expectedUpdates) {
       const u = o.value as unknown as ItemUpdateValue;
-      const st = exact.get(u.itemId) ?? { n: 0, category: null, co: new Map(), evictions: 0 };
+      const st: ItemState = exact.get(u.itemId) ?? { n: 0, category: null, co: new Map(), evictions: 0 };
       if (u.addsMember) {
         st.n += 1;
         st.category ??= u.category;

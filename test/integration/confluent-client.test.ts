@@ -64,8 +64,11 @@ describe('the worker runtime on the confluent client (librdkafka)', () => {
   });
   afterAll(async () => {
     for (const w of running) await w.stop().catch(() => undefined);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await e?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await replay?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
   });
 
@@ -85,7 +88,7 @@ describe('the worker runtime on the confluent client (librdkafka)', () => {
       log: stack.log,
       sessionTimeoutMs: 6000,
       ...extra,
-    } as WorkerRuntimeOptions<MemberProfile, unknown>).then((w) => {
+    }).then((w) => {
       running.push(w);
       return w;
     });
@@ -335,6 +338,7 @@ describe('the worker runtime on the confluent client (librdkafka)', () => {
 
     it("stops the worker for good on a programmer error outside one record's decoding and rules (kafkajs: CRASH without restart)", async () => {
       // A view loader that throws: a bug in the batch's wiring, not in one record, so no dead letter can stand for it.
+      // eslint-disable-next-line @typescript-eslint/require-await -- a view loader returns a Promise: the throw is a rejection
       const view = () => async (batch: { events: readonly CreditEvent[] }) => {
         if (batch.events.some((ev) => ev.id.startsWith('poison')))
           throw new TypeError('cannot read properties of undefined');
@@ -343,7 +347,7 @@ describe('the worker runtime on the confluent client (librdkafka)', () => {
       await e.produce('activity.events', [
         { key: 'px', value: JSON.stringify({ id: `poison-${client}`, member: 'px', at: t0 }) },
       ]);
-      const w = await worker('poisoned', timedDecoder, { view } as Partial<WorkerDefinition<Credits, CreditEvent>>);
+      const w = await worker('poisoned', timedDecoder, { view });
       let err: unknown = await within(w.failed, 90_000, 'the worker to fail');
       while (err instanceof Error && err.cause) err = err.cause; // kafkajs wraps it in KafkaJSNonRetriableError
       expect(err).toBeInstanceOf(TypeError);

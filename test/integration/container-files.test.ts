@@ -46,6 +46,7 @@ describe('Dockerfile and docker-compose.yml, without a Docker engine', () => {
     s = await TestStack.create('image');
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
     for (const r of roots) rmSync(r, { recursive: true, force: true });
   });
@@ -84,7 +85,7 @@ describe('Dockerfile and docker-compose.yml, without a Docker engine', () => {
         roots.push(root);
         dirs.set(stage.name, root);
         env = {};
-        let workdir = root;
+        const workdir = root;
         for (const { op, args } of stage.steps) {
           if (op === 'WORKDIR') {
             expect(args).toBe('/app'); // each stage's directory stands for /app
@@ -139,7 +140,7 @@ describe('Dockerfile and docker-compose.yml, without a Docker engine', () => {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+      child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
       try {
         expect(env.NODE_ENV).toBe('production');
         let last = '';
@@ -151,8 +152,8 @@ describe('Dockerfile and docker-compose.yml, without a Docker engine', () => {
           },
           90_000,
           'the worker from the image to be ready',
-        ).catch((err: Error) => {
-          throw new Error(`${err.message}; last /readyz: ${last}; stderr:\n${stderr}`);
+        ).catch((err: unknown) => {
+          throw new Error(`${(err as Error).message}; last /readyz: ${last}; stderr:\n${stderr}`);
         });
       } finally {
         child.kill('SIGTERM');

@@ -14,6 +14,7 @@ describe('behavior-events survives SIGKILL mid-stream', () => {
   beforeAll(async () => {
     s = await TestStack.create('crash', { partitions: 3 });
   });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
   afterAll(async () => s?.close());
 
   // Nine worker starts, each waiting out the killed one's 6 s session: about 70 s alone, more on a busy machine.
@@ -50,8 +51,8 @@ describe('behavior-events survives SIGKILL mid-stream', () => {
           async () => (await s.committedTotal(worker, 'activity.events')) > before,
           120_000,
           'the worker to commit a batch',
-        ).catch((err: Error) => {
-          throw new Error(`${err.message}; the worker's stderr ended with:\n${child.stderrText()}`);
+        ).catch((err: unknown) => {
+          throw new Error(`${(err as Error).message}; the worker's stderr ended with:\n${child.stderrText()}`);
         });
         await sleep(Math.floor(rnd() * 1500));
         child.kill('SIGKILL');

@@ -42,6 +42,7 @@ describe('kernel guarantees against real Kafka, registry and Redis', () => {
   });
   afterAll(async () => {
     await running?.stop();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
   });
 
@@ -161,7 +162,7 @@ describe('kernel guarantees against real Kafka, registry and Redis', () => {
       })),
     );
     // Interleave the two members in the input.
-    seq.sort((a, b) => (a.occurredAt as number) - (b.occurredAt as number));
+    seq.sort((a, b) => a.occurredAt - b.occurredAt);
     await s.produceJson(seq);
     await runUntilCaughtUp();
     const out = await s.readAll('behavior.events');

@@ -37,6 +37,7 @@ describe('recent ids: kept for upstream input only, when memberflow writes its t
     await behavior.stop();
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
   });
 

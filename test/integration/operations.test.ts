@@ -41,6 +41,7 @@ describe('operations port: metrics, health and graceful shutdown against the rea
   beforeAll(async () => {
     s = await TestStack.create('ops', { partitions: 3 });
   });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
   afterAll(async () => s?.close());
 
   it(

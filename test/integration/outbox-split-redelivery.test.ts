@@ -16,6 +16,7 @@ describe('a redone batch fetched in smaller pieces', () => {
   beforeAll(async () => {
     s = await TestStack.create('outbox-split', { partitions: 1 });
   });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
   afterAll(async () => s?.close());
 
   it('publishes every output of the batch once, though its members span the pieces', { timeout: 240_000 }, async () => {

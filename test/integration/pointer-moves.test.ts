@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workers } from '../../services/index.js';
 import { defaultPointer, readLivePointer, writeLivePointer } from '../../shared/kernel/live-pointer.js';
-import { livePointerKey } from '../../shared/redis/keys.js';
 import { runWorker, type WorkerRuntimeOptions } from '../../shared/kernel/run-worker.js';
 import { TestStack, waitFor } from '../support/harness.js';
 
@@ -23,6 +22,7 @@ describe('live pointer moves under a running worker', () => {
     s = await TestStack.create('pointer');
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
   });
 

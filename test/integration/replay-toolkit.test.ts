@@ -53,7 +53,9 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
   afterAll(async () => {
     process.stderr.write(`[replay-toolkit] ${JSON.stringify(stats)}\n`);
     for (const ns of [`${s.ns}-r1`, shadow()]) await replayDiscard(rc, ns).catch(() => undefined);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await rc?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
   });
 
@@ -277,7 +279,7 @@ describe('replay toolkit: plan, run, diff, promote, discard, rebuild, dlq', () =
     });
     await s.waitForLag0('behavior-events', 'activity.events', 60_000);
     const accepted = (await s.readAll('behavior.events')).filter((r) =>
-      String((r.decoded as BehaviorEventValue | null)?.sourceEventId ?? '').startsWith('big-'),
+      ((r.decoded as BehaviorEventValue | null)?.sourceEventId ?? '').startsWith('big-'),
     );
     expect(accepted.map((r) => (r.decoded as BehaviorEventValue).sourceEventId).sort()).toEqual([
       'big-0',

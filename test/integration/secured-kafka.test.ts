@@ -83,6 +83,7 @@ describe('a secured Kafka: SASL/SCRAM over TLS with client certificates, and ACL
   afterAll(async () => {
     for (const w of running) await w.stop().catch(() => undefined);
     for (const c of opened) await c.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
   });
 
@@ -127,7 +128,9 @@ describe('a secured Kafka: SASL/SCRAM over TLS with client certificates, and ACL
       const notifier = kafkaOf('notifier');
       const read = async (logical: 'behavior.events' | 'points.ledger') => {
         let n = 0;
-        await readToEnd(notifier, s.topic(logical), `${s.ns}.notifier`, () => void n++);
+        await readToEnd(notifier, s.topic(logical), `${s.ns}.notifier`, () => {
+          n++;
+        });
         return n;
       };
       expect(await read('behavior.events')).toBe(events.length);
@@ -146,7 +149,7 @@ describe('a secured Kafka: SASL/SCRAM over TLS with client certificates, and ACL
       const refused = (p: Promise<unknown>) =>
         p.then(
           () => 'allowed',
-          (err: Error) => `${err.name}: ${err.message}`,
+          (err: unknown) => `${(err as Error).name}: ${(err as Error).message}`,
         );
       // The app cannot write memberflow's own topics, nor read its outputs.
       const app = createProducer(kafkaOf('app'));
@@ -161,8 +164,8 @@ describe('a secured Kafka: SASL/SCRAM over TLS with client certificates, and ACL
         await refused(
           appReader
             .subscribe({ topic: s.topic('member.tier-changes'), fromBeginning: true })
-            .then(() => appReader.run({ eachMessage: async () => undefined }))
-            .then(() => waitFor(async () => false, 5_000, 'never')),
+            .then(() => appReader.run({ eachMessage: () => Promise.resolve() }))
+            .then(() => waitFor(() => false, 5_000, 'never')),
         ),
       ).toMatch(/authoriz/i);
       await appReader.disconnect();

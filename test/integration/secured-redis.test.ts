@@ -103,7 +103,9 @@ describe('Redis over TLS with an ACL user', () => {
   });
   afterAll(async () => {
     for (const c of opened) c.disconnect();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     server?.kill('SIGTERM');
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -141,7 +143,7 @@ describe('Redis over TLS with an ACL user', () => {
       const refusal = async (c: RedisClient): Promise<string> => {
         const answer = await c.connect().then(
           () => c.ping(),
-          (err: Error) => err.message,
+          (err: unknown) => (err as Error).message,
         );
         return [answer, ...(emitted.get(c) ?? [])].join(' | ');
       };

@@ -83,7 +83,9 @@ describe('the schema registry over TLS with basic auth', () => {
     s = await TestStack.create('registry-tls', { partitions: 2 });
   }, 240_000);
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     registry?.kill('SIGTERM');
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -100,7 +102,7 @@ describe('the schema registry over TLS with basic auth', () => {
     );
     const refused = await wrong.registerAll(['activity.events']).then(
       () => null,
-      (err: Error) => err.message,
+      (err: unknown) => (err as Error).message,
     );
     expect(refused).toMatch(/401/);
     expect(refused).not.toContain('not-the-password');

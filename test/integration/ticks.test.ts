@@ -15,6 +15,7 @@ describe('ticks against the real stack: time-driven work is exactly once and rep
   beforeAll(async () => {
     s = await TestStack.create('ticks', { partitions: 3 });
   });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
   afterAll(async () => s?.close());
 
   const ctx = () => ({ env: s.env, rules: s.rules, log: s.log });

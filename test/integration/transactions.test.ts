@@ -18,6 +18,7 @@ describe('partition transactions: one owner per input partition, fenced by its t
   });
   afterAll(async () => {
     for (const o of owners) await o.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await s?.close();
   });
 

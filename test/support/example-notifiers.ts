@@ -33,12 +33,12 @@ export function startExampleNotifier(
   const lines: NotifierLine[] = [];
   let partial = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     const all = (partial + d.toString()).split('\n');
     partial = all.pop()!;
     for (const l of all) if (l.trim()) lines.push(JSON.parse(l) as NotifierLine);
   });
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   return { name, child, lines, stderr: () => stderr };
 }
 
@@ -71,8 +71,10 @@ export async function checkNotifier(
     () => n.lines.filter((l) => l.type === 'notify').length >= wantCount,
     180_000,
     `${n.name} to act on ${wantCount} changes`,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; it printed ${n.lines.length} lines (exit ${n.child.exitCode}):\n${n.stderr()}`);
+  ).catch((err: unknown) => {
+    throw new Error(
+      `${(err as Error).message}; it printed ${n.lines.length} lines (exit ${n.child.exitCode}):\n${n.stderr()}`,
+    );
   });
   // Anything more it would print (a second copy) has had a moment to arrive.
   await sleep(1000);

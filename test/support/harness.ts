@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Admin, Producer } from 'kafkajs';
 import { inject } from 'vitest';
@@ -271,7 +271,7 @@ export class TestStack {
     });
     let stderr = '';
     const worker = Object.assign(child, { stderrText: () => stderr });
-    child.stderr?.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
       if (process.env.TEST_CHILD_LOGS) process.stderr.write(d);
     });
@@ -319,7 +319,7 @@ export class TestStack {
     const committed = { partitions: await this.groupOffsets(groupId, topic) };
     let lag = 0n;
     for (const e of ends) {
-      const c = BigInt(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1');
+      const c = BigInt(committed.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1');
       lag += BigInt(e.high) - (c < 0n ? BigInt(e.low) : c);
     }
     return Number(lag);
@@ -421,7 +421,9 @@ export async function exitOf(
     return await withTimeout(exited, timeoutMs, `waiting for ${what}`);
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}; the worker's stderr ended with:\n${child.stderrText()}`);
+    throw new Error(`${(err as Error).message}; the worker's stderr ended with:\n${child.stderrText()}`, {
+      cause: err,
+    });
   }
 }
 

@@ -323,7 +323,7 @@ export class PipelineRun {
       for (const o of outputs) {
         if (o.tick) continue;
         let m = expected.get(o.topic);
-        if (!m) expected.set(o.topic, (m = new Map()));
+        if (!m) expected.set(o.topic, (m = new Map<string, unknown>()));
         m.set(o.id, o.value);
       }
       // States: every key the reference has, with its value, and no key it lacks.

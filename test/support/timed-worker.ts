@@ -80,6 +80,7 @@ export const timedWorker: WorkerDefinition<Credits, CreditEvent> = {
 };
 
 export const timedDecoder: InputDecoder<CreditEvent> = {
+  // eslint-disable-next-line @typescript-eslint/require-await -- InputDecoder.decode returns a Promise (a throw becomes a rejection)
   async decode(record: InputRecord): Promise<Decoded<CreditEvent>> {
     const e = JSON.parse(record.value?.toString() ?? 'null') as CreditEvent;
     return { kind: 'event', memberId: e.member, eventId: e.id, event: e };

@@ -4,9 +4,7 @@ import { parseEventTime } from '../../shared/util/time.js';
 import { inputRecord, rules } from './fixtures.js';
 
 const noAvro = {
-  decode: async () => {
-    throw new Error('no registry in unit tests');
-  },
+  decode: () => Promise.reject(new Error('no registry in unit tests')),
 };
 const decoder = new ActivityDecoder(noAvro, () => rules);
 const good = { eventId: 'e1', userId: 'u1', type: 'purchase', occurredAt: 1767225600000, amountFen: 990, itemId: 'c1' };

@@ -17,9 +17,7 @@ import { localDay } from '../../shared/util/time.js';
 import { activity, inputRecord, rules } from './fixtures.js';
 
 const noAvro = {
-  decode: async () => {
-    throw new Error('no registry in unit tests');
-  },
+  decode: () => Promise.reject(new Error('no registry in unit tests')),
 };
 const decoder = new ActivityDecoder(noAvro, () => rules);
 const max = rules.behavior.maxIdBytes;
@@ -288,7 +286,7 @@ describe('behavior-events limits: events per member per local day (behavior.maxE
       days.map((d) => checkin(at(d))),
       r,
     );
-    expect(state.dailyEvents.map(([d]) => d)).toEqual(days.slice(-7).map((d) => localDay(at(d), r.timeZone)));
+    expect(state.dailyEvents!.map(([d]) => d)).toEqual(days.slice(-7).map((d) => localDay(at(d), r.timeZone)));
     expect(eventsOnDay(state, localDay(at(12), r.timeZone))).toBeNull();
     // Day 12 (forgotten) and day 5 (older still): accepted and not counted, however many.
     const late = run(
@@ -315,9 +313,9 @@ describe('behavior-events limits: events per member per local day (behavior.maxE
     const b = run(events, r);
     expect(a).toEqual(b);
     expect(a.state.dailyEvents).toHaveLength(dailyCountDaysKept);
-    expect(a.state.dailyEvents.every(([, n]) => n === 2)).toBe(true);
+    expect(a.state.dailyEvents!.every(([, n]) => n === 2)).toBe(true);
     const lastDay = localDay(Date.UTC(2025, 0, 400, 4), r.timeZone);
-    expect(a.state.dailyEvents.map(([d]) => d)).toEqual(Array.from({ length: 7 }, (_, i) => lastDay - 6 + i));
+    expect(a.state.dailyEvents!.map(([d]) => d)).toEqual(Array.from({ length: 7 }, (_, i) => lastDay - 6 + i));
     expect(JSON.stringify(a.state.dailyEvents).length).toBeLessThan(200);
   });
 

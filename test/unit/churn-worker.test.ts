@@ -326,7 +326,7 @@ describe('churn-prediction through the kernel: exactly once', () => {
               { rules, record: { timestamp: 0, sizeBytes: 0, topic: 'test', partition: 0, offset: '0' } },
               limits,
             );
-            rec = step.record as MemberRecord<unknown>;
+            rec = step.record;
             published.push(...step.outputs);
           }
         }

@@ -22,7 +22,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives the workers the environment names the config reads, with valid values', () => {
-    const env = compose.services['behavior-events']?.environment as Record<string, string>;
+    // YAML scalars: a value may be read as a number or a boolean.
+    const env = compose.services['behavior-events']?.environment as Record<string, string | number | boolean>;
     expect(Object.keys(env).sort()).toEqual([
       'KAFKA_BROKERS',
       'LOG_LEVEL',

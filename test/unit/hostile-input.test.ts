@@ -17,9 +17,7 @@ const record = (value: string | Buffer, key = 'u1'): InputRecord => ({
   value: Buffer.isBuffer(value) ? value : Buffer.from(value),
 });
 const failingAvro = {
-  decode: async () => {
-    throw new Error(`cannot read ${secret}`);
-  },
+  decode: () => Promise.reject(new Error(`cannot read ${secret}`)),
 };
 const decoder = new ActivityDecoder(failingAvro, () => rules);
 const base = {

@@ -68,10 +68,12 @@ describe('Kafka security settings', () => {
     const WRITE = 4;
     const READ = 3;
     expect(of('User:app').map((a) => a.resourceName)).toEqual(['mf.activity.events', 'mf.activity.events']);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- pins Kafka's wire values, not kafkajs' enum
     expect(of('User:notifier').filter((a) => a.operation === WRITE)).toEqual([]);
     expect(of('User:notifier').some((a) => a.resourceName === 'mf.activity.events')).toBe(false);
     expect(
       of('User:notifier')
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- pins Kafka's wire values, not kafkajs' enum
         .filter((a) => a.operation === READ)
         .map((a) => a.resourceName),
     ).toContain('mf.member.tier-changes');
@@ -79,6 +81,7 @@ describe('Kafka security settings', () => {
     expect(new Set(of('User:workers').map((a) => `${a.resourceName}/${a.resourcePatternType}`))).toEqual(
       new Set(['mf./4']),
     );
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- pins Kafka's wire values, not kafkajs' enum
     expect(acls.every((a) => a.permissionType === 3 && a.host === '*')).toBe(true);
   });
 });

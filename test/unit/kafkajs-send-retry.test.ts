@@ -54,9 +54,9 @@ describe('kafkajs send to several brokers (patched)', () => {
     const send = createSendMessages({
       logger: { debug() {}, error() {} },
       cluster: {
-        refreshMetadataIfNecessary: async () => undefined,
-        refreshMetadata: async () => undefined,
-        addMultipleTargetTopics: async () => undefined,
+        refreshMetadataIfNecessary: () => Promise.resolve(),
+        refreshMetadata: () => Promise.resolve(),
+        addMultipleTargetTopics: () => Promise.resolve(),
         isConnected: () => true,
         removeBroker() {},
         findTopicPartitionMetadata: () => [
@@ -68,12 +68,12 @@ describe('kafkajs send to several brokers (patched)', () => {
           for (const p of partitions) (out[leaders[p]!] ??= []).push(Number(p));
           return out;
         },
-        findBroker: async ({ nodeId }: { nodeId: string }) => brokers.get(Number(nodeId)),
+        findBroker: ({ nodeId }: { nodeId: string }) => Promise.resolve(brokers.get(Number(nodeId))),
       },
       partitioner: ({ message }: { message: { partition: number } }) => message.partition,
       eosManager: {
-        acquireBrokerLock: async () => undefined,
-        releaseBrokerLock: async () => undefined,
+        acquireBrokerLock: () => Promise.resolve(),
+        releaseBrokerLock: () => Promise.resolve(),
         isTransactional: () => false,
         getSequence: () => 0,
         updateSequence() {},

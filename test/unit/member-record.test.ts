@@ -12,7 +12,7 @@ import { decodeRecord, encodeRecordBody, RecordFormatError } from '../../shared/
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { deadLetter, deadLetterMaxValueBytes } from '../../shared/kernel/dead-letter.js';
 import { avroType } from '../../shared/registry/codec.js';
-import type { Decoded, WorkerLogic } from '../../shared/kernel/types.js';
+import type { Decoded, InputRecord, WorkerLogic } from '../../shared/kernel/types.js';
 import { inputRecord, rules } from './fixtures.js';
 
 /** A tiny worker: sums amounts, refuses negatives, emits one output per event. */
@@ -197,7 +197,7 @@ describe('member record: exactly-once bookkeeping', () => {
         memberId: 'm',
         eventId: `e${i}`,
         event: { id: `e${i}`, member: 'm', amount: 1_000_000 + i },
-      } as Decoded<Ev>,
+      } satisfies Decoded<Ev>,
     }));
     const reference = referenceRun(growing, log, rules, capped);
     expect(reference.states.get('m')).toEqual(rec.state);
@@ -337,9 +337,9 @@ describe('member record: exactly-once bookkeeping', () => {
     });
     fc.assert(
       fc.property(fc.array(event, { maxLength: 40 }), fc.nat(), (events, cut) => {
-        const log = events.map((e, i) => ({
+        const log = events.map((e, i): { record: InputRecord; decoded: Decoded<Ev> } => ({
           record: inputRecord(i, e, e.member),
-          decoded: { kind: 'event', memberId: e.member, eventId: e.id, event: e } as Decoded<Ev>,
+          decoded: { kind: 'event', memberId: e.member, eventId: e.id, event: e },
         }));
         const reference = referenceRun(summing, log, rules, {
           recentIds: 100,

@@ -40,7 +40,7 @@ function mapAll(
   return { events, stats: mapper.stats() };
 }
 
-const skippedTotal = (s: OnlineRetailStats) => Object.values(s.skipped).reduce((a, b) => a + (b ?? 0), 0);
+const skippedTotal = (s: OnlineRetailStats) => Object.values(s.skipped).reduce((a, b) => a + b, 0);
 
 describe('parseCsvLine', () => {
   it('splits plain fields and keeps empty ones', () => {

@@ -17,7 +17,10 @@ function walk(schema: unknown): {
   const fields: Array<{ path: string; field: Field }> = [];
   const enums: Array<{ name: string; symbols: string[]; default?: string }> = [];
   const visit = (t: unknown, path: string): void => {
-    if (Array.isArray(t)) return t.forEach((x) => visit(x, path));
+    if (Array.isArray(t)) {
+      t.forEach((x) => visit(x, path));
+      return;
+    }
     if (t === null || typeof t !== 'object') return;
     const o = t as Record<string, unknown>;
     if (o.type === 'enum') enums.push(o as unknown as { name: string; symbols: string[]; default?: string });
@@ -34,7 +37,7 @@ function walk(schema: unknown): {
 
 /** The long behind a field's type (a nullable union included), or undefined. */
 function longOf(type: unknown): { type: 'long'; logicalType?: string } | 'long' | undefined {
-  const t = Array.isArray(type) ? type.find((x) => x !== 'null') : type;
+  const t: unknown = Array.isArray(type) ? type.find((x) => x !== 'null') : type;
   if (t === 'long') return 'long';
   if (t && typeof t === 'object' && (t as { type?: unknown }).type === 'long')
     return t as { type: 'long'; logicalType?: string };

@@ -95,7 +95,7 @@ describe('points: properties over random event and tick sequences', () => {
         fc.boolean(),
         (ops, ri, late) => {
           const steps = build(ops, late);
-          expect(run(steps, ruleSets[ri]!)).toEqual(run(steps, ruleSets[ri]!));
+          expect(run(steps, ruleSets[ri])).toEqual(run(steps, ruleSets[ri]));
         },
       ),
       { numRuns: 50 },

@@ -78,7 +78,7 @@ function recount(seq: readonly Buy[]): Record<string, [number, Record<string, nu
       for (const j of set) {
         if (i === j) continue;
         let row = c.get(i);
-        if (!row) c.set(i, (row = new Map()));
+        if (!row) c.set(i, (row = new Map<string, number>()));
         row.set(j, (row.get(j) ?? 0) + 1);
       }
     }
@@ -284,7 +284,7 @@ describe('stored form', () => {
     const one = feed(['b', 'a', 'c', 'a', 'd'], 3);
     const json = itemStateToJson(one);
     expect(json.co.map(([j]) => j)).toEqual(['a', 'd', 'b']);
-    const back = itemStateFromJson(JSON.parse(JSON.stringify(json)));
+    const back = itemStateFromJson(JSON.parse(JSON.stringify(json)) as typeof json);
     expect(itemStateToJson(back)).toEqual(json);
     // Continuing from the stored form gives what continuing in memory gives.
     const more = ['e', 'b', 'f', 'a'];

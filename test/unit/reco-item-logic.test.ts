@@ -338,7 +338,8 @@ function memberLog(ops: Op[]): MemberLogItem[] {
   });
 }
 
-const itemPartitionOf = (itemId: string) => [...itemId].reduce((h, c) => h + c.charCodeAt(0), 0) % itemPartitions;
+const itemPartitionOf = (itemId: string) =>
+  Array.from(itemId).reduce((h, c) => h + c.charCodeAt(0), 0) % itemPartitions;
 
 /**
  * The reco.item-updates log as reco-items reads it: `updates` in order, plus, for each `dups[k]`

@@ -103,6 +103,6 @@ describe('popularity top lists', () => {
     bumpItem(p, 'b', 'x', 1);
     const json = popularityToJson(p);
     expect(json.categories.map(([c]) => c)).toEqual(['x', 'y']);
-    expect(popularityFromJson(JSON.parse(JSON.stringify(json)))).toEqual(p);
+    expect(popularityFromJson(JSON.parse(JSON.stringify(json)) as typeof json)).toEqual(p);
   });
 });

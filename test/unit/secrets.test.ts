@@ -60,7 +60,7 @@ describe('secrets: never in config errors, logs or CLI output', () => {
     const codec = new AvroCodec(`http://user:${secret}@127.0.0.1:1/apis/ccompat/v7`, 'sec');
     const err = await codec.registerAll(['activity.events']).then(
       () => null,
-      (e: Error) => e,
+      (e: unknown) => e as Error,
     );
     expect(err).not.toBeNull();
     expect(err!.message).toContain('activity.events');
@@ -71,7 +71,12 @@ describe('secrets: never in config errors, logs or CLI output', () => {
 
   it('logs redact URL credentials in messages and errors, and censor secret fields', () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const log = pino(loggerOptions('t', 'info'), sink);
     log.info(`connecting to redis://admin:${secret}@h:6379`);
     log.error({ err: new Error(`ECONNREFUSED redis://admin:${secret}@h:6379`) }, 'down');

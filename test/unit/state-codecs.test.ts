@@ -606,7 +606,7 @@ const profileArb: fc.Arbitrary<MemberProfile> = fc.record(
     dailyEvents: fc.array(fc.tuple(fc.integer({ min: 0, max: 100_000 }), fc.nat({ max: 3000 })), { maxLength: 7 }),
   },
   plain,
-) as fc.Arbitrary<MemberProfile>;
+);
 
 describe('behavior-events state codec', () => {
   it('is the worker’s storage encoding', () => {

@@ -29,8 +29,10 @@ function ledgerFor(ops: Op[]): LedgerEntryValue[] {
     t += o.gap;
     const id = `e${i}`;
     let e: BehaviorEventValue;
-    if (o.kind === 'purchase') ((e = purchase(id, o.amount, t)), purchases.push(id));
-    else if (o.kind === 'refund')
+    if (o.kind === 'purchase') {
+      e = purchase(id, o.amount, t);
+      purchases.push(id);
+    } else if (o.kind === 'refund')
       e = refund(id, purchases[i % Math.max(1, purchases.length)] ?? 'none', Math.ceil(o.amount / 2), t);
     else if (o.kind === 'subscription')
       e = ev(id, 'subscription', t, { plan: 'annual', amountFen: 19_900, periodEnd: t + 365 * dayMs });
@@ -83,7 +85,7 @@ describe('tier-evaluation through the kernel: exactly once', () => {
               { rules, record: { timestamp: 0, sizeBytes: 0, topic: 'test', partition: 0, offset: record.offset } },
               limits,
             );
-            rec = step.record as MemberRecord<unknown>;
+            rec = step.record;
             published.push(...step.outputs);
           }
         }
@@ -145,9 +147,7 @@ describe('tier-evaluation: a per-member sequence in decision order', () => {
           changes.forEach((c, i) => {
             expect(c.sequence).toMatch(/^\d{19}-\d{6}$/);
             if (i > 0)
-              expect(c.sequence! > changes[i - 1]!.sequence!, `${c.eventId} after ${changes[i - 1]!.eventId}`).toBe(
-                true,
-              );
+              expect(c.sequence > changes[i - 1]!.sequence, `${c.eventId} after ${changes[i - 1]!.eventId}`).toBe(true);
           });
           expect(records.map((r) => [r.changeEventId, r.sequence])).toEqual(
             changes.map((c) => [c.eventId, c.sequence]),
@@ -155,10 +155,7 @@ describe('tier-evaluation: a per-member sequence in decision order', () => {
           // Changes decided on one record are numbered 0, 1, … after its offset.
           const places = new Map<string, string[]>();
           for (const c of changes)
-            places.set(c.sequence!.slice(0, 19), [
-              ...(places.get(c.sequence!.slice(0, 19)) ?? []),
-              c.sequence!.slice(20),
-            ]);
+            places.set(c.sequence.slice(0, 19), [...(places.get(c.sequence.slice(0, 19)) ?? []), c.sequence.slice(20)]);
           for (const list of places.values()) {
             expect(list).toEqual(list.map((_, i) => String(i).padStart(6, '0')));
             if (list.length > 1) seen.severalOnOneRecord++;

@@ -135,8 +135,8 @@ describe('tiers: properties', () => {
         fc.boolean(),
         (ops, ri, late) => {
           const steps = build(ops, late);
-          const a = run(steps, ruleSets[ri]!);
-          const b = run(steps, ruleSets[ri]!);
+          const a = run(steps, ruleSets[ri]);
+          const b = run(steps, ruleSets[ri]);
           expect(b.outputs).toEqual(a.outputs);
           expect(b.state).toEqual(a.state);
         },

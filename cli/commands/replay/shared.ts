@@ -5,7 +5,6 @@ import { connectClients, type Clients } from '../../../shared/clients.js';
 import { ConfigError } from '../../../shared/config/env.js';
 import { loadRules, type Rules } from '../../../shared/config/rules.js';
 import { rulesOf, type LivePointer } from '../../../shared/kernel/live-pointer.js';
-import { livePointerKey } from '../../../shared/redis/keys.js';
 import { runWorker, type WorkerTotals } from '../../../shared/kernel/run-worker.js';
 import { workerSettings, type CommandContext } from '../../context.js';
 
