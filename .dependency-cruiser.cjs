@@ -1,10 +1,9 @@
 /**
- * The dependency rules `npm run lint:deps` enforces (dependency-cruiser; `npm test` runs it first).
- * Dependencies point one way: contracts and the kernel at the bottom, adapters (Kafka, Redis,
- * registry) above, services above them, the CLI and the bench on top.
- * Not enforced yet: the kernel's own modules still import adapter code (batch-processor.ts uses
- * the Redis member store; types.ts, ticks.ts and live-pointer.ts the topic catalogue and Redis
- * types), which splitting the runtime from the kernel will remove.
+ * The dependency rules `npm run lint:deps` enforces (dependency-cruiser; `npm test` runs it in `npm run lint`).
+ * Dependencies point one way: contracts (records, topics, schemas) and the kernel (pure records, decisions,
+ * batching rules) at the bottom; adapters (Kafka, Redis, registry) above; the runtime that wires them
+ * (shared/runtime: the batch processor, the worker runtime, the live pointer) above those; services above
+ * that; the CLI and the bench on top.
  */
 module.exports = {
   forbidden: [
@@ -49,6 +48,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^shared/contracts/' },
       to: { path: '^(shared|services|cli|bench)/', pathNot: '^shared/contracts/' },
+    },
+    {
+      name: 'kernel-below-adapters',
+      comment: 'The kernel is pure: it imports no adapter (Kafka, Redis, registry), no runtime and no observability.',
+      severity: 'error',
+      from: { path: '^shared/kernel/' },
+      to: { path: '^shared/(kafka|redis|registry|runtime|observability)/' },
+    },
+    {
+      name: 'adapters-below-runtime',
+      comment: 'Adapters know Kafka, Redis or the registry, not the runtime that wires them together.',
+      severity: 'error',
+      from: { path: '^shared/(kafka|redis|registry)/' },
+      to: { path: '^shared/runtime/' },
     },
   ],
   options: {

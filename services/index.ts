@@ -3,7 +3,8 @@
  * the benchmark and the tests read their worker lists from here; docs/ADDING-A-WORKER.md walks through adding one.
  */
 import type { Rules } from '../shared/config/rules.js';
-import type { InputDecoder, WorkerDefinition } from '../shared/kernel/types.js';
+import type { InputDecoder } from '../shared/kernel/types.js';
+import type { WorkerDefinition } from '../shared/runtime/worker-definition.js';
 import type { AvroCodec } from '../shared/registry/codec.js';
 import { behaviorEventsDecoder, behaviorEventsWorker } from './behavior-events/worker.js';
 import { churnPredictionDecoder, churnPredictionWorker } from './churn-prediction/worker.js';

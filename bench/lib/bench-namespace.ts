@@ -7,7 +7,7 @@ import type { Admin, Producer } from 'kafkajs';
 import { connectClients, transactionsSetting, type Clients } from '../../shared/clients.js';
 import type { Env } from '../../shared/config/env.js';
 import { createProducer, ensureTopics, replicationFor } from '../../shared/kafka/client.js';
-import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
+import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/contracts/topics.js';
 import type { Logger } from '../../shared/log.js';
 import { deleteKeys } from '../../shared/redis/client.js';
 import { namespacePattern } from '../../shared/redis/keys.js';

@@ -7,9 +7,9 @@
 import { workers, workerDefinition } from '../../services/index.js';
 import { eventIdHeader } from '../../shared/kafka/client.js';
 import { readToEnd } from '../../shared/kafka/read-to-end.js';
-import type { LogicalTopic } from '../../shared/kafka/topics.js';
+import type { LogicalTopic } from '../../shared/contracts/topics.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
-import { defaultLimits } from '../../shared/kernel/run-worker.js';
+import { defaultLimits } from '../../shared/runtime/run-worker.js';
 import { tickHeader, tickTimeFromHeader } from '../../shared/kernel/ticks.js';
 import type { Decoded, InputRecord } from '../../shared/kernel/types.js';
 import { MemberStore } from '../../shared/redis/member-store.js';

@@ -10,7 +10,7 @@ import { workers } from '../../services/index.js';
 import { transactionsSetting } from '../../shared/clients.js';
 import type { Env } from '../../shared/config/env.js';
 import type { Rules } from '../../shared/config/rules.js';
-import { consumerGroup } from '../../shared/kafka/topics.js';
+import { consumerGroup } from '../../shared/contracts/topics.js';
 import type { Logger } from '../../shared/log.js';
 import { generateActivity } from '../../test/support/activity-generator.js';
 import { behaviorEventId } from '../../services/behavior-events/decide.js';

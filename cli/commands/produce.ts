@@ -4,7 +4,7 @@ import { createGunzip } from 'node:zlib';
 import type { Producer } from 'kafkajs';
 import { connectClients } from '../../shared/clients.js';
 import { createProducer } from '../../shared/kafka/client.js';
-import { physicalTopic } from '../../shared/kafka/topics.js';
+import { physicalTopic } from '../../shared/contracts/topics.js';
 import { onlineRetailEvents, type OnlineRetailStats } from '../../shared/ingest/online-retail.js';
 import { cdnowActivityEvents } from '../../shared/ingest/cdnow.js';
 import type { AvroCodec } from '../../shared/registry/codec.js';

@@ -1,7 +1,7 @@
 import { connectClients } from '../../shared/clients.js';
 import { eventIdHeader } from '../../shared/kafka/client.js';
 import { readToEnd } from '../../shared/kafka/read-to-end.js';
-import { physicalTopic, type LogicalTopic } from '../../shared/kafka/topics.js';
+import { physicalTopic, type LogicalTopic } from '../../shared/contracts/topics.js';
 import { tickHeader } from '../../shared/kernel/ticks.js';
 import type { CommandContext } from '../context.js';
 

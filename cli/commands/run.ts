@@ -3,8 +3,8 @@ import { workers, workerNames } from '../../services/index.js';
 import { connectClients, registryAccessOf } from '../../shared/clients.js';
 import type { Metrics } from '../../shared/observability/metrics.js';
 import { startOperations, type Operations } from '../../shared/observability/operations.js';
-import { runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
-import { consumerGroup, physicalTopic } from '../../shared/kafka/topics.js';
+import { runWorker, type RunningWorker } from '../../shared/runtime/run-worker.js';
+import { consumerGroup, physicalTopic } from '../../shared/contracts/topics.js';
 import { workerSettings, type CommandContext } from '../context.js';
 
 export interface RunOptions {

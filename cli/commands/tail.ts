@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connectClients } from '../../shared/clients.js';
-import { logicalTopics, physicalTopic, type LogicalTopic } from '../../shared/kafka/topics.js';
+import { logicalTopics, physicalTopic, type LogicalTopic } from '../../shared/contracts/topics.js';
 import { isConfluentFramed } from '../../shared/registry/codec.js';
 import type { CommandContext } from '../context.js';
 

@@ -1,6 +1,6 @@
 import { connectClients } from '../../shared/clients.js';
 import { createProducer } from '../../shared/kafka/client.js';
-import { physicalTopic } from '../../shared/kafka/topics.js';
+import { physicalTopic } from '../../shared/contracts/topics.js';
 import { ConfigError } from '../../shared/config/env.js';
 import { signTick, tickSignatureHeader } from '../../shared/kernel/tick-signature.js';
 import { tickHeader, tickKey } from '../../shared/kernel/ticks.js';

@@ -1,6 +1,7 @@
 import type { Rules } from '../../shared/config/rules.js';
 import type { Decoded, InputDecoder, InputRecord } from '../../shared/kernel/types.js';
-import { avroType, isConfluentFramed } from '../../shared/registry/codec.js';
+import { avroType } from '../../shared/contracts/schemas.js';
+import { isConfluentFramed } from '../../shared/registry/codec.js';
 import { parseEventTime } from '../../shared/util/time.js';
 import type { ActivityEvent } from '../../shared/contracts/activity-event.js';
 import { exceedsUtf8Bytes, firstOverlongId, idTooLongMessage } from './limits.js';

@@ -1,5 +1,5 @@
 import type { Rules } from '../../shared/config/rules.js';
-import type { WorkerDefinition } from '../../shared/kernel/types.js';
+import type { WorkerDefinition } from '../../shared/runtime/worker-definition.js';
 import type { ActivityEvent } from '../../shared/contracts/activity-event.js';
 import { ActivityDecoder, type AvroDecoder } from './decode.js';
 import { behaviorLogic } from './decide.js';

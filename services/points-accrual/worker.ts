@@ -1,5 +1,5 @@
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
-import type { WorkerDefinition } from '../../shared/kernel/types.js';
+import type { WorkerDefinition } from '../../shared/runtime/worker-definition.js';
 import { AvroInputDecoder, type AvroBodyDecoder } from '../../shared/registry/avro-input-decoder.js';
 import { pointsLogic } from './decide.js';
 import type { PointsState } from './state.js';

@@ -9,7 +9,7 @@
  */
 import type { RedisClient } from '../../shared/redis/client.js';
 import type { Rules } from '../../shared/config/rules.js';
-import type { ViewLoader } from '../../shared/kernel/types.js';
+import type { ViewLoader } from '../../shared/runtime/worker-definition.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { itemStateFromJson, type ItemState } from '../../shared/reco/cooccurrence.js';
 import { recentItems, recoItemOf } from '../../shared/reco/member.js';

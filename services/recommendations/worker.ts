@@ -4,7 +4,8 @@
  *   member), writes reco.item-updates (keyed by item) and member.recommendations;
  * - reco-items reads reco.item-updates and keeps each item's statistics.
  */
-import type { Decoded, InputDecoder, InputRecord, WorkerDefinition } from '../../shared/kernel/types.js';
+import type { Decoded, InputDecoder, InputRecord } from '../../shared/kernel/types.js';
+import type { WorkerDefinition } from '../../shared/runtime/worker-definition.js';
 import { AvroInputDecoder, type AvroBodyDecoder } from '../../shared/registry/avro-input-decoder.js';
 import type { ItemUpdateValue, RecoInput } from './inputs.js';
 import { recoItemsLogic, type RecoItemState } from './item-logic.js';

@@ -1,5 +1,6 @@
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
-import type { Decision, OutputEvent, WorkerDefinition } from '../../shared/kernel/types.js';
+import type { Decision, OutputEvent } from '../../shared/kernel/types.js';
+import type { WorkerDefinition } from '../../shared/runtime/worker-definition.js';
 import { AvroInputDecoder, type AvroBodyDecoder } from '../../shared/registry/avro-input-decoder.js';
 import { tierLogic } from './decide.js';
 import { sequenced } from './events.js';

@@ -1,5 +1,5 @@
 import kafkajs, { type AclEntry, type Admin } from 'kafkajs';
-import { externallyWrittenTopics, physicalTopic, topicSpecs } from './topics.js';
+import { externallyWrittenTopics, physicalTopic, topicSpecs } from '../contracts/topics.js';
 
 /** The three principals of a locked-down deployment, as Kafka names them (e.g. `User:workers`). */
 export interface Principals {

@@ -43,7 +43,13 @@ export type {
   WorkerRunConfig,
 };
 import { hasBrokerErrorType, isTransientClusterError, restartDelayMs } from './transient.js';
-import { enforcedOnExisting, physicalTopic, topicSpecs, type LogicalTopic, type TopicSpec } from './topics.js';
+import {
+  enforcedOnExisting,
+  physicalTopic,
+  topicSpecs,
+  type LogicalTopic,
+  type TopicSpec,
+} from '../contracts/topics.js';
 
 /**
  * The only place that knows the Kafka client. The rest of memberflow sees records,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Rules } from '../config/rules.js';
-import { avroType } from '../registry/codec.js';
+import { avroType } from '../contracts/schemas.js';
 import { deadLetter } from './dead-letter.js';
 import { jsonSizeBound } from './json-size-bound.js';
 import { compareOffsets, topicPartitionId } from './offsets.js';

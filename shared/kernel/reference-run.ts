@@ -1,7 +1,7 @@
 import type { Rules } from '../config/rules.js';
-import { decideContext } from './batch-processor.js';
+import { decideContext } from './decide-context.js';
 import { deadLetter } from './dead-letter.js';
-import type { LogicalTopic } from '../kafka/topics.js';
+import type { LogicalTopic } from '../contracts/topics.js';
 import { dueMembers, emptyRecord, stepMember, stepTick, type MemberRecord, type StepLimits } from './member-record.js';
 import { topicPartitionId } from './offsets.js';
 import { forwardedTick, tickId } from './ticks.js';

@@ -1,5 +1,5 @@
 import type { InputRecord, OutputEvent } from './types.js';
-import type { LogicalTopic } from '../kafka/topics.js';
+import type { LogicalTopic } from '../contracts/topics.js';
 
 /**
  * Ticks carry time through the log. A ticker writes one tick record to every

@@ -1,6 +1,5 @@
-import type { RedisClient } from '../redis/client.js';
 import type { Rules } from '../config/rules.js';
-import type { LogicalTopic } from '../kafka/topics.js';
+import type { LogicalTopic } from '../contracts/topics.js';
 
 /** One Kafka record as the kernel sees it, independent of the client library. */
 export interface InputRecord {
@@ -126,20 +125,4 @@ export interface TickContext {
 /** Turns input bytes into a typed event (schema-level checks only). */
 export interface InputDecoder<E> {
   decode(record: InputRecord): Promise<Decoded<E>>;
-}
-
-/** A worker plugged into the kernel: pure logic plus what it reads and writes. */
-/** Loads a batch's read-only view (I/O): given the members' states before the batch and its events. */
-export type ViewLoader<S, E, V> = (batch: {
-  states: ReadonlyMap<string, S | null>;
-  events: readonly E[];
-}) => Promise<V>;
-
-export interface WorkerDefinition<S, E, V = unknown> extends WorkerLogic<S, E, V> {
-  /** How to load the view `decide` reads (from Redis, for the given namespace). */
-  view?(deps: { redis: RedisClient; namespace: string; rules: Rules }): ViewLoader<S, E, V>;
-  inputs: readonly LogicalTopic[];
-  outputs: readonly LogicalTopic[];
-  /** Copy every tick to the same partition of this topic, so the next worker's log carries time too. */
-  forwardTicksTo?: LogicalTopic;
 }

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchObservation, WorkerObserver } from '../kernel/observer.js';
+import type { BatchObservation, WorkerObserver } from '../runtime/observer.js';
 
 /**
  * memberflow's Prometheus metrics (prom-client), one registry per process. Labels stay few:

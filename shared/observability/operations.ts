@@ -5,7 +5,7 @@ import type { RegistryAccess } from '../registry/access.js';
 import { Metrics } from './metrics.js';
 import { serveOperations } from './server.js';
 import { HealthWatch, type WatchedWorker } from './watch.js';
-import type { WorkerObserver } from '../kernel/observer.js';
+import type { WorkerObserver } from '../runtime/observer.js';
 
 export interface OperationsOptions {
   port: number;

@@ -11,7 +11,7 @@ import {
   type Readiness,
   type WorkerHealthFacts,
 } from './readiness.js';
-import type { WorkerObserver } from '../kernel/observer.js';
+import type { WorkerObserver } from '../runtime/observer.js';
 
 /** A worker this process runs, as the watcher needs it. */
 export interface WatchedWorker {

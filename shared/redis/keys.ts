@@ -70,7 +70,7 @@ export function workerKeysPattern(namespace: string, worker: string): string {
   return `${namespacePrefix(namespace)}${worker}:*`;
 }
 
-/** A worker's live pointer (shared/kernel/live-pointer.ts): which state namespace its live workers run on. */
+/** A worker's live pointer (shared/redis/live-pointer.ts): which state namespace its live workers run on. */
 export function livePointerKey(topicNamespace: string, worker: string): string {
   return `mf:${topicNamespace}:live:${worker}`;
 }

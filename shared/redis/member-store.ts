@@ -7,7 +7,7 @@ import {
   type MemberRecord,
   type OutboxEntry,
 } from '../kernel/member-record.js';
-import { fenceKeyOf, StateLostError } from '../kernel/live-pointer.js';
+import { fenceKeyOf, StateLostError } from './live-pointer.js';
 import { compareOffsets } from '../kernel/offsets.js';
 import { fromJson, toJson } from '../util/json.js';
 import type { OutputEvent, Projection, StateCodec } from '../kernel/types.js';
@@ -125,7 +125,7 @@ export class PointerMovedError extends Error {
 
 /** A writer that follows a live pointer: its writes are refused once the pointer's epoch is no longer this one. */
 export interface PointerFence {
-  /** Whose pointer: the topic namespace and worker it was claimed for (shared/kernel/live-pointer.ts). */
+  /** Whose pointer: the topic namespace and worker it was claimed for (shared/redis/live-pointer.ts). */
   topicNamespace: string;
   worker: string;
   epoch: number;

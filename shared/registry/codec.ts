@@ -1,27 +1,8 @@
 import { redactCredentials } from '../util/redact.js';
-import { readFileSync } from 'node:fs';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import avro from 'avsc';
-import { physicalTopic, topicSpecs, type LogicalTopic } from '../kafka/topics.js';
+import { physicalTopic, topicSpecs, type LogicalTopic } from '../contracts/topics.js';
+import { schemaText } from '../contracts/schemas.js';
 import { registryAccess, registryClientArgs, registryRequest, type RegistryAccess } from './access.js';
-
-const schemaDir = new URL('../../schemas/', import.meta.url);
-
-/** The Avro schema text of a topic, from `schemas/<topic>.avsc`. */
-export function schemaText(topic: LogicalTopic): string {
-  return readFileSync(new URL(`${topic}.avsc`, schemaDir), 'utf8');
-}
-
-const localTypes = new Map<LogicalTopic, avro.Type>();
-/** A local avsc type for a topic, for validating JSON input without the registry. */
-export function avroType(topic: LogicalTopic): avro.Type {
-  let type = localTypes.get(topic);
-  if (!type) {
-    type = avro.Type.forSchema(JSON.parse(schemaText(topic)) as avro.Schema);
-    localTypes.set(topic, type);
-  }
-  return type;
-}
 
 export function subjectFor(namespace: string, topic: LogicalTopic): string {
   return `${physicalTopic(namespace, topic)}-value`;

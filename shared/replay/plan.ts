@@ -7,8 +7,8 @@ import type { Admin } from 'kafkajs';
 import { scanKeys, type RedisClient } from '../redis/client.js';
 import { namespacePattern, workerKeysPattern } from '../redis/keys.js';
 import type { Rules } from '../config/rules.js';
-import { consumerGroup, physicalTopic, type LogicalTopic } from '../kafka/topics.js';
-import { readLivePointer } from '../kernel/live-pointer.js';
+import { consumerGroup, physicalTopic, type LogicalTopic } from '../contracts/topics.js';
+import { readLivePointer } from '../redis/live-pointer.js';
 import { readReplayMeta, type ReplayMeta } from './meta.js';
 import { planRanges, type PartitionRange, type StartPoint } from './positions.js';
 

@@ -16,7 +16,7 @@ import { formatSummaryCsv, roundHalfUpDiv, type MemberSummary } from '../../shar
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import type { ChurnRiskValue } from '../../shared/contracts/churn-risk.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
-import { defaultLimits } from '../../shared/kernel/run-worker.js';
+import { defaultLimits } from '../../shared/runtime/run-worker.js';
 import type { Decoded, OutputEvent } from '../../shared/kernel/types.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { startOfLocalDay } from '../../shared/util/calendar.js';

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logicalTopics, physicalTopic } from '../../shared/kafka/topics.js';
+import { logicalTopics, physicalTopic } from '../../shared/contracts/topics.js';
 import { deleteKeys } from '../../shared/redis/client.js';
 import { namespacePattern } from '../../shared/redis/keys.js';
 import { freePort, TestStack, waitFor } from '../support/harness.js';
@@ -44,7 +44,7 @@ describe('the compiled build', () => {
   it('holds the CLI and everything it reads beside itself', () => {
     for (const f of [
       'dist/cli/main.js',
-      'dist/shared/kernel/run-worker.js',
+      'dist/shared/runtime/run-worker.js',
       'dist/shared/redis/lua/commit-member.lua',
       'dist/schemas/member.tier-changes.avsc',
       'dist/config/rules.default.json',

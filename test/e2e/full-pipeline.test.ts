@@ -11,7 +11,7 @@ import { churnPredictionWorker } from '../../services/churn-prediction/worker.js
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import type { Rules } from '../../shared/config/rules.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
-import { defaultLimits } from '../../shared/kernel/run-worker.js';
+import { defaultLimits } from '../../shared/runtime/run-worker.js';
 import type { Decoded, OutputEvent, WorkerLogic } from '../../shared/kernel/types.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { mulberry32 } from '../support/activity-generator.js';

@@ -21,7 +21,7 @@ import {
 import { rankFor, type RecoView } from '../../services/recommendations/model.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
-import { defaultLimits } from '../../shared/kernel/run-worker.js';
+import { defaultLimits } from '../../shared/runtime/run-worker.js';
 import type { Decoded } from '../../shared/kernel/types.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { compareIds, itemStateFromJson, type ItemState } from '../../shared/reco/cooccurrence.js';

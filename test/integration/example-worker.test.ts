@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workers } from '../../services/index.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
-import { defaultLimits, runWorker, type RunningWorker } from '../../shared/kernel/run-worker.js';
+import { defaultLimits, runWorker, type RunningWorker } from '../../shared/runtime/run-worker.js';
 import type { Decoded } from '../../shared/kernel/types.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { reasons, workerName, type StreakState } from '../support/example-worker/decide.js';

@@ -1,8 +1,8 @@
 import { workerDefinition } from '../../services/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningWorker } from '../../shared/kernel/run-worker.js';
+import type { RunningWorker } from '../../shared/runtime/run-worker.js';
 import { outboxKey } from '../../shared/redis/keys.js';
-import { consumerGroup } from '../../shared/kafka/topics.js';
+import { consumerGroup } from '../../shared/contracts/topics.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import type { MemberProfile } from '../../services/behavior-events/profile.js';
 import { TestStack, waitFor, type ReadRecord } from '../support/harness.js';

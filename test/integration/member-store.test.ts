@@ -5,7 +5,7 @@ import {
   readLivePointer,
   StateLostError,
   writeLivePointer,
-} from '../../shared/kernel/live-pointer.js';
+} from '../../shared/redis/live-pointer.js';
 import {
   connectRedis,
   deleteKeys,

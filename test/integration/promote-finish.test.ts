@@ -7,7 +7,7 @@ import { replayDiscard } from '../../cli/commands/replay/discard.js';
 import { replayPromote } from '../../cli/commands/replay/promote.js';
 import { replayRun } from '../../cli/commands/replay/run.js';
 import { openReplayContext, type ReplayContext } from '../../cli/commands/replay/shared.js';
-import { consumerGroup } from '../../shared/kafka/topics.js';
+import { consumerGroup } from '../../shared/contracts/topics.js';
 import { topicPartitionId } from '../../shared/kernel/offsets.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { TestStack, waitFor, type WorkerProcess } from '../support/harness.js';

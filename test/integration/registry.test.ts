@@ -1,8 +1,9 @@
 import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
-import { schemaText, subjectFor } from '../../shared/registry/codec.js';
+import { topicSpecs, type LogicalTopic } from '../../shared/contracts/topics.js';
+import { schemaText } from '../../shared/contracts/schemas.js';
+import { subjectFor } from '../../shared/registry/codec.js';
 import { TestStack } from '../support/harness.js';
 
 /** memberflow's output topics: all but the input. */

@@ -15,9 +15,9 @@ import { openReplayContext, ReplayRefused, type ReplayContext } from '../../cli/
 import type { PointsState } from '../../services/points-accrual/state.js';
 import type { Rules } from '../../shared/config/rules.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
-import { readLivePointer } from '../../shared/kernel/live-pointer.js';
+import { readLivePointer } from '../../shared/redis/live-pointer.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
-import { defaultLimits } from '../../shared/kernel/run-worker.js';
+import { defaultLimits } from '../../shared/runtime/run-worker.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import { readReplayMeta } from '../../shared/replay/meta.js';
 import { allKeys, TestStack, sleep, waitFor } from '../support/harness.js';

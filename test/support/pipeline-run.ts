@@ -8,10 +8,10 @@
 import { spawn } from 'node:child_process';
 import { workers, workerDefinition, workerNames } from '../../services/index.js';
 import type { Rules } from '../../shared/config/rules.js';
-import { consumerGroup, type LogicalTopic } from '../../shared/kafka/topics.js';
-import { readLivePointer } from '../../shared/kernel/live-pointer.js';
+import { consumerGroup, type LogicalTopic } from '../../shared/contracts/topics.js';
+import { readLivePointer } from '../../shared/redis/live-pointer.js';
 import { referenceRun, type ReferenceResult } from '../../shared/kernel/reference-run.js';
-import { defaultLimits } from '../../shared/kernel/run-worker.js';
+import { defaultLimits } from '../../shared/runtime/run-worker.js';
 import type { Decoded, InputRecord, OutputEvent } from '../../shared/kernel/types.js';
 import { MemberStore } from '../../shared/redis/member-store.js';
 import type { RecoView } from '../../services/recommendations/model.js';

@@ -2,7 +2,7 @@ import { workers } from '../../services/index.js';
 import type { Rules } from '../../shared/config/rules.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
-import { defaultLimits } from '../../shared/kernel/run-worker.js';
+import { defaultLimits } from '../../shared/runtime/run-worker.js';
 import type { Decoded, OutputEvent } from '../../shared/kernel/types.js';
 import type { ReadRecord } from './harness.js';
 

@@ -1,4 +1,5 @@
-import type { Decoded, InputDecoder, InputRecord, OutputEvent, WorkerDefinition } from '../../shared/kernel/types.js';
+import type { Decoded, InputDecoder, InputRecord, OutputEvent } from '../../shared/kernel/types.js';
+import type { WorkerDefinition } from '../../shared/runtime/worker-definition.js';
 
 /**
  * A tiny time-driven worker for kernel tests: every event grants a credit that

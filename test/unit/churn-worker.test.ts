@@ -12,7 +12,7 @@ import { summarize } from '../../shared/clv/summary.js';
 import { emptyRecord, stepMember, type MemberRecord } from '../../shared/kernel/member-record.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import type { Decoded, InputRecord, OutputEvent } from '../../shared/kernel/types.js';
-import { avroType } from '../../shared/registry/codec.js';
+import { avroType } from '../../shared/contracts/schemas.js';
 import { localDay } from '../../shared/util/time.js';
 import { inputRecord } from './fixtures.js';
 import { dayMs, ev, member, purchase, rules, sh } from './points-helpers.js';

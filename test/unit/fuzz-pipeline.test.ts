@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { ActivityDecoder } from '../../services/behavior-events/decode.js';
 import { reasons as behaviorReasons } from '../../services/behavior-events/reasons.js';
 import { workerDefinition } from '../../services/index.js';
-import { defaultLimits } from '../../shared/kernel/run-worker.js';
+import { defaultLimits } from '../../shared/runtime/run-worker.js';
 import { emptyRecord, encodeState, stepMember, type MemberRecord } from '../../shared/kernel/member-record.js';
-import type { InputRecord, OutputEvent, WorkerDefinition } from '../../shared/kernel/types.js';
-import { avroType } from '../../shared/registry/codec.js';
+import type { InputRecord, OutputEvent } from '../../shared/kernel/types.js';
+import type { WorkerDefinition } from '../../shared/runtime/worker-definition.js';
+import { avroType } from '../../shared/contracts/schemas.js';
 import { activityTypes } from '../../shared/contracts/activity-event.js';
 import { rules } from './fixtures.js';
 

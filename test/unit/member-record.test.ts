@@ -11,7 +11,7 @@ import {
 import { decodeRecord, encodeRecordBody, RecordFormatError } from '../../shared/redis/record-codec.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { deadLetter, deadLetterMaxValueBytes } from '../../shared/kernel/dead-letter.js';
-import { avroType } from '../../shared/registry/codec.js';
+import { avroType } from '../../shared/contracts/schemas.js';
 import type { Decoded, InputRecord, WorkerLogic } from '../../shared/kernel/types.js';
 import { inputRecord, rules } from './fixtures.js';
 

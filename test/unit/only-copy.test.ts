@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOnlyCopy, logicalTopics } from '../../shared/kafka/topics.js';
+import { isOnlyCopy, logicalTopics } from '../../shared/contracts/topics.js';
 
 describe('only copies: which records the kernel keeps no fingerprint of', () => {
   it('is a memberflow topic read from a committed transaction, never an upstream topic', () => {

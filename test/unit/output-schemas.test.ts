@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { topicSpecs, type LogicalTopic } from '../../shared/kafka/topics.js';
-import { compatibilityFor, schemaText } from '../../shared/registry/codec.js';
+import { topicSpecs, type LogicalTopic } from '../../shared/contracts/topics.js';
+import { schemaText } from '../../shared/contracts/schemas.js';
+import { compatibilityFor } from '../../shared/registry/codec.js';
 import { reasons } from '../../services/tier-evaluation/events.js';
 
 const outputs = topicSpecs.map((t) => t.logical).filter((t): t is LogicalTopic => t !== 'activity.events');

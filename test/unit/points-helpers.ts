@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
-import { avroType } from '../../shared/registry/codec.js';
+import { avroType } from '../../shared/contracts/schemas.js';
 import { pointsLogic } from '../../services/points-accrual/decide.js';
 import type { LedgerEntry } from '../../services/points-accrual/ledger.js';
 import { initialPointsState, type PointsState } from '../../services/points-accrual/state.js';

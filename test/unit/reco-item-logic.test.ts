@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
-import { projectionChanges } from '../../shared/kernel/batch-processor.js';
+import { projectionChanges } from '../../shared/runtime/batch-processor.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import type { DecideContext, Decoded, InputRecord, OutputEvent } from '../../shared/kernel/types.js';
 import {

@@ -7,7 +7,7 @@ import { referenceRun } from '../../shared/kernel/reference-run.js';
 import { emptyItemState, type ItemState } from '../../shared/reco/cooccurrence.js';
 import { emptyMemberState } from '../../shared/reco/member.js';
 import { emptyPopularity, type PopularityState } from '../../shared/reco/popularity.js';
-import { avroType } from '../../shared/registry/codec.js';
+import { avroType } from '../../shared/contracts/schemas.js';
 import type { RecommendationValue } from '../../services/recommendations/events.js';
 import type { ItemUpdateValue, RecoInput } from '../../services/recommendations/inputs.js';
 import {

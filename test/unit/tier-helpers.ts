@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import type { OutputEvent } from '../../shared/kernel/types.js';
-import { avroType } from '../../shared/registry/codec.js';
+import { avroType } from '../../shared/contracts/schemas.js';
 import { tierLogic, type TierInput } from '../../services/tier-evaluation/decide.js';
 import type { MemberTier, TierChange } from '../../services/tier-evaluation/events.js';
 import type { LedgerEntryValue, LedgerKind } from '../../services/tier-evaluation/inputs.js';

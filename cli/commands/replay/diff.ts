@@ -4,8 +4,8 @@ import { workerDefinition, workers } from '../../../services/index.js';
  * outputs against the live outputs, by event id.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { physicalTopic, type LogicalTopic } from '../../../shared/kafka/topics.js';
-import { readLivePointer } from '../../../shared/kernel/live-pointer.js';
+import { physicalTopic, type LogicalTopic } from '../../../shared/contracts/topics.js';
+import { readLivePointer } from '../../../shared/redis/live-pointer.js';
 import { MemberStore } from '../../../shared/redis/member-store.js';
 import { readReplayMeta } from '../../../shared/replay/meta.js';
 import { readTopicRecords } from './read.js';

@@ -1,6 +1,6 @@
 /** `replay discard`: removes a replay namespace (topics, groups, Redis keys, registry subjects); never live state. */
 import { workerNames } from '../../../services/index.js';
-import { readLivePointer } from '../../../shared/kernel/live-pointer.js';
+import { readLivePointer } from '../../../shared/redis/live-pointer.js';
 import { registryAccessOf } from '../../../shared/clients.js';
 import { deleteKeys } from '../../../shared/redis/client.js';
 import { namespacePattern, workerKeysPattern } from '../../../shared/redis/keys.js';

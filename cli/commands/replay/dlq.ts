@@ -5,7 +5,7 @@
  * with a marker are never sent again, whatever crashed and whoever runs the command again.
  */
 import type { AvroDeadLetterReprocessed } from '../../../shared/contracts/avro.generated.js';
-import { physicalTopic } from '../../../shared/kafka/topics.js';
+import { physicalTopic } from '../../../shared/contracts/topics.js';
 import { readTopicRecords, type TopicRecord } from './read.js';
 import type { ReplayContext } from './shared.js';
 

@@ -22,8 +22,8 @@ import { workerDefinition } from '../../../services/index.js';
  * A promote that dies midway leaves the pointer in `handover`: run it again to finish, or
  * with `abort` to give the old namespace back.
  */
-import { consumerGroup, physicalTopic } from '../../../shared/kafka/topics.js';
-import { readLivePointer, writeLivePointer, type LivePointer } from '../../../shared/kernel/live-pointer.js';
+import { consumerGroup, physicalTopic } from '../../../shared/contracts/topics.js';
+import { readLivePointer, writeLivePointer, type LivePointer } from '../../../shared/redis/live-pointer.js';
 import { compareOffsets, nextOffset, topicPartitionId } from '../../../shared/kernel/offsets.js';
 import { MemberStore } from '../../../shared/redis/member-store.js';
 import { readReplayMeta, writeReplayMeta } from '../../../shared/replay/meta.js';

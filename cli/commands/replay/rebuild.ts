@@ -9,14 +9,14 @@
  * again would be applied twice there. Outputs of inputs from the committed offsets on are
  * published, with the ids they had, as after any crash.
  */
-import { physicalTopic } from '../../../shared/kafka/topics.js';
+import { physicalTopic } from '../../../shared/contracts/topics.js';
 import {
   createLivePointer,
   defaultPointer,
   liveGroup,
   readLivePointer,
   restoreSlotFences,
-} from '../../../shared/kernel/live-pointer.js';
+} from '../../../shared/redis/live-pointer.js';
 import { compareOffsets } from '../../../shared/kernel/offsets.js';
 import { groupMembers } from '../../../shared/replay/plan.js';
 import { rangeKey } from '../../../shared/replay/positions.js';

@@ -5,8 +5,8 @@
  * in Redis, offsets are committed per batch, and a second `replay run` continues.
  */
 import { ensureTopics } from '../../../shared/kafka/client.js';
-import { consumerGroup, topicSpecs } from '../../../shared/kafka/topics.js';
-import { runWorker } from '../../../shared/kernel/run-worker.js';
+import { consumerGroup, topicSpecs } from '../../../shared/contracts/topics.js';
+import { runWorker } from '../../../shared/runtime/run-worker.js';
 import { compareOffsets } from '../../../shared/kernel/offsets.js';
 import { parseRules } from '../../../shared/config/rules.js';
 import { registryAccessOf } from '../../../shared/clients.js';

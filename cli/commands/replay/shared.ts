@@ -4,8 +4,8 @@ import { workers, type WorkerEntry } from '../../../services/index.js';
 import { connectClients, type Clients } from '../../../shared/clients.js';
 import { ConfigError } from '../../../shared/config/env.js';
 import { loadRules, type Rules } from '../../../shared/config/rules.js';
-import { rulesOf, type LivePointer } from '../../../shared/kernel/live-pointer.js';
-import { runWorker, type WorkerTotals } from '../../../shared/kernel/run-worker.js';
+import { rulesOf, type LivePointer } from '../../../shared/redis/live-pointer.js';
+import { runWorker, type WorkerTotals } from '../../../shared/runtime/run-worker.js';
 import { workerSettings, type CommandContext } from '../../context.js';
 
 export interface ReplayContext {

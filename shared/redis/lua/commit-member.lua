@@ -9,7 +9,7 @@
            outputs of that input as JSON)
   KEYS[3]  when ARGV[3] is not '': the worker's fence in this slot, a hash whose field
            `epoch` is the live pointer's epoch (on one node the live pointer itself; on a
-           cluster its copy in this slot, see shared/kernel/live-pointer.ts)
+           cluster its copy in this slot, see shared/redis/live-pointer.ts)
   then     the projection shard keys the changes below name by index
   ARGV[1]  version the writer loaded ("0" when the record did not exist)
   ARGV[2]  new record without its version (this script prefixes the next version)

@@ -1,6 +1,6 @@
 /** Wiring of the example worker: reads behavior.events (Avro), writes state and, for refused inputs, dead letters. */
 import type { BehaviorEventValue } from '../../../shared/contracts/behavior-event.js';
-import type { WorkerDefinition } from '../../../shared/kernel/types.js';
+import type { WorkerDefinition } from '../../../shared/runtime/worker-definition.js';
 import { AvroInputDecoder, type AvroBodyDecoder } from '../../../shared/registry/avro-input-decoder.js';
 import { workerEntry } from '../../../services/index.js';
 import { streakLogic, type StreakState } from './decide.js';

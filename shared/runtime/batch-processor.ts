@@ -1,7 +1,7 @@
-import { decodeSafely } from './decode-safely.js';
+import { decodeSafely } from '../kernel/decode-safely.js';
 import type { Rules } from '../config/rules.js';
 import type { Logger } from '../log.js';
-import type { LogicalTopic } from '../kafka/topics.js';
+import type { LogicalTopic } from '../contracts/topics.js';
 import { ReplicationError } from '../redis/client.js';
 import {
   FencedWriteError,
@@ -14,9 +14,10 @@ import {
   type TickJournal,
   type TimerUpdate,
 } from '../redis/member-store.js';
-import { deadLetter } from './dead-letter.js';
-import { StateLostError } from './live-pointer.js';
-import type { Failpoint } from './failpoints.js';
+import { deadLetter } from '../kernel/dead-letter.js';
+import { decideContext } from '../kernel/decide-context.js';
+import { StateLostError } from '../redis/live-pointer.js';
+import type { Failpoint } from '../kernel/failpoints.js';
 import {
   dueMembers,
   stepMember,
@@ -25,19 +26,11 @@ import {
   type MemberRecord,
   type StepLimits,
   type StepOutcome,
-} from './member-record.js';
-import { forwardedTick, tickId } from './ticks.js';
-import { compareOffsets, topicPartitionId } from './offsets.js';
-import type {
-  DecideContext,
-  Decoded,
-  InputDecoder,
-  InputRecord,
-  OutputEvent,
-  Projection,
-  ViewLoader,
-  WorkerLogic,
-} from './types.js';
+} from '../kernel/member-record.js';
+import { forwardedTick, tickId } from '../kernel/ticks.js';
+import { compareOffsets, topicPartitionId } from '../kernel/offsets.js';
+import type { Decoded, InputDecoder, InputRecord, OutputEvent, Projection, WorkerLogic } from '../kernel/types.js';
+import type { ViewLoader } from './worker-definition.js';
 
 export interface BatchHooks {
   heartbeat(): Promise<void>;
@@ -387,22 +380,6 @@ export function settleList<S>(
   for (const r of records)
     if (r.tick !== undefined) of(topicPartitionId(r.topic, r.partition)).tickOffsets.push(r.offset);
   return settle;
-}
-
-/** What a decision may read: rules, the carrying record's time and position, the batch's view. */
-export function decideContext<V>(rules: Rules, record: InputRecord, view: V | undefined): DecideContext<V> {
-  const ctx: DecideContext<V> = {
-    rules,
-    record: {
-      timestamp: record.timestamp,
-      sizeBytes: record.value?.length ?? 0,
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset,
-    },
-  };
-  if (view !== undefined) ctx.view = view;
-  return ctx;
 }
 
 function viewRequest<S, E>(

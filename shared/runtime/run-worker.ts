@@ -18,14 +18,20 @@ import {
   PartitionTransactions,
   type PartitionTransaction,
 } from '../kafka/transactions.js';
-import { consumerGroup, isOnlyCopy, logicalFromPhysical, physicalTopic, writtenByMemberflow } from '../kafka/topics.js';
-import { defaultTickMaxAheadMs, tickAheadRefusal, tickRefusal, tickSignatureHeader } from './tick-signature.js';
+import {
+  consumerGroup,
+  isOnlyCopy,
+  logicalFromPhysical,
+  physicalTopic,
+  writtenByMemberflow,
+} from '../contracts/topics.js';
+import { defaultTickMaxAheadMs, tickAheadRefusal, tickRefusal, tickSignatureHeader } from '../kernel/tick-signature.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/client.js';
 import { MemberStore, type PointerFence } from '../redis/member-store.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { BatchProcessor, type BatchReport } from './batch-processor.js';
-import { failpointFromSpec } from './failpoints.js';
+import { failpointFromSpec } from '../kernel/failpoints.js';
 import {
   claimLivePointer,
   readLivePointer,
@@ -33,11 +39,12 @@ import {
   rulesOf,
   StateLostError,
   type LivePointer,
-} from './live-pointer.js';
-import { tickHeader, tickTimeFromHeader } from './ticks.js';
-import { defaultLimits, type StepLimits } from './member-record.js';
-import { compareOffsets, nextOffset, topicPartitionId } from './offsets.js';
-import type { InputDecoder, InputRecord, WorkerDefinition } from './types.js';
+} from '../redis/live-pointer.js';
+import { tickHeader, tickTimeFromHeader } from '../kernel/ticks.js';
+import { defaultLimits, type StepLimits } from '../kernel/member-record.js';
+import { compareOffsets, nextOffset, topicPartitionId } from '../kernel/offsets.js';
+import type { InputDecoder, InputRecord } from '../kernel/types.js';
+import type { WorkerDefinition } from './worker-definition.js';
 import type { WorkerObserver } from './observer.js';
 
 export interface WorkerRuntimeOptions<S, E, V = unknown> {

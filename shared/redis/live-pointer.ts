@@ -17,9 +17,9 @@
  * are created only with the pointer, so a missing copy means that node lost its data.
  */
 import { parseRules, type Rules } from '../config/rules.js';
-import { consumerGroup } from '../kafka/topics.js';
-import { isCluster, pipelineOf, replicationCheck, type RedisClient } from '../redis/client.js';
-import { clusterSlots, livePointerKey, slotFenceKey, slotOf } from '../redis/keys.js';
+import { consumerGroup } from '../contracts/topics.js';
+import { isCluster, pipelineOf, replicationCheck, type RedisClient } from './client.js';
+import { clusterSlots, livePointerKey, slotFenceKey, slotOf } from './keys.js';
 
 export interface LivePointer {
   /** State namespace: Redis keys `mf:<namespace>:<worker>:…` and consumer group `<namespace>.<worker>`. */
