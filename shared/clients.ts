@@ -33,7 +33,7 @@ export function connectClients(env: Env, log: Logger, clientId: string): Clients
     kafkaSecurityOf(env),
   );
   const redis = connectRedis(redisTarget(env), {}, durability(env));
-  redis.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error'));
+  redis.on('error', (err: Error) => log.warn({ err }, 'redis connection error'));
   const codec = new AvroCodec(registryAccessOf(env), env.MEMBERFLOW_NAMESPACE);
   return {
     kafka,

@@ -19,7 +19,7 @@ export function loggerOptions(name: string, level: string): LoggerOptions {
     level,
     base: { pid: process.pid },
     redact: { paths: secretPaths, censor: '***' },
-    serializers: { err: redactErr },
+    serializers: { err: (e: unknown) => redactErr(e) },
     hooks: {
       logMethod(args, method) {
         method.apply(
@@ -31,10 +31,21 @@ export function loggerOptions(name: string, level: string): LoggerOptions {
   };
 }
 
-/** Logged errors (Error objects, or plain `{ message }` objects) with their texts redacted. */
-function redactErr(e: unknown): unknown {
-  if (e instanceof Error) return { ...pino.stdSerializers.err(e), ...redactedError(e) };
-  if (typeof e !== 'object' || e === null) return e;
+/**
+ * Logged errors: type, message, stack and code (and the same of their cause), redacted. Not the
+ * error's other fields, which pino's own serializer would copy: an ioredis ReplyError carries the
+ * command and its arguments (member data, an AUTH password), a kafkajs error its request.
+ */
+export function redactErr(e: unknown, depth = 0): unknown {
+  if (e instanceof Error) {
+    const out: Record<string, unknown> = { type: e.name, ...redactedError(e) };
+    delete out.name;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' || typeof code === 'number') out.code = code;
+    if (e.cause !== undefined && depth < 3) out.cause = redactErr(e.cause, depth + 1);
+    return out;
+  }
+  if (typeof e !== 'object' || e === null) return typeof e === 'string' ? redactCredentials(e) : e;
   const copy: Record<string, unknown> = { ...(e as Record<string, unknown>) };
   for (const k of ['message', 'stack']) if (typeof copy[k] === 'string') copy[k] = redactCredentials(copy[k]);
   return copy;

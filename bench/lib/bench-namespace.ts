@@ -114,7 +114,7 @@ export class BenchNamespace {
         timeout: 60_000,
       });
     } catch (err) {
-      this.log.warn({ err: { message: (err as Error).message } }, 'could not delete bench topics');
+      this.log.warn({ err }, 'could not delete bench topics');
     }
     await this.admin.disconnect().catch(() => undefined);
     await deleteKeys(this.clients.redis, namespacePattern(this.ns));

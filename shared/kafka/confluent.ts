@@ -605,7 +605,7 @@ function installStaleSeekGuard(api: ConfluentKafkaJS, log: Logger): void {
   process.on('unhandledRejection', (reason) => {
     if (isStaleSeekAfterDisconnect(reason, api, disconnectingConsumers.size > 0)) {
       log.warn(
-        { err: { message: (reason as Error).message } },
+        { err: reason },
         'a rewind the client queued before disconnecting failed: ignored (the batch was not committed)',
       );
       return;
@@ -715,7 +715,7 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
       try {
         l(byTopic);
       } catch (err) {
-        this.wlog.warn({ err: { message: (err as Error).message } }, 'group join listener failed');
+        this.wlog.warn({ err }, 'group join listener failed');
       }
     }
   }
@@ -770,10 +770,7 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
     // Once the failing batch has returned (the client then seeks back to its first record): a
     // disconnect waits for the batch in progress, which may be the caller.
     setImmediate(
-      () =>
-        void this.disconnect().catch((err: unknown) =>
-          this.wlog.warn({ err: { message: (err as Error).message } }, 'disconnect after a crash failed'),
-        ),
+      () => void this.disconnect().catch((err: unknown) => this.wlog.warn({ err }, 'disconnect after a crash failed')),
     );
   }
 
@@ -796,10 +793,7 @@ class ConfluentWorkerConsumer implements WorkerConsumer {
         if (committed >= 0n && gap.end > committed) fire();
       })
       .catch((err: unknown) =>
-        this.wlog.warn(
-          { err: { message: (err as Error).message }, topic: gap.topic, partition: gap.partition },
-          'could not read the committed offset',
-        ),
+        this.wlog.warn({ err, topic: gap.topic, partition: gap.partition }, 'could not read the committed offset'),
       );
   }
 }

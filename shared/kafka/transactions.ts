@@ -132,12 +132,7 @@ export class PartitionTransactions {
     if (entry.txn?.isActive())
       await entry.txn
         .abort()
-        .catch((err: unknown) =>
-          this.log.debug(
-            { err: { message: (err as Error).message }, id },
-            'transaction abort failed; the next owner ends it',
-          ),
-        );
+        .catch((err: unknown) => this.log.debug({ err, id }, 'transaction abort failed; the next owner ends it'));
     entry.txn = null;
     await entry.producer.disconnect().catch(() => undefined);
   }

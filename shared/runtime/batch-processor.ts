@@ -79,26 +79,54 @@ const maxFencedAttempts = 8;
  * Anything already applied (at or below a member's watermark) re-publishes its
  * stored outputs instead of running again.
  */
+/** What a batch processor works with: the worker's logic and decoder, its store and publisher, its rules. */
+export interface BatchProcessorOptions<S, E, V> {
+  logic: WorkerLogic<S, E, V>;
+  decoder: InputDecoder<E>;
+  store: MemberStore<S>;
+  publisher: Publisher;
+  /** The rules in force (a promote may change them between batches). */
+  rules: () => Rules;
+  limits: StepLimits;
+  log: Logger;
+  /** Fault injection for tests (see failpoints.ts). */
+  failpoint?: Failpoint | undefined;
+  forwardTicksTo?: LogicalTopic | undefined;
+  /** Read-only data for `decide` (WorkerDefinition.view), loaded per attempt after the members. */
+  loadView?: ViewLoader<S, E, V> | undefined;
+  /**
+   * Inputs whose outputs reached Kafka before (a rebuild below the group's old committed
+   * offsets): their state is applied, their outputs are not published again.
+   */
+  alreadyPublished?: ((record: InputRecord) => boolean) | undefined;
+}
+
 export class BatchProcessor<S, E, V = unknown> {
-  constructor(
-    private readonly logic: WorkerLogic<S, E, V>,
-    private readonly decoder: InputDecoder<E>,
-    private readonly store: MemberStore<S>,
-    private readonly publisher: Publisher,
-    private readonly rules: () => Rules,
-    private readonly limits: StepLimits,
-    private readonly log: Logger,
-    /** Fault injection for tests (see failpoints.ts). */
-    private readonly failpoint: Failpoint = () => undefined,
-    private readonly forwardTicksTo?: LogicalTopic,
-    /** Read-only data for `decide` (WorkerDefinition.view), loaded per attempt after the members. */
-    private readonly loadView?: ViewLoader<S, E, V>,
-    /**
-     * Inputs whose outputs reached Kafka before (a rebuild below the group's old committed
-     * offsets): their state is applied, their outputs are not published again.
-     */
-    private readonly alreadyPublished?: (record: InputRecord) => boolean,
-  ) {}
+  private readonly logic: WorkerLogic<S, E, V>;
+  private readonly decoder: InputDecoder<E>;
+  private readonly store: MemberStore<S>;
+  private readonly publisher: Publisher;
+  private readonly rules: () => Rules;
+  private readonly limits: StepLimits;
+  private readonly log: Logger;
+  private readonly failpoint: Failpoint;
+  private readonly forwardTicksTo: LogicalTopic | undefined;
+  private readonly loadView: ViewLoader<S, E, V> | undefined;
+  private readonly alreadyPublished: ((record: InputRecord) => boolean) | undefined;
+
+  constructor(o: BatchProcessorOptions<S, E, V>) {
+    this.logic = o.logic;
+    this.decoder = o.decoder;
+    this.store = o.store;
+    this.publisher = o.publisher;
+    this.rules = o.rules;
+    this.limits = o.limits;
+    this.log = o.log;
+    this.failpoint = o.failpoint ?? (() => undefined);
+    this.forwardTicksTo = o.forwardTicksTo;
+    this.loadView = o.loadView;
+    this.alreadyPublished = o.alreadyPublished;
+  }
 
   async process(records: readonly InputRecord[], hooks: BatchHooks): Promise<BatchReport> {
     const report: BatchReport = {
@@ -178,10 +206,7 @@ export class BatchProcessor<S, E, V = unknown> {
       } catch (err) {
         report.stateWriteSeconds.push((performance.now() - writeStarted) / 1000);
         if (err instanceof StateLostError) {
-          this.log.fatal(
-            { err: { message: err.message } },
-            "Redis lost this worker's data: batch dropped, the worker stops",
-          );
+          this.log.fatal({ err }, "Redis lost this worker's data: batch dropped, the worker stops");
           report.aborted = true;
           report.stateLost = err;
           return report;
@@ -199,10 +224,7 @@ export class BatchProcessor<S, E, V = unknown> {
           // Not durable yet: a failover could lose these writes after the offsets are committed.
           // Redo the batch once the replica catches up (it then finds the inputs applied, or lost).
           if (report.replicationRetries++ === 0)
-            this.log.warn(
-              { err: { message: err.message } },
-              'Redis replicas behind: redoing the batch until its writes are replicated',
-            );
+            this.log.warn({ err }, 'Redis replicas behind: redoing the batch until its writes are replicated');
           await new Promise((r) => setTimeout(r, 250));
           continue;
         }

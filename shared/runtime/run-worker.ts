@@ -246,13 +246,11 @@ export async function runWorker<S, E, V = unknown>(opts: WorkerRuntimeOptions<S,
             opts.namespace,
             'its live pointer is gone: Redis was flushed or restarted empty',
           );
-          wlog.fatal({ err: { message: lost.message } }, "Redis lost this worker's data: stopping");
+          wlog.fatal({ err: lost }, "Redis lost this worker's data: stopping");
           void gen.stop().finally(() => resolveFailed(lost!));
         } else if (p.epoch !== pointer.epoch || p.phase !== 'live') onMoved();
       })
-      .catch((err: unknown) =>
-        wlog.warn({ err: { message: (err as Error).message } }, 'could not read the live pointer'),
-      );
+      .catch((err: unknown) => wlog.warn({ err }, 'could not read the live pointer'));
   }, pointerPollMs);
   return {
     totals,
@@ -308,19 +306,19 @@ async function startGeneration<S, E, V>(
           return from !== undefined && compareOffsets(r.offset, from) < 0;
         }
       : undefined;
-  const processor = new BatchProcessor(
-    worker,
-    opts.decoder,
+  const processor = new BatchProcessor({
+    logic: worker,
+    decoder: opts.decoder,
     store,
     publisher,
-    () => place.rules,
+    rules: () => place.rules,
     limits,
-    wlog,
+    log: wlog,
     failpoint,
-    worker.forwardTicksTo,
+    forwardTicksTo: worker.forwardTicksTo,
     loadView,
     alreadyPublished,
-  );
+  });
   const txnOptions = opts.transactions ?? deliveryOf(kafka);
   const transactions = txnOptions ? new PartitionTransactions(kafka, group, wlog, txnOptions.timeoutMs) : null;
   // kafkajs or confluent (MEMBERFLOW_KAFKA_CLIENT), behind the same interface: kafka/client.ts.
@@ -366,7 +364,7 @@ async function startGeneration<S, E, V>(
     kafkaClientOf(kafka) === 'confluent'
       ? await logAppendTimeTopics(kafka, inputs).catch((err: unknown) => {
           wlog.warn(
-            { err: { message: (err as Error).message } },
+            { err },
             'could not read whether the inputs use LogAppendTime: ticks are not bounded by the append time',
           );
           return new Set<string>();
@@ -409,7 +407,7 @@ async function startGeneration<S, E, V>(
   if (stopAt.size > 0) {
     consumer.onGroupJoin(() => {
       void checkCommittedEnds(kafka, group, stopAt, atEnd).catch((err: unknown) =>
-        wlog.warn({ err: { message: (err as Error).message } }, 'could not read committed offsets'),
+        wlog.warn({ err }, 'could not read committed offsets'),
       );
     });
   }
@@ -443,12 +441,7 @@ async function startGeneration<S, E, V>(
         opts.onBatch?.(noRecords(), partition, topic, next);
         if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
       })
-      .catch((err: unknown) =>
-        wlog.warn(
-          { err: { message: (err as Error).message }, topic, partition },
-          'could not commit past transaction markers',
-        ),
-      );
+      .catch((err: unknown) => wlog.warn({ err, topic, partition }, 'could not commit past transaction markers'));
     inFlight.add(commit);
     void commit.finally(() => inFlight.delete(commit));
   });

@@ -89,6 +89,30 @@ describe('secrets: never in config errors, logs or CLI output', () => {
     expect(all).toContain('scram-sha-512');
   });
 
+  it('logged errors keep type, message, stack, code and cause, never the fields that carry data', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const log = pino(loggerOptions('t', 'info'), sink);
+    // Like an ioredis ReplyError: the command and its arguments ride on the error.
+    const reply = Object.assign(new Error('NOAUTH Authentication required.'), {
+      command: { name: 'auth', args: ['default', secret] },
+      code: 'NOAUTH',
+    });
+    log.error({ err: new Error('script failed', { cause: reply }) }, 'write failed');
+    const line = JSON.parse(lines[0]!) as { err: Record<string, unknown> };
+    expect(lines.join('')).not.toContain(secret);
+    expect(line.err.type).toBe('Error');
+    expect(line.err.message).toBe('script failed');
+    expect(line.err.stack).toMatch(/script failed\n\s+at /);
+    expect(line.err.cause).toMatchObject({ type: 'Error', message: 'NOAUTH Authentication required.', code: 'NOAUTH' });
+    expect(line.err.cause).not.toHaveProperty('command');
+  });
+
   it('a failing start prints nothing of the secret, whatever the command', () => {
     for (const env of [
       { REDIS_URL: `http://admin:${secret}@cache.internal:6379` },
