@@ -155,7 +155,7 @@ const fields = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * The Kafka client of the worker runtime: kafkajs (default), or confluent, the KafkaJS-compatible API of
-   * @confluentinc/kafka-javascript (librdkafka; an optional dependency, see shared/kafka/confluent.ts).
+   * @confluentinc/kafka-javascript (librdkafka; an optional dependency, see shared/kafka/confluent/library.ts).
    */
   MEMBERFLOW_KAFKA_CLIENT: z.enum(['kafkajs', 'confluent']).default('kafkajs'),
   /**

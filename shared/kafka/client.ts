@@ -12,7 +12,7 @@ import { kafkaLogCreator } from '../log.js';
 import { tickHeader } from '../kernel/ticks.js';
 import type { OutputEvent } from '../kernel/types.js';
 import type { AvroCodec } from '../registry/codec.js';
-import { ConfluentClient } from './confluent.js';
+import { ConfluentClient } from './confluent/client.js';
 import type {
   Assignment,
   KafkaSecurity,
@@ -56,7 +56,7 @@ import {
  * outputs and a few admin calls, so the client can be replaced.
  *
  * Two clients run the workers (MEMBERFLOW_KAFKA_CLIENT): kafkajs, the default, and confluent,
- * @confluentinc/kafka-javascript's KafkaJS-compatible API over librdkafka (./confluent.ts). Either way
+ * @confluentinc/kafka-javascript's KafkaJS-compatible API over librdkafka (./confluent/). Either way
  * createKafka returns a kafkajs `Kafka`: admin tooling, the CLI's own reads and the tests use it
  * directly and stay on kafkajs; what the worker runtime builds from it (createProducer,
  * createWorkerConsumer, createWorkerAdmin) uses the selected client.

@@ -2,7 +2,7 @@ import type { IHeaders, Producer } from 'kafkajs';
 
 /**
  * What the worker runtime needs of a Kafka client, whichever library is behind it (client.ts for
- * kafkajs, confluent.ts for @confluentinc/kafka-javascript): types only, so both adapters depend on
+ * kafkajs, confluent/ for @confluentinc/kafka-javascript): types only, so both adapters depend on
  * this file and neither on the other.
  */
 

@@ -2,21 +2,19 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnv } from '../../shared/config/env.js';
+import { batchErrorVerdict, retryDelayMs } from '../../shared/kafka/confluent/batch-errors.js';
 import {
-  batchErrorVerdict,
   confluentCommonConfig,
   confluentConsumerConfig,
   confluentLogger,
   confluentProducerConfig,
   confluentTransactionalProducerConfig,
-  asKafkajsFenced,
-  fencedCodes,
-  loadConfluent,
-  isStaleSeekAfterDisconnect,
-  MarkerTracker,
   maxBatchRecords,
-  retryDelayMs,
-} from '../../shared/kafka/confluent.js';
+} from '../../shared/kafka/confluent/config.js';
+import { asKafkajsFenced, fencedCodes } from '../../shared/kafka/confluent/errors.js';
+import { loadConfluent } from '../../shared/kafka/confluent/library.js';
+import { MarkerTracker } from '../../shared/kafka/confluent/markers.js';
+import { isStaleSeekAfterDisconnect } from '../../shared/kafka/confluent/stale-seek-guard.js';
 
 describe('MEMBERFLOW_KAFKA_CLIENT', () => {
   it('defaults to kafkajs and accepts confluent', () => {

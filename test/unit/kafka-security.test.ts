@@ -3,7 +3,8 @@ import { kafkaSecurityOf } from '../../shared/clients.js';
 import { loadEnv } from '../../shared/config/env.js';
 import { memberflowAcls } from '../../shared/kafka/acls.js';
 import { kafkajsSecurity } from '../../shared/kafka/client.js';
-import { confluentCommonConfig, type ConfluentLogger } from '../../shared/kafka/confluent.js';
+import { confluentCommonConfig } from '../../shared/kafka/confluent/config.js';
+import type { ConfluentLogger } from '../../shared/kafka/confluent/library.js';
 
 const logger = {
   info() {},
