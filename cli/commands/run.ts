@@ -3,7 +3,8 @@ import { workers, workerNames } from '../../services/index.js';
 import { connectClients, registryAccessOf } from '../../shared/clients.js';
 import type { Metrics } from '../../shared/observability/metrics.js';
 import { startOperations, type Operations } from '../../shared/observability/operations.js';
-import { runWorker, type RunningWorker } from '../../shared/runtime/run-worker.js';
+import { runWorker } from '../../shared/runtime/run-worker.js';
+import type { RunningWorker } from '../../shared/runtime/worker-options.js';
 import { consumerGroup, physicalTopic } from '../../shared/contracts/topics.js';
 import { workerSettings, type CommandContext } from '../context.js';
 

@@ -70,6 +70,25 @@ export interface Publisher {
   publish(outputs: readonly OutputEvent[]): Promise<void>;
 }
 
+/** The report of a batch before it ran (and of one that held no records: only transaction markers). */
+export function emptyReport(): BatchReport {
+  return {
+    records: 0,
+    outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 },
+    rejections: {},
+    outputs: 0,
+    members: 0,
+    fencedRetries: 0,
+    replicationRetries: 0,
+    stateWriteSeconds: [],
+    stateBytes: 0,
+    aborted: false,
+    pointerMoved: false,
+    stateLost: null,
+    settle: new Map(),
+  };
+}
+
 const maxFencedAttempts = 8;
 
 /**
@@ -129,21 +148,7 @@ export class BatchProcessor<S, E, V = unknown> {
   }
 
   async process(records: readonly InputRecord[], hooks: BatchHooks): Promise<BatchReport> {
-    const report: BatchReport = {
-      records: records.length,
-      outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 },
-      rejections: {},
-      outputs: 0,
-      members: 0,
-      fencedRetries: 0,
-      replicationRetries: 0,
-      stateWriteSeconds: [],
-      stateBytes: 0,
-      aborted: false,
-      pointerMoved: false,
-      stateLost: null,
-      settle: new Map(),
-    };
+    const report: BatchReport = { ...emptyReport(), records: records.length };
     if (records.length === 0) return report;
     const decoded: Item<E>[] = await Promise.all(
       records.map((r) =>

@@ -1,15 +1,12 @@
-import type { Kafka } from 'kafkajs';
 import type { Rules } from '../config/rules.js';
 import {
   OutputPublisher,
   createProducer,
-  createWorkerAdmin,
   createWorkerConsumer,
   deliveryOf,
   kafkaClientOf,
   logAppendTimeTopics,
   partitionCounter,
-  type Delivery,
   type WorkerBatchPayload,
 } from '../kafka/client.js';
 import {
@@ -26,11 +23,11 @@ import {
   writtenByMemberflow,
 } from '../contracts/topics.js';
 import { defaultTickMaxAheadMs, tickAheadRefusal, tickRefusal, tickSignatureHeader } from '../kernel/tick-signature.js';
-import type { Logger } from '../log.js';
-import type { RedisClient } from '../redis/client.js';
 import { MemberStore, type PointerFence } from '../redis/member-store.js';
-import type { AvroCodec } from '../registry/codec.js';
-import { BatchProcessor, type BatchReport } from './batch-processor.js';
+import { BatchProcessor, emptyReport } from './batch-processor.js';
+import { checkCommittedEnds, dropCommitted, groupHasCommitted, sweepCommittedOutboxes } from './committed.js';
+import { membershipError } from './membership.js';
+import { accumulate, type RunningWorker, type WorkerRuntimeOptions, type WorkerTotals } from './worker-options.js';
 import { failpointFromSpec } from '../kernel/failpoints.js';
 import {
   claimLivePointer,
@@ -41,102 +38,9 @@ import {
   type LivePointer,
 } from '../redis/live-pointer.js';
 import { tickHeader, tickTimeFromHeader } from '../kernel/ticks.js';
-import { defaultLimits, type StepLimits } from '../kernel/member-record.js';
-import { compareOffsets, nextOffset, topicPartitionId } from '../kernel/offsets.js';
-import type { InputDecoder, InputRecord } from '../kernel/types.js';
-import type { WorkerDefinition } from './worker-definition.js';
-import type { WorkerObserver } from './observer.js';
-
-export interface WorkerRuntimeOptions<S, E, V = unknown> {
-  worker: WorkerDefinition<S, E, V>;
-  decoder: InputDecoder<E>;
-  kafka: Kafka;
-  redis: RedisClient;
-  codec: AvroCodec;
-  /** Where outputs go, and (unless a live pointer says otherwise) where state and the consumer group live. */
-  namespace: string;
-  /**
-   * Where the inputs are read from, when not the worker's own namespace: a backfill
-   * reads the live topics and writes state and outputs into a fresh namespace.
-   */
-  inputNamespace?: string;
-  /**
-   * Run as a live worker of `namespace`: state namespace, group and rules come from the
-   * worker's live pointer (live-pointer.ts), and when a promote moves the pointer this
-   * process stops the old generation and continues on the new one.
-   */
-  followPointer?: boolean;
-  /** Without `followPointer`: keep state and the consumer group here instead of in `namespace` (a rebuild after a promote). */
-  stateNamespace?: string;
-  /** Without `followPointer`: refuse state writes once this pointer epoch is over (see live-pointer.ts). */
-  fence?: PointerFence;
-  /**
-   * Read each input partition only up to this offset (exclusive), keyed `<physical topic>#<partition>`:
-   * a replay with a fixed end. Partitions not listed have no end.
-   */
-  stopAt?: ReadonlyMap<string, string>;
-  /**
-   * Outputs of inputs below these offsets (keyed like `stopAt`) reached Kafka before: a rebuild
-   * applies those inputs to state without publishing their outputs again (consumers' duplicate
-   * windows are bounded; a whole topic re-published would be applied twice downstream).
-   */
-  publishFrom?: ReadonlyMap<string, string>;
-  rules: Rules;
-  log: Logger;
-  limits?: Partial<StepLimits>;
-  /** Partitions processed in parallel by this process. */
-  concurrency?: number;
-  fromBeginning?: boolean;
-  sessionTimeoutMs?: number;
-  maxBytesPerPartition?: number;
-  /** See KAFKA_FETCH_MIN_BYTES and KAFKA_FETCH_MAX_WAIT_MS (config/env.ts); unset: the client's defaults. */
-  fetchMinBytes?: number;
-  fetchMaxWaitMs?: number;
-  /**
-   * Each batch's outputs and offsets in one Kafka transaction (kafka/transactions.ts), so a
-   * `read_committed` reader sees every output once; `false`: an idempotent producer and a plain
-   * offset commit (after a crash the outbox is published again: duplicates downstream).
-   * Default: what the `Kafka` was created with (MEMBERFLOW_TRANSACTIONS, shared/kafka/client.ts).
-   */
-  transactions?: Delivery;
-  /** The key ticks on activity.events must be signed with (tick-signature.ts; MEMBERFLOW_TICK_KEY); none: every tick there is refused. */
-  tickKey?: string;
-  /** How far a signed tick on a LogAppendTime topic may run ahead of the broker's append time (MEMBERFLOW_TICK_MAX_AHEAD_MS; default 5 min). */
-  tickMaxAheadMs?: number;
-  /** Failpoint spec (failpoints.ts; MEMBERFLOW_FAILPOINT): tests only. */
-  failpoint?: string;
-  /** Told of group joins, consumer failures and committed batches (metrics and health: shared/observability). */
-  observer?: WorkerObserver;
-  /** After each committed batch: its report, where it was, and the partition's next position. */
-  onBatch?: (report: BatchReport, partition: number, topic: string, nextPosition: string) => void;
-}
-
-export interface RunningWorker {
-  stop(): Promise<void>;
-  /** Settles if the consumer dies for good (kafkajs gave up restarting it): the process should exit non-zero. */
-  failed: Promise<Error>;
-  /** Settles once every partition listed in `stopAt` has been processed up to its end (never without `stopAt`). */
-  reachedEnd: Promise<void>;
-  totals: WorkerTotals;
-  /** The consumer group the current generation uses. */
-  group(): string;
-}
-
-export interface WorkerTotals {
-  records: number;
-  applied: number;
-  rejected: number;
-  duplicate: number;
-  redelivered: number;
-  undecodable: number;
-  outputs: number;
-  rejections: Record<string, number>;
-  /** Wall-clock span from the start of the first batch to the end of the last one (ms), for throughput. */
-  firstBatchStartedAt: number | null;
-  lastBatchEndedAt: number | null;
-  /** Live-pointer generations this process ran (1 unless a promote happened while it ran). */
-  generations: number;
-}
+import { defaultLimits } from '../kernel/member-record.js';
+import { compareOffsets, nextOffset } from '../kernel/offsets.js';
+import type { InputRecord } from '../kernel/types.js';
 
 export { defaultLimits };
 
@@ -438,7 +342,7 @@ async function startGeneration<S, E, V>(
       .commitOffsets([{ topic, partition, offset: next }])
       .then(() => {
         // A batch of no records, committed: positions (a replay's progress) and ends move as with any other.
-        opts.onBatch?.(noRecords(), partition, topic, next);
+        opts.onBatch?.(emptyReport(), partition, topic, next);
         if (end !== undefined && compareOffsets(next, end) === 0) atEnd(topic, partition);
       })
       .catch((err: unknown) => wlog.warn({ err, topic, partition }, 'could not commit past transaction markers'));
@@ -530,7 +434,7 @@ async function startGeneration<S, E, V>(
         if (end === undefined || compareOffsets(committed, end) < 0) return;
       }
       // Nothing before the end: what lies between the last record and the end (transaction markers) is passed too.
-      if (end !== undefined) opts.onBatch?.(noRecords(), batch.partition, batch.topic, end);
+      if (end !== undefined) opts.onBatch?.(emptyReport(), batch.partition, batch.topic, end);
       atEnd(batch.topic, batch.partition);
       return;
     }
@@ -652,135 +556,6 @@ async function startGeneration<S, E, V>(
       wlog.info({ ...totals }, 'worker stopped');
     },
   };
-}
-
-/**
- * Once a batch's offsets are committed its outputs are never re-published: drop them from the
- * members' outboxes, with the batch's tick journals. A failure here loses nothing (the next
- * batch of the partition, or the next start, finds what was left through the unsettled journal): log it and go on.
- */
-async function dropCommitted<S>(
-  store: MemberStore<S>,
-  report: BatchReport,
-  topic: string,
-  partition: number,
-  position: string,
-  log: Logger,
-): Promise<void> {
-  const tp = topicPartitionId(topic, partition);
-  const settle = report.settle.get(tp);
-  if (!settle) return;
-  await store
-    .dropCommitted({ tp, position, ...settle })
-    .catch((err: unknown) => log.warn({ err }, 'could not drop committed outputs; the next batch retries'));
-}
-
-/** Drops outbox entries below the group's committed offsets (any partition: committed means published). */
-async function sweepCommittedOutboxes<S>(
-  kafka: Kafka,
-  store: MemberStore<S>,
-  group: string,
-  topics: readonly string[],
-): Promise<void> {
-  const positions = new Map(
-    [...(await committedOffsets(kafka, group, topics))].filter(([, offset]) => compareOffsets(offset, '0') > 0),
-  );
-  await store.sweepCommitted(positions);
-}
-
-/** The report of a batch that held no records (only transaction markers, or nothing before a replay's end). */
-function noRecords(): BatchReport {
-  return {
-    records: 0,
-    outcomes: { applied: 0, rejected: 0, duplicate: 0, redelivered: 0, undecodable: 0 },
-    rejections: {},
-    outputs: 0,
-    members: 0,
-    fencedRetries: 0,
-    replicationRetries: 0,
-    stateWriteSeconds: [],
-    stateBytes: 0,
-    aborted: false,
-    pointerMoved: false,
-    stateLost: null,
-    settle: new Map(),
-  };
-}
-
-/** Group errors after which the consumer must re-join: this member left the group while it worked. */
-const membershipErrorTypes = new Set([
-  'UNKNOWN_MEMBER_ID',
-  'ILLEGAL_GENERATION',
-  'REBALANCE_IN_PROGRESS',
-  'NOT_COORDINATOR_FOR_GROUP',
-]);
-
-/**
- * A commit refused because this member is no longer in the group (a process paused past its
- * session, a zombie) reaches us wrapped by kafkajs' retrier as non-retriable, which would stop
- * the consumer for good. kafkajs' runner re-joins the group on the bare protocol error, so hand
- * that back: the batch's effects are in Redis, the partition's owner redoes it as a redelivery.
- */
-export function membershipError(err: unknown): unknown {
-  let root = err as { cause?: unknown; type?: unknown } | null;
-  while (root && typeof root === 'object' && root.cause) root = root.cause;
-  return root && typeof root.type === 'string' && membershipErrorTypes.has(root.type) ? root : err;
-}
-
-/** Whether a consumer group ever committed an offset on any of these topics. */
-async function groupHasCommitted(kafka: Kafka, group: string, topics: readonly string[]): Promise<boolean> {
-  return (await committedOffsets(kafka, group, topics)).size > 0;
-}
-
-/** A group's committed offsets on those of these topics that exist, keyed topic:partition (partitions never committed left out). */
-async function committedOffsets(kafka: Kafka, group: string, topics: readonly string[]): Promise<Map<string, string>> {
-  const admin = createWorkerAdmin(kafka);
-  await admin.connect();
-  const found = new Map<string, string>();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const present = topics.filter((t) => existing.has(t));
-    if (present.length === 0) return found;
-    for (const t of await admin.fetchOffsets({ groupId: group, topics: present })) {
-      for (const p of t.partitions)
-        if (compareOffsets(p.offset, '0') >= 0) found.set(topicPartitionId(t.topic, p.partition), p.offset);
-    }
-    return found;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Partitions whose committed position is already at their end (a resumed replay) are done without a fetch. */
-async function checkCommittedEnds(
-  kafka: Kafka,
-  group: string,
-  stopAt: ReadonlyMap<string, string>,
-  atEnd: (topic: string, partition: number) => void,
-): Promise<void> {
-  const admin = createWorkerAdmin(kafka);
-  await admin.connect();
-  try {
-    const topics = [...new Set([...stopAt.keys()].map((k) => k.slice(0, k.lastIndexOf('#'))))];
-    for (const t of await admin.fetchOffsets({ groupId: group, topics })) {
-      for (const p of t.partitions) {
-        const end = stopAt.get(`${t.topic}#${p.partition}`);
-        if (end !== undefined && compareOffsets(p.offset, '0') >= 0 && compareOffsets(p.offset, end) >= 0)
-          atEnd(t.topic, p.partition);
-      }
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-function accumulate(totals: WorkerTotals, r: BatchReport): void {
-  totals.records += r.records;
-  totals.outputs += r.outputs;
-  for (const k of ['applied', 'rejected', 'duplicate', 'redelivered', 'undecodable'] as const)
-    totals[k] += r.outcomes[k];
-  for (const [reason, n] of Object.entries(r.rejections))
-    totals.rejections[reason] = (totals.rejections[reason] ?? 0) + n;
 }
 
 function sleep(ms: number): Promise<void> {

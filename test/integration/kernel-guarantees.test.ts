@@ -1,6 +1,6 @@
 import { workerDefinition } from '../../services/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningWorker } from '../../shared/runtime/run-worker.js';
+import type { RunningWorker } from '../../shared/runtime/worker-options.js';
 import { outboxKey } from '../../shared/redis/keys.js';
 import { consumerGroup } from '../../shared/contracts/topics.js';
 import { MemberStore } from '../../shared/redis/member-store.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workers } from '../../services/index.js';
 import { defaultPointer, readLivePointer, writeLivePointer } from '../../shared/redis/live-pointer.js';
-import { runWorker, type WorkerRuntimeOptions } from '../../shared/runtime/run-worker.js';
+import { runWorker } from '../../shared/runtime/run-worker.js';
+import type { WorkerRuntimeOptions } from '../../shared/runtime/worker-options.js';
 import { TestStack, waitFor } from '../support/harness.js';
 
 const worker = 'behavior-events';

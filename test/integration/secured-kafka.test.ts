@@ -7,7 +7,7 @@ import { connectClients, type Clients } from '../../shared/clients.js';
 import { loadEnv } from '../../shared/config/env.js';
 import { createProducer } from '../../shared/kafka/client.js';
 import { readToEnd } from '../../shared/kafka/read-to-end.js';
-import type { RunningWorker } from '../../shared/runtime/run-worker.js';
+import type { RunningWorker } from '../../shared/runtime/worker-options.js';
 import { TestStack, waitFor } from '../support/harness.js';
 
 /**

@@ -1,6 +1,6 @@
 import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { membershipError } from '../../shared/runtime/run-worker.js';
+import { membershipError } from '../../shared/runtime/membership.js';
 
 describe('a commit refused because this member left the group', () => {
   const protocolError = (type: string) => Object.assign(new KafkaJSProtocolError('refused'), { type });

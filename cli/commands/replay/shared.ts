@@ -5,7 +5,8 @@ import { connectClients, type Clients } from '../../../shared/clients.js';
 import { ConfigError } from '../../../shared/config/env.js';
 import { loadRules, type Rules } from '../../../shared/config/rules.js';
 import { rulesOf, type LivePointer } from '../../../shared/redis/live-pointer.js';
-import { runWorker, type WorkerTotals } from '../../../shared/runtime/run-worker.js';
+import { runWorker } from '../../../shared/runtime/run-worker.js';
+import type { WorkerTotals } from '../../../shared/runtime/worker-options.js';
 import { workerSettings, type CommandContext } from '../../context.js';
 
 export interface ReplayContext {
