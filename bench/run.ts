@@ -56,7 +56,9 @@ if (opts.latencyCost !== undefined) {
   );
   const total = (pick: 'with' | 'without', q: 'p50' | 'p99') => rounds.reduce((n, r) => n + r[pick][q], 0);
   const line = (q: 'p50' | 'p99') =>
-    `${q}: with ${Math.round(total('with', q) / rounds.length)} ms, without ${Math.round(total('without', q) / rounds.length)} ms, ratio ${(total('with', q) / total('without', q)).toFixed(2)}`;
+    `${q}: with ${Math.round(total('with', q) / rounds.length)} ms, without ` +
+    `${Math.round(total('without', q) / rounds.length)} ms, ratio ` +
+    (total('with', q) / total('without', q)).toFixed(2);
   process.stdout.write(
     `latency cost of transactions, ${profile} profile, ${rounds.length} round(s) at ${chosen.latency.perSecond} events/s: ${line('p50')}; ${line('p99')}\n`,
   );

@@ -85,7 +85,18 @@ try {
 }
 const largestState = Math.max(...rows.map((r) => r.maxBytes));
 process.stdout.write(
-  `${JSON.stringify({ namespace: ctx.env.MEMBERFLOW_NAMESPACE, events: produced.sent, cap: ctx.rules.state.maxBytes, largestState, suggestedCap: 4 * largestState, rows }, null, 2)}\n`,
+  `${JSON.stringify(
+    {
+      namespace: ctx.env.MEMBERFLOW_NAMESPACE,
+      events: produced.sent,
+      cap: ctx.rules.state.maxBytes,
+      largestState,
+      suggestedCap: 4 * largestState,
+      rows,
+    },
+    null,
+    2,
+  )}\n`,
 );
 say('| worker | records | mean state (B) | p99 (B) | largest (B) | largest as JSON (B) | refused state_too_large |');
 say('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');

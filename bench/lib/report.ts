@@ -26,8 +26,13 @@ export function renderMarkdown(r: BenchReport): string {
   push(
     '# memberflow benchmarks',
     '',
-    `Produced by \`${r.command}\` on ${r.startedAt.slice(0, 10)} (${r.seconds} s). Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB; Node.js ${r.machine.node}; Kafka ${r.machine.kafka}${(r.machine.brokers ?? 1) > 1 ? `, ${r.machine.brokers} brokers` : ''}; Redis ${r.machine.redis}; Kafka client: ${r.machine.client}.`,
-    `Input: ${n0(r.input.events)} generated activity records (${n0(r.input.members)} members, skewed; every event type, ~2 % upstream duplicates, ~2 % broken), ${r.input.partitions} partitions per topic. What each figure means: bench/README.md.`,
+    `Produced by \`${r.command}\` on ${r.startedAt.slice(0, 10)} (${r.seconds} s). Machine: ` +
+      `${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB; Node.js ${r.machine.node}; ` +
+      `Kafka ${r.machine.kafka}${(r.machine.brokers ?? 1) > 1 ? `, ${r.machine.brokers} brokers` : ''}; ` +
+      `Redis ${r.machine.redis}; Kafka client: ${r.machine.client}.`,
+    `Input: ${n0(r.input.events)} generated activity records (${n0(r.input.members)} members, skewed; ` +
+      `every event type, ~2 % upstream duplicates, ~2 % broken), ${r.input.partitions} partitions per ` +
+      `topic. What each figure means: bench/README.md.`,
     '',
     '## Goals',
     '',
@@ -101,7 +106,9 @@ export function renderMarkdown(r: BenchReport): string {
   goal(
     `Redis memory per member at rest (${r.onlineRetail ? 'Online Retail, full year' : 'generated stream'})`,
     'reported',
-    `${n0(mem.memberWorkersBytesPerMember)} bytes in the five member workers, ${n0(mem.bytesPerMember)} with all keys (${n0(mem.members)} members); reco-items ${n0(items?.bytesPerRecord ?? 0)} bytes per item`,
+    `${n0(mem.memberWorkersBytesPerMember)} bytes in the five member workers, ${n0(mem.bytesPerMember)} ` +
+      `with all keys (${n0(mem.members)} members); reco-items ${n0(items?.bytesPerRecord ?? 0)} bytes per ` +
+      `item`,
     true,
   );
   if (r.scale.length > 0) {
@@ -111,7 +118,9 @@ export function renderMarkdown(r: BenchReport): string {
     goal(
       'linear cost: throughput and memory per member across member counts',
       'flat',
-      `points-accrual ${r.scale.map((s) => n0(s.pointsAccrual.perSecond)).join(' / ')} records/s; ${r.scale.map((s) => n0(s.memory.memberWorkersBytesPerMember)).join(' / ')} bytes per member at ${r.scale.map((s) => n0(s.members)).join(' / ')} members`,
+      `points-accrual ${r.scale.map((s) => n0(s.pointsAccrual.perSecond)).join(' / ')} records/s; ` +
+        `${r.scale.map((s) => n0(s.memory.memberWorkersBytesPerMember)).join(' / ')} bytes per member at ` +
+        `${r.scale.map((s) => n0(s.members)).join(' / ')} members`,
       last.pointsAccrual.perSecond >= 0.7 * first.pointsAccrual.perSecond &&
         last.memory.memberWorkersBytesPerMember <= 1.3 * first.memory.memberWorkersBytesPerMember,
     );
@@ -120,17 +129,24 @@ export function renderMarkdown(r: BenchReport): string {
     '',
     '## One process at a time over the same input',
     '',
-    "Each process reads a full topic with the machine to itself; throughput from the start of its first batch to the end of its last (its own clock); CPU and peak RSS over its whole life, start-up included. The ceiling and the naive baseline read points-accrual's input (behavior.events).",
+    'Each process reads a full topic with the machine to itself; throughput from the start of its first ' +
+      'batch to the end of its last (its own clock); CPU and peak RSS over its whole life, start-up ' +
+      "included. The ceiling and the naive baseline read points-accrual's input (behavior.events).",
     '',
   );
   push(
-    '| process | records | records/s | vs read+write ceiling (same input) | vs naive (same input) | CPU s | peak RSS MiB | Redis round trips / input | Redis commands / input |',
+    '| process | records | records/s | vs read+write ceiling (same input) | vs naive (same input) | CPU s ' +
+      '| peak RSS MiB | Redis round trips / input | Redis commands / input |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   // Ratios only where the input is the same: points-accrual, the ceilings and the naive baseline read behavior.events.
   const row = (m: Measured, sameInput: boolean) =>
     push(
-      `| ${m.name} | ${n0(m.throughput.records)} | ${n0(m.throughput.perSecond)} | ${sameInput ? pct(m.throughput.perSecond / r.ceiling.readWrite.throughput.perSecond) : '—'} | ${sameInput ? `${n2(m.throughput.perSecond / r.naive.throughput.perSecond)} ×` : '—'} | ${n2(m.process.cpuSeconds)} | ${n0(m.process.peakRssMiB)} | ${n3(m.redis.roundTripsPerInput)} | ${n3(m.redis.commandsPerInput)} |`,
+      `| ${m.name} | ${n0(m.throughput.records)} | ${n0(m.throughput.perSecond)} | ` +
+        `${sameInput ? pct(m.throughput.perSecond / r.ceiling.readWrite.throughput.perSecond) : '—'} | ` +
+        `${sameInput ? `${n2(m.throughput.perSecond / r.naive.throughput.perSecond)} ×` : '—'} | ` +
+        `${n2(m.process.cpuSeconds)} | ${n0(m.process.peakRssMiB)} | ${n3(m.redis.roundTripsPerInput)} | ` +
+        `${n3(m.redis.commandsPerInput)} |`,
     );
   r.alone.forEach((m) => row(m, m.name === 'points-accrual'));
   row(r.ceiling.noop, true);
@@ -140,11 +156,15 @@ export function renderMarkdown(r: BenchReport): string {
     '',
     '## Latency through the whole pipeline',
     '',
-    `All six workers running; upstream sends at ${n0(r.latency.targetPerSecond)} events/s for ${n0(r.latency.sent / r.latency.targetPerSecond)} s (achieved ${n0(r.latency.achievedPerSecond)}/s). Latency: activity record timestamp (when sent) to the member.tier-changes record timestamp (when tier-evaluation sent it).`,
+    `All six workers running; upstream sends at ${n0(r.latency.targetPerSecond)} events/s for ` +
+      `${n0(r.latency.sent / r.latency.targetPerSecond)} s (achieved ${n0(r.latency.achievedPerSecond)}/s). ` +
+      `Latency: activity record timestamp (when sent) to the member.tier-changes record timestamp (when ` +
+      `tier-evaluation sent it).`,
     '',
   );
   push(
-    'The "tier path" rows run only behavior-events, points-accrual and tier-evaluation: the same path to a tier change, without the other three workers sharing the cores.',
+    'The "tier path" rows run only behavior-events, points-accrual and tier-evaluation: the same path to ' +
+      'a tier change, without the other three workers sharing the cores.',
     '',
   );
   push(
@@ -154,12 +174,16 @@ export function renderMarkdown(r: BenchReport): string {
   for (const run of [r.latency, ...r.latencyAlso]) {
     const x = run.latency;
     push(
-      `| ${n0(run.targetPerSecond)} (${n0(run.achievedPerSecond)}) | ${workersLabel(run)} | ${n0(x.samples)} | ${n0(x.p50)} | ${n0(x.p95)} | ${n0(x.p99)} | ${n0(x.max)} | ${n2(run.drainSeconds)} | ${n2(run.processes.reduce((s, p) => s + p.cpuSeconds, 0))} |`,
+      `| ${n0(run.targetPerSecond)} (${n0(run.achievedPerSecond)}) | ${workersLabel(run)} | ` +
+        `${n0(x.samples)} | ${n0(x.p50)} | ${n0(x.p95)} | ${n0(x.p99)} | ${n0(x.max)} | ` +
+        `${n2(run.drainSeconds)} | ${n2(run.processes.reduce((s, p) => s + p.cpuSeconds, 0))} |`,
     );
   }
   push(
     '',
-    "The same latency split by hop (each record's timestamp is when the worker of that hop sent it): activity sent → behavior event (behavior-events), → ledger entry (points-accrual), → tier change (tier-evaluation).",
+    "The same latency split by hop (each record's timestamp is when the worker of that hop sent it): " +
+      'activity sent → behavior event (behavior-events), → ledger entry (points-accrual), → tier change ' +
+      '(tier-evaluation).',
     '',
   );
   push(
@@ -190,7 +214,9 @@ export function renderMarkdown(r: BenchReport): string {
       '',
       '## Transactions: what exactly-once outputs cost',
       '',
-      'The same input and the same latency run once more with `MEMBERFLOW_TRANSACTIONS=off` (an idempotent producer, offsets committed apart: duplicates after crashes), later in the same bench run. *With* is the run above: one transaction per batch and input partition.',
+      'The same input and the same latency run once more with `MEMBERFLOW_TRANSACTIONS=off` (an idempotent ' +
+        'producer, offsets committed apart: duplicates after crashes), later in the same bench run. *With* is ' +
+        'the run above: one transaction per batch and input partition.',
       '',
     );
     push('| measure | with transactions | without | with / without |', '| --- | ---: | ---: | ---: |');
@@ -199,7 +225,8 @@ export function renderMarkdown(r: BenchReport): string {
         `| ${x.name} alone, records/s | ${n0(x.on.throughput.perSecond)} | ${n0(x.off.throughput.perSecond)} | ${pct(x.ratio)} |`,
       );
       push(
-        `| ${x.name} alone, CPU s | ${n2(x.on.process.cpuSeconds)} | ${n2(x.off.process.cpuSeconds)} | ${pct(x.on.process.cpuSeconds / x.off.process.cpuSeconds)} |`,
+        `| ${x.name} alone, CPU s | ${n2(x.on.process.cpuSeconds)} | ${n2(x.off.process.cpuSeconds)} | ` +
+          `${pct(x.on.process.cpuSeconds / x.off.process.cpuSeconds)} |`,
       );
     }
     if (cost.latency) {
@@ -214,7 +241,8 @@ export function renderMarkdown(r: BenchReport): string {
           `| ${q} activity → tier change at ${n0(r.latency.targetPerSecond)} events/s, ms | ${n0(a)} | ${n0(b)} | ${n2(a / b)} × |`,
         );
       push(
-        `| workers CPU s in the latency run | ${n2(r.latency.processes.reduce((t, p) => t + p.cpuSeconds, 0))} | ${n2(cost.latency.processes.reduce((t, p) => t + p.cpuSeconds, 0))} | |`,
+        `| workers CPU s in the latency run | ${n2(r.latency.processes.reduce((t, p) => t + p.cpuSeconds, 0))} | ` +
+          `${n2(cost.latency.processes.reduce((t, p) => t + p.cpuSeconds, 0))} | |`,
       );
     }
   }
@@ -238,7 +266,10 @@ export function renderMarkdown(r: BenchReport): string {
     '',
     '## Redis memory per member',
     '',
-    "MEMORY USAGE of every key once the workers stopped. *Member workers*: the keys of behavior-events, points-accrual, tier-evaluation, churn-prediction and reco-members per member; *all keys* adds reco-items (per item below), projections, timers and live pointers. Per worker: all its bytes per record (state / kernel bookkeeping / Redis's own overhead and other keys).",
+    'MEMORY USAGE of every key once the workers stopped. *Member workers*: the keys of behavior-events, ' +
+      'points-accrual, tier-evaluation, churn-prediction and reco-members per member; *all keys* adds ' +
+      'reco-items (per item below), projections, timers and live pointers. Per worker: all its bytes per ' +
+      "record (state / kernel bookkeeping / Redis's own overhead and other keys).",
     '',
     '| run | members | keys | bytes | bytes / member (member workers) | bytes / member (all keys) | by worker: bytes per record (state / kernel / rest) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
@@ -251,7 +282,8 @@ export function renderMarkdown(r: BenchReport): string {
         .filter(([, x]) => x.records > 0)
         .map(
           ([w, x]) =>
-            `${w} ${n0(x.bytesPerRecord)} (${n0(x.stateBytes / x.records)} / ${n0(x.kernelBytes / x.records)} / ${n0(x.bytesPerRecord - (x.stateBytes + x.kernelBytes) / x.records)})`,
+            `${w} ${n0(x.bytesPerRecord)} (${n0(x.stateBytes / x.records)} / ${n0(x.kernelBytes / x.records)} / ` +
+            `${n0(x.bytesPerRecord - (x.stateBytes + x.kernelBytes) / x.records)})`,
         )
         .join(', ')} |`,
     );
@@ -263,14 +295,21 @@ export function renderMarkdown(r: BenchReport): string {
       '',
       '## Scaling with members',
       '',
-      'Uniform members, one event per member on average; behavior-events, points-accrual, tier-evaluation, churn-prediction and reco-members each alone, one after the other, so all five member workers hold state when memory is measured.',
+      'Uniform members, one event per member on average; behavior-events, points-accrual, tier-evaluation, ' +
+        'churn-prediction and reco-members each alone, one after the other, so all five member workers hold ' +
+        'state when memory is measured.',
       '',
-      '| members | events | points states | behavior-events records/s | points-accrual records/s | tier-evaluation records/s | churn-prediction records/s | reco-members records/s | bytes / member (five member workers) | bytes / member (all keys) |',
+      '| members | events | points states | behavior-events records/s | points-accrual records/s | ' +
+        'tier-evaluation records/s | churn-prediction records/s | reco-members records/s | bytes / member ' +
+        '(five member workers) | bytes / member (all keys) |',
       '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const s of r.scale)
       push(
-        `| ${n0(s.members)} | ${n0(s.events)} | ${n0(s.states)} | ${n0(s.behaviorEvents.perSecond)} | ${n0(s.pointsAccrual.perSecond)} | ${['tier-evaluation', 'churn-prediction', 'reco-members'].map((w) => n0(s.others[w]?.perSecond ?? 0)).join(' | ')} | ${n0(s.memory.memberWorkersBytesPerMember)} | ${n0(s.memory.bytesPerMember)} |`,
+        `| ${n0(s.members)} | ${n0(s.events)} | ${n0(s.states)} | ${n0(s.behaviorEvents.perSecond)} | ` +
+          `${n0(s.pointsAccrual.perSecond)} | ` +
+          `${['tier-evaluation', 'churn-prediction', 'reco-members'].map((w) => n0(s.others[w]?.perSecond ?? 0)).join(' | ')} | ` +
+          `${n0(s.memory.memberWorkersBytesPerMember)} | ${n0(s.memory.bytesPerMember)} |`,
       );
   }
   push('', '## Checks', '');

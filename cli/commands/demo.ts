@@ -152,7 +152,9 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
     for (const r of risks.filter((x) => x.userId === m)) {
       const when = new Date(r.occurredAt).toISOString().slice(0, 10);
       out(
-        `    ${when}  ${r.reason.padEnd(13)} ${(r.previousBand ?? '-').padEnd(6)} → ${r.band.padEnd(6)} P(alive) ${r.pAlive.toFixed(3)}  purchases in ${r.horizonDays} d ${r.expectedPurchases.toFixed(2)}  value ${r.lifetimeValueFen === null ? '-' : (r.lifetimeValueFen / 100).toFixed(0)}`,
+        `    ${when}  ${r.reason.padEnd(13)} ${(r.previousBand ?? '-').padEnd(6)} → ${r.band.padEnd(6)} ` +
+          `P(alive) ${r.pAlive.toFixed(3)}  purchases in ${r.horizonDays} d ${r.expectedPurchases.toFixed(2)}  ` +
+          `value ${r.lifetimeValueFen === null ? '-' : (r.lifetimeValueFen / 100).toFixed(0)}`,
       );
     }
   }
@@ -171,7 +173,8 @@ export async function demoCommand(given: CommandContext, opts: DemoOptions): Pro
     }[]) {
       const when = new Date(c.decidedAt).toISOString().slice(0, 16).replace('T', ' ');
       out(
-        `    ${when}  ${c.kind.padEnd(12)} ${(c.previousTier ?? '-').padEnd(7)} → ${c.newTier.padEnd(7)} qualifying ${c.qualifyingPoints}${c.graceEndsAt ? `, grace ends ${new Date(c.graceEndsAt).toISOString().slice(0, 10)}` : ''}`,
+        `    ${when}  ${c.kind.padEnd(12)} ${(c.previousTier ?? '-').padEnd(7)} → ${c.newTier.padEnd(7)} ` +
+          `qualifying ${c.qualifyingPoints}${c.graceEndsAt ? `, grace ends ${new Date(c.graceEndsAt).toISOString().slice(0, 10)}` : ''}`,
       );
     }
   }
@@ -190,13 +193,18 @@ async function printMemory(ctx: CommandContext, out: (s: string) => void): Promi
   try {
     const m = await memoryOfNamespace(clients.redis, ctx.env.MEMBERFLOW_NAMESPACE);
     out(
-      `Redis at rest (MEMORY USAGE of the namespace's ${m.keys} keys): ${Math.round(m.memberWorkersBytesPerMember)} bytes per member in the five member workers, ${Math.round(m.bytesPerMember)} with everything`,
+      `Redis at rest (MEMORY USAGE of the namespace's ${m.keys} keys): ` +
+        `${Math.round(m.memberWorkersBytesPerMember)} bytes per member in the five member workers, ` +
+        `${Math.round(m.bytesPerMember)} with everything`,
     );
     out('  worker             records  bytes/record  state  kernel  outboxes  other keys');
     for (const [worker, w] of Object.entries(m.byWorker).sort()) {
       const per = (x: number) => String(w.records > 0 ? Math.round(x / w.records) : 0);
       out(
-        `  ${worker.padEnd(18)} ${String(w.records).padStart(7)} ${String(Math.round(w.bytesPerRecord)).padStart(13)} ${per(w.stateBytes).padStart(6)} ${per(w.kernelBytes).padStart(7)} ${String(w.outboxes).padStart(9)} ${String(w.otherKeys).padStart(11)}`,
+        `  ${worker.padEnd(18)} ${String(w.records).padStart(7)} ` +
+          `${String(Math.round(w.bytesPerRecord)).padStart(13)} ${per(w.stateBytes).padStart(6)} ` +
+          `${per(w.kernelBytes).padStart(7)} ${String(w.outboxes).padStart(9)} ` +
+          String(w.otherKeys).padStart(11),
       );
     }
   } finally {
@@ -215,11 +223,15 @@ async function printRecommendations(ctx: CommandContext, memberId: string, out: 
         ' ',
       )}  (next_item after purchases, win_back when a member turns high risk, tier_upgrade with what the tier unlocks)`,
   );
-  const line = (r: RecommendationValue) =>
-    `    ${new Date(r.occurredAt).toISOString().slice(0, 10)}  ${r.trigger.padEnd(12)} ${r.userId.padEnd(8)} ${r.unlocks.length ? `unlocks ${r.unlocks.join(',')}; ` : ''}${r.items
+  const line = (r: RecommendationValue) => {
+    const unlocks = r.unlocks.length ? `unlocks ${r.unlocks.join(',')}; ` : '';
+    const items = r.items
       .slice(0, 4)
       .map((i) => `${i.itemId}(${i.source} ${i.source === 'cf' ? i.score.toFixed(2) : i.score})`)
-      .join(' ')}${r.items.length > 4 ? ' …' : ''}`;
+      .join(' ');
+    const day = new Date(r.occurredAt).toISOString().slice(0, 10);
+    return `    ${day}  ${r.trigger.padEnd(12)} ${r.userId.padEnd(8)} ${unlocks}${items}${r.items.length > 4 ? ' …' : ''}`;
+  };
   for (const trigger of ['next_item', 'win_back', 'tier_upgrade'] as const) {
     const sample = recos.filter((r) => r.trigger === trigger && r.items.length > 0).slice(-2);
     for (const r of sample) out(line(r));
@@ -262,7 +274,8 @@ async function printBalances(ctx: CommandContext, memberIds: string[], out: (s: 
   out('  member       available  pending  debt  qualifying');
   for (const b of await readPointBalances(ctx, memberIds)) {
     out(
-      `  ${b.memberId.padEnd(12)} ${String(b.available).padStart(9)} ${String(b.pending).padStart(8)} ${String(b.debt).padStart(5)} ${String(b.qualifying).padStart(11)}`,
+      `  ${b.memberId.padEnd(12)} ${String(b.available).padStart(9)} ${String(b.pending).padStart(8)} ` +
+        `${String(b.debt).padStart(5)} ${String(b.qualifying).padStart(11)}`,
     );
   }
 }
@@ -313,6 +326,9 @@ async function printOperations(o: { port: number; metrics: Metrics }, out: (s: s
     `                    (set MEMBERFLOW_METRICS_PORT for \`memberflow run\`; dashboard and alert rules: docs/operations/);`,
   );
   out(
-    `                    all six workers: ${batches} batches, ${batches === 0 ? 0 : Math.round((seconds / batches) * 1000)} ms per batch on average, ${deadLettered} inputs dead-lettered, ${await o.metrics.total('memberflow_fenced_retries_total')} fenced retries`,
+    `                    all six workers: ${batches} batches, ` +
+      `${batches === 0 ? 0 : Math.round((seconds / batches) * 1000)} ms per batch on average, ` +
+      `${deadLettered} inputs dead-lettered, ${await o.metrics.total('memberflow_fenced_retries_total')} ` +
+      `fenced retries`,
   );
 }

@@ -160,13 +160,16 @@ export function formatRecoEvaluation(r: RecoEvaluateReport): string {
   const out: string[] = [];
   out.push(`Online Retail: ${r.input.path}`);
   out.push(
-    `  rows ${r.input.rows}, purchase events ${r.input.purchaseEvents} (refunds ignored: ${r.input.refundsIgnored}), members ${e.members.total}, items ${e.items}`,
+    `  rows ${r.input.rows}, purchase events ${r.input.purchaseEvents} (refunds ignored: ` +
+      `${r.input.refundsIgnored}), members ${e.members.total}, items ${e.items}`,
   );
   out.push(
-    `  members with baskets at two or more instants ${e.members.withTwoBaskets}; evaluated at their last basket ${e.members.evaluated} (last basket held no new item: ${e.members.noNewItems})`,
+    `  members with baskets at two or more instants ${e.members.withTwoBaskets}; evaluated at their last ` +
+      `basket ${e.members.evaluated} (last basket held no new item: ${e.members.noNewItems})`,
   );
   out.push(
-    `  model: top N = ${n}, K = ${kName(r.command.coItems)} co-items per item, R = ${r.command.recent} recent items, O = ${r.command.owned} owned items; sweeps use ${r.command.similarity}`,
+    `  model: top N = ${n}, K = ${kName(r.command.coItems)} co-items per item, R = ${r.command.recent} ` +
+      `recent items, O = ${r.command.owned} owned items; sweeps use ${r.command.similarity}`,
   );
   out.push('');
   out.push(`Similarities (main pass, K = ${kName(r.command.coItems)}, R = ${r.command.recent})`);
@@ -212,7 +215,9 @@ export function formatRecoEvaluation(r: RecoEvaluateReport): string {
     );
   const m = e.main.model;
   out.push(
-    `model at the end (K = ${kName(r.command.coItems)}): ${m.items} items, ${m.storedCoItems} stored co-items (largest list ${m.largestList}), ${m.evictions} evictions on ${m.itemsEvicting} items; items recounted after the owned list forgot them: ${e.main.recountedItems}`,
+    `model at the end (K = ${kName(r.command.coItems)}): ${m.items} items, ${m.storedCoItems} stored ` +
+      `co-items (largest list ${m.largestList}), ${m.evictions} evictions on ${m.itemsEvicting} items; ` +
+      `items recounted after the owned list forgot them: ${e.main.recountedItems}`,
   );
   out.push(`main pass ${e.main.seconds} s (${e.similarity.length} similarities and the baseline scored)`);
   if (e.coItemBound.length > 0) {

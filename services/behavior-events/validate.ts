@@ -94,7 +94,8 @@ export function validateActivity(
   if (sameDay !== null && sameDay >= b.maxEventsPerMemberPerDay) {
     return no(
       reasons.dailyEventLimit,
-      `the member already has ${sameDay} accepted events on the local day (${rules.timeZone}) of occurredAt, the limit of behavior.maxEventsPerMemberPerDay (${b.maxEventsPerMemberPerDay})`,
+      `the member already has ${sameDay} accepted events on the local day (${rules.timeZone}) of ` +
+        `occurredAt, the limit of behavior.maxEventsPerMemberPerDay (${b.maxEventsPerMemberPerDay})`,
     );
   }
   return null;

@@ -61,7 +61,10 @@ export interface WorkerMessage {
   headers?: IHeaders;
   /** The record was written in a transaction (kafkajs tells; the confluent client does not, and leaves it unset). */
   inTransaction?: boolean;
-  /** `timestamp` is the broker's append time (a LogAppendTime topic; kafkajs tells, the confluent client leaves it unset: run-worker reads the topic's config instead). */
+  /**
+   * `timestamp` is the broker's append time (a LogAppendTime topic; kafkajs tells, the confluent client leaves
+   * it unset: run-worker reads the topic's config instead).
+   */
   logAppendTime?: boolean;
 }
 

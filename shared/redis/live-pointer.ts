@@ -116,7 +116,8 @@ export class StateLostError extends Error {
     why: string,
   ) {
     super(
-      `Redis lost the state of ${worker} in ${topicNamespace} (${why}): stop its workers and run \`memberflow rebuild --worker ${worker}\`, then start them again`,
+      `Redis lost the state of ${worker} in ${topicNamespace} (${why}): stop its workers and run ` +
+        `\`memberflow rebuild --worker ${worker}\`, then start them again`,
     );
   }
 }

@@ -62,7 +62,10 @@ export function refusalsOf(f: PlanFacts): Refusal[] {
   if (f.existingReplay !== null) {
     out.push({
       code: 'replay_exists',
-      message: `${f.namespace} already holds a replay of ${f.existingReplay.worker} (${f.existingReplay.status}, from ${f.existingReplay.from}): resume it with replay run --namespace ${f.namespace}, or remove it with replay discard`,
+      message:
+        `${f.namespace} already holds a replay of ${f.existingReplay.worker} (${f.existingReplay.status}, ` +
+        `from ${f.existingReplay.from}): resume it with replay run --namespace ${f.namespace}, or remove it ` +
+        `with replay discard`,
     });
   } else if (f.existingTopics.length > 0 || f.redisKeysInUse) {
     const what = [

@@ -56,7 +56,10 @@ interface Row {
   recoverySeconds: number;
   /** Outbox keys left in Redis once the pipeline settled and stopped (outputs of committed inputs must all be dropped). */
   outboxesAtRest: number;
-  /** kcat over every output topic: copies beyond one per event id at read_committed, and records of aborted transactions (read_uncommitted minus read_committed). */
+  /**
+   * kcat over every output topic: copies beyond one per event id at read_committed, and records of aborted
+   * transactions (read_uncommitted minus read_committed).
+   */
   downstream: {
     duplicates: number;
     aborted: number;
@@ -539,7 +542,10 @@ describe('fault-injection suite', () => {
         const comparison = await finish(
           run,
           'poison records in every input',
-          `${activityPoisons.length} crafted poison records in activity.events (random bytes, empty, null, unknown schema id, JSON array, oversized, invalid UTF-8, no id) beside the stream's own ${run.input.filter((r) => r.poison).length} broken ones; ${internal.length} undecodable records in 5 internal topics`,
+          `${activityPoisons.length} crafted poison records in activity.events (random bytes, empty, null, ` +
+            `unknown schema id, JSON array, oversized, invalid UTF-8, no id) beside the stream's own ` +
+            `${run.input.filter((r) => r.poison).length} broken ones; ${internal.length} undecodable records in 5 ` +
+            `internal topics`,
           lastFaultAt,
           [],
           { ignore: isInjected },
@@ -589,7 +595,11 @@ describe('fault-injection suite', () => {
           }
         }
         rows[rows.length - 1]!.notes =
-          `every poison record dead-lettered at each offset it landed, by each of its consumers (${poisonAt.length} in activity.events, ${internalFound} for the internal ones); the other dead letters are well-formed events refused by rule (${[...ruleReasons].map(([r, n]) => `${r} ${n}`).join(', ')}); ${comparison.dlq.distinct.toLocaleString('en')} dead letters in all, each the reference's`;
+          `every poison record dead-lettered at each offset it landed, by each of its consumers ` +
+          `(${poisonAt.length} in activity.events, ${internalFound} for the internal ones); the other dead ` +
+          `letters are well-formed events refused by rule ` +
+          `(${[...ruleReasons].map(([r, n]) => `${r} ${n}`).join(', ')}); ` +
+          `${comparison.dlq.distinct.toLocaleString('en')} dead letters in all, each the reference's`;
       } finally {
         await run.close();
       }
@@ -617,7 +627,9 @@ describe('fault-injection suite', () => {
         // Meanwhile writes to those slots waited for a replica to confirm them (REDIS_WAIT_REPLICAS=1): the old master, back as one.
         stack(['start-redis-node', String(master)]);
         return {
-          faults: `master on port ${master} SIGKILLed at 40 % of the input with writes in flight; its replica promoted, the node restarted empty and rejoined as a replica`,
+          faults:
+            `master on port ${master} SIGKILLed at 40 % of the input with writes in flight; its replica promoted, ` +
+            `the node restarted empty and rejoined as a replica`,
           notes: () => [
             `replica took over after ${failoverSeconds.toFixed(1)} s`,
             `workers redid batches until a replica had them ${run.failover.replicasBehind} times`,
@@ -746,10 +758,12 @@ describe('fault-injection suite', () => {
         const comparison = await finish(
           run,
           'rule change: replay + promote under traffic',
-          `points-accrual replayed from the beginning under doubled points (replay run --follow, stopped close behind live) and promoted while upstream kept producing`,
+          `points-accrual replayed from the beginning under doubled points (replay run --follow, stopped close ` +
+            `behind live) and promoted while upstream kept producing`,
           promoteAt,
           [
-            `live points-accrual paused ${pausedMs} ms, ${finishedRecords} records finished by the old generation and ${caughtUpRecords} caught up in the handover`,
+            `live points-accrual paused ${pausedMs} ms, ${finishedRecords} records finished by the old generation ` +
+              `and ${caughtUpRecords} caught up in the handover`,
           ],
           {
             rules: { 'points-accrual': doubled },
@@ -959,11 +973,20 @@ async function busyOrTimeout(run: PipelineRun, w: PipelineWorker, ms: number): P
 
 function formatTable(r: readonly Row[]): string {
   const head =
-    '| scenario | input records | faults injected | restarts by supervisor | states compared | output ids compared | mismatches | copies downstream, read_committed (kcat) | aborted records, read_uncommitted (kcat) | dead letters (expected = found) | catch-up after last fault (s) | outboxes at rest | notes |\n' +
+    '| scenario | input records | faults injected | restarts by supervisor | states compared | output ids ' +
+    'compared | mismatches | copies downstream, read_committed (kcat) | aborted records, read_uncommitted ' +
+    '(kcat) | dead letters (expected = found) | catch-up after last fault (s) | outboxes at rest | notes ' +
+    '|\n' +
     '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
   const line = (x: Row) => {
     const c = x.comparison;
-    return `| ${x.scenario} | ${x.records.toLocaleString('en')} | ${x.faults} | ${x.restarts} | ${c.statesCompared.toLocaleString('en')} | ${c.outputsCompared.toLocaleString('en')} | ${c.mismatches} | ${x.downstream.duplicates.toLocaleString('en')} | ${abortedCell(x.downstream)} | ${c.dlq.expected.toLocaleString('en')} = ${c.dlq.distinct.toLocaleString('en')} | ${x.recoverySeconds} | ${x.outboxesAtRest} | ${x.notes} |`;
+    return (
+      `| ${x.scenario} | ${x.records.toLocaleString('en')} | ${x.faults} | ${x.restarts} | ` +
+      `${c.statesCompared.toLocaleString('en')} | ${c.outputsCompared.toLocaleString('en')} | ` +
+      `${c.mismatches} | ${x.downstream.duplicates.toLocaleString('en')} | ${abortedCell(x.downstream)} | ` +
+      `${c.dlq.expected.toLocaleString('en')} = ${c.dlq.distinct.toLocaleString('en')} | ` +
+      `${x.recoverySeconds} | ${x.outboxesAtRest} | ${x.notes} |`
+    );
   };
   return [head, ...r.map(line)].join('\n');
 }

@@ -61,7 +61,8 @@ async function findStack(): Promise<StackEndpoints> {
   });
   if (up.status !== 0) {
     throw new Error(
-      `no stack for the integration tests: stack/stack.sh up exited ${up.status ?? up.signal}; see its messages above. Set KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL to use your own.`,
+      `no stack for the integration tests: stack/stack.sh up exited ${up.status ?? up.signal}; see its ` +
+        `messages above. Set KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL to use your own.`,
     );
   }
   const env = Object.fromEntries(
@@ -97,7 +98,9 @@ function clusters(): { REDIS_CLUSTER_NODES: string; KAFKA_BROKERS: string } {
   });
   if (up.status !== 0)
     throw new Error(
-      `no clusters for the cluster suites: stack/stack.sh up ${args.join(' ')} exited ${up.status ?? up.signal}; see its messages above. Set REDIS_CLUSTER_NODES and KAFKA_CLUSTER_BROKERS to use your own.`,
+      `no clusters for the cluster suites: stack/stack.sh up ${args.join(' ')} exited ` +
+        `${up.status ?? up.signal}; see its messages above. Set REDIS_CLUSTER_NODES and KAFKA_CLUSTER_BROKERS ` +
+        `to use your own.`,
     );
   const env = execFileSync('bash', [stackScript, 'env', ...args], { encoding: 'utf8' }).split('\n');
   const value = (name: string): string => {

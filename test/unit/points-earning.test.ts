@@ -235,7 +235,8 @@ describe('points: member day and campaigns (event time, Asia/Shanghai)', () => {
       "import { defaultRules } from './shared/config/rules.ts';",
       'const r = defaultRules();',
       "const at = (t) => multiplierFor({ type: 'purchase', occurredAt: t }, r).factor;",
-      'console.log(JSON.stringify([at(Date.UTC(2026, 10, 17, 15, 59, 59)), at(Date.UTC(2026, 10, 17, 16)), at(Date.UTC(2026, 10, 18, 15, 59, 59)), at(Date.UTC(2026, 10, 18, 16))]));',
+      'console.log(JSON.stringify([at(Date.UTC(2026, 10, 17, 15, 59, 59)), at(Date.UTC(2026, 10, 17, 16)), ' +
+        'at(Date.UTC(2026, 10, 18, 15, 59, 59)), at(Date.UTC(2026, 10, 18, 16))]));',
     ].join('\n');
     for (const tz of ['UTC', 'America/Los_Angeles', 'Pacific/Kiritimati', 'Asia/Shanghai']) {
       const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {

@@ -63,7 +63,9 @@ export async function runReplayCommand(
     if (o.json) json(report);
     else
       out(
-        `${report.completed ? 'done' : 'stopped (resume with replay run --namespace ' + report.namespace + ')'}: ${report.records} records, ${report.outputs} outputs in ${report.seconds.toFixed(1)} s (${report.recordsPerSecond}/s)${report.resumed ? ', resumed' : ''}`,
+        `${report.completed ? 'done' : `stopped (resume with replay run --namespace ${report.namespace})`}: ` +
+          `${report.records} records, ${report.outputs} outputs in ${report.seconds.toFixed(1)} s ` +
+          `(${report.recordsPerSecond}/s)${report.resumed ? ', resumed' : ''}`,
       );
   });
 }
@@ -158,7 +160,9 @@ export async function dlqListCommand(
     );
     for (const e of r.entries)
       out(
-        `  ${new Date(e.sourceTimestamp).toISOString()} ${e.reason.padEnd(22)} ${e.worker.padEnd(16)} ${e.sourceTopic}#${e.sourcePartition}@${e.sourceOffset} ${e.reprocessed ? '(reprocessed) ' : ''}${e.message}`,
+        `  ${new Date(e.sourceTimestamp).toISOString()} ${e.reason.padEnd(22)} ${e.worker.padEnd(16)} ` +
+          `${e.sourceTopic}#${e.sourcePartition}@${e.sourceOffset} ` +
+          `${e.reprocessed ? '(reprocessed) ' : ''}${e.message}`,
       );
   });
 }

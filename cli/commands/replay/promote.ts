@@ -108,7 +108,9 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
     const ahead = [...shadowAt].filter(([k, s]) => compareOffsets(s, liveAt.get(k) ?? '0') > 0);
     if (ahead.length > 0) {
       throw new ReplayRefused(
-        `the replay has read past the live workers on ${ahead.map(([k, s]) => `${k} (${s} > ${liveAt.get(k) ?? 0})`).join(', ')}: its outputs for those records would never reach the live topics; promote once the live workers have caught up`,
+        `the replay has read past the live workers on ` +
+          `${ahead.map(([k, s]) => `${k} (${s} > ${liveAt.get(k) ?? 0})`).join(', ')}: its outputs for those ` +
+          `records would never reach the live topics; promote once the live workers have caught up`,
       );
     }
   }
@@ -124,7 +126,9 @@ export async function replayPromote(rc: ReplayContext, o: PromoteOptions): Promi
   while ((await groupMembers(rc.admin, liveGroupId)) > 0) {
     if (Date.now() > deadline)
       throw new ReplayRefused(
-        `live workers of ${worker} did not leave group ${liveGroupId} within ${Math.round((o.leaveTimeoutMs ?? 120_000) / 1000)} s; the pointer stays in handover: run promote again to finish, or promote --abort`,
+        `live workers of ${worker} did not leave group ${liveGroupId} within ` +
+          `${Math.round((o.leaveTimeoutMs ?? 120_000) / 1000)} s; the pointer stays in handover: run promote ` +
+          `again to finish, or promote --abort`,
       );
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -209,7 +213,8 @@ async function finishOldGeneration(
     ms: timeoutMs,
     error: () =>
       new ReplayRefused(
-        `the old generation of ${worker} could not be finished within ${Math.round(timeoutMs / 1000)} s; the pointer stays in handover: run promote again, or promote --abort`,
+        `the old generation of ${worker} could not be finished within ${Math.round(timeoutMs / 1000)} s; the ` +
+          `pointer stays in handover: run promote again, or promote --abort`,
       ),
   };
   return (await runLiveStateToEnds(rc, worker, pointer, epoch, stopAt, { deadline: limit })).records;
