@@ -1,3 +1,4 @@
+import { behaviorEvent } from './fixtures.js';
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
@@ -27,33 +28,7 @@ export function ev(
   occurredAt: number,
   extra: Partial<BehaviorEventValue> = {},
 ): BehaviorEventValue {
-  return {
-    eventId: `bhv:${id}`,
-    sourceEventId: id,
-    userId: member,
-    type,
-    occurredAt,
-    source: null,
-    amountFen: null,
-    itemId: null,
-    category: null,
-    plan: null,
-    periodEnd: null,
-    refundOf: null,
-    seconds: null,
-    points: null,
-    rewardId: null,
-    redeemOf: null,
-    referrerId: null,
-    referredUserId: null,
-    stage: 'activation',
-    tags: [],
-    purchaseCount: 0,
-    totalSpendFen: 0,
-    activeDays: 0,
-    rulesVersion: 'b',
-    ...extra,
-  };
+  return behaviorEvent({ eventId: `bhv:${id}`, sourceEventId: id, userId: member, type, occurredAt, ...extra });
 }
 
 export const purchase = (id: string, fen: number, at: number) =>

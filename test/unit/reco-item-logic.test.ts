@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
-import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
 import { projectionChanges } from '../../shared/runtime/batch-processor.js';
 import { referenceRun } from '../../shared/kernel/reference-run.js';
 import type { DecideContext, Decoded, InputRecord, OutputEvent } from '../../shared/kernel/types.js';
@@ -25,7 +24,7 @@ import {
 } from '../../services/recommendations/item-logic.js';
 import { recoMembersLogic } from '../../services/recommendations/member-logic.js';
 import { modelParamsOf, type RecoView } from '../../services/recommendations/model.js';
-import { inputRecord } from './fixtures.js';
+import { behaviorEvent, inputRecord } from './fixtures.js';
 
 const rules = defaultRules();
 const t0 = Date.UTC(2026, 2, 1, 8, 0, 0);
@@ -300,32 +299,16 @@ function memberLog(ops: Op[]): MemberLogItem[] {
     const userId = `m${o.member}`;
     const partition = o.member % behaviorPartitions;
     const type = o.kind === 'no_item' ? 'purchase' : o.kind;
-    const event: BehaviorEventValue = {
+    const event = behaviorEvent({
       eventId: `bhv:e${i}`,
       sourceEventId: `e${i}`,
       userId,
       type,
       occurredAt: t,
-      source: null,
       amountFen: type === 'purchase' ? 1000 : null,
       itemId: o.kind === 'no_item' ? null : `i${o.item}`,
       category: o.category,
-      plan: null,
-      periodEnd: null,
-      refundOf: null,
-      seconds: null,
-      points: null,
-      rewardId: null,
-      redeemOf: null,
-      referrerId: null,
-      referredUserId: null,
-      stage: 'activation',
-      tags: [],
-      purchaseCount: 0,
-      totalSpendFen: 0,
-      activeDays: 0,
-      rulesVersion: 'b',
-    };
+    });
     const record = inputRecord(next[partition]!++, event, userId, {
       partition,
       topic: 'test.behavior.events',

@@ -17,7 +17,7 @@ import {
 } from '../../services/recommendations/member-logic.js';
 import type { RecoView } from '../../services/recommendations/model.js';
 import type { TierChange } from '../../services/tier-evaluation/events.js';
-import { inputRecord } from './fixtures.js';
+import { behaviorEvent, inputRecord } from './fixtures.js';
 
 const rules = defaultRules();
 const member = 'm1';
@@ -31,33 +31,14 @@ function withReco(patch: Partial<Rules['reco']>, base: Rules = rules): Rules {
 // ---------------------------------------------------------------- inputs
 
 function behavior(id: string, type: string, at: number, extra: Partial<BehaviorEventValue> = {}): RecoInput {
-  const event: BehaviorEventValue = {
+  const event = behaviorEvent({
     eventId: `bhv:${id}`,
     sourceEventId: id,
     userId: member,
     type,
     occurredAt: at,
-    source: null,
-    amountFen: null,
-    itemId: null,
-    category: null,
-    plan: null,
-    periodEnd: null,
-    refundOf: null,
-    seconds: null,
-    points: null,
-    rewardId: null,
-    redeemOf: null,
-    referrerId: null,
-    referredUserId: null,
-    stage: 'activation',
-    tags: [],
-    purchaseCount: 0,
-    totalSpendFen: 0,
-    activeDays: 0,
-    rulesVersion: 'b',
     ...extra,
-  };
+  });
   return { source: 'behavior', event };
 }
 const buy = (id: string, itemId: string, category: string | null, at: number) =>

@@ -1,3 +1,4 @@
+import { behaviorEvent } from './fixtures.js';
 import { expect } from 'vitest';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
@@ -51,33 +52,7 @@ export const earn = (id: string, amount: number, at: number) => entry(id, 'earn'
 export const reverse = (id: string, amount: number, at: number) => entry(id, 'reverse', amount, at);
 
 export function behavior(id: string, type: string, at: number, extra: Partial<BehaviorEventValue> = {}): TierInput {
-  const event: BehaviorEventValue = {
-    eventId: id,
-    sourceEventId: id,
-    userId: member,
-    type,
-    occurredAt: at,
-    source: null,
-    amountFen: null,
-    itemId: null,
-    category: null,
-    plan: null,
-    periodEnd: null,
-    refundOf: null,
-    seconds: null,
-    points: null,
-    rewardId: null,
-    redeemOf: null,
-    referrerId: null,
-    referredUserId: null,
-    stage: 'activation',
-    tags: [],
-    purchaseCount: 0,
-    totalSpendFen: 0,
-    activeDays: 0,
-    rulesVersion: 'b',
-    ...extra,
-  };
+  const event = behaviorEvent({ eventId: id, sourceEventId: id, userId: member, type, occurredAt: at, ...extra });
   return { source: 'behavior', event };
 }
 export const subscribe = (id: string, plan: string, at: number, periodEnd: number) =>
