@@ -15,7 +15,7 @@ import { tierEvaluationDecoder, tierEvaluationWorker } from './tier-evaluation/w
 
 /** A worker as the CLI and tests start it: its definition, how it decodes input, what a person compares. */
 export interface WorkerEntry {
-  // Each worker has its own state and event types; the registry only passes them through (`entry` checks them).
+  // Each worker has its own state and event types; the registry only passes them through (`workerEntry` checks them).
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the worker's own state and event types
   definition: WorkerDefinition<any, any>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the worker's own event type
