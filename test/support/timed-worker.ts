@@ -1,3 +1,4 @@
+import { behaviorEvent } from './behavior-event.js';
 import type { Decoded, InputDecoder, InputRecord, OutputEvent } from '../../shared/kernel/types.js';
 import type { WorkerDefinition } from '../../shared/runtime/worker-definition.js';
 
@@ -18,39 +19,13 @@ export interface CreditEvent {
 export const ttl = 1_000;
 
 function output(id: string, member: string, at: number, type: string, total: number): OutputEvent {
-  const nulls = Object.fromEntries(
-    [
-      'source',
-      'amountFen',
-      'itemId',
-      'category',
-      'plan',
-      'periodEnd',
-      'refundOf',
-      'seconds',
-      'points',
-      'rewardId',
-      'redeemOf',
-      'referrerId',
-      'referredUserId',
-    ].map((k) => [k, null]),
-  );
   return {
     topic: 'behavior.events',
     key: member,
     id,
     value: {
-      ...nulls,
-      eventId: id,
-      sourceEventId: id,
-      userId: member,
-      type,
-      occurredAt: at,
-      stage: 'activation',
-      tags: [],
+      ...behaviorEvent({ eventId: id, sourceEventId: id, userId: member, type, occurredAt: at }),
       purchaseCount: total,
-      totalSpendFen: 0,
-      activeDays: 0,
       rulesVersion: 't',
     },
   };

@@ -1,3 +1,4 @@
+import { behaviorEvent } from '../support/behavior-event.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -46,35 +47,9 @@ const limits = { recentIds: 4, outboxEntries: 100, maxStateBytes: 1_048_576 };
 
 /** A schema-valid behavior.events value carrying the running total. */
 function behaviorValue(id: string, member: string, total: number): Record<string, unknown> {
-  const nulls = Object.fromEntries(
-    [
-      'source',
-      'amountFen',
-      'itemId',
-      'category',
-      'plan',
-      'periodEnd',
-      'refundOf',
-      'seconds',
-      'points',
-      'rewardId',
-      'redeemOf',
-      'referrerId',
-      'referredUserId',
-    ].map((k) => [k, null]),
-  );
   return {
-    ...nulls,
-    eventId: id,
-    sourceEventId: id,
-    userId: member,
-    type: 'checkin',
-    occurredAt: 0,
-    stage: 'activation',
-    tags: [],
-    purchaseCount: 0,
+    ...behaviorEvent({ eventId: id, sourceEventId: id, userId: member, type: 'checkin', occurredAt: 0 }),
     totalSpendFen: total,
-    activeDays: 0,
     rulesVersion: 't',
   };
 }

@@ -24,7 +24,8 @@ import {
 } from '../../services/recommendations/item-logic.js';
 import { recoMembersLogic } from '../../services/recommendations/member-logic.js';
 import { modelParamsOf, type RecoView } from '../../services/recommendations/model.js';
-import { behaviorEvent, inputRecord } from './fixtures.js';
+import { behaviorEvent } from '../support/behavior-event.js';
+import { inputRecord } from './fixtures.js';
 
 const rules = defaultRules();
 const t0 = Date.UTC(2026, 2, 1, 8, 0, 0);

@@ -17,7 +17,8 @@ import {
 } from '../../services/recommendations/member-logic.js';
 import type { RecoView } from '../../services/recommendations/model.js';
 import type { TierChange } from '../../services/tier-evaluation/events.js';
-import { behaviorEvent, inputRecord } from './fixtures.js';
+import { behaviorEvent } from '../support/behavior-event.js';
+import { inputRecord } from './fixtures.js';
 
 const rules = defaultRules();
 const member = 'm1';

@@ -1,4 +1,4 @@
-import { behaviorEvent } from './fixtures.js';
+import { behaviorEvent } from '../support/behavior-event.js';
 import { expect } from 'vitest';
 import { defaultRules, type Rules } from '../../shared/config/rules.js';
 import type { BehaviorEventValue } from '../../shared/contracts/behavior-event.js';
