@@ -143,7 +143,10 @@ export function createTransactionalProducer(
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
+    // A batch's first send right after the previous commit often meets CONCURRENT_TRANSACTIONS (the
+    // coordinator is still writing the markers). kafkajs retries it like any error, after 300 ms by
+    // default; the Java client waits 20 ms there (ADD_PARTITIONS_RETRY_BACKOFF_MS). The backoff still doubles.
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000, initialRetryTime: transactionRetryMs },
   });
   return {
     connect: () => producer.connect(),
@@ -153,7 +156,8 @@ export function createTransactionalProducer(
       return {
         send: (record) => txn.send(record),
         sendBatch: (batch) => txn.sendBatch(batch),
-        sendOffsets: (groupId, topics) => txn.sendOffsets({ consumerGroupId: groupId, topics }),
+        sendOffsets: (groupId, topics) =>
+          whileConcurrentTransactions(() => txn.sendOffsets({ consumerGroupId: groupId, topics })),
         commit: () => txn.commit(),
         abort: () => txn.abort(),
         isActive: () => txn.isActive(),
@@ -161,6 +165,28 @@ export function createTransactionalProducer(
     },
   };
 }
+
+/** The first retry's backoff of a transactional producer (see createTransactionalProducer). */
+const transactionRetryMs = 20;
+
+/**
+ * Retries AddOffsetsToTxn refused with CONCURRENT_TRANSACTIONS (a batch with offsets and no output starts
+ * right after the previous commit): kafkajs retries it in a send but not in sendOffsets, and the refusal
+ * changed nothing, so asking again is safe. Anything else, or the same refusal for 30 s, is thrown.
+ */
+async function whileConcurrentTransactions(sendOffsets: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let backoff = transactionRetryMs; ; backoff = Math.min(backoff * 2, 1000)) {
+    try {
+      await sendOffsets();
+      return;
+    } catch (err) {
+      if (!hasBrokerErrorType(err, concurrentTransactions) || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, backoff));
+    }
+  }
+}
+const concurrentTransactions: ReadonlySet<string> = new Set(['CONCURRENT_TRANSACTIONS']);
 
 export function createWorkerConsumer(kafka: Kafka, config: WorkerConsumerConfig): WorkerConsumer {
   const confluent = confluentClients.get(kafka);

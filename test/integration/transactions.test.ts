@@ -73,4 +73,21 @@ describe('partition transactions: one owner per input partition, fenced by its t
     const ends = await s.admin.fetchTopicOffsets(output);
     expect(Number(ends[0]!.high)).toBeGreaterThan(2);
   });
+
+  it('back-to-back batches with no outputs commit at once: the coordinator still finishing the last one is waited for', async () => {
+    // A batch of inputs that produce nothing (most of tier-evaluation's) is a transaction of offsets alone. Started right
+    // after the previous commit, its AddOffsetsToTxn often meets CONCURRENT_TRANSACTIONS: kafkajs does not retry that
+    // there, and each refusal cost the partition a new producer and the batch again.
+    const group = `${s.ns}.g3`;
+    const input = s.topic('behavior.events');
+    const o = owner(group);
+    let failed = 0;
+    for (let i = 1; i <= 100; i++) {
+      await o.begin(input, 0);
+      await o.commit(input, 0, String(i)).catch(() => failed++);
+    }
+    expect(failed, 'offset-only transactions that failed').toBe(0);
+    const [offsets] = await s.admin.fetchOffsets({ groupId: group, topics: [input] });
+    expect(offsets!.partitions[0]!.offset).toBe('100');
+  });
 });
