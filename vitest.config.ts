@@ -38,7 +38,8 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: clusterFiles,
-          // After the other projects: the suites share one broker on a small machine.
+          // `npm test` runs this project in a vitest process of its own beside the others (scripts/test.sh); a bare
+          // `npx vitest run` runs it after them.
           sequence: { groupOrder: 1 },
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],

@@ -392,21 +392,30 @@ function startPipeline(
  * Only the latency at the goal's rate, with transactions and without, alternating `rounds` times
  * (`npm run bench -- --latency-cost`): the transactions' latency cost without the rest of the bench.
  */
-export async function latencyCost(
-  d: BenchDeps,
-  rounds: number,
-): Promise<{ with: LatencySummary; without: LatencySummary }[]> {
-  const out: { with: LatencySummary; without: LatencySummary }[] = [];
+/** One round of `--latency-cost`: the latency to a tier change and its split by hop, with and without transactions. */
+export interface LatencyCostRound {
+  with: LatencySummary;
+  without: LatencySummary;
+  hopsWith: HopLatencies;
+  hopsWithout: HopLatencies;
+}
+
+export async function latencyCost(d: BenchDeps, rounds: number): Promise<LatencyCostRound[]> {
+  const out: LatencyCostRound[] = [];
+  const hops = (h: HopLatencies) =>
+    `hops p50/p99 ${h.behaviorEvents.p50}/${h.behaviorEvents.p99}, ${h.pointsAccrual.p50}/${h.pointsAccrual.p99}, ` +
+    `${h.tierEvaluation.p50}/${h.tierEvaluation.p99} ms`;
   for (let i = 0; i < rounds; i++) {
     const on = await measureLatency(d, d.profile.latency.perSecond, pipelineWorkers, { MEMBERFLOW_TRANSACTIONS: 'on' });
-    d.progress(`round ${i + 1}, transactions on: p50 ${on.latency.p50} ms, p99 ${on.latency.p99} ms`);
+    d.progress(`round ${i + 1}, transactions on: p50 ${on.latency.p50} ms, p99 ${on.latency.p99} ms; ${hops(on.hops)}`);
     const off = await measureLatency(d, d.profile.latency.perSecond, pipelineWorkers, {
       MEMBERFLOW_TRANSACTIONS: 'off',
     });
     d.progress(
-      `round ${i + 1}, transactions off: p50 ${off.latency.p50} ms, p99 ${off.latency.p99} ms; p99 ratio ${(on.latency.p99 / off.latency.p99).toFixed(2)}`,
+      `round ${i + 1}, transactions off: p50 ${off.latency.p50} ms, p99 ${off.latency.p99} ms; ${hops(off.hops)}; ` +
+        `p99 ratio ${(on.latency.p99 / off.latency.p99).toFixed(2)}`,
     );
-    out.push({ with: on.latency, without: off.latency });
+    out.push({ with: on.latency, without: off.latency, hopsWith: on.hops, hopsWithout: off.hops });
   }
   return out;
 }
