@@ -321,34 +321,37 @@ describe('fault-injection suite', () => {
     async () => {
       const run = await PipelineRun.create('faults-zombie', { events, seed: 8 });
       try {
-        const rnd = mulberry32(8);
         run.startAll(2);
         const fed = run.feed();
         await run.untilAllWorking();
         let kills = 0;
         let zombies = 0;
         let lastFaultAt = Date.now();
-        for (let round = 0; round < 3; round++) {
-          for (const w of shuffle(pipeline, rnd)) {
+        // Each worker's group is its own: the six sequences run at once, each with its own random moments.
+        await Promise.all(
+          pipeline.map(async (w, i) => {
+            const rnd = mulberry32(8 + i);
+            for (let round = 0; round < 3; round++) {
+              await busyOrTimeout(run, w, 5000);
+              await sleep(Math.floor(rnd() * 1000));
+              await run.signal(w, 1, 'SIGKILL');
+              run.start(w, 1);
+              kills++;
+              lastFaultAt = Date.now();
+              // The new instance joins before the next kill.
+              await sleep(2000 + Math.floor(rnd() * 3000));
+            }
+            // Frozen mid-batch beyond the 6 s session timeout: the group moves its partitions to the
+            // other instance; thawed, it still believes it owns them and tries to finish its batch.
             await busyOrTimeout(run, w, 5000);
-            await sleep(Math.floor(rnd() * 1000));
-            await run.signal(w, 1, 'SIGKILL');
-            run.start(w, 1);
-            kills++;
+            const child = run.process(w, 0)!;
+            child.kill('SIGSTOP');
+            await sleep(9000);
+            child.kill('SIGCONT');
+            zombies++;
             lastFaultAt = Date.now();
-          }
-        }
-        for (const w of shuffle(pipeline, rnd)) {
-          // Frozen mid-batch beyond the 6 s session timeout: the group moves its partitions to the
-          // other instance; thawed, it still believes it owns them and tries to finish its batch.
-          await busyOrTimeout(run, w, 5000);
-          const child = run.process(w, 0)!;
-          child.kill('SIGSTOP');
-          await sleep(9000);
-          child.kill('SIGCONT');
-          zombies++;
-          lastFaultAt = Date.now();
-        }
+          }),
+        );
         await fed;
         await finish(
           run,
@@ -370,27 +373,30 @@ describe('fault-injection suite', () => {
       // At most 50,000 records: the storm's rounds take the same time whatever the stream's size.
       const run = await PipelineRun.create('faults-storm', { events: Math.min(events, 50_000), seed: 11 });
       try {
-        const rnd = mulberry32(11);
         run.startAll();
         const fed = run.feed();
         await run.untilAllWorking();
         let joins = 0;
         let lastFaultAt = Date.now();
-        // Each worker's group rebalances at every join and leave; one instance stays throughout.
-        for (let round = 0; round < 3; round++) {
-          for (const w of shuffle(pipeline, rnd)) {
-            await busyOrTimeout(run, w, 3000);
-            run.start(w, 1);
-            await sleep(500 + Math.floor(rnd() * 2000));
-            run.start(w, 2);
-            await sleep(500 + Math.floor(rnd() * 2000));
-            await run.signal(w, 1, 'SIGTERM');
-            await sleep(Math.floor(rnd() * 1500));
-            await run.signal(w, 2, 'SIGTERM');
-            joins += 2;
-            lastFaultAt = Date.now();
-          }
-        }
+        // Each worker's group rebalances at every join and leave; one instance stays throughout. The groups are
+        // independent: the six storms run at once, each with its own random moments.
+        await Promise.all(
+          pipeline.map(async (w, i) => {
+            const rnd = mulberry32(11 + i);
+            for (let round = 0; round < 3; round++) {
+              await busyOrTimeout(run, w, 3000);
+              run.start(w, 1);
+              await sleep(500 + Math.floor(rnd() * 2000));
+              run.start(w, 2);
+              await sleep(500 + Math.floor(rnd() * 2000));
+              await run.signal(w, 1, 'SIGTERM');
+              await sleep(Math.floor(rnd() * 1500));
+              await run.signal(w, 2, 'SIGTERM');
+              joins += 2;
+              lastFaultAt = Date.now();
+            }
+          }),
+        );
         await fed;
         await finish(
           run,
@@ -814,7 +820,6 @@ async function sigkillScenario(
     ...(opts.workerEnv ? { workerEnv: opts.workerEnv } : {}),
   });
   try {
-    const rnd = mulberry32(20261130);
     run.startAll();
     let feeding = true as boolean; // cleared by the callback: not narrowed to true
     const fed = run.feed().finally(() => (feeding = false));
@@ -822,28 +827,30 @@ async function sigkillScenario(
     const kills = new Map<PipelineWorker, number>(pipeline.map((w) => [w, 0]));
     let busy = 0;
     let lastFaultAt = Date.now();
-    while ([...kills.values()].some((k) => k < 5)) {
-      await sleep(1000 + Math.floor(rnd() * 3000));
-      const candidates = pipeline.filter((w) => kills.get(w)! < 5);
-      const working: PipelineWorker[] = [];
-      for (const w of candidates) if ((await run.lagOf(w)) > 0) working.push(w);
-      // A kill with work in flight whenever there is some; once the input has run out, any moment will do.
-      const pool = working.length > 0 ? working : feeding ? [] : candidates;
-      if (pool.length === 0) continue;
-      const w = pool[Math.floor(rnd() * pool.length)]!;
-      await run.signal(w, 0, 'SIGKILL');
-      // Every other restart also carries a failpoint: the process SIGKILLs itself a few batches
-      // later at the worst moments a random kill rarely hits (state written, outputs not yet
-      // published; outputs published, offsets not yet committed).
-      const failpoint =
-        rnd() < 0.5
-          ? `kill-${rnd() < 0.5 ? 'after-state-write' : 'after-publish'}:${1 + Math.floor(rnd() * 10)}`
-          : undefined;
-      run.start(w, 0, failpoint);
-      kills.set(w, kills.get(w)! + 1);
-      if (working.includes(w)) busy++;
-      lastFaultAt = Date.now();
-    }
+    // Each worker is killed 5 times at its own random moments; the six sequences run at once.
+    await Promise.all(
+      pipeline.map(async (w, i) => {
+        const rnd = mulberry32(20261130 + i);
+        while (kills.get(w)! < 5) {
+          await sleep(1000 + Math.floor(rnd() * 3000));
+          const working = (await run.lagOf(w).catch(() => 0)) > 0;
+          // A kill with work in flight whenever there is some; once the input has run out, any moment will do.
+          if (!working && feeding) continue;
+          await run.signal(w, 0, 'SIGKILL');
+          // Every other restart also carries a failpoint: the process SIGKILLs itself a few batches
+          // later at the worst moments a random kill rarely hits (state written, outputs not yet
+          // published; outputs published, offsets not yet committed).
+          const failpoint =
+            rnd() < 0.5
+              ? `kill-${rnd() < 0.5 ? 'after-state-write' : 'after-publish'}:${1 + Math.floor(rnd() * 10)}`
+              : undefined;
+          run.start(w, 0, failpoint);
+          kills.set(w, kills.get(w)! + 1);
+          if (working) busy++;
+          lastFaultAt = Date.now();
+        }
+      }),
+    );
     await fed;
     const total = [...kills.values()].reduce((a, b) => a + b, 0);
     await finish(
@@ -955,15 +962,6 @@ const readingReasons = [
 function valueKey(v: Buffer | string | null): string {
   if (v === null) return 'null';
   return (typeof v === 'string' ? Buffer.from(v) : v).toString('base64');
-}
-
-function shuffle<T>(xs: readonly T[], rnd: () => number): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 async function busyOrTimeout(run: PipelineRun, w: PipelineWorker, ms: number): Promise<void> {
