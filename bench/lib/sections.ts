@@ -24,6 +24,7 @@ import {
   type HopLatencies,
   type LatencySummary,
 } from './latency.js';
+import { benchMetricsPortBase, scrapeBatchProfile, type BatchProfile } from './batch-profile.js';
 import { MeasuredProcess, type ProcessStats } from './processes.js';
 import { pipelineWorkers, tierPathWorkers, type Profile } from './profiles.js';
 import { committedSum, endSum, measureGroup, type Throughput } from './progress.js';
@@ -72,6 +73,8 @@ export interface LatencyRun {
   drainSeconds: number;
   /** The same latency split by worker (record timestamps of each hop). */
   hops: HopLatencies;
+  /** Per worker, where its batch time went (its own metrics, scraped before it stopped). */
+  batches: Record<string, BatchProfile | null>;
   processes: Array<ProcessStats & { coresUsed: number }>;
   memory: MemoryUse;
 }
@@ -398,6 +401,8 @@ export interface LatencyCostRound {
   without: LatencySummary;
   hopsWith: HopLatencies;
   hopsWithout: HopLatencies;
+  batchesWith: Record<string, BatchProfile | null>;
+  batchesWithout: Record<string, BatchProfile | null>;
 }
 
 export async function latencyCost(d: BenchDeps, rounds: number): Promise<LatencyCostRound[]> {
@@ -405,9 +410,20 @@ export async function latencyCost(d: BenchDeps, rounds: number): Promise<Latency
   const hops = (h: HopLatencies) =>
     `hops p50/p99 ${h.behaviorEvents.p50}/${h.behaviorEvents.p99}, ${h.pointsAccrual.p50}/${h.pointsAccrual.p99}, ` +
     `${h.tierEvaluation.p50}/${h.tierEvaluation.p99} ms`;
+  const batches = (run: LatencyRun) =>
+    tierPathWorkers
+      .map((w) => {
+        const p = run.batches[w];
+        return p
+          ? `${w} ${p.batches} batches of ${p.recordsPerBatch.toFixed(1)} records, ${p.batchMs.toFixed(1)} ms each ` +
+              `(Redis ${p.redisMs.toFixed(1)}, commit ${p.commitMs.toFixed(1)}), ${p.consumerRestarts} consumer restarts`
+          : `${w} no metrics`;
+      })
+      .join('; ');
   for (let i = 0; i < rounds; i++) {
     const on = await measureLatency(d, d.profile.latency.perSecond, pipelineWorkers, { MEMBERFLOW_TRANSACTIONS: 'on' });
     d.progress(`round ${i + 1}, transactions on: p50 ${on.latency.p50} ms, p99 ${on.latency.p99} ms; ${hops(on.hops)}`);
+    d.progress(`  ${batches(on)}`);
     const off = await measureLatency(d, d.profile.latency.perSecond, pipelineWorkers, {
       MEMBERFLOW_TRANSACTIONS: 'off',
     });
@@ -415,7 +431,15 @@ export async function latencyCost(d: BenchDeps, rounds: number): Promise<Latency
       `round ${i + 1}, transactions off: p50 ${off.latency.p50} ms, p99 ${off.latency.p99} ms; ${hops(off.hops)}; ` +
         `p99 ratio ${(on.latency.p99 / off.latency.p99).toFixed(2)}`,
     );
-    out.push({ with: on.latency, without: off.latency, hopsWith: on.hops, hopsWithout: off.hops });
+    d.progress(`  ${batches(off)}`);
+    out.push({
+      with: on.latency,
+      without: off.latency,
+      hopsWith: on.hops,
+      hopsWithout: off.hops,
+      batchesWith: on.batches,
+      batchesWithout: off.batches,
+    });
   }
   return out;
 }
@@ -523,7 +547,11 @@ async function measureLatency(
   const { seconds, warmupSeconds } = d.profile.latency;
   const b = await BenchNamespace.create('latency', d.env, d.profile.partitions, d.log);
   try {
-    const procs = startPipeline(b, names, env);
+    // Each worker serves its metrics on a port of its own: where its batch time goes is read before it stops.
+    const ports = new Map(names.map((w, i) => [w, benchMetricsPortBase + i]));
+    const procs = names.map((w) =>
+      MeasuredProcess.worker(w, { ...b.envVars(), ...env, MEMBERFLOW_METRICS_PORT: String(ports.get(w)) }),
+    );
     const started = Date.now();
     let probe: TierChangeLatency | null = null;
     try {
@@ -587,6 +615,8 @@ async function measureLatency(
       );
       const ledgerAt = await timestampsById(b, 'points.ledger', new Set(probe.matched.map((m) => m.ledgerId)));
       const hops = hopLatencies(probe.matched, sentAt, behaviorAt, ledgerAt);
+      const batches: Record<string, BatchProfile | null> = {};
+      for (const [w, port] of ports) batches[w] = await scrapeBatchProfile(port);
       const stats = await Promise.all(procs.map((x) => x.stop()));
       return {
         workers: [...names],
@@ -597,6 +627,7 @@ async function measureLatency(
         unmatched: probe.unmatched,
         drainSeconds,
         hops,
+        batches,
         // CPU over the whole life of each process (warm-up included) per second of it.
         processes: stats.map((s) => ({ ...s, coresUsed: s.cpuSeconds / Math.max(s.wallSeconds, wall) })),
         memory: await memoryOfNamespace(b.clients.redis, b.ns),
