@@ -12,6 +12,18 @@ const clusterFiles = [
   'test/e2e/fault-suite.test.ts',
 ];
 
+/**
+ * Single-node files `npm test` runs in the second vitest process once the cluster project is done (scripts/test.sh),
+ * each waiting first for the single-node fault suite to end: its broker scenario restarts the one broker they use.
+ */
+const afterFaultsFiles = [
+  'test/e2e/full-pipeline.test.ts',
+  'test/integration/replay-toolkit.test.ts',
+  'test/integration/ticks.test.ts',
+  'test/integration/operations.test.ts',
+  'test/e2e/churn-cdnow.test.ts',
+];
+
 export default defineConfig({
   test: {
     projects: [
@@ -23,11 +35,25 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          exclude: afterFaultsFiles,
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           // The suites share one broker and one Redis on a 2-core machine: run files one at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        // The same stack as `integration`; a file waits for the fault suite's end when scripts/test.sh says so.
+        test: {
+          name: 'integration-after-faults',
+          include: afterFaultsFiles,
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/after-single-faults.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

@@ -26,21 +26,28 @@ status=0
 reports=()
 labelled=()
 if [ $# -eq 0 ]; then
-  # The cluster project uses brokers and Redis nodes of its own (stack.sh up --redis-cluster --brokers 3; only the
-  # schema registry is shared, and every file has its own subjects), and both projects spend much of their time
-  # waiting on faults and failovers: run it beside the others, its lines prefixed, instead of after them.
-  cluster_report="$(mktemp -t memberflow-vitest-cluster-XXXXXX.json)"
-  reports+=("$cluster_report")
-  labelled+=("cluster=$cluster_report")
-  (npx vitest run --project cluster --reporter=default --reporter=json --outputFile.json="$cluster_report" 2>&1 |
-    sed -u 's/^/[cluster] /') &
-  cluster_pid=$!
+  # Two vitest processes side by side. The second runs the cluster project (brokers and Redis nodes of its own,
+  # stack.sh up --redis-cluster --brokers 3; only the schema registry is shared, and every file has its own
+  # subjects), then the integration-after-faults files on the single-node stack, each once the first process's
+  # fault suite has ended (its broker scenario restarts that broker). Much of both runs is waiting on faults and
+  # failovers. The second process's lines are prefixed.
+  gate_dir="$(mktemp -d -t memberflow-gate-XXXXXX)"
+  export MEMBERFLOW_SINGLE_FAULTS_DONE="$gate_dir/single-node-faults-done"
+  second_report="$(mktemp -t memberflow-vitest-second-XXXXXX.json)"
+  reports+=("$second_report")
+  labelled+=("second process=$second_report")
+  (npx vitest run --project cluster --project integration-after-faults --reporter=default --reporter=json \
+    --outputFile.json="$second_report" 2>&1 | sed -u 's/^/[second] /') &
+  second_pid=$!
   main_report="$(mktemp -t memberflow-vitest-XXXXXX.json)"
   reports+=("$main_report")
   labelled+=("$main_report")
   npx vitest run --project unit --project integration --reporter=default --reporter=json \
     --outputFile.json="$main_report" || status=$?
-  wait "$cluster_pid" || status=$?
+  # Whatever happened to the fault suite, the first process is done with the broker.
+  touch "$MEMBERFLOW_SINGLE_FAULTS_DONE"
+  wait "$second_pid" || status=$?
+  rm -rf "$gate_dir"
 else
   main_report="$(mktemp -t memberflow-vitest-XXXXXX.json)"
   reports+=("$main_report")

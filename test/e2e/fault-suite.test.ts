@@ -247,6 +247,9 @@ async function finish(
 
 describe('fault-injection suite', () => {
   afterAll(() => {
+    // The broker is no longer restarted: single-node files waiting in the other vitest process may start.
+    const done = process.env.MEMBERFLOW_SINGLE_FAULTS_DONE;
+    if (done && !onClusters) writeFileSync(done, `${new Date().toISOString()}\n`);
     if (rows.length === 0) return;
     const table = formatTable(rows);
     process.stderr.write(`\n${table}\n`);
