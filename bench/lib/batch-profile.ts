@@ -29,9 +29,9 @@ export function seriesSum(text: string, name: string): number {
 }
 
 export function batchProfileOf(text: string): BatchProfile {
-  const mean = (histogram: string, perBatch: number) => {
+  const mean = (histogram: string, scale: number) => {
     const count = seriesSum(text, `${histogram}_count`);
-    return count === 0 ? 0 : (seriesSum(text, `${histogram}_sum`) / count) * perBatch;
+    return count === 0 ? 0 : (seriesSum(text, `${histogram}_sum`) / count) * scale;
   };
   const batches = seriesSum(text, 'memberflow_batch_duration_seconds_count');
   return {

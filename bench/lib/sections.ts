@@ -391,10 +391,6 @@ function startPipeline(
   return names.map((w) => MeasuredProcess.worker(w, { ...b.envVars(), ...env }));
 }
 
-/**
- * Only the latency at the goal's rate, with transactions and without, alternating `rounds` times
- * (`npm run bench -- --latency-cost`): the transactions' latency cost without the rest of the bench.
- */
 /** One round of `--latency-cost`: the latency to a tier change and its split by hop, with and without transactions. */
 export interface LatencyCostRound {
   with: LatencySummary;
@@ -405,6 +401,10 @@ export interface LatencyCostRound {
   batchesWithout: Record<string, BatchProfile | null>;
 }
 
+/**
+ * Only the latency at the goal's rate, with transactions and without, alternating `rounds` times
+ * (`npm run bench -- --latency-cost`): the transactions' latency cost without the rest of the bench.
+ */
 export async function latencyCost(d: BenchDeps, rounds: number): Promise<LatencyCostRound[]> {
   const out: LatencyCostRound[] = [];
   const hops = (h: HopLatencies) =>
