@@ -5,6 +5,7 @@ import { relative } from 'node:path';
 
 const suites = { unit: [0, 0, 0], integration: [0, 0, 0], e2e: [0, 0, 0] };
 const files = [];
+const failedFiles = [];
 for (const arg of process.argv.slice(2)) {
   const [label, path] = arg.includes('=') ? arg.split(/=(.*)/s) : ['', arg];
   const report = JSON.parse(readFileSync(path, 'utf8'));
@@ -14,9 +15,10 @@ for (const arg of process.argv.slice(2)) {
       const i = t.status === 'passed' ? 0 : t.status === 'failed' ? 1 : 2;
       suites[suite][i]++;
     }
-    // A file that failed to load has no assertions but must count as a failure.
-    if (file.status === 'failed' && file.assertionResults.length === 0) suites[suite][1]++;
     const name = relative(process.cwd(), file.name);
+    // A file that failed to load, or whose beforeAll failed (its tests then show as skipped), counts as a failure.
+    if (file.status === 'failed') failedFiles.push(label ? `${name} (${label})` : name);
+    if (file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed')) suites[suite][1]++;
     files.push({ name: label ? `${name} (${label})` : name, seconds: (file.endTime - file.startTime) / 1000 });
   }
 }
@@ -28,6 +30,7 @@ for (const [name, [passed, failed, skipped]] of Object.entries(suites)) {
   s += skipped;
 }
 console.log(`total: ${p} passed, ${f} failed, ${s} skipped`);
+for (const name of failedFiles) console.log(`failed file: ${name}`);
 console.log('slowest files (seconds):');
 for (const { name, seconds } of files.sort((a, b) => b.seconds - a.seconds).slice(0, 20))
   console.log(`${seconds.toFixed(0).padStart(6)}  ${name}`);

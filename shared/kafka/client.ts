@@ -13,6 +13,7 @@ import { tickHeader } from '../kernel/ticks.js';
 import type { OutputEvent } from '../kernel/types.js';
 import type { AvroCodec } from '../registry/codec.js';
 import { ConfluentClient } from './confluent/client.js';
+import { waitForTopicLeaders } from './topic-leaders.js';
 import type {
   Assignment,
   KafkaSecurity,
@@ -340,7 +341,8 @@ export async function ensureTopics(
   if (missing.length > 0) {
     const { replicationFactor, minInsyncReplicas } = replicationFor((await admin.describeCluster()).brokers.length);
     await admin.createTopics({
-      waitForLeaders: true,
+      // Its wait fails on a topic the broker does not know yet: waitForTopicLeaders also waits for that.
+      waitForLeaders: false,
       topics: missing.map((w) => ({
         topic: w.name,
         numPartitions: partitions,
@@ -350,6 +352,10 @@ export async function ensureTopics(
         ),
       })),
     });
+    await waitForTopicLeaders(
+      admin,
+      missing.map((w) => w.name),
+    );
   }
   const present = wanted.filter((w) => existing.has(w.name));
   const altered: string[] = [];
