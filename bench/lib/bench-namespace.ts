@@ -8,6 +8,7 @@ import { connectClients, transactionsSetting, type Clients } from '../../shared/
 import type { Env } from '../../shared/config/env.js';
 import { createProducer, ensureTopics, replicationFor } from '../../shared/kafka/client.js';
 import { logicalTopics, physicalTopic, topicSpecs, type LogicalTopic } from '../../shared/contracts/topics.js';
+import { waitForTopicLeaders } from '../../shared/kafka/topic-leaders.js';
 import type { Logger } from '../../shared/log.js';
 import { deleteKeys } from '../../shared/redis/client.js';
 import { namespacePattern } from '../../shared/redis/keys.js';
@@ -50,7 +51,8 @@ export class BenchNamespace {
       (await this.admin.describeCluster()).brokers.length,
     );
     await this.admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs' own wait gives up on a topic the broker does not know yet (shared/kafka/topic-leaders.ts).
+      waitForLeaders: false,
       topics: [
         {
           topic,
@@ -60,6 +62,7 @@ export class BenchNamespace {
         },
       ],
     });
+    await waitForTopicLeaders(this.admin, [topic]);
     this.scratchTopics.push(topic);
     return topic;
   }
