@@ -893,10 +893,13 @@ cmd_down() {
   if pid="$(our_pid registry)"; then stop_pid registry "$pid" 30 TERM; any=1; fi
   if pid="$(our_pid kafka)"; then stop_pid kafka "$pid" "$KAFKA_STOP_TIMEOUT" TERM; any=1; fi
   if pid="$(our_pid kafka-secure)"; then stop_pid kafka-secure "$pid" "$KAFKA_STOP_TIMEOUT" TERM; any=1; fi
-  local n
+  # The cluster's brokers are told to stop all at once: one after another, the last one has lost its
+  # controller quorum by its turn and waits out the whole timeout.
+  local n names=() pids=() i
   for n in $(kafka_cluster_ids); do
-    if pid="$(our_pid "kafka-b$n")"; then stop_pid "kafka-b$n" "$pid" "$KAFKA_STOP_TIMEOUT" TERM; any=1; fi
+    if pid="$(our_pid "kafka-b$n")"; then names+=("kafka-b$n"); pids+=("$pid"); kill -TERM "$pid" 2>/dev/null || true; fi
   done
+  for i in "${!pids[@]}"; do stop_pid "${names[$i]}" "${pids[$i]}" "$KAFKA_STOP_TIMEOUT" TERM; any=1; done
   if pid="$(our_pid redis)"; then stop_pid redis "$pid" 15 TERM; any=1; fi
   down_redis_cluster
   rm -f "$RUN_DIR"/*.pid "$RUN_DIR"/*.ports
