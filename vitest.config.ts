@@ -14,7 +14,8 @@ const clusterFiles = [
 
 /**
  * Single-node files `npm test` runs in the second vitest process once the cluster project is done (scripts/test.sh),
- * each waiting first for the single-node fault suite to end: its broker scenario restarts the one broker they use.
+ * each waiting first for the single-node fault suite's broker scenario to end (it runs first): it restarts the one
+ * broker they use.
  */
 const afterFaultsFiles = [
   'test/e2e/full-pipeline.test.ts',
@@ -22,6 +23,8 @@ const afterFaultsFiles = [
   'test/integration/ticks.test.ts',
   'test/integration/operations.test.ts',
   'test/e2e/churn-cdnow.test.ts',
+  'test/e2e/bench-short.test.ts',
+  'test/e2e/compiled-build.test.ts',
 ];
 
 export default defineConfig({
@@ -45,13 +48,13 @@ export default defineConfig({
         },
       },
       {
-        // The same stack as `integration`; a file waits for the fault suite's end when scripts/test.sh says so.
+        // The same stack as `integration`; a file waits for the fault suite's broker scenario when scripts/test.sh says so.
         test: {
           name: 'integration-after-faults',
           include: afterFaultsFiles,
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
-          setupFiles: ['test/support/after-single-faults.ts'],
+          setupFiles: ['test/support/after-broker-scenario.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           fileParallelism: false,

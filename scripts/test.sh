@@ -29,10 +29,10 @@ if [ $# -eq 0 ]; then
   # Two vitest processes side by side. The second runs the cluster project (brokers and Redis nodes of its own,
   # stack.sh up --redis-cluster --brokers 3; only the schema registry is shared, and every file has its own
   # subjects), then the integration-after-faults files on the single-node stack, each once the first process's
-  # fault suite has ended (its broker scenario restarts that broker). Much of both runs is waiting on faults and
-  # failovers. The second process's lines are prefixed.
+  # fault suite has run its broker scenario (it restarts that broker; it runs first). Much of both runs is waiting
+  # on faults and failovers. The second process's lines are prefixed.
   gate_dir="$(mktemp -d -t memberflow-gate-XXXXXX)"
-  export MEMBERFLOW_SINGLE_FAULTS_DONE="$gate_dir/single-node-faults-done"
+  export MEMBERFLOW_SINGLE_BROKER_SETTLED="$gate_dir/single-node-broker-settled"
   second_report="$(mktemp -t memberflow-vitest-second-XXXXXX.json)"
   reports+=("$second_report")
   labelled+=("second process=$second_report")
@@ -45,7 +45,7 @@ if [ $# -eq 0 ]; then
   npx vitest run --project unit --project integration --reporter=default --reporter=json \
     --outputFile.json="$main_report" || status=$?
   # Whatever happened to the fault suite, the first process is done with the broker.
-  touch "$MEMBERFLOW_SINGLE_FAULTS_DONE"
+  touch "$MEMBERFLOW_SINGLE_BROKER_SETTLED"
   wait "$second_pid" || status=$?
   rm -rf "$gate_dir"
 else
