@@ -17,18 +17,23 @@ import { waitForTopicLeaders } from './topic-leaders.js';
 import type {
   Assignment,
   KafkaSecurity,
-  OpenTransaction,
-  TransactionOffsets,
   TransactionalProducer,
   WorkerAdmin,
-  WorkerBatch,
-  WorkerBatchPayload,
   WorkerConsumer,
   WorkerConsumerConfig,
   WorkerMessage,
   WorkerRunConfig,
 } from './worker-api.js';
+import { hasBrokerErrorType, isTransientClusterError, restartDelayMs } from './transient.js';
+import {
+  enforcedOnExisting,
+  physicalTopic,
+  topicSpecs,
+  type LogicalTopic,
+  type TopicSpec,
+} from '../contracts/topics.js';
 
+/** The worker runtime's view of a Kafka client (shared/kafka/worker-api.ts), for callers that import the client. */
 export type {
   Assignment,
   KafkaSecurity,
@@ -42,15 +47,7 @@ export type {
   WorkerConsumerConfig,
   WorkerMessage,
   WorkerRunConfig,
-};
-import { hasBrokerErrorType, isTransientClusterError, restartDelayMs } from './transient.js';
-import {
-  enforcedOnExisting,
-  physicalTopic,
-  topicSpecs,
-  type LogicalTopic,
-  type TopicSpec,
-} from '../contracts/topics.js';
+} from './worker-api.js';
 
 /**
  * The only place that knows the Kafka client. The rest of memberflow sees records,
