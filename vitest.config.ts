@@ -23,7 +23,6 @@ const afterFaultsFiles = [
   'test/integration/ticks.test.ts',
   'test/integration/operations.test.ts',
   'test/e2e/churn-cdnow.test.ts',
-  'test/e2e/bench-short.test.ts',
   'test/e2e/compiled-build.test.ts',
 ];
 
