@@ -1,12 +1,7 @@
 import type { Admin } from 'kafkajs';
 import { hasBrokerErrorType, isTransientClusterError } from './transient.js';
 
-/**
- * Waits until every partition of these new topics has a leader. kafkajs' own wait (createTopics'
- * `waitForLeaders`) gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker answers while the
- * controller's record of a just-created topic has not reached it yet: on a busy machine that takes
- * a moment, and the creation itself had succeeded.
- */
+/** What a broker answers about a topic created a moment ago whose record has not reached it yet. */
 const notYetVisible = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
 
 export interface TopicLeaderWait {
@@ -19,6 +14,12 @@ export interface TopicLeaderWait {
 
 type MetadataSource = Pick<Admin, 'fetchTopicMetadata'>;
 
+/**
+ * Waits until every partition of these new topics has a leader. kafkajs' own wait (createTopics'
+ * `waitForLeaders`) gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker answers while the
+ * controller's record of a just-created topic has not reached it yet: on a busy machine that takes
+ * a moment, and the creation itself had succeeded.
+ */
 export async function waitForTopicLeaders(
   admin: MetadataSource,
   topics: readonly string[],
@@ -27,7 +28,8 @@ export async function waitForTopicLeaders(
   if (topics.length === 0) return;
   const now = opts.now ?? Date.now;
   const pause = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const deadline = now() + (opts.timeoutMs ?? 30_000);
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const deadline = now() + timeoutMs;
   let waitingFor = 'metadata';
   for (;;) {
     try {
@@ -41,8 +43,7 @@ export async function waitForTopicLeaders(
     } catch (err) {
       if (!hasBrokerErrorType(err, notYetVisible) && !isTransientClusterError(err)) throw err;
     }
-    if (now() >= deadline)
-      throw new Error(`new topics: no ${waitingFor} after ${opts.timeoutMs ?? 30_000} ms (${topics.join(', ')})`);
+    if (now() >= deadline) throw new Error(`new topics: no ${waitingFor} after ${timeoutMs} ms (${topics.join(', ')})`);
     await pause(opts.intervalMs ?? 100);
   }
 }
